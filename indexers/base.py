@@ -1,0 +1,80 @@
+"""The indexer-stage interface: every stage sees every sampled frame of a source in one decoding pass.
+
+Stages run in order for each frame; an earlier stage may publish per-frame results in `FrameContext` for
+later ones (the tube stage publishes tracked detections; the embedding stage reads the crops the tube stage
+kept). At the end of a source each stage adds what it produced to the `SourceResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from vsearch.records import Detections, Frame, Gap, SourceRef, Tube
+
+
+@dataclass
+class FrameContext:
+    """Per-frame scratch space shared by stages (rebuilt for every frame)."""
+
+    tracked: Detections | None = None  # detections with track_ids, set by the tube stage
+
+
+@dataclass(frozen=True)
+class VectorRecord:
+    """One embedding, tagged with what made it so it is never compared with another model's vectors."""
+
+    item_id: str  # tube_id or scene id
+    kind: str  # "tube" | "scene"
+    descriptor: str  # e.g. "openclip:ViT-B-32", "reid-0288", "colour-hist-v1"
+    weights_sha256: str  # "" for weight-free descriptors
+    vector: np.ndarray  # float32, L2-normalised
+    pts_s: float  # representative source time
+
+
+@dataclass(frozen=True)
+class SceneSample:
+    scene_id: str  # f"{source_id[:16]}-s{pts_ms:010d}"
+    pts_s: float
+    jpeg: bytes
+
+
+@dataclass
+class SourceResult:
+    """Everything produced for one source; written to the store in one commit by the job runner."""
+
+    source: SourceRef
+    tubes: list[Tube] = field(default_factory=list)
+    thumbnails: dict[str, bytes] = field(default_factory=dict)  # tube_id -> JPEG bytes
+    tube_crops: dict[str, list[np.ndarray]] = field(default_factory=dict)  # tube_id -> BGR crops kept for embedding
+    vectors: list[VectorRecord] = field(default_factory=list)
+    scenes: list[SceneSample] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    frames_decoded: int = 0
+    warnings: list[str] = field(default_factory=list)
+    stage_info: dict[str, str] = field(default_factory=dict)  # stage name -> model/descriptor + version used
+
+
+class Stage(Protocol):
+    name: str
+
+    def begin(self, source: SourceRef) -> None: ...
+
+    def process(self, frame: Frame, ctx: FrameContext) -> None: ...
+
+    def end(self, result: SourceResult) -> None: ...
+
+
+class Detector(Protocol):
+    """Any detector backend (motion, OpenVINO/ONNX models) behind one call.
+
+    `name` is recorded with every tube (e.g. "motion", "pvb-2002", "yolox-nano"); `degraded` is True for the
+    weight-free motion fallback so the job can say so loudly.
+    """
+
+    name: str
+    degraded: bool
+
+    def detect(self, frame: Frame) -> Detections: ...
