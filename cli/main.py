@@ -1,0 +1,126 @@
+"""The `vsearch` command line: thin Typer commands over the library. Errors map to exit codes here only."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vsearch import __version__
+from vsearch.errors import VsearchError
+from vsearch.indexing import IndexOptions, run_index, status_summary
+from vsearch.store import Store
+from vsearch.cli.progress import RichSink
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Offline forensic video search and synopsis for recorded CCTV footage.")
+out = Console()
+err = Console(stderr=True)
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="Store directory (LanceDB catalogue).",
+                                        envvar="VSEARCH_STORE")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Video files, folders, or a manifest CSV (path,camera,start).")],
+    camera: Annotated[Optional[str], typer.Option(help="Camera id for these files.")] = None,
+    start: Annotated[Optional[str], typer.Option(help="Wall-clock start (ISO-8601) of a single file.")] = None,
+    store: StoreOpt = Path("vsearch-data"),
+    fps: Annotated[float, typer.Option(help="Analysis frame rate (frames/s sampled).", min=0.1)] = 5.0,
+    width: Annotated[int, typer.Option(help="Analysis width in pixels.", min=64)] = 640,
+    workers: Annotated[int, typer.Option(help="Files indexed in parallel.", min=1)] = 1,
+    decoder: Annotated[str, typer.Option(help="auto | pyav | ffmpeg | decord")] = "auto",
+    detector: Annotated[str, typer.Option(help="auto | motion | pvb-2002 | yolox-nano")] = "auto",
+    models_dir: Annotated[Optional[Path], typer.Option("--models-dir", envvar="VSEARCH_MODELS",
+                                                       help="Folder of installed model files.")] = None,
+    tz: Annotated[str, typer.Option(help="Time zone of start times given without an offset.")] = "Europe/Paris",
+    report: Annotated[Optional[Path], typer.Option(help="Also write the JSON job report here.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Index footage into the store (resumable: rerun to finish an interrupted job)."""
+    opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
+                        models_dir=models_dir, tz=tz, camera=camera, start=start)
+    with RichSink(err, quiet=quiet or as_json) as sink:
+        job = run_index(paths, opts, sink)
+    data = job.to_dict()
+    if report:
+        report.write_text(json.dumps(data, indent=2, sort_keys=True))
+    if as_json:
+        _print_json(data)
+    else:
+        c = job.counts
+        out.print(f"[bold]Indexed[/] {len(job.files)} file(s): [green]{c['ok']} ok[/], [yellow]{c['partial']} partial[/], "
+                  f"[red]{c['failed']} failed[/], {c['skipped']} skipped — {job.footage_s / 3600:.3f} h of footage "
+                  f"in {job.wall_s:.1f} s ({job.x_realtime:.1f}× real time). Report: "
+                  f"{Path(store) / 'jobs' / (job.job_id + '.json')}")
+        for f in job.files:
+            if f["status"] in ("partial", "failed"):
+                out.print(f"  {f['status']}: {f['message'] or f['path']}", soft_wrap=True, highlight=False)
+    if job.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def sources(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> None:
+    """List catalogued files with hash, camera, times and status."""
+    rows = Store(store, create=False).sources()
+    if as_json:
+        _print_json([r.to_dict() for r in rows])
+        return
+    t = Table("camera", "start (UTC)", "duration", "status", "tubes", "file", "sha256")
+    for r in rows:
+        t.add_row(r.camera, r.start_utc.strftime("%Y-%m-%d %H:%M:%S") if r.start_utc else "-",
+                  f"{r.duration_s:.1f} s" if r.duration_s else "-", r.status, str(r.n_tubes),
+                  Path(r.path).name, r.sha256[:16] + "…")
+    out.print(t)
+
+
+@app.command()
+def status(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> None:
+    """Summarise what is indexed, partial and failed."""
+    s = status_summary(Store(store, create=False))
+    if as_json:
+        _print_json(s)
+        return
+    out.print(f"[bold]{s['store']}[/]: {s['sources']} — {s['footage_hours']} h of footage, "
+              f"cameras: {', '.join(s['cameras']) or '-'}")
+    out.print(f"rows: {s['tables']}")
+    for p in s["problems"]:
+        out.print(f"  [yellow]{p['status']}[/] {p['path']}: {p['error']}")
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False) -> None:
+    if version:
+        out.print(f"vsearch {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Entry point: the one place where library errors become messages and exit codes."""
+    try:
+        rc = app(standalone_mode=False)
+    except VsearchError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    sys.exit(rc if isinstance(rc, int) else 0)

@@ -1,0 +1,299 @@
+"""The batch indexing job: sources → one decoding pass through the indexer stages → the store.
+
+Work is committed per file by the parent process (the single store writer); files are processed inline or by a
+pool of worker processes. A file that cannot be read is recorded as failed and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Protocol
+
+from vsearch import __version__
+from vsearch.errors import DecodeError, SourceError, VsearchError
+from vsearch.indexers import decode
+from vsearch.indexers.base import FrameContext, SourceResult, Stage
+from vsearch.records import SourceRef
+from vsearch.sources import SourceSpec, discover, resolve, sha256_file
+from vsearch.store import SourceRow, Store
+
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    store: Path = Path("vsearch-data")
+    fps: float = 5.0
+    width_px: int = 640
+    workers: int = 1
+    decoder: str = "auto"
+    detector: str = "auto"  # auto | motion | pvb-2002 | yolox-nano
+    models_dir: Path | None = None
+    tz: str = "Europe/Paris"
+    camera: str | None = None
+    start: str | None = None
+
+    def params(self) -> dict[str, object]:
+        """The parameters that change what is indexed (a change re-indexes a file)."""
+        return {"fps": self.fps, "width_px": self.width_px, "detector": self.detector}
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: str  # ok | partial | failed | skipped
+    message: str = ""
+    row: SourceRow | None = None
+    result: SourceResult | None = None
+    footage_s: float = 0.0
+    wall_s: float = 0.0
+
+
+@dataclass
+class JobReport:
+    job_id: str
+    started_utc: str
+    finished_utc: str = ""
+    wall_s: float = 0.0
+    footage_s: float = 0.0
+    options: dict[str, object] = field(default_factory=dict)
+    files: list[dict[str, object]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    software: str = f"vsearch {__version__}"
+
+    @property
+    def x_realtime(self) -> float:
+        return self.footage_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def failed(self) -> list[dict[str, object]]:
+        return [f for f in self.files if f["status"] == "failed"]
+
+    def to_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["x_realtime"] = round(self.x_realtime, 2)
+        d["footage_hours"] = round(self.footage_s / 3600, 4)
+        return d
+
+
+class ProgressSink(Protocol):
+    """How the job reports progress; the CLI implements it with rich, tests with a list."""
+
+    def start(self, n_files: int) -> None: ...
+
+    def file_started(self, path: str, duration_s: float | None) -> None: ...
+
+    def frame(self, path: str, pts_s: float) -> None: ...
+
+    def file_done(self, outcome: FileOutcome) -> None: ...
+
+    def warn(self, text: str) -> None: ...
+
+
+class NullSink:
+    def start(self, n_files: int) -> None: ...
+    def file_started(self, path: str, duration_s: float | None) -> None: ...
+    def frame(self, path: str, pts_s: float) -> None: ...
+    def file_done(self, outcome: FileOutcome) -> None: ...
+    def warn(self, text: str) -> None: ...
+
+
+def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str]]:
+    """The indexer stages for this job, and warnings to show the user (e.g. degraded motion-only mode)."""
+    return [], []
+
+
+_WORKER_STAGES: list[Stage] | None = None
+
+
+def _worker_stages(opts: IndexOptions) -> list[Stage]:
+    global _WORKER_STAGES
+    if _WORKER_STAGES is None:
+        _WORKER_STAGES = build_stages(opts)[0]
+    return _WORKER_STAGES
+
+
+def _base_row(path: Path, sha: str, opts: IndexOptions, job_id: str) -> dict[str, object]:
+    st = path.stat()
+    return {"source_id": sha, "path": str(path.resolve()), "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "sha256": sha, "params_json": json.dumps(opts.params(), sort_keys=True), "job_id": job_id,
+            "indexed_utc": dt.datetime.now(UTC)}
+
+
+def index_file(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_id: str,
+               stages: list[Stage], sink: ProgressSink | None = None) -> FileOutcome:
+    """Hash, probe, decode and run the stages over one file. Never raises for a bad file: returns `failed`."""
+    t0 = time.perf_counter()
+    path = spec.path
+    try:
+        sha = sha256_file(path)
+    except OSError as e:
+        return FileOutcome(str(path), "failed", f"{path}: cannot read ({e.strerror or e}); check permissions")
+    if sha in done:
+        return FileOutcome(str(path), "skipped", "unchanged since last indexed (same SHA-256)")
+    base = _base_row(path, sha, opts, job_id)
+    try:
+        info = decode.probe(path)
+        camera, start_utc, origin, offset = resolve(spec, info.creation_time, tz=opts.tz)
+    except (DecodeError, SourceError) as e:
+        row = SourceRow(status="failed", error=str(e), camera=spec.camera or "", **base)
+        return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)
+    aw, ah = decode.analysis_size(info, opts.width_px)
+    ref = SourceRef(source_id=sha, path=base["path"], camera=camera, start_utc=start_utc, info=info,
+                    analysis_fps=opts.fps, analysis_width_px=aw, analysis_height_px=ah)
+    result = SourceResult(source=ref)
+    if sink:
+        sink.file_started(str(path), info.duration_s)
+    try:
+        for stage in stages:
+            stage.begin(ref)
+        run = decode.open_decode(path, info, decode.DecodeOptions(fps=opts.fps, width_px=opts.width_px,
+                                                                  backend=opts.decoder))
+        sampled = 0
+        for frame in run:
+            sampled += 1
+            ctx = FrameContext()
+            for stage in stages:
+                stage.process(frame, ctx)
+            if sink:
+                sink.frame(str(path), frame.pts_s)
+        result.gaps = list(run.gaps)
+        result.frames_decoded = run.frames_decoded
+        for stage in stages:
+            stage.end(result)
+    except DecodeError as e:
+        row = SourceRow(status="failed", error=str(e), camera=camera, **base)
+        return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)
+    end_pts = info.duration_s + info.start_pts_s if info.duration_s else (run.last_pts_s or info.start_pts_s)
+    status = "ok" if not result.gaps else "partial"
+    if result.frames_decoded == 0:
+        status = "failed"
+    message = "; ".join(f"gap {g.start_s:.2f}-{g.end_s:.2f} s: {g.reason}" for g in result.gaps)
+    if status == "failed":
+        message = f"{path}: no frame could be decoded" + (f" ({message})" if message else "")
+    row = SourceRow(
+        status=status, error=message if status == "failed" else "", camera=camera, container=info.container,
+        codec=info.codec, width_px=info.width_px, height_px=info.height_px, fps_num=info.fps.numerator,
+        fps_den=info.fps.denominator, duration_s=info.duration_s, start_pts_s=info.start_pts_s,
+        start_utc=start_utc, end_utc=ref.wall_time(end_pts), start_origin=origin, clock_offset_s=offset,
+        frames_decoded=result.frames_decoded, frames_sampled=sampled, gaps_json=json.dumps([asdict(g) for g in result.gaps]),
+        decoder=run.backend, detector=result.stage_info.get("tubes", ""),
+        stage_info_json=json.dumps(result.stage_info, sort_keys=True), warnings_json=json.dumps(result.warnings),
+        analysis_width_px=aw, analysis_height_px=ah, n_tubes=len(result.tubes), **base,
+    )
+    footage = (info.duration_s or 0.0)
+    return FileOutcome(str(path), status, message, row=row, result=result if status != "failed" else None,
+                       footage_s=footage, wall_s=time.perf_counter() - t0)
+
+
+def _pool_task(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_id: str) -> FileOutcome:
+    try:
+        return index_file(spec, opts, done, job_id, _worker_stages(opts))
+    except Exception as e:  # noqa: BLE001 - a bug on one file must not abort the batch; reported as failed
+        return FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
+
+
+def _internal_error(path: Path, e: BaseException) -> str:
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
+    return f"{path}: internal error {type(e).__name__}: {e}{where}; please report it"
+
+
+def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None = None) -> JobReport:
+    sink = sink or NullSink()
+    specs = discover(paths, camera=opts.camera, start=opts.start, tz=opts.tz)
+    store = Store(opts.store)
+    job_id = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    report = JobReport(job_id=job_id, started_utc=dt.datetime.now(UTC).isoformat(),
+                       options={k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()})
+    params = json.dumps(opts.params(), sort_keys=True)
+    done = frozenset(r.source_id for r in store.sources()
+                     if r.status in ("ok", "partial") and r.params_json == params)
+    stages, warnings = build_stages(opts)
+    for w in warnings:
+        sink.warn(w)
+    report.warnings.extend(warnings)
+    sink.start(len(specs))
+    t0 = time.perf_counter()
+    written: set[str] = set()
+
+    def commit(outcome: FileOutcome) -> None:
+        if outcome.row is not None and outcome.status != "skipped":
+            if outcome.row.source_id in written:
+                outcome.status, outcome.message = "skipped", "same content as another file in this job"
+            else:
+                _note_changed(store, outcome, report)
+                store.write_source(outcome.row, outcome.result)
+                written.add(outcome.row.source_id)
+        report.footage_s += outcome.footage_s if outcome.status in ("ok", "partial") else 0.0
+        report.files.append({"path": outcome.path, "status": outcome.status, "message": outcome.message,
+                             "sha256": outcome.row.sha256 if outcome.row else None,
+                             "tubes": outcome.row.n_tubes if outcome.row else 0,
+                             "footage_s": round(outcome.footage_s, 3), "wall_s": round(outcome.wall_s, 3)})
+        outcome.result = None  # free frames/crops as soon as they are stored
+        sink.file_done(outcome)
+
+    if opts.workers <= 1:
+        for spec in specs:
+            try:
+                outcome = index_file(spec, opts, done, job_id, stages, sink)
+            except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
+                outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
+            commit(outcome)
+    else:
+        with ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(_pool_task, s, opts, done, job_id) for s in specs]
+            for fut in as_completed(futures):
+                commit(fut.result())
+
+    report.wall_s = time.perf_counter() - t0
+    report.finished_utc = dt.datetime.now(UTC).isoformat()
+    report.files.sort(key=lambda f: f["path"])
+    for status in ("ok", "partial", "failed", "skipped"):
+        report.counts[status] = sum(1 for f in report.files if f["status"] == status)
+    store.jobs_dir.mkdir(parents=True, exist_ok=True)
+    tmp = store.jobs_dir / f".{job_id}.json.tmp"
+    tmp.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    os.replace(tmp, store.jobs_dir / f"{job_id}.json")
+    return report
+
+
+def _note_changed(store: Store, outcome: FileOutcome, report: JobReport) -> None:
+    assert outcome.row is not None
+    for old in store.sources_at_path(outcome.row.path):
+        if old.source_id != outcome.row.source_id:
+            msg = (f"{outcome.path}: content changed since it was indexed (SHA-256 {old.sha256[:12]}… → "
+                   f"{outcome.row.sha256[:12]}…); both versions are kept in the catalogue")
+            report.warnings.append(msg)
+            outcome.message = (outcome.message + "; " if outcome.message else "") + "content changed since last index"
+
+
+def status_summary(store: Store) -> dict[str, object]:
+    rows = store.sources()
+    by_status: dict[str, int] = {}
+    for r in rows:
+        by_status[r.status] = by_status.get(r.status, 0) + 1
+    footage = sum(r.duration_s or 0.0 for r in rows if r.status in ("ok", "partial"))
+    return {
+        "store": str(store.root),
+        "sources": by_status,
+        "cameras": store.cameras(),
+        "footage_hours": round(footage / 3600, 4),
+        "tables": store.counts(),
+        "problems": [{"path": r.path, "status": r.status, "error": r.error or r.gaps_json} for r in rows
+                     if r.status != "ok"],
+    }
+
+
+__all__ = ["IndexOptions", "JobReport", "FileOutcome", "ProgressSink", "run_index", "status_summary",
+           "VsearchError"]

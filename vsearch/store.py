@@ -1,0 +1,468 @@
+"""The embedded LanceDB catalogue. This module is the one place that owns the store schema.
+
+Layout of a store directory (default `./vsearch-data`):
+  lancedb/            LanceDB tables: meta, sources, tubes, scenes, locks, vectors_<descriptor>
+  thumbs/<source>/    one JPEG per tube
+  jobs/               JSON job reports
+
+Consistency without multi-table transactions: everything derived from a source is keyed by its `source_id`
+(the file's SHA-256). A source's rows are written first and its `sources` row last; a source without a
+completed `sources` row is treated as not indexed, and its leftovers are deleted before it is redone. That is
+what makes a killed job rerun finish with no duplicates and no holes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+
+from vsearch.errors import StoreError
+from vsearch.indexers.base import SourceResult, VectorRecord
+from vsearch.records import Gap, Tube
+
+SCHEMA_VERSION = 1
+UTC = dt.timezone.utc
+TS = pa.timestamp("us", tz="UTC")
+
+SOURCES_SCHEMA = pa.schema([
+    pa.field("source_id", pa.string(), nullable=False),
+    pa.field("path", pa.string()),
+    pa.field("size_bytes", pa.int64()),
+    pa.field("mtime_ns", pa.int64()),
+    pa.field("sha256", pa.string()),
+    pa.field("container", pa.string()),
+    pa.field("codec", pa.string()),
+    pa.field("width_px", pa.int32()),
+    pa.field("height_px", pa.int32()),
+    pa.field("fps_num", pa.int64()),
+    pa.field("fps_den", pa.int64()),
+    pa.field("duration_s", pa.float64()),
+    pa.field("start_pts_s", pa.float64()),
+    pa.field("camera", pa.string()),
+    pa.field("start_utc", TS),
+    pa.field("end_utc", TS),
+    pa.field("start_origin", pa.string()),
+    pa.field("clock_offset_s", pa.float64()),
+    pa.field("status", pa.string()),  # ok | partial | failed
+    pa.field("error", pa.string()),
+    pa.field("frames_decoded", pa.int64()),  # source frames decoded
+    pa.field("frames_sampled", pa.int64()),  # frames analysed at the analysis rate
+    pa.field("gaps_json", pa.string()),
+    pa.field("decoder", pa.string()),
+    pa.field("detector", pa.string()),
+    pa.field("stage_info_json", pa.string()),
+    pa.field("params_json", pa.string()),
+    pa.field("warnings_json", pa.string()),
+    pa.field("analysis_width_px", pa.int32()),
+    pa.field("analysis_height_px", pa.int32()),
+    pa.field("n_tubes", pa.int32()),
+    pa.field("indexed_utc", TS),
+    pa.field("job_id", pa.string()),
+])
+
+TUBES_SCHEMA = pa.schema([
+    pa.field("tube_id", pa.string(), nullable=False),
+    pa.field("source_id", pa.string()),
+    pa.field("camera", pa.string()),
+    pa.field("track_no", pa.int32()),
+    pa.field("class_name", pa.string()),
+    pa.field("class_source", pa.string()),
+    pa.field("start_utc", TS),
+    pa.field("end_utc", TS),
+    pa.field("first_pts_s", pa.float64()),
+    pa.field("last_pts_s", pa.float64()),
+    pa.field("n_samples", pa.int32()),
+    pa.field("frame_index", pa.list_(pa.int64())),
+    pa.field("pts_s", pa.list_(pa.float64())),
+    pa.field("boxes_xyxy", pa.list_(pa.float32())),  # flattened (T, 4), analysis pixels
+    pa.field("scores", pa.list_(pa.float32())),
+    pa.field("masks_rle", pa.list_(pa.string())),
+    # flattened attributes for filtering; the full set is in attributes_json
+    pa.field("colours", pa.list_(pa.string())),
+    pa.field("upper_colours", pa.list_(pa.string())),
+    pa.field("lower_colours", pa.list_(pa.string())),
+    pa.field("direction8", pa.string()),
+    pa.field("horizontal", pa.string()),
+    pa.field("vertical", pa.string()),
+    pa.field("speed_mean_fw_s", pa.float64()),
+    pa.field("speed_max_fw_s", pa.float64()),
+    pa.field("speed_mean_px_s", pa.float64()),
+    pa.field("dwell_s", pa.float64()),
+    pa.field("stationary_max_s", pa.float64()),
+    pa.field("entry_edge", pa.string()),
+    pa.field("exit_edge", pa.string()),
+    pa.field("area_px", pa.float64()),
+    pa.field("analysis_scale", pa.float64()),
+    pa.field("thumb_path", pa.string()),
+    pa.field("attributes_json", pa.string()),
+])
+
+SCENES_SCHEMA = pa.schema([
+    pa.field("scene_id", pa.string(), nullable=False),
+    pa.field("source_id", pa.string()),
+    pa.field("camera", pa.string()),
+    pa.field("pts_s", pa.float64()),
+    pa.field("time_utc", TS),
+    pa.field("jpeg", pa.binary()),
+])
+
+LOCKS_SCHEMA = pa.schema([
+    pa.field("lock_id", pa.string(), nullable=False),
+    pa.field("case_ref", pa.string()),
+    pa.field("camera", pa.string()),
+    pa.field("from_utc", TS),
+    pa.field("to_utc", TS),
+    pa.field("created_utc", TS),
+    pa.field("investigator", pa.string()),
+    pa.field("reason", pa.string()),
+])
+
+META_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("value", pa.string())])
+
+TABLES = {"meta": META_SCHEMA, "sources": SOURCES_SCHEMA, "tubes": TUBES_SCHEMA, "scenes": SCENES_SCHEMA,
+          "locks": LOCKS_SCHEMA}
+
+COLOUR_MIN_FRACTION = 0.15  # a colour is listed for filtering when it covers at least this share of the object
+
+
+def vectors_schema(dim: int) -> pa.Schema:
+    return pa.schema([
+        pa.field("item_id", pa.string(), nullable=False),
+        pa.field("kind", pa.string()),
+        pa.field("descriptor", pa.string()),
+        pa.field("weights_sha256", pa.string()),
+        pa.field("source_id", pa.string()),
+        pa.field("camera", pa.string()),
+        pa.field("class_name", pa.string()),
+        pa.field("start_utc", TS),
+        pa.field("pts_s", pa.float64()),
+        pa.field("vector", pa.list_(pa.float32(), dim)),
+    ])
+
+
+def vectors_table_name(descriptor: str) -> str:
+    return "vectors_" + re.sub(r"[^0-9a-zA-Z]+", "_", descriptor).strip("_").lower()
+
+
+def sql_str(value: str) -> str:
+    """Quote a string literal for a LanceDB filter."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One catalogued file (the `sources` table as a typed record)."""
+
+    source_id: str
+    path: str
+    size_bytes: int
+    mtime_ns: int
+    sha256: str
+    status: str
+    camera: str = ""
+    container: str = ""
+    codec: str = ""
+    width_px: int = 0
+    height_px: int = 0
+    fps_num: int = 0
+    fps_den: int = 1
+    duration_s: float | None = None
+    start_pts_s: float = 0.0
+    start_utc: dt.datetime | None = None
+    end_utc: dt.datetime | None = None
+    start_origin: str = ""
+    clock_offset_s: float | None = None
+    error: str = ""
+    frames_decoded: int = 0
+    frames_sampled: int = 0
+    gaps_json: str = "[]"
+    decoder: str = ""
+    detector: str = ""
+    stage_info_json: str = "{}"
+    params_json: str = "{}"
+    warnings_json: str = "[]"
+    analysis_width_px: int = 0
+    analysis_height_px: int = 0
+    n_tubes: int = 0
+    indexed_utc: dt.datetime | None = None
+    job_id: str = ""
+
+    @property
+    def fps(self) -> Fraction:
+        return Fraction(self.fps_num, self.fps_den or 1)
+
+    @property
+    def gaps(self) -> list[Gap]:
+        return [Gap(**g) for g in json.loads(self.gaps_json or "[]")]
+
+    def to_dict(self) -> dict[str, object]:
+        d = {k: getattr(self, k) for k in SOURCES_SCHEMA.names}
+        for k in ("start_utc", "end_utc", "indexed_utc"):
+            d[k] = d[k].isoformat() if d[k] is not None else None
+        for k in ("gaps_json", "stage_info_json", "params_json", "warnings_json"):
+            d[k.removesuffix("_json")] = json.loads(d.pop(k) or "null")
+        d["fps"] = f"{self.fps_num}/{self.fps_den}"
+        return d
+
+
+def _as_utc(v: dt.datetime | None) -> dt.datetime | None:
+    return v.astimezone(UTC) if v is not None else None
+
+
+class Store:
+    """An open catalogue. Single writer (the job runner's main process); any number of readers."""
+
+    def __init__(self, root: Path, *, create: bool = True) -> None:
+        self.root = Path(root)
+        if not create and not (self.root / "lancedb").is_dir():
+            raise StoreError(f"{self.root}: no vsearch store here; run `vsearch index PATH --store {self.root}` first")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.thumbs_dir = self.root / "thumbs"
+        self.jobs_dir = self.root / "jobs"
+        self.db = lancedb.connect(str(self.root / "lancedb"))
+        existing = set(self._table_names())
+        for name, schema in TABLES.items():
+            if name not in existing:
+                self.db.create_table(name, schema=schema, exist_ok=True)
+        self._check_version()
+
+    # -- schema --------------------------------------------------------------------------------------------
+    def _table_names(self) -> list[str]:
+        names: list[str] = []
+        token = None
+        while True:
+            resp = self.db.list_tables(page_token=token)
+            names.extend(resp.tables)
+            token = resp.page_token
+            if not token:
+                return names
+
+    def _check_version(self) -> None:
+        meta = self.db.open_table("meta")
+        rows = meta.search().where("key = 'schema_version'").limit(None).to_arrow().to_pylist()
+        if not rows:
+            meta.add(pa.table({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}, schema=META_SCHEMA))
+            return
+        found = int(rows[0]["value"])
+        if found != SCHEMA_VERSION:
+            # Step-by-step migrations go here when the schema changes; refuse rather than misread.
+            raise StoreError(f"{self.root}: store schema v{found}, this vsearch reads v{SCHEMA_VERSION}; "
+                             "re-index into a new --store or use the matching vsearch version")
+
+    def table(self, name: str) -> lancedb.table.Table:
+        return self.db.open_table(name)
+
+    # -- sources -------------------------------------------------------------------------------------------
+    def sources(self, where: str | None = None) -> list[SourceRow]:
+        q = self.table("sources").search()
+        if where:
+            q = q.where(where)
+        rows = q.limit(None).to_arrow().to_pylist()
+        rows.sort(key=lambda r: (r["camera"] or "", r["start_utc"] or dt.datetime.min.replace(tzinfo=UTC), r["path"]))
+        return [SourceRow(**{k: (_as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in r.items()})
+                for r in rows]
+
+    def source(self, source_id: str) -> SourceRow | None:
+        rows = self.sources(f"source_id = {sql_str(source_id)}")
+        return rows[0] if rows else None
+
+    def sources_at_path(self, path: str) -> list[SourceRow]:
+        return self.sources(f"path = {sql_str(path)}")
+
+    def cameras(self) -> list[str]:
+        return sorted({r.camera for r in self.sources() if r.camera})
+
+    # -- writing one source's results ------------------------------------------------------------------------
+    def clear_source(self, source_id: str) -> None:
+        """Remove every row derived from a source (leftovers of an interrupted run, or a retry)."""
+        cond = f"source_id = {sql_str(source_id)}"
+        for name in self._table_names():
+            if name in ("tubes", "scenes", "sources") or name.startswith("vectors_"):
+                self.table(name).delete(cond)
+        shutil.rmtree(self.thumbs_dir / source_id, ignore_errors=True)
+
+    def write_source(self, row: SourceRow, result: SourceResult | None) -> None:
+        """Commit one source: derived rows first, the `sources` row last (it marks the source as done)."""
+        self.clear_source(row.source_id)
+        if result is not None:
+            self._write_tubes(row, result)
+            self._write_vectors(row, result)
+            self._write_scenes(row, result)
+        data = {k: [getattr(row, k)] for k in SOURCES_SCHEMA.names}
+        self.table("sources").add(pa.table(data, schema=SOURCES_SCHEMA))
+
+    def _write_tubes(self, row: SourceRow, result: SourceResult) -> None:
+        if not result.tubes:
+            return
+        thumb_dir = self.thumbs_dir / row.source_id
+        thumb_dir.mkdir(parents=True, exist_ok=True)
+        scale = row.width_px / row.analysis_width_px if row.analysis_width_px else 1.0
+        records = []
+        for t in result.tubes:
+            thumb_path = ""
+            if t.tube_id in result.thumbnails:
+                p = thumb_dir / f"{t.tube_id}.jpg"
+                p.write_bytes(result.thumbnails[t.tube_id])
+                thumb_path = str(p.relative_to(self.root))
+            records.append(tube_to_record(t, result.source.wall_time, scale, thumb_path))
+        self.table("tubes").add(pa.Table.from_pylist(records, schema=TUBES_SCHEMA))
+
+    def _write_vectors(self, row: SourceRow, result: SourceResult) -> None:
+        by_descriptor: dict[str, list[VectorRecord]] = {}
+        for v in result.vectors:
+            by_descriptor.setdefault(v.descriptor, []).append(v)
+        classes = {t.tube_id: t.class_name for t in result.tubes}
+        for descriptor, vecs in sorted(by_descriptor.items()):
+            dim = int(vecs[0].vector.shape[0])
+            table = self.vectors_table(descriptor, dim)
+            data = {
+                "item_id": [v.item_id for v in vecs],
+                "kind": [v.kind for v in vecs],
+                "descriptor": [v.descriptor for v in vecs],
+                "weights_sha256": [v.weights_sha256 for v in vecs],
+                "source_id": [row.source_id] * len(vecs),
+                "camera": [row.camera] * len(vecs),
+                "class_name": [classes.get(v.item_id, "scene" if v.kind == "scene" else "other") for v in vecs],
+                "start_utc": [result.source.wall_time(v.pts_s) for v in vecs],
+                "pts_s": [v.pts_s for v in vecs],
+                "vector": [np.asarray(v.vector, np.float32) for v in vecs],
+            }
+            table.add(pa.table(data, schema=vectors_schema(dim)))
+
+    def _write_scenes(self, row: SourceRow, result: SourceResult) -> None:
+        if not result.scenes:
+            return
+        data = {
+            "scene_id": [s.scene_id for s in result.scenes],
+            "source_id": [row.source_id] * len(result.scenes),
+            "camera": [row.camera] * len(result.scenes),
+            "pts_s": [s.pts_s for s in result.scenes],
+            "time_utc": [result.source.wall_time(s.pts_s) for s in result.scenes],
+            "jpeg": [s.jpeg for s in result.scenes],
+        }
+        self.table("scenes").add(pa.table(data, schema=SCENES_SCHEMA))
+
+    def vectors_table(self, descriptor: str, dim: int) -> lancedb.table.Table:
+        name = vectors_table_name(descriptor)
+        if name in self._table_names():
+            table = self.table(name)
+            have = table.schema.field("vector").type.list_size
+            if have != dim:
+                raise StoreError(f"{self.root}: vectors of {descriptor} are {have}-d in the store, got {dim}-d; "
+                                 "the model changed: re-index into a new --store")
+            return table
+        return self.db.create_table(name, schema=vectors_schema(dim), exist_ok=True)
+
+    def vector_tables(self) -> list[str]:
+        return sorted(n for n in self._table_names() if n.startswith("vectors_"))
+
+    # -- tubes ---------------------------------------------------------------------------------------------
+    def tubes_arrow(self, where: str | None = None, columns: list[str] | None = None) -> pa.Table:
+        q = self.table("tubes").search()
+        if where:
+            q = q.where(where)
+        if columns:
+            q = q.select(columns)
+        return q.limit(None).to_arrow()
+
+    def tubes(self, where: str | None = None) -> list[Tube]:
+        rows = self.tubes_arrow(where).to_pylist()
+        rows.sort(key=lambda r: (r["start_utc"], r["tube_id"]))
+        return [record_to_tube(r) for r in rows]
+
+    def tube(self, tube_id: str) -> Tube | None:
+        found = self.tubes(f"tube_id = {sql_str(tube_id)}")
+        return found[0] if found else None
+
+    def tube_record(self, tube_id: str) -> dict[str, object] | None:
+        rows = self.tubes_arrow(f"tube_id = {sql_str(tube_id)}").to_pylist()
+        return rows[0] if rows else None
+
+    def counts(self) -> dict[str, int]:
+        out = {name: self.table(name).count_rows() for name in ("sources", "tubes", "scenes", "locks")}
+        for name in self.vector_tables():
+            out[name] = self.table(name).count_rows()
+        return out
+
+
+def tube_to_record(t: Tube, wall_time, scale: float, thumb_path: str) -> dict[str, object]:
+    a = t.attributes
+
+    def names(key: str) -> list[str]:
+        fr = a.get(key) or {}
+        return [k for k, v in sorted(fr.items(), key=lambda kv: (-kv[1], kv[0])) if v >= COLOUR_MIN_FRACTION]
+
+    def num(key: str) -> float | None:
+        v = a.get(key)
+        return float(v) if v is not None else None
+
+    return {
+        "tube_id": t.tube_id,
+        "source_id": t.source_id,
+        "camera": t.camera,
+        "track_no": t.track_no,
+        "class_name": t.class_name,
+        "class_source": t.class_source,
+        "start_utc": wall_time(t.first_pts_s),
+        "end_utc": wall_time(t.last_pts_s),
+        "first_pts_s": t.first_pts_s,
+        "last_pts_s": t.last_pts_s,
+        "n_samples": len(t),
+        "frame_index": np.asarray(t.frame_index, np.int64).tolist(),
+        "pts_s": np.asarray(t.pts_s, np.float64).tolist(),
+        "boxes_xyxy": np.asarray(t.boxes_xyxy, np.float32).ravel().tolist(),
+        "scores": np.asarray(t.scores, np.float32).tolist(),
+        "masks_rle": list(t.masks_rle),
+        "colours": names("colours"),
+        "upper_colours": names("upper_colours"),
+        "lower_colours": names("lower_colours"),
+        "direction8": str(a.get("direction8", "none")),
+        "horizontal": str(a.get("horizontal", "none")),
+        "vertical": str(a.get("vertical", "none")),
+        "speed_mean_fw_s": num("speed_mean_fw_s"),
+        "speed_max_fw_s": num("speed_max_fw_s"),
+        "speed_mean_px_s": num("speed_mean_px_s"),
+        "dwell_s": num("dwell_s"),
+        "stationary_max_s": num("stationary_max_s"),
+        "entry_edge": str(a.get("entry_edge", "")),
+        "exit_edge": str(a.get("exit_edge", "")),
+        "area_px": num("area_px"),
+        "analysis_scale": scale,
+        "thumb_path": thumb_path,
+        "attributes_json": json.dumps(a, sort_keys=True, default=_json_default),
+    }
+
+
+def _json_default(o: object) -> object:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot store {type(o).__name__} in tube attributes")
+
+
+def record_to_tube(r: dict[str, object]) -> Tube:
+    n = int(r["n_samples"])
+    return Tube(
+        tube_id=r["tube_id"],
+        source_id=r["source_id"],
+        camera=r["camera"],
+        track_no=int(r["track_no"]),
+        frame_index=np.asarray(r["frame_index"], np.int64),
+        pts_s=np.asarray(r["pts_s"], np.float64),
+        boxes_xyxy=np.asarray(r["boxes_xyxy"], np.float32).reshape(n, 4),
+        scores=np.asarray(r["scores"], np.float32),
+        masks_rle=tuple(r["masks_rle"] or ()),
+        class_name=r["class_name"],
+        class_source=r["class_source"],
+        attributes=json.loads(r["attributes_json"] or "{}"),
+    )
