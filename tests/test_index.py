@@ -69,7 +69,7 @@ def test_sample_clip_indexes_with_sha256(tmp_path: Path, sample_clip: Path) -> N
 
 def test_mixed_folder_reports_bad_files_and_goes_on(tmp_path: Path, mixed_folder: Path) -> None:
     store = tmp_path / "store"
-    r = vsearch_cli("index", str(mixed_folder), "--store", str(store), "--quiet")
+    r = vsearch_cli("index", str(mixed_folder), "--store", str(store), "--quiet", "--detector", "motion")
     assert r.returncode == 1, r.stdout + r.stderr
     rows = {Path(x["path"]).name: x for x in json.loads(vsearch_cli("sources", "--store", str(store), "--json").stdout)}
     assert rows["good.mp4"]["status"] == "ok"
@@ -92,11 +92,11 @@ def test_rerun_skips_unchanged_and_detects_changed(tmp_path: Path) -> None:
     clip = _clip(d / "a.mp4")
     _sidecar(clip, "cam-a", "2026-11-20T14:00:00Z")
     store = tmp_path / "store"
-    assert vsearch_cli("index", str(d), "--store", str(store), "-q").returncode == 0
-    r2 = json.loads(vsearch_cli("index", str(d), "--store", str(store), "--json").stdout)
+    assert vsearch_cli("index", str(d), "--store", str(store), "-q", "--detector", "motion").returncode == 0
+    r2 = json.loads(vsearch_cli("index", str(d), "--store", str(store), "--json", "--detector", "motion").stdout)
     assert r2["counts"]["skipped"] == 1 and r2["counts"]["ok"] == 0
     _clip(d / "a.mp4", colour="blue")  # same path, new content
-    r3 = json.loads(vsearch_cli("index", str(d), "--store", str(store), "--json").stdout)
+    r3 = json.loads(vsearch_cli("index", str(d), "--store", str(store), "--json", "--detector", "motion").stdout)
     assert r3["counts"]["ok"] == 1
     assert any("content changed" in w for w in r3["warnings"])
     assert len(Store(store).sources()) == 2
@@ -123,7 +123,7 @@ def test_manifest_csv(tmp_path: Path) -> None:
     man = tmp_path / "manifest.csv"
     man.write_text("path,camera,start\nv/a.mp4,north,2026-11-20T08:00:00+01:00\nv/b.mkv,south,2026-11-20T09:30:00\n")
     store = tmp_path / "s"
-    assert vsearch_cli("index", str(man), "--store", str(store), "-q").returncode == 0
+    assert vsearch_cli("index", str(man), "--store", str(store), "-q", "--detector", "motion").returncode == 0
     rows = {Path(r.path).name: r for r in Store(store).sources()}
     assert rows["a.mp4"].camera == "north" and rows["a.mp4"].start_utc.isoformat() == "2026-11-20T07:00:00+00:00"
     assert rows["b.mkv"].camera == "south" and rows["b.mkv"].start_utc.isoformat() == "2026-11-20T08:30:00+00:00"
@@ -136,10 +136,10 @@ def test_sigkill_then_rerun_gives_the_same_rows(tmp_path: Path) -> None:
         clip = _clip(d / f"c{i}.mp4", seconds=3.0, colour=["red", "blue", "green", "yellow"][i])
         _sidecar(clip, "cam-k", f"2026-11-20T1{i}:00:00Z")
     ref_store, store = tmp_path / "ref", tmp_path / "killed"
-    assert vsearch_cli("index", str(d), "--store", str(ref_store), "-q").returncode == 0
+    assert vsearch_cli("index", str(d), "--store", str(ref_store), "-q", "--detector", "motion").returncode == 0
 
     exe = Path(sys.executable).with_name("vsearch")
-    proc = subprocess.Popen([str(exe), "index", str(d), "--store", str(store), "-q"],
+    proc = subprocess.Popen([str(exe), "index", str(d), "--store", str(store), "-q", "--detector", "motion"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     # kill once at least one file is committed but before the job finishes
@@ -152,7 +152,7 @@ def test_sigkill_then_rerun_gives_the_same_rows(tmp_path: Path) -> None:
     proc.wait()
     assert 1 <= len(Store(store).sources()) < 4
 
-    assert vsearch_cli("index", str(d), "--store", str(store), "-q").returncode == 0
+    assert vsearch_cli("index", str(d), "--store", str(store), "-q", "--detector", "motion").returncode == 0
 
     def rows(s: Path) -> tuple[list[tuple], list[tuple]]:
         st = Store(s)

@@ -41,10 +41,8 @@ class IndexOptions:
     tz: str = "Europe/Paris"
     camera: str | None = None
     start: str | None = None
-
-    def params(self) -> dict[str, object]:
-        """The parameters that change what is indexed (a change re-indexes a file)."""
-        return {"fps": self.fps, "width_px": self.width_px, "detector": self.detector}
+    clip_model: str | None = None
+    clip_weights: Path | None = None
 
 
 @dataclass
@@ -108,9 +106,24 @@ class NullSink:
     def warn(self, text: str) -> None: ...
 
 
-def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str]]:
-    """The indexer stages for this job, and warnings to show the user (e.g. degraded motion-only mode)."""
-    return [], []
+def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, object]]:
+    """The indexer stages for this job, warnings for the user (e.g. degraded motion-only mode), and the
+    parameters that define what the index holds (a change of any of them re-indexes a file)."""
+    from vsearch.descriptors import EmbedConfig
+    from vsearch.indexers.detect import make_detector
+    from vsearch.indexers.embed import EmbedStage
+    from vsearch.indexers.tubes import TubeStage
+    from vsearch.models import resolve_models_dir
+
+    mdir = resolve_models_dir(opts.models_dir)
+    choice = make_detector(opts.detector, mdir)
+    have_models = mdir.is_dir()
+    tubes = TubeStage(choice.detector, models_dir=mdir if have_models else None)
+    embed = EmbedStage.from_config(EmbedConfig(clip_model=opts.clip_model, clip_weights=opts.clip_weights,
+                                               models_dir=mdir if have_models else None))
+    params = {"fps": opts.fps, "width_px": opts.width_px, "detector": choice.detector.name,
+              "descriptors": sorted(e.name for e in embed.embedders)}
+    return [tubes, embed], [choice.warning] if choice.warning else [], params
 
 
 _WORKER_STAGES: list[Stage] | None = None
@@ -123,14 +136,13 @@ def _worker_stages(opts: IndexOptions) -> list[Stage]:
     return _WORKER_STAGES
 
 
-def _base_row(path: Path, sha: str, opts: IndexOptions, job_id: str) -> dict[str, object]:
+def _base_row(path: Path, sha: str, params: str, job_id: str) -> dict[str, object]:
     st = path.stat()
     return {"source_id": sha, "path": str(path.resolve()), "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
-            "sha256": sha, "params_json": json.dumps(opts.params(), sort_keys=True), "job_id": job_id,
-            "indexed_utc": dt.datetime.now(UTC)}
+            "sha256": sha, "params_json": params, "job_id": job_id, "indexed_utc": dt.datetime.now(UTC)}
 
 
-def index_file(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_id: str,
+def index_file(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_id: str, params: str,
                stages: list[Stage], sink: ProgressSink | None = None) -> FileOutcome:
     """Hash, probe, decode and run the stages over one file. Never raises for a bad file: returns `failed`."""
     t0 = time.perf_counter()
@@ -141,12 +153,12 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_i
         return FileOutcome(str(path), "failed", f"{path}: cannot read ({e.strerror or e}); check permissions")
     if sha in done:
         return FileOutcome(str(path), "skipped", "unchanged since last indexed (same SHA-256)")
-    base = _base_row(path, sha, opts, job_id)
+    base = _base_row(path, sha, params, job_id)
     try:
         info = decode.probe(path)
         camera, start_utc, origin, offset = resolve(spec, info.creation_time, tz=opts.tz)
     except (DecodeError, SourceError) as e:
-        row = SourceRow(status="failed", error=str(e), camera=spec.camera or "", **base)
+        row = SourceRow(status="failed", error=str(e), **_known_identity(spec, opts), **base)
         return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)
     aw, ah = decode.analysis_size(info, opts.width_px)
     ref = SourceRef(source_id=sha, path=base["path"], camera=camera, start_utc=start_utc, info=info,
@@ -196,9 +208,18 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_i
                        footage_s=footage, wall_s=time.perf_counter() - t0)
 
 
-def _pool_task(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_id: str) -> FileOutcome:
+def _known_identity(spec: SourceSpec, opts: IndexOptions) -> dict[str, object]:
+    """Camera and start of an unreadable file, where the user gave them, so coverage can place it in time."""
     try:
-        return index_file(spec, opts, done, job_id, _worker_stages(opts))
+        camera, start, origin, offset = resolve(spec, None, tz=opts.tz)
+    except SourceError:
+        return {"camera": spec.camera or spec.path.parent.name}
+    return {"camera": camera, "start_utc": start, "start_origin": origin, "clock_offset_s": offset}
+
+
+def _pool_task(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_id: str, params: str) -> FileOutcome:
+    try:
+        return index_file(spec, opts, done, job_id, params, _worker_stages(opts))
     except Exception as e:  # noqa: BLE001 - a bug on one file must not abort the batch; reported as failed
         return FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
 
@@ -216,10 +237,11 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     job_id = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
     report = JobReport(job_id=job_id, started_utc=dt.datetime.now(UTC).isoformat(),
                        options={k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()})
-    params = json.dumps(opts.params(), sort_keys=True)
+    stages, warnings, index_params = build_stages(opts)
+    params = json.dumps(index_params, sort_keys=True)
+    report.options["index_params"] = index_params
     done = frozenset(r.source_id for r in store.sources()
                      if r.status in ("ok", "partial") and r.params_json == params)
-    stages, warnings = build_stages(opts)
     for w in warnings:
         sink.warn(w)
     report.warnings.extend(warnings)
@@ -246,13 +268,13 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     if opts.workers <= 1:
         for spec in specs:
             try:
-                outcome = index_file(spec, opts, done, job_id, stages, sink)
+                outcome = index_file(spec, opts, done, job_id, params, stages, sink)
             except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
                 outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
             commit(outcome)
     else:
         with ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_pool_task, s, opts, done, job_id) for s in specs]
+            futures = [pool.submit(_pool_task, s, opts, done, job_id, params) for s in specs]
             for fut in as_completed(futures):
                 commit(fut.result())
 

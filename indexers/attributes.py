@@ -1,0 +1,391 @@
+"""Descriptive attributes of a tube: named colours, motion, class from geometry, thumbnail quality, models.
+
+Everything here except the two model wrappers at the end is a pure function of arrays, so it can be tested on
+exact synthetic data. Coordinates are analysis pixels unless a name says otherwise; `scale` converts them to
+source pixels (source = analysis * scale), as in `vsearch.records.Frame`.
+
+Colours are named in CIELAB (OpenCV float conversion: L 0-100, a/b signed): pixels with low chroma are
+black/grey/white by lightness, the others by hue angle, with lightness separating brown from orange/yellow and
+pink from red/purple. Hue is what survives shadows and lighting changes; lightness is only used where the
+palette itself is defined by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vsearch.errors import ModelError
+from vsearch.records import CLASSES
+
+PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
+COLOUR_FR = {
+    "black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange", "yellow": "jaune",
+    "green": "vert", "blue": "bleu", "purple": "violet", "pink": "rose", "brown": "marron",
+}
+COLOUR_EN = {fr: en for en, fr in COLOUR_FR.items()} | {"gray": "grey", "brun": "brown", "grise": "grey"}
+DIRECTIONS8 = ("E", "NE", "N", "NW", "W", "SW", "S", "SE")  # counter-clockwise from east, image y is down
+EDGES = ("left", "right", "top", "bottom", "inside")
+
+_CHROMA_MIN = 12.0  # below this a pixel is achromatic (black / grey / white)
+_IDX = {name: i for i, name in enumerate(PALETTE)}
+
+
+# --- colours -----------------------------------------------------------------------------------------------
+
+
+def palette_indices(bgr_pixels: np.ndarray) -> np.ndarray:
+    """Palette index (into `PALETTE`) of every pixel of an (N, 3) or (H, W, 3) uint8 BGR array, as (N,) int."""
+    px = np.asarray(bgr_pixels, np.uint8).reshape(-1, 1, 3)
+    if len(px) == 0:
+        return np.zeros(0, np.int64)
+    lab = cv2.cvtColor(px.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB).reshape(-1, 3)
+    lum, a, b = lab[:, 0], lab[:, 1], lab[:, 2]
+    chroma = np.hypot(a, b)
+    hue = np.degrees(np.arctan2(b, a)) % 360.0
+    out = np.full(len(lab), _IDX["grey"], np.int64)
+    out[lum < 30] = _IDX["black"]
+    out[lum > 78] = _IDX["white"]
+    chromatic = chroma >= _CHROMA_MIN + np.where(lum < 25, 6.0, 0.0)  # dark pixels need more chroma
+    rules = (  # (hue from, hue to, name, lightness split, name below split)
+        (345.0, 360.0, "red", None, None), (0.0, 50.0, "red", None, None), (50.0, 75.0, "orange", 50.0, "brown"),
+        (75.0, 110.0, "yellow", 55.0, "brown"), (110.0, 200.0, "green", None, None),
+        (200.0, 300.0, "blue", None, None), (300.0, 345.0, "purple", None, None),
+    )
+    for lo, hi, name, split, below in rules:
+        sel = chromatic & (hue >= lo) & (hue < hi)
+        out[sel] = _IDX[name]
+        if split is not None:
+            out[sel & (lum < split)] = _IDX[below]
+    light_reddish = chromatic & ((hue >= 300.0) | (hue < 30.0)) & (lum > 62.0)
+    out[light_reddish] = _IDX["pink"]
+    return out
+
+
+def palette_counts(bgr_pixels: np.ndarray) -> np.ndarray:
+    """(11,) float64 pixel counts per `PALETTE` entry."""
+    return np.bincount(palette_indices(bgr_pixels), minlength=len(PALETTE)).astype(np.float64)
+
+
+def fractions_from_counts(counts: np.ndarray, min_fraction: float = 0.02) -> dict[str, float]:
+    """Palette counts -> {name: fraction} sorted by fraction descending, dropping entries under `min_fraction`."""
+    total = float(np.sum(counts))
+    if total <= 0:
+        return {}
+    frac = np.asarray(counts, np.float64) / total
+    order = np.argsort(-frac, kind="stable")
+    return {PALETTE[i]: round(float(frac[i]), 4) for i in order if frac[i] >= min_fraction}
+
+
+def named_colours(bgr_pixels: np.ndarray, min_fraction: float = 0.02) -> dict[str, float]:
+    """Fractions of the basic palette among `bgr_pixels` ((N, 3) or image), sorted descending (English names;
+    `COLOUR_FR` maps them to French)."""
+    return fractions_from_counts(palette_counts(bgr_pixels), min_fraction)
+
+
+def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bool,
+                       max_side: int = 48) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Palette counts of a box crop's foreground pixels: (whole, upper body, lower body).
+
+    `mask` is the crop's bool foreground (None = whole box). For persons, upper = rows 12-50 % of the box,
+    lower = rows 50-95 % (head and feet are left out); for others upper/lower counts are zeros.
+    The crop is first shrunk so its longer side is at most `max_side` (speed; colours are area fractions).
+    """
+    h, w = crop_bgr.shape[:2]
+    zeros = np.zeros(len(PALETTE))
+    if h == 0 or w == 0:
+        return zeros, zeros, zeros
+    f = min(1.0, max_side / max(h, w))
+    if f < 1.0:
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        crop_bgr = cv2.resize(crop_bgr, size, interpolation=cv2.INTER_AREA)
+        if mask is not None:
+            mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    idx = palette_indices(crop_bgr).reshape(crop_bgr.shape[:2])
+    fg = np.ones(idx.shape, bool) if mask is None else mask
+    whole = np.bincount(idx[fg], minlength=len(PALETTE)).astype(np.float64)
+    if not person:
+        return whole, zeros, zeros
+    hh = idx.shape[0]
+    rows = np.arange(hh)[:, None] / max(hh, 1)
+    upper = fg & (rows >= 0.12) & (rows < 0.5)
+    lower = fg & (rows >= 0.5) & (rows < 0.95)
+    return (whole, np.bincount(idx[upper], minlength=len(PALETTE)).astype(np.float64),
+            np.bincount(idx[lower], minlength=len(PALETTE)).astype(np.float64))
+
+
+# --- motion ------------------------------------------------------------------------------------------------
+
+
+def ground_points(boxes_xyxy: np.ndarray) -> np.ndarray:
+    """Bottom-centre of each box (the point touching the ground), (T, 2)."""
+    b = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+    return np.stack([(b[:, 0] + b[:, 2]) / 2.0, b[:, 3]], axis=1)
+
+
+def _resample(pts_s: np.ndarray, xy: np.ndarray, step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(pts_s, np.float64)
+    if len(t) < 2 or t[-1] - t[0] < step_s:
+        return t, xy
+    grid = np.arange(t[0], t[-1] + 1e-9, step_s)
+    return grid, np.stack([np.interp(grid, t, xy[:, 0]), np.interp(grid, t, xy[:, 1])], axis=1)
+
+
+def _smooth(xy: np.ndarray, window: int) -> np.ndarray:
+    if window <= 1 or len(xy) < window:
+        return xy
+    pad = window // 2
+    padded = np.pad(xy, ((pad, pad), (0, 0)), mode="edge")
+    kernel = np.ones(window) / window
+    return np.stack([np.convolve(padded[:, k], kernel, mode="valid")[: len(xy)] for k in range(2)], axis=1)
+
+
+@dataclass(frozen=True)
+class MotionSummary:
+    direction8: str
+    horizontal: str
+    vertical: str
+    speed_mean_px_s: float
+    speed_max_px_s: float
+    stationary_max_s: float
+    stationary_total_s: float
+
+
+def motion_summary(pts_s: np.ndarray, boxes_xyxy: np.ndarray, frame_w: int, *, scale: float = 1.0,
+                   min_move_frac: float = 0.05, step_s: float = 0.2, smooth_s: float = 1.0,
+                   still_heights_s: float = 0.25) -> MotionSummary:
+    """Direction, speed and stationary periods of a track from its per-sample times and boxes.
+
+    The ground-point trajectory is resampled every `step_s` and smoothed over `smooth_s` (detection jitter);
+    speeds are in source pixels/s (`scale` = source/analysis). Direction is the net displacement from the
+    start to the end (means over the first / last second, or quarter of the track if shorter): "none" if it is shorter than `min_move_frac` of the
+    frame width and half the median box height; left/right and up/down are reported per axis with the same
+    threshold. A resampled step is stationary when the smoothed speed is under `still_heights_s` median box
+    heights per second.
+    """
+    t = np.asarray(pts_s, np.float64)
+    b = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+    xy = ground_points(b)
+    box_h = float(np.median(b[:, 3] - b[:, 1])) if len(b) else 0.0
+    if len(t) < 2 or t[-1] <= t[0]:
+        return MotionSummary("none", "none", "none", 0.0, 0.0, 0.0, 0.0)
+    grid, rs = _resample(t, xy, step_s)
+    sm = _smooth(rs, max(1, int(round(smooth_s / step_s)) | 1))
+    edge = max(1, int(round(min(1.0, 0.25 * float(t[-1] - t[0])) / step_s)))
+    start, end = rs[: min(edge, len(rs))].mean(axis=0), rs[-min(edge, len(rs)):].mean(axis=0)
+    dx, dy = float(end[0] - start[0]), float(end[1] - start[1])
+    thr = max(min_move_frac * frame_w, 0.5 * box_h)
+    horizontal = "none" if abs(dx) < thr else ("right" if dx > 0 else "left")
+    vertical = "none" if abs(dy) < thr else ("down" if dy > 0 else "up")
+    if np.hypot(dx, dy) < thr:
+        direction = "none"
+    else:
+        angle = np.degrees(np.arctan2(-dy, dx)) % 360.0
+        direction = DIRECTIONS8[int(((angle + 22.5) % 360.0) // 45.0)]
+    dt = np.diff(grid)
+    speed = np.hypot(*np.diff(sm, axis=0).T) / np.maximum(dt, 1e-9)
+    still = speed < still_heights_s * max(box_h, 1.0)
+    runs, cur = [], 0.0
+    for s, d in zip(still, dt):
+        if s:
+            cur += d
+        elif cur > 0:
+            runs.append(cur)
+            cur = 0.0
+    runs.append(cur)
+    duration = float(t[-1] - t[0])
+    path_len = float(np.sum(np.hypot(*np.diff(sm, axis=0).T)))
+    return MotionSummary(
+        direction8=direction, horizontal=horizontal, vertical=vertical,
+        speed_mean_px_s=round(path_len / duration * scale, 3),
+        speed_max_px_s=round(float(speed.max(initial=0.0)) * scale, 3),
+        stationary_max_s=round(float(max(runs)), 3),
+        stationary_total_s=round(float(np.sum(dt[still])), 3),
+    )
+
+
+def edge_of(box_xyxy: np.ndarray, frame_w: int, frame_h: int, margin_frac: float = 0.03) -> str:
+    """Which frame edge a box touches ("left", "right", "top", "bottom"), or "inside"; the closest wins."""
+    x0, y0, x1, y1 = (float(v) for v in box_xyxy)
+    gaps = {"left": x0 / frame_w, "right": (frame_w - x1) / frame_w, "top": y0 / frame_h,
+            "bottom": (frame_h - y1) / frame_h}
+    name, gap = min(gaps.items(), key=lambda kv: kv[1])
+    return name if gap <= margin_frac else "inside"
+
+
+def simplify_path(pts_s: np.ndarray, xy_norm: np.ndarray, tolerance: float = 0.004,
+                  max_points: int = 256) -> list[list[float]]:
+    """Douglas-Peucker simplification of a normalised (0-1) ground-point path to [[pts_s, x, y], ...]; keeps
+    the first and last point, at most `max_points` (the tolerance is doubled until it fits)."""
+    t = np.asarray(pts_s, np.float64)
+    p = np.asarray(xy_norm, np.float64).reshape(-1, 2)
+    if len(p) == 0:
+        return []
+    keep = _rdp(p, tolerance)
+    while keep.sum() > max_points:
+        tolerance *= 2.0
+        keep = _rdp(p, tolerance)
+    return [[round(float(t[i]), 3), round(float(p[i, 0]), 4), round(float(p[i, 1]), 4)] for i in np.flatnonzero(keep)]
+
+
+def _rdp(p: np.ndarray, tol: float) -> np.ndarray:
+    keep = np.zeros(len(p), bool)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(p) - 1)]
+    while stack:
+        i, j = stack.pop()
+        if j <= i + 1:
+            continue
+        seg = p[j] - p[i]
+        rel = p[i + 1: j] - p[i]
+        norm = float(np.hypot(*seg))
+        d = np.abs(seg[0] * rel[:, 1] - seg[1] * rel[:, 0]) / norm if norm > 0 else np.hypot(rel[:, 0], rel[:, 1])
+        k = int(np.argmax(d))
+        if d[k] > tol:
+            keep[i + 1 + k] = True
+            stack += [(i, i + 1 + k), (i + 1 + k, j)]
+    return keep
+
+
+# --- class ---------------------------------------------------------------------------------------------------
+
+
+def geometry_class(size_px: tuple[float, float], frame_wh: tuple[int, int], speed_px_s: float) -> str:
+    """Class from geometry when no detector label exists (motion-only indexing). Documented rules, in order:
+
+    - upright box (h/w >= 1.3): "person" when it moves under 2.5 box heights/s, else "bicycle" (a rider);
+    - wide box (w/h >= 1.15): "bus" if longer than 2.6 h and larger than 6 % of the frame area, "truck" if
+      larger than 10 % of the frame area, "motorbike" if smaller than 0.4 % of the frame and faster than
+      1.5 box widths/s (a small fast wide blob), else "car";
+    - anything else (square-ish blobs): "other".
+    Sizes are median box sizes; all ratios are scale-free so analysis or source pixels both work.
+    """
+    w, h = float(size_px[0]), float(size_px[1])
+    fw, fh = frame_wh
+    if w <= 0 or h <= 0:
+        return "other"
+    area = w * h / float(fw * fh)
+    if h / w >= 1.3:
+        return "person" if speed_px_s < 2.5 * h else "bicycle"
+    if w / h >= 1.15:
+        if w / h >= 2.6 and area > 0.06:
+            return "bus"
+        if area > 0.10:
+            return "truck"
+        if area < 0.004 and speed_px_s > 1.5 * w:
+            return "motorbike"
+        return "car"
+    return "other"
+
+
+def class_vote(class_ids: np.ndarray, scores: np.ndarray) -> tuple[str, dict[str, float]]:
+    """Score-weighted majority vote over per-sample detector labels -> (class, {name: fraction})."""
+    ids = np.asarray(class_ids, np.int64)
+    w = np.bincount(ids, weights=np.asarray(scores, np.float64), minlength=len(CLASSES))
+    total = float(w.sum())
+    if total <= 0:
+        return "other", {}
+    votes = {CLASSES[i]: round(float(w[i] / total), 4) for i in np.argsort(-w, kind="stable") if w[i] > 0}
+    return CLASSES[int(np.argmax(w))], votes
+
+
+# --- thumbnails ----------------------------------------------------------------------------------------------
+
+
+def crop_quality(crop_bgr: np.ndarray, score: float, touches_edge: bool) -> float:
+    """Thumbnail quality: sqrt(area) x sharpness (variance of the Laplacian, saturating) x detector score,
+    halved when the box is cut by the frame edge."""
+    h, w = crop_bgr.shape[:2]
+    if h < 2 or w < 2:
+        return 0.0
+    grey = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY)
+    sharp = float(cv2.Laplacian(grey, cv2.CV_32F).var())
+    return float(np.sqrt(h * w) * (sharp / (sharp + 50.0)) * max(score, 0.05) * (0.5 if touches_edge else 1.0))
+
+
+def pad_box(box_xyxy: np.ndarray, frame_w: int, frame_h: int, pad_frac: float = 0.1) -> tuple[int, int, int, int]:
+    """Integer crop window around a box, padded by `pad_frac` of its size and clipped to the frame."""
+    x0, y0, x1, y1 = (float(v) for v in box_xyxy)
+    px, py = (x1 - x0) * pad_frac, (y1 - y0) * pad_frac
+    return (max(0, int(np.floor(x0 - px))), max(0, int(np.floor(y0 - py))),
+            min(frame_w, int(np.ceil(x1 + px))), min(frame_h, int(np.ceil(y1 + py))))
+
+
+# --- attribute models (OpenVINO, optional) -------------------------------------------------------------------
+
+PERSON_ATTR_MODEL = "person-attributes-recognition-crossroad-0230"
+VEHICLE_ATTR_MODEL = "vehicle-attributes-recognition-barrier-0039"
+# Output 453 order: is_male, has_bag, has_backpack, has_hat, has_longsleeves, has_longpants, has_longhair,
+# has_coat_jacket. Sex and hair are never read out (legal rule); only these indices are kept.
+_PERSON_KEEP = {1: "has_bag", 2: "has_backpack", 3: "has_hat", 4: "has_longsleeves", 5: "has_longpants",
+                7: "has_coat_jacket"}
+_VEHICLE_COLOURS = ("white", "grey", "yellow", "red", "green", "blue", "black")
+_VEHICLE_TYPES = ("car", "bus", "truck", "van")
+
+
+def find_model_xml(models_dir: Path, name: str) -> Path | None:
+    """The IR of model `name` under `models_dir` (FP32 preferred, then FP16), or None when absent."""
+    for precision in ("FP32", "FP16", "FP16-INT8"):
+        xml = Path(models_dir) / name / precision / f"{name}.xml"
+        if xml.is_file():
+            return xml
+    return None
+
+
+def compile_ir(xml: Path):  # -> openvino.CompiledModel
+    import openvino as ov  # heavy import, only when a model is used
+
+    try:
+        return ov.Core().compile_model(str(xml), "CPU")
+    except RuntimeError as e:
+        raise ModelError(f"cannot load OpenVINO model {xml}: {e}; reinstall it from the models package") from e
+
+
+def _blob(crop_bgr: np.ndarray, w: int, h: int) -> np.ndarray:
+    return cv2.resize(crop_bgr, (w, h), interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)[None].astype(np.float32)
+
+
+class AttributeModels:
+    """Person-attribute and vehicle-attribute models from a models directory, loaded lazily; absent models
+    are simply skipped (`describe` returns {} for that class)."""
+
+    def __init__(self, models_dir: Path | None) -> None:
+        self._xml = {}
+        if models_dir is not None:
+            for key, name in (("person", PERSON_ATTR_MODEL), ("vehicle", VEHICLE_ATTR_MODEL)):
+                xml = find_model_xml(Path(models_dir), name)
+                if xml is not None:
+                    self._xml[key] = xml
+        self._compiled = {}
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(xml.stem for xml in self._xml.values())
+
+    def _model(self, key: str):
+        if key not in self._compiled:
+            self._compiled[key] = compile_ir(self._xml[key])
+        return self._compiled[key]
+
+    def describe(self, class_name: str, crops: list[np.ndarray]) -> dict[str, object]:
+        """Averaged model outputs over a tube's kept crops (keys as in `Tube.attributes["models"]`)."""
+        crops = [c for c in crops if c.size > 0]
+        if not crops:
+            return {}
+        if class_name == "person" and "person" in self._xml:
+            m = self._model("person")
+            scores = np.mean([np.asarray(m(_blob(c, 80, 160))["453"]).reshape(-1) for c in crops], axis=0)
+            return {key: round(float(scores[i]), 3) for i, key in _PERSON_KEEP.items()}
+        if class_name in ("car", "bus", "truck") and "vehicle" in self._xml:
+            m = self._model("vehicle")
+            outs = [m(_blob(c, 72, 72)) for c in crops]
+            colour = np.mean([np.asarray(o["color"]).reshape(-1) for o in outs], axis=0)
+            vtype = np.mean([np.asarray(o["type"]).reshape(-1) for o in outs], axis=0)
+            return {"vehicle_colour": _VEHICLE_COLOURS[int(np.argmax(colour))],
+                    "vehicle_colour_p": round(float(colour.max()), 3),
+                    "vehicle_type": _VEHICLE_TYPES[int(np.argmax(vtype))],
+                    "vehicle_type_p": round(float(vtype.max()), 3)}
+        return {}

@@ -1,0 +1,509 @@
+"""Detector backends behind the `Detector` protocol: model detectors (OpenVINO / ONNX Runtime) and motion.
+
+- `OpenVinoPVB`: Intel Open Model Zoo person-vehicle-bike-detection-2002 (default) or -2004, made for
+  elevated CCTV views. Its "vehicle" label is reported as "car" (`source` says "pvb-2002", so later stages
+  know it means "some vehicle"; finer types come from YOLOX / vehicle attributes).
+- `YoloxNano`: COCO detector (letterbox, grid decode, NMS) mapped onto `CLASSES`.
+- `MotionDetector`: weight-free background subtraction (MOG2 with shadow removal, morphology, connected
+  components). The fallback on a machine without models (`degraded=True`), and the cheap activity trigger.
+
+`make_detector("auto")` picks the best installed, hash-verified model and says loudly when it had to fall
+back to motion. Models are loaded lazily and compiled once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from vsearch import models as model_catalogue
+from vsearch.errors import ModelError, UsageError
+from vsearch.indexers.base import Detector
+from vsearch.records import CLASSES, Detections, Frame
+
+_BG_RATIO = 0.9  # MOG2 background ratio
+CLASS_ID = {name: i for i, name in enumerate(CLASSES)}
+OTHER_ID = CLASS_ID["other"]
+DEFAULT_CONF = 0.2  # tracker input: keep recall, the tracker needs several hits to confirm a tube
+DEFAULT_THREADS = 2
+
+PVB_LABELS = ("vehicle", "person", "bike")  # the model's own label names, by label index
+_PVB_TO_OURS = np.array([CLASS_ID["car"], CLASS_ID["person"], CLASS_ID["bicycle"]], np.int16)
+
+# COCO index -> our class; COCO classes not listed are dropped
+COCO_TO_OURS = {0: CLASS_ID["person"], 1: CLASS_ID["bicycle"], 2: CLASS_ID["car"], 3: CLASS_ID["motorbike"],
+                5: CLASS_ID["bus"], 7: CLASS_ID["truck"]}
+_COCO_LUT = np.full(80, -1, np.int16)
+for _coco, _ours in COCO_TO_OURS.items():
+    _COCO_LUT[_coco] = _ours
+
+
+# ----------------------------------------------------------------------------------------------- motion
+
+class MotionDetector:
+    """Foreground blobs from a MOG2 background model.
+
+    Shadows (MOG2 value 127) are removed; opening removes speckle, closing joins fragments of one object;
+    connected components smaller than `min_area_frac` of the frame are dropped, and components whose boxes
+    lie within `merge_gap_frac` of the frame diagonal of each other are merged into one object. During the
+    first `warmup_frames` frames the model learns fast (a running average) and nothing is reported, so
+    whatever stands still from the start is background. After that the learning rate follows the frames'
+    presentation times, whatever the sampling rate: an object that stops (a parked car, a person waiting)
+    is absorbed into the background after about `absorb_s` seconds of stillness. Scores are the foreground
+    fill ratio of each box; every detection is class "other" (geometry-based classes are assigned later by
+    the tube stage).
+
+    The detector keeps state across frames: use one instance per source, feeding frames in order.
+    """
+
+    name = "motion"
+    degraded = True
+
+    def __init__(self, *, absorb_s: float = 10.0, var_threshold: float = 16.0, warmup_frames: int = 8,
+                 min_area_frac: float = 0.0005, merge_gap_frac: float = 0.01,
+                 max_side_px: int | None = None) -> None:
+        if warmup_frames < 1:
+            raise UsageError(f"warmup_frames must be >= 1, got {warmup_frames}")
+        if absorb_s <= 0:
+            raise UsageError(f"absorb_s must be > 0 seconds, got {absorb_s}")
+        self.absorb_s = absorb_s
+        self.var_threshold = var_threshold
+        self.warmup_frames = warmup_frames
+        self.min_area_frac = min_area_frac
+        self.merge_gap_frac = merge_gap_frac
+        self.max_side_px = max_side_px  # analyse a downscaled copy (cheaper; masks are scaled back up)
+        self._bg: Any = None
+        self._seen = 0
+        self._last_key: tuple[int, float] | None = None
+        self._last_mask: np.ndarray | None = None
+        self._last_pts_s: float | None = None
+        self._dt_s = 0.04
+
+    def reset(self) -> None:
+        """Forget the background (call between sources)."""
+        self._bg, self._seen, self._last_key, self._last_mask, self._last_pts_s = None, 0, None, None, None
+
+    @property
+    def warmed_up(self) -> bool:
+        return self._seen > self.warmup_frames
+
+    def foreground(self, frame: Frame) -> np.ndarray:
+        """(H, W) bool foreground mask of `frame` (shadows removed, cleaned). Updates the background model
+        once per frame: calling it again for the same frame returns the cached mask."""
+        key = (frame.index, frame.pts_s)
+        if key == self._last_key and self._last_mask is not None:
+            return self._last_mask
+        if self._bg is None:
+            self._bg = cv2.createBackgroundSubtractorMOG2(history=500, varThreshold=self.var_threshold,
+                                                          detectShadows=True)
+            self._bg.setBackgroundRatio(_BG_RATIO)
+        if self._last_pts_s is not None and frame.pts_s > self._last_pts_s:
+            self._dt_s = frame.pts_s - self._last_pts_s
+        self._last_pts_s = frame.pts_s
+        # warm-up: a running average so the first frames become the background fast. Then a rate set by time:
+        # a new still colour becomes background once its weight passes 1 - background ratio, i.e. after
+        # about absorb_s seconds. (OpenCV's automatic rate, 1/min(2n, history), counts frames, not seconds,
+        # and absorbs slow uniform objects early in a clip.)
+        if self._seen < self.warmup_frames:
+            rate = 1.0 / (self._seen + 1)
+        else:
+            rate = min(1.0, self._dt_s * (1.0 - _BG_RATIO) / self.absorb_s)
+        img = frame.image
+        h, w = img.shape[:2]
+        f = 1.0 if self.max_side_px is None else min(1.0, self.max_side_px / max(h, w))
+        if f < 1.0:
+            img = cv2.resize(img, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+        raw = self._bg.apply(img, learningRate=rate)
+        self._seen += 1
+        mask = self._clean(raw > 200)  # 255 = foreground, 127 = shadow
+        if f < 1.0:
+            mask = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        self._last_key, self._last_mask = key, mask
+        return mask
+
+    def activity(self, frame: Frame) -> float:
+        """Fraction of the frame that is moving foreground (0 during warm-up): the cheap trigger that says
+        whether a model detector needs to run on this frame at all."""
+        mask = self.foreground(frame)
+        return float(mask.mean()) if self.warmed_up else 0.0
+
+    def _clean(self, fg: np.ndarray) -> np.ndarray:
+        h, w = fg.shape
+        m = fg.astype(np.uint8)
+        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+        k = max(3, int(round(0.012 * np.hypot(h, w))) | 1)
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        return m.astype(bool)
+
+    def detect(self, frame: Frame) -> Detections:
+        mask = self.foreground(frame)
+        h, w = mask.shape
+        if not self.warmed_up:
+            return self._empty(frame, h, w)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        keep = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= self.min_area_frac * h * w / 4]
+        boxes = np.array([[stats[i, 0], stats[i, 1], stats[i, 0] + stats[i, 2], stats[i, 1] + stats[i, 3]]
+                          for i in keep], np.float32).reshape(-1, 4)
+        groups = [g for g in _merge_groups(boxes, self.merge_gap_frac * float(np.hypot(h, w)))
+                  if stats[[keep[i] for i in g], cv2.CC_STAT_AREA].sum() >= self.min_area_frac * h * w]
+        lut = np.zeros(n, np.int32)  # component label -> 1-based group number (0: background / dropped)
+        for gi, g in enumerate(groups):
+            lut[[keep[i] for i in g]] = gi + 1
+        group_of = lut[labels]
+        out_boxes, scores, masks = [], [], []
+        for gi, g in enumerate(groups):
+            x0, y0 = boxes[g, :2].min(0)
+            x1, y1 = boxes[g, 2:].max(0)
+            area = float(stats[[keep[i] for i in g], cv2.CC_STAT_AREA].sum())
+            out_boxes.append((x0, y0, x1, y1))
+            scores.append(area / float((x1 - x0) * (y1 - y0)))
+            masks.append(group_of == gi + 1)
+        if not out_boxes:
+            return self._empty(frame, h, w)
+        return Detections(
+            boxes_xyxy=np.asarray(out_boxes, np.float32),
+            scores=np.asarray(scores, np.float32),
+            class_ids=np.full(len(out_boxes), OTHER_ID, np.int16),
+            frame_index=frame.index, pts_s=frame.pts_s,
+            masks=np.stack(masks), source=self.name,
+        )
+
+    def _empty(self, frame: Frame, h: int, w: int) -> Detections:
+        return replace(Detections.empty(frame.index, frame.pts_s, self.name), masks=np.zeros((0, h, w), bool))
+
+
+def _merge_groups(boxes: np.ndarray, gap_px: float) -> list[list[int]]:
+    """Union-find over boxes whose gap-expanded rectangles overlap."""
+    n = len(boxes)
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if n:
+        e = boxes + np.array([-gap_px, -gap_px, gap_px, gap_px], np.float32) / 2
+        ix = (np.minimum(e[:, None, 2], e[None, :, 2]) > np.maximum(e[:, None, 0], e[None, :, 0]))
+        iy = (np.minimum(e[:, None, 3], e[None, :, 3]) > np.maximum(e[:, None, 1], e[None, :, 1]))
+        for i, j in zip(*np.nonzero(np.triu(ix & iy, 1))):
+            parent[root(int(i))] = root(int(j))
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
+
+
+# ----------------------------------------------------------------------------------------------- runtimes
+
+_COMPILED: dict[tuple[str, str, int], Any] = {}
+_COMPILED_LOCK = threading.Lock()
+
+Runtime = Literal["openvino", "onnxruntime"]
+
+
+def _compiled_openvino(path: Path, threads: int) -> Any:
+    """OpenVINO compiled model for `path`, compiled once per process per thread count."""
+    key = ("openvino", str(path), threads)
+    with _COMPILED_LOCK:
+        if key not in _COMPILED:
+            try:
+                import openvino as ov
+            except ImportError as e:
+                raise ModelError("OpenVINO is not installed: `pip install openvino`, or use the ONNX runtime") from e
+            try:
+                core = ov.Core()
+                _COMPILED[key] = core.compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads})
+            except RuntimeError as e:
+                raise ModelError(f"OpenVINO could not load {path}: {e}") from e
+        return _COMPILED[key]
+
+
+def _session_onnxruntime(path: Path, threads: int) -> Any:
+    key = ("onnxruntime", str(path), threads)
+    with _COMPILED_LOCK:
+        if key not in _COMPILED:
+            try:
+                import onnxruntime as ort
+            except ImportError as e:
+                raise ModelError("onnxruntime is not installed: `pip install onnxruntime`") from e
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            try:
+                _COMPILED[key] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            except (RuntimeError, ValueError) as e:  # ORT raises its own RuntimeError subclasses
+                raise ModelError(f"ONNX Runtime could not load {path}: {e}") from e
+        return _COMPILED[key]
+
+
+class _Runner:
+    """One network, lazily loaded; `run(blob)` returns its outputs by name."""
+
+    def __init__(self, path: Path, runtime: Runtime, threads: int) -> None:
+        if not Path(path).is_file():
+            raise ModelError(f"model file {path} not found; install models with `vsearch models install DIR`")
+        if runtime not in ("openvino", "onnxruntime"):
+            raise UsageError(f"runtime must be 'openvino' or 'onnxruntime', got {runtime!r}")
+        if threads < 1:
+            raise UsageError(f"threads must be >= 1, got {threads}")
+        self.path, self.runtime, self.threads = Path(path), runtime, threads
+        self._request: Any = None
+        self._session: Any = None
+
+    def run(self, blob: np.ndarray) -> dict[str, np.ndarray]:
+        if self.runtime == "openvino":
+            if self._request is None:
+                self._request = _compiled_openvino(self.path, self.threads).create_infer_request()
+            self._request.infer({0: blob})
+            return {o.get_any_name(): np.asarray(self._request.get_tensor(o).data).copy()
+                    for o in self._request.model_outputs}
+        if self._session is None:
+            self._session = _session_onnxruntime(self.path, self.threads)
+        name = self._session.get_inputs()[0].name
+        outs = self._session.run(None, {name: blob})
+        return {o.name: v for o, v in zip(self._session.get_outputs(), outs)}
+
+
+def _clip_boxes(boxes: np.ndarray, w: int, h: int) -> np.ndarray:
+    out = boxes.astype(np.float32, copy=True)
+    out[:, [0, 2]] = out[:, [0, 2]].clip(0, w)
+    out[:, [1, 3]] = out[:, [1, 3]].clip(0, h)
+    return out
+
+
+def _box_masks(boxes: np.ndarray, motion: MotionDetector | None, frame: Frame) -> np.ndarray | None:
+    """Foreground masks of model boxes: the box intersected with the motion mask (None without motion)."""
+    if motion is None:
+        return None
+    fg = motion.foreground(frame)
+    h, w = fg.shape
+    masks = np.zeros((len(boxes), h, w), bool)
+    px = np.c_[np.floor(boxes[:, :2]), np.ceil(boxes[:, 2:])].astype(int)  # every pixel the box touches
+    for i, (x0, y0, x1, y1) in enumerate(px):
+        masks[i, y0:y1, x0:x1] = fg[y0:y1, x0:x1]
+    return masks
+
+
+# ----------------------------------------------------------------------------------------------- PVB
+
+_PVB_FILES = {"pvb-2002": "person-vehicle-bike-detection-2002", "pvb-2004": "person-vehicle-bike-detection-2004"}
+_PVB_INPUT_HW = {"pvb-2002": (512, 512), "pvb-2004": (256, 448)}
+
+
+class OpenVinoPVB:
+    """Open Model Zoo person-vehicle-bike detector (2002: SSD output, 2004: boxes+labels output)."""
+
+    degraded = False
+
+    def __init__(self, model_path: Path, *, variant: Literal["pvb-2002", "pvb-2004"] = "pvb-2002",
+                 conf_threshold: float = DEFAULT_CONF, threads: int = DEFAULT_THREADS,
+                 motion: MotionDetector | None = None) -> None:
+        if variant not in _PVB_FILES:
+            raise UsageError(f"variant must be one of {sorted(_PVB_FILES)}, got {variant!r}")
+        self.name = variant
+        self.conf_threshold = conf_threshold
+        self.motion = motion
+        self._runner = _Runner(Path(model_path), "openvino", threads)
+
+    def detect(self, frame: Frame) -> Detections:
+        img = frame.image
+        h, w = img.shape[:2]
+        in_h, in_w = _PVB_INPUT_HW[self.name]
+        blob = cv2.resize(img, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
+        blob = blob.transpose(2, 0, 1)[None].astype(np.float32)
+        out = self._runner.run(blob)
+        if self.name == "pvb-2002":
+            det = out["detection_out"].reshape(-1, 7)
+            det = det[det[:, 0] >= 0]  # image_id -1 ends the list
+            labels, scores = det[:, 1].astype(int), det[:, 2]
+            boxes = det[:, 3:7] * np.array([w, h, w, h], np.float32)
+        else:
+            raw = out["boxes"].reshape(-1, 5)
+            labels, scores = out["labels"].reshape(-1).astype(int), raw[:, 4]
+            boxes = raw[:, :4] * np.array([w / in_w, h / in_h, w / in_w, h / in_h], np.float32)
+        keep = (scores >= self.conf_threshold) & (labels >= 0) & (labels < len(PVB_LABELS))
+        boxes = _clip_boxes(boxes[keep], w, h)
+        keep_size = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        boxes, labels, scores = boxes[keep_size], labels[keep][keep_size], scores[keep][keep_size]
+        return Detections(
+            boxes_xyxy=boxes, scores=scores.astype(np.float32), class_ids=_PVB_TO_OURS[labels],
+            frame_index=frame.index, pts_s=frame.pts_s, masks=_box_masks(boxes, self.motion, frame),
+            source=self.name,
+        )
+
+
+# ----------------------------------------------------------------------------------------------- YOLOX
+
+YOLOX_INPUT = 416
+YOLOX_STRIDES = (8, 16, 32)
+
+
+def _yolox_grids(size: int = YOLOX_INPUT) -> tuple[np.ndarray, np.ndarray]:
+    """(A, 2) grid cell x, y and (A,) stride for every anchor, in the network's output order."""
+    grids, strides = [], []
+    for s in YOLOX_STRIDES:
+        n = size // s
+        ys, xs = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        grids.append(np.stack([xs.ravel(), ys.ravel()], 1))
+        strides.append(np.full(n * n, s))
+    return np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
+
+
+def letterbox(img: np.ndarray, size: int = YOLOX_INPUT, pad: int = 114) -> tuple[np.ndarray, float]:
+    """Resize keeping aspect ratio into the top-left of a size×size canvas of `pad`; returns (canvas, scale)."""
+    h, w = img.shape[:2]
+    r = min(size / h, size / w)
+    nh, nw = int(round(h * r)), int(round(w * r))
+    canvas = np.full((size, size, 3), pad, np.uint8)
+    canvas[:nh, :nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    return canvas, r
+
+
+def decode_yolox(pred: np.ndarray, scale: float, conf_threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """YOLOX raw output (A, 85) -> (boxes xyxy in original pixels, scores, COCO class ids), before NMS."""
+    grid, stride = _yolox_grids()
+    if len(pred) != len(grid):
+        raise ModelError(f"YOLOX output has {len(pred)} anchors, expected {len(grid)} for a {YOLOX_INPUT} input")
+    cls = pred[:, 5:].argmax(1)
+    score = pred[:, 4] * pred[np.arange(len(pred)), 5 + cls]
+    keep = score >= conf_threshold
+    p, g, s = pred[keep], grid[keep], stride[keep, None]
+    xy = (p[:, :2] + g) * s
+    wh = np.exp(np.minimum(p[:, 2:4], 10.0)) * s
+    boxes = np.concatenate([xy - wh / 2, xy + wh / 2], 1) / scale
+    return boxes.astype(np.float32), score[keep].astype(np.float32), cls[keep]
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy NMS; indices of kept boxes, best first."""
+    order = np.argsort(-scores, kind="stable")
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    kept = []
+    while len(order):
+        i = order[0]
+        kept.append(i)
+        rest = order[1:]
+        ix = np.clip(np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0]), 0, None)
+        iy = np.clip(np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1]), 0, None)
+        inter = ix * iy
+        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
+        order = rest[iou <= iou_threshold]
+    return np.asarray(kept, np.int64)
+
+
+class YoloxNano:
+    """YOLOX-Nano (COCO) mapped onto `CLASSES`; COCO classes outside `COCO_TO_OURS` are dropped, then one
+    class-agnostic NMS keeps the best box per object."""
+
+    name = "yolox-nano"
+    degraded = False
+
+    def __init__(self, model_path: Path, *, conf_threshold: float = DEFAULT_CONF, nms_iou: float = 0.45,
+                 threads: int = DEFAULT_THREADS, runtime: Runtime = "openvino",
+                 motion: MotionDetector | None = None) -> None:
+        self.conf_threshold = conf_threshold
+        self.nms_iou = nms_iou
+        self.motion = motion
+        self._runner = _Runner(Path(model_path), runtime, threads)
+
+    @classmethod
+    def from_models_dir(cls, models_dir: Path, *, verify: bool = True, **kwargs: Any) -> YoloxNano:
+        """Open the catalogue's YOLOX file in `models_dir` (hash-verified unless verify=False)."""
+        return cls(_model_path("yolox-nano", models_dir, verify), **kwargs)
+
+    def detect(self, frame: Frame) -> Detections:
+        img = frame.image
+        h, w = img.shape[:2]
+        canvas, r = letterbox(img)
+        blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
+        out = self._runner.run(blob)
+        pred = next(iter(out.values())) if "output" not in out else out["output"]
+        boxes, scores, coco = decode_yolox(pred.reshape(-1, pred.shape[-1]), r, self.conf_threshold)
+        ours = _COCO_LUT[coco]
+        sel = ours >= 0
+        boxes, scores, coco, ours = boxes[sel], scores[sel], coco[sel], ours[sel]
+        # class-agnostic NMS: the tracker wants one box per object, not a "car" and a "truck" on one vehicle
+        keep = nms(boxes, scores, self.nms_iou)
+        boxes = _clip_boxes(boxes[keep].reshape(-1, 4), w, h)
+        return Detections(
+            boxes_xyxy=boxes, scores=scores[keep], class_ids=ours[keep].astype(np.int16),
+            frame_index=frame.index, pts_s=frame.pts_s, masks=_box_masks(boxes, self.motion, frame),
+            source=self.name,
+        )
+
+
+# ----------------------------------------------------------------------------------------------- choice
+
+def _model_path(key: str, models_dir: Path, verify: bool) -> Path:
+    entry = model_catalogue.CATALOGUE[key]
+    if verify:
+        found = model_catalogue.installed(models_dir)
+        if key not in found:
+            raise ModelError(f"model {key} is not installed (or fails its hash check) in {models_dir}; "
+                             f"{install_hint()}")
+        return found[key]
+    return Path(models_dir) / entry.main_file.relpath
+
+
+def install_hint() -> str:
+    return ("install the model files with `vsearch models install /path/to/models` (from a folder or USB "
+            "stick) or `vsearch models fetch` (internet), or set VSEARCH_MODELS to a folder holding them")
+
+
+@dataclass
+class DetectorChoice:
+    """The detector picked, the motion detector used for masks / activity, and a warning when degraded."""
+
+    detector: Detector
+    motion: MotionDetector
+    warning: str | None = None
+
+
+DetectorKind = Literal["auto", "pvb-2002", "pvb-2004", "yolox-nano", "motion"]
+
+
+def make_detector(kind: str = "auto", models_dir: Path | None = None, *, conf_threshold: float = DEFAULT_CONF,
+                  threads: int = DEFAULT_THREADS, runtime: Runtime = "openvino",
+                  mask_max_side_px: int = 320) -> DetectorChoice:
+    """Build a detector. "auto": pvb-2002 if installed and verified, else yolox-nano, else motion (with a
+    warning saying how to install models). A named model that is not installed raises ModelError.
+    Model detectors get masks from a motion detector working at `mask_max_side_px` (cheap); the motion
+    fallback works at the full analysis size."""
+    kinds = ("auto", "pvb-2002", "pvb-2004", "yolox-nano", "motion")
+    if kind not in kinds:
+        raise UsageError(f"detector must be one of {', '.join(kinds)}; got {kind!r}")
+    if kind == "motion":
+        motion = MotionDetector()
+        return DetectorChoice(motion, motion, "motion-only detection was requested: objects are found by "
+                              "background subtraction only, with no person/vehicle classes")
+    motion = MotionDetector(max_side_px=mask_max_side_px)  # foreground masks for model boxes
+    mdir = model_catalogue.resolve_models_dir(models_dir)
+    found = model_catalogue.installed(mdir) if mdir.is_dir() else {}
+    wanted = ["pvb-2002", "yolox-nano"] if kind == "auto" else [kind]
+    for key in wanted:
+        if key in found:
+            det: Detector
+            if key.startswith("pvb"):
+                det = OpenVinoPVB(found[key], variant=key, conf_threshold=conf_threshold,  # type: ignore[arg-type]
+                                  threads=threads, motion=motion)
+            else:
+                det = YoloxNano(found[key], conf_threshold=conf_threshold, threads=threads, runtime=runtime,
+                                motion=motion)
+            return DetectorChoice(det, motion, None)
+    if kind != "auto":
+        raise ModelError(f"model {kind} is not installed (or fails its hash check) in {mdir}; {install_hint()}")
+    motion = MotionDetector()  # now the detector itself: full analysis resolution
+    bad = [s for s in model_catalogue.list_models(mdir) if s.state in ("corrupt", "incomplete")
+           and s.key in wanted] if mdir.is_dir() else []
+    why = "; ".join(f"{s.key} is {s.state} ({s.detail})" for s in bad) or f"no detector model found in {mdir}"
+    return DetectorChoice(motion, motion, (
+        f"DEGRADED MODE: {why}. Falling back to motion detection: objects are found by background subtraction "
+        f"only, without person/vehicle classes, and parked or slow objects may be missed. To fix, "
+        f"{install_hint()}."))
