@@ -15,7 +15,10 @@ from rich.table import Table
 from vsearch import __version__
 from vsearch.errors import VsearchError
 from vsearch.indexing import IndexOptions, run_index, status_summary
+from vsearch.site import audit_log_for
 from vsearch.store import Store
+from vsearch.cli import audit_cli, evidence_cli, models_cli, search_cli
+from vsearch.cli.common import ConfigOpt
 from vsearch.cli.progress import RichSink
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -47,14 +50,18 @@ def index(
                                                        help="Folder of installed model files.")] = None,
     tz: Annotated[str, typer.Option(help="Time zone of start times given without an offset.")] = "Europe/Paris",
     report: Annotated[Optional[Path], typer.Option(help="Also write the JSON job report here.")] = None,
+    clip_model: Annotated[Optional[str], typer.Option("--clip-model", help="open_clip model name, e.g. ViT-B-32.")] = None,
+    clip_weights: Annotated[Optional[Path], typer.Option("--clip-weights", help="Local open_clip weights file.")] = None,
+    config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Index footage into the store (resumable: rerun to finish an interrupted job)."""
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
-                        models_dir=models_dir, tz=tz, camera=camera, start=start)
+                        models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
+                        clip_weights=clip_weights)
     with RichSink(err, quiet=quiet or as_json) as sink:
-        job = run_index(paths, opts, sink)
+        job = run_index(paths, opts, sink, audit=audit_log_for(store, config))
     data = job.to_dict()
     if report:
         report.write_text(json.dumps(data, indent=2, sort_keys=True))
@@ -100,6 +107,18 @@ def status(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> 
     out.print(f"rows: {s['tables']}")
     for p in s["problems"]:
         out.print(f"  [yellow]{p['status']}[/] {p['path']}: {p['error']}")
+
+
+app.add_typer(models_cli.app, name="models")
+app.add_typer(audit_cli.app, name="audit")
+app.command()(search_cli.search)
+app.command()(search_cli.tubes)
+app.command()(search_cli.show)
+app.command()(search_cli.frame)
+app.command()(search_cli.count)
+app.command()(evidence_cli.verify)
+app.command()(evidence_cli.lock)
+app.command()(evidence_cli.purge)
 
 
 @app.callback(invoke_without_command=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pwd
 import secrets
 import time
 import traceback
@@ -19,10 +20,12 @@ from pathlib import Path
 from typing import Protocol
 
 from vsearch import __version__
+from vsearch.audit import AuditLog
 from vsearch.errors import DecodeError, SourceError, VsearchError
 from vsearch.indexers import decode
 from vsearch.indexers.base import FrameContext, SourceResult, Stage
 from vsearch.records import SourceRef
+from vsearch.site import log_system_action
 from vsearch.sources import SourceSpec, discover, resolve, sha256_file
 from vsearch.store import SourceRow, Store
 
@@ -230,7 +233,8 @@ def _internal_error(path: Path, e: BaseException) -> str:
     return f"{path}: internal error {type(e).__name__}: {e}{where}; please report it"
 
 
-def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None = None) -> JobReport:
+def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None = None,
+              audit: AuditLog | None = None) -> JobReport:
     sink = sink or NullSink()
     specs = discover(paths, camera=opts.camera, start=opts.start, tz=opts.tz)
     store = Store(opts.store)
@@ -287,7 +291,20 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     tmp = store.jobs_dir / f".{job_id}.json.tmp"
     tmp.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     os.replace(tmp, store.jobs_dir / f"{job_id}.json")
+    if audit is not None:
+        log_system_action(audit, "index", params={"paths": [str(p) for p in paths], **report.options},
+                          result={"job_id": job_id, **report.counts, "footage_s": round(report.footage_s, 3),
+                                  "failed": [f["path"] for f in report.failed]},
+                          outputs={f["path"]: f["sha256"] for f in report.files if f["sha256"]},
+                          operator=_os_user())
     return report
+
+
+def _os_user() -> str:
+    try:
+        return "os:" + pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"os:uid={os.getuid()}"
 
 
 def _note_changed(store: Store, outcome: FileOutcome, report: JobReport) -> None:

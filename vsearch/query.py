@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from vsearch.queryspec import QuerySpec
+from vsearch.queryspec import ITEM_ATTRIBUTES, QuerySpec
 from vsearch.store import SourceRow, Store, record_to_tube, sql_str
 from vsearch import zones
 
@@ -22,8 +22,6 @@ UTC = dt.timezone.utc
 COLOUR_MIN = 0.15  # a colour term matches when it covers at least this share of the object (or garment)
 ITEM_MIN = 0.5  # attribute-model probability for a carried item / garment
 STATIONARY_MIN_S = 10.0  # "loitering / s'arrête": longest stationary period at least this long
-ITEM_KEYS = {"bag": "has_bag", "backpack": "has_backpack", "hat": "has_hat", "coat": "has_coat_jacket",
-             "long_sleeves": "has_longsleeves", "long_trousers": "has_longpants"}
 
 
 @dataclass(frozen=True)
@@ -118,16 +116,14 @@ def _prefilter(spec: QuerySpec) -> str | None:
     return " AND ".join(conds) if conds else None
 
 
-def _in_time_of_day(spec: QuerySpec, start: dt.datetime, end: dt.datetime) -> bool:
-    if spec.time_of_day_from is None and spec.time_of_day_to is None:
+def _speed_ok(spec: QuerySpec, speed_fw_s: float | None, src: SourceRow | None) -> bool:
+    if spec.min_speed is None and spec.max_speed is None:
         return True
-    tz = spec.tzinfo()
-    a, b = start.astimezone(tz).time(), end.astimezone(tz).time()
-    lo = spec.time_of_day_from or dt.time(0, 0)
-    hi = spec.time_of_day_to or dt.time(23, 59, 59, 999999)
-    if start.astimezone(tz).date() != end.astimezone(tz).date():
-        return True  # spans midnight: overlaps every time of day
-    return a <= hi and b >= lo
+    if speed_fw_s is None or src is None:
+        return False
+    if spec.min_speed is not None and speed_fw_s < spec.min_speed.frame_widths_per_s(src.width_px):
+        return False
+    return spec.max_speed is None or speed_fw_s <= spec.max_speed.frame_widths_per_s(src.width_px)
 
 
 def _direction_ok(direction: str, rec: dict[str, object]) -> bool:
@@ -139,20 +135,25 @@ def _direction_ok(direction: str, rec: dict[str, object]) -> bool:
 
 
 def _colour_terms(spec: QuerySpec, attrs: dict[str, object]) -> list[TermScore] | None:
+    """Colours on the same part are alternatives (best one counts); different parts must all match."""
     out = []
-    for c in spec.colours:
-        key = {"any": "colours", "upper": "upper_colours", "lower": "lower_colours"}[c.part]
+    for part in ("any", "upper", "lower"):
+        wanted = [c for c in spec.colours if c.part == part]
+        if not wanted:
+            continue
+        key = {"any": "colours", "upper": "upper_colours", "lower": "lower_colours"}[part]
         fractions: dict[str, float] = attrs.get(key) or {}
-        if c.part == "any" and not fractions:
-            fractions = attrs.get("colours") or {}
-        frac = float(fractions.get(c.name, 0.0))
-        if c.part != "any" and not attrs.get(key):
-            return None  # no upper/lower split for this object (not a person)
+        if not fractions:
+            return None  # e.g. no upper/lower split: not a person
+        best = max(wanted, key=lambda c: (float(fractions.get(c.name, 0.0)), c.name))
+        frac = float(fractions.get(best.name, 0.0))
         if frac < COLOUR_MIN:
             return None
-        part = "" if c.part == "any" else f" {c.part}"
-        out.append(TermScore(f"colour{part}={c.name}", min(1.0, frac / 0.5),
-                             f"{c.name} covers {frac:.0%} of the {'object' if c.part == 'any' else c.part + ' body'}"))
+        where = "object" if part == "any" else f"{part} body"
+        shade = f" (shade '{best.shade}' not checked: palette colours only)" if best.shade else ""
+        label = "colour" if part == "any" else f"colour {part}"
+        out.append(TermScore(f"{label}={best.name}", frac,
+                             f"{best.name} covers {frac:.0%} of the {where}{shade}"))
     return out
 
 
@@ -160,7 +161,7 @@ def _item_terms(spec: QuerySpec, attrs: dict[str, object]) -> list[TermScore] | 
     models: dict[str, object] = attrs.get("models") or {}
     out = []
     for item in sorted(spec.items):
-        key = ITEM_KEYS.get(item, f"has_{item}")
+        key = ITEM_ATTRIBUTES[item]
         p = models.get(key)
         if p is None or float(p) < ITEM_MIN:
             return None
@@ -195,14 +196,12 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
     hits: list[Hit] = []
     for rec in table.to_pylist():
         start, end = rec["start_utc"].astimezone(UTC), rec["end_utc"].astimezone(UTC)
-        if not _in_time_of_day(spec, start, end):
+        if not spec.overlaps_time(start, end):
             continue
         if spec.direction and not _direction_ok(spec.direction, rec):
             continue
-        speed = rec["speed_mean_fw_s"]
-        if spec.min_speed is not None and (speed is None or speed < spec.min_speed):
-            continue
-        if spec.max_speed is not None and (speed is None or speed > spec.max_speed):
+        src = sources.get(rec["source_id"])
+        if not _speed_ok(spec, rec["speed_mean_fw_s"], src):
             continue
         attrs = json.loads(rec["attributes_json"] or "{}")
         terms: list[TermScore] = []
@@ -226,7 +225,6 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
                 hard.append(TermScore("stationary", 1.0, f"stationary {rec['stationary_max_s']:.0f} s"))
             terms = hard + terms
             score = float(np.mean([t.score for t in terms])) if terms else 1.0
-            src = sources.get(rec["source_id"])
             hits.append(Hit(
                 tube_id=rec["tube_id"], camera=rec["camera"], source_id=rec["source_id"],
                 source_path=src.path if src else "", start_utc=start, end_utc=end,

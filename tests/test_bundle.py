@@ -1,0 +1,246 @@
+"""Export bundle: native span copies, determinism, signature, verification of every file kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import stat
+import subprocess
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from synth import crossing_scene
+from vsearch.bundle import (ExportInputs, ExportObject, ExportSource, ExportVideo, sha256_file, verify_bundle,
+                            write_bundle)
+from vsearch.errors import ConfigError, UsageError, VerificationError
+from vsearch.signing import SiteKey
+from vsearch.site import Investigator
+
+START = dt.datetime(2025, 5, 4, 21, 10, 0, tzinfo=dt.timezone.utc)
+INV = Investigator(id="opj-1", name="Jeanne Martin", authorisation_ref="AP 2024-117",
+                   valid_from=dt.date(2025, 1, 1), valid_until=dt.date(2025, 12, 31))
+
+
+def jpeg(bgr: tuple[int, int, int]) -> bytes:
+    img = np.zeros((90, 120, 3), np.uint8)
+    img[:] = bgr
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return buf.tobytes()
+
+
+def make_inputs(data: Path) -> ExportInputs:
+    """Two cameras (MP4 and MPEG-TS sources), three objects with thumbnails, a synopsis with a source map."""
+    mp4 = data / "cam01.mp4"
+    ts = data / "cam02.ts"
+    if not mp4.exists():
+        crossing_scene(mp4, duration_s=6.0)
+        crossing_scene(ts, duration_s=6.0)
+        (data / "synopsis_map.json").write_text('{"segments": []}\n')
+    sha_mp4, sha_ts = sha256_file(mp4), sha256_file(ts)
+    sources = [
+        ExportSource(mp4, sha_mp4, "cam01", START, ((2.5, 4.0), (3.5, 4.5)), start_pts_s=0.0),
+        ExportSource(ts, sha_ts, "cam02", START + dt.timedelta(seconds=30), ((2.5, 4.0),), start_pts_s=1.4,
+                     clock_offset_s=-3.0),
+    ]
+    objects = [
+        ExportObject("obj-red", sha_mp4, "cam01", 2.6, 4.2, "car", 0.91, {"colour": "red"}, jpeg((255, 0, 255))),
+        ExportObject("obj-blue", sha_mp4, "cam01", 3.0, 4.4, "car", 0.88, {"colour": "blue"}, jpeg((255, 0, 255))),
+        ExportObject("obj-walk", sha_ts, "cam02", 2.6, 3.9, "person", None, {}, jpeg((255, 0, 255))),
+    ]
+    return ExportInputs(
+        case="PV 2025/118", investigator=INV, reason="armed robbery", site_name="CSU Test",
+        query={"text": "red car", "cameras": ["cam01", "cam02"]}, parameters={"k": 50, "pad_s": 1.0},
+        coverage={"indexed_s": 12.0, "gaps": [], "cameras": 2}, models=[{"name": "motion", "sha256": ""}],
+        sources=sources, objects=objects, videos=[ExportVideo("synopsis", mp4, data / "synopsis_map.json")],
+        recipients=("Parquet de Lyon",), camera_clock_offsets_s={"cam01": 12.5})
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory: pytest.TempPathFactory) -> SiteKey:
+    return SiteKey.load_or_create(tmp_path_factory.mktemp("store") / "keys")
+
+
+@pytest.fixture(scope="module")
+def bundle(data: Path, key: SiteKey, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("exports") / "bundle"
+    rep = write_bundle(make_inputs(data), out, key, zip=True)
+    assert rep.zip_path == out.with_name("bundle.zip") and rep.spans == 2 and rep.objects == 3
+    return out
+
+
+def test_untouched_bundle_verifies(bundle: Path) -> None:
+    rep = verify_bundle(bundle)
+    assert rep.ok, rep.problems
+    assert rep.first_bad is None and rep.files_checked == len([p for p in bundle.rglob("*") if p.is_file()])
+
+
+def test_manifest_records_spans_hashes_and_times(bundle: Path, data: Path) -> None:
+    m = json.loads((bundle / "manifest.json").read_text())
+    assert m["case"] == "PV 2025/118" and m["investigator"]["id"] == "opj-1"
+    assert m["recipients"] == ["Parquet de Lyon"]
+    cam01, cam02 = m["sources"]
+    assert cam01["sha256"] == sha256_file(data / "cam01.mp4")
+    # the two overlapping spans of cam01 were merged into one copy, keyframe-aligned (GOP = 2 s)
+    (sp,) = cam01["spans"]
+    assert sp["file"].endswith(".mp4") and (sp["requested_start_s"], sp["requested_end_s"]) == (2.5, 4.5)
+    assert sp["copy_start_in_source_s"] == 2.0 and sp["requested_start_offset_in_copy_s"] == 0.5
+    assert sp["starts_on_keyframe"] and sp["packets_identical_to_source"]
+    assert sp["copy_end_in_source_s"] >= 4.5
+    # MPEG-TS stays MPEG-TS; its pts start at 1.4 s, the keyframe before 2.5 s is 1.4 s
+    (sp2,) = cam02["spans"]
+    assert sp2["file"].endswith(".ts") and sp2["copy_start_in_source_s"] <= 2.5 and sp2["packets_identical_to_source"]
+    # times: camera clock and corrected UTC (offset = camera - true UTC)
+    assert cam01["camera_clock_offset_s"] == 12.5 and cam02["camera_clock_offset_s"] == -3.0
+    red = next(o for o in m["objects"] if o["object_id"] == "obj-red")
+    assert red["start"]["camera_clock_utc"] == "2025-05-04T21:10:02.600000Z"
+    assert red["start"]["corrected_utc"] == "2025-05-04T21:09:50.100000Z"
+    walk = next(o for o in m["objects"] if o["object_id"] == "obj-walk")
+    assert walk["start"]["camera_clock_utc"] == "2025-05-04T21:10:31.200000Z"  # 30 s + (2.6 - 1.4)
+    assert m["camera_clock_offsets_s"] == {"cam01": 12.5, "cam02": -3.0}
+    assert m["videos"]["synopsis"]["file"] == "synopsis/synopsis.mp4"
+    assert set(m["files"]) == {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()} - {
+        "manifest.json", "manifest.json.sig", "public_key.pem", "SHA256SUMS", "signature.json"}
+    sums = (bundle / "SHA256SUMS").read_text().splitlines()
+    assert len(sums) == len(m["files"]) + 3
+
+
+def test_reexport_is_identical_except_signature(bundle: Path, data: Path, key: SiteKey, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    write_bundle(make_inputs(data), again, key)
+    names = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file())
+    differing = [n for n in names if sha256_file(bundle / n) != sha256_file(again / n)]
+    assert differing in ([], ["signature.json"])  # only the signing time may differ
+    assert verify_bundle(again).ok
+
+
+def _flip(path: Path, at: float = 0.5) -> None:
+    data = bytearray(path.read_bytes())
+    i = min(int(len(data) * at), len(data) - 2)
+    data[i] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+FILE_KINDS = ["spans/*.mp4", "spans/*.ts", "thumbnails/obj-red.jpg", "synopsis/synopsis.mp4",
+              "synopsis/source_map.json", "report.html", "VERIFY.txt", "manifest.json", "manifest.json.sig",
+              "public_key.pem", "SHA256SUMS", "signature.json"]
+
+
+@pytest.mark.parametrize("pattern", FILE_KINDS)
+@pytest.mark.parametrize("at", [0.05, 0.5, 0.97])
+def test_flipped_byte_is_named(bundle: Path, tmp_path: Path, pattern: str, at: float) -> None:
+    copy = tmp_path / "b"
+    shutil.copytree(bundle, copy)
+    (target,) = copy.glob(pattern)
+    _flip(target, at)
+    rep = verify_bundle(copy)
+    assert not rep.ok
+    assert rep.first_bad == target.relative_to(copy).as_posix(), rep.problems
+
+
+def test_missing_and_added_files_are_named(bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "b"
+    shutil.copytree(bundle, copy)
+    (copy / "thumbnails" / "obj-blue.jpg").unlink()
+    rep = verify_bundle(copy)
+    assert not rep.ok and rep.first_bad == "thumbnails/obj-blue.jpg" and "missing" in rep.problems[0]
+    shutil.copy(bundle / "thumbnails" / "obj-blue.jpg", copy / "thumbnails" / "obj-blue.jpg")
+    assert verify_bundle(copy).ok
+    (copy / "thumbnails" / "extra.jpg").write_bytes(b"x")
+    rep = verify_bundle(copy)
+    assert not rep.ok and rep.first_bad == "thumbnails/extra.jpg"
+    (copy / "thumbnails" / "extra.jpg").unlink()
+    (copy / "signature.json").unlink()
+    assert verify_bundle(copy).first_bad == "signature.json"
+
+
+def test_copied_bundle_and_zip_verify(bundle: Path, tmp_path: Path) -> None:
+    moved = tmp_path / "elsewhere" / "renamed"
+    shutil.copytree(bundle, moved)
+    assert verify_bundle(moved).ok
+    z = bundle.with_name("bundle.zip")
+    assert verify_bundle(z).ok
+    z2 = tmp_path / "copy.zip"
+    shutil.copy(z, z2)
+    assert verify_bundle(z2).ok
+
+
+def test_flipped_byte_in_zip_member_is_named(bundle: Path, tmp_path: Path) -> None:
+    z = tmp_path / "b.zip"
+    shutil.copy(bundle.with_name("bundle.zip"), z)
+    with zipfile.ZipFile(z) as zf:
+        info = zf.getinfo("bundle/thumbnails/obj-walk.jpg")
+    data = bytearray(z.read_bytes())
+    data[info.header_offset + 30 + len(info.filename) + info.compress_size // 2] ^= 0x01
+    z.write_bytes(bytes(data))
+    rep = verify_bundle(z)
+    assert not rep.ok and rep.first_bad == "thumbnails/obj-walk.jpg", rep.problems
+
+
+def test_forged_resigned_bundle_shows_a_different_key(bundle: Path, tmp_path: Path) -> None:
+    """A forger can re-sign with their own key; verification passes but the fingerprint changes, which is
+    why VERIFY.txt tells the expert to compare it with the site's declared fingerprint."""
+    m = json.loads((bundle / "manifest.json").read_text())
+    other = SiteKey.load_or_create(tmp_path / "other")
+    assert other.fingerprint != m["signing"]["public_key_sha256"]
+
+
+def test_changed_original_is_refused(data: Path, key: SiteKey, tmp_path: Path) -> None:
+    inputs = make_inputs(data)
+    src = tmp_path / "cam01.mp4"
+    shutil.copy(inputs.sources[0].path, src)
+    _flip(src)
+    bad = ExportInputs(**{**inputs.__dict__, "sources": [ExportSource(**{**inputs.sources[0].__dict__,
+                                                                          "path": src})]})
+    with pytest.raises(VerificationError, match="changed since indexing"):
+        write_bundle(bad, tmp_path / "out", key)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam01.mp4"]  # no half-written bundle left
+
+
+def test_refuses_non_empty_output(data: Path, key: SiteKey, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x").write_text("x")
+    with pytest.raises(UsageError, match="not empty"):
+        write_bundle(make_inputs(data), tmp_path / "out", key)
+
+
+def test_site_key_is_private_and_stable(tmp_path: Path) -> None:
+    k1 = SiteKey.load_or_create(tmp_path / "keys")
+    priv = tmp_path / "keys" / "site_ed25519.pem"
+    assert stat.S_IMODE(priv.stat().st_mode) == 0o600
+    assert SiteKey.load_or_create(tmp_path / "keys").fingerprint == k1.fingerprint
+    os.chmod(priv, 0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        SiteKey.load_or_create(tmp_path / "keys")
+
+
+@pytest.mark.skipif(shutil.which("sha256sum") is None or shutil.which("openssl") is None,
+                    reason="sha256sum or openssl not installed")
+def test_verify_txt_instructions_work_with_standard_tools(bundle: Path, key: SiteKey) -> None:
+    def run(cmd: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(cmd, shell=True, cwd=bundle, capture_output=True, text=True, check=False)
+
+    text = (bundle / "VERIFY.txt").read_text()
+    assert key.fingerprint in text
+    cmds = [line.strip() for line in text.splitlines()
+            if line.strip().startswith(("sha256sum -c", "openssl pkeyutl", "openssl pkey -pubin", "python3 -c"))]
+    assert len(cmds) == 4
+    for cmd in cmds:
+        res = run(cmd)
+        assert res.returncode == 0, (cmd, res.stdout, res.stderr)
+        if cmd.startswith("openssl pkey -pubin"):
+            assert key.fingerprint in res.stdout
+        if cmd.startswith("openssl pkeyutl"):
+            assert "Signature Verified Successfully" in res.stdout

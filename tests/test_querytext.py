@@ -1,0 +1,300 @@
+"""French/English free-text queries -> QuerySpec, without any model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from vsearch.errors import QueryError
+from vsearch.queryspec import ColourTerm, QueryOptions
+from vsearch.querytext import analyse, build_query, parse_text, tokenise
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = dt.datetime(2024, 5, 3, 16, 30, tzinfo=PARIS)  # a Friday
+CAMERAS = ("Gare Nord", "parking-B", "hall")
+
+
+def parse(text: str):
+    return parse_text(text, now=NOW, tz="Europe/Paris", cameras=CAMERAS)
+
+
+def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2024, 5, day, hour, minute, tzinfo=PARIS)
+
+
+def without_language(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k != "language"}
+
+
+# --- acceptance ----------------------------------------------------------------------------------------------------
+
+
+def test_acceptance_fr_and_en_give_the_same_query() -> None:
+    fr = parse("voiture rouge vers la gauche entre 14h et 14h05")
+    en = parse("red car heading left between 2pm and 2:05pm")
+    assert without_language(fr.to_dict()) == without_language(en.to_dict())
+    assert (fr.language, en.language) == ("fr", "en")
+    assert fr.classes == {"car"}
+    assert fr.colours == (ColourTerm("red"),)
+    assert fr.direction == "left"
+    assert (fr.time_of_day_from, fr.time_of_day_to) == (dt.time(14), dt.time(14, 5))
+    assert fr.unknown_words == () and fr.ignored_sensitive == ()
+
+
+@pytest.mark.parametrize(
+    ("fr", "en"),
+    [
+        ("personne haut blanc avec un sac", "person in white top with a bag"),
+        ("camion blanc après 14h hier", "white truck after 2 pm yesterday"),
+        ("vélo vers la droite", "bike to the right"),
+        ("voitures noires", "black cars"),
+        ("piéton pantalon bleu foncé avant 9h", "pedestrian in dark blue trousers before 9 am"),
+        ("moto garée ce matin", "scooter parked this morning"),
+        ("bus qui stationne plus de 5 min", "bus loitering for more than 5 minutes"),
+        ("poids lourd vers le nord", "lorry heading north"),
+        ("personne en veste bleu marine avec un sac à dos", "person wearing a navy jacket with a backpack"),
+    ],
+)
+def test_french_and_english_pairs_agree(fr: str, en: str) -> None:
+    a, b = parse(fr), parse(en)
+    assert without_language(a.to_dict()) == without_language(b.to_dict())
+    assert a.unknown_words == () and b.unknown_words == ()
+
+
+# --- phrase -> spec -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("person in white top with a bag",
+         {"classes": {"person"}, "colours": (ColourTerm("white", "upper"),), "items": {"bag"}}),
+        ("personne haut blanc avec un sac à dos",
+         {"classes": {"person"}, "colours": (ColourTerm("white", "upper"),), "items": {"backpack"}}),
+        ("camion blanc après 14h hier",
+         {"classes": {"truck"}, "colours": (ColourTerm("white"),), "time_from": at(2, 14), "time_to": at(3, 0),
+          "time_of_day_from": None}),
+        ("vélo vers la droite", {"classes": {"bicycle"}, "direction": "right"}),
+        ("bicyclette de gauche à droite", {"classes": {"bicycle"}, "direction": "right"}),
+        ("voitures noires", {"classes": {"car"}, "colours": (ColourTerm("black"),)}),
+        ("Voiture BLANCHE", {"classes": {"car"}, "colours": (ColourTerm("white"),)}),
+        ("une femme en veste rouge",
+         {"classes": {"person"}, "colours": (ColourTerm("red", "upper"),), "items": {"coat"},
+          "ignored_sensitive": ("femme",)}),
+        ("auto grise ou verte", {"classes": {"car"}, "colours": (ColourTerm("green"), ColourTerm("grey"))}),
+        ("voiture bleu clair", {"colours": (ColourTerm("blue", shade="light"),)}),
+        ("light blue car", {"colours": (ColourTerm("blue", shade="light"),)}),
+        ("beige van", {"classes": {"car", "truck"}, "colours": (ColourTerm("brown", shade="light"),)}),
+        ("haut blanc pantalon noir",
+         {"classes": {"person"}, "colours": (ColourTerm("white", "upper"), ColourTerm("black", "lower")),
+          "items": {"long_trousers"}}),
+        ("black trousers and a red and white top",
+         {"colours": (ColourTerm("red", "upper"), ColourTerm("white", "upper"), ColourTerm("black", "lower"))}),
+        ("personne habillée en noir", {"classes": {"person"}, "colours": (ColourTerm("black"),)}),
+        ("someone with a hat and long sleeves", {"classes": {"person"}, "items": {"hat", "long_sleeves"}}),
+        ("personne avec un bonnet", {"classes": {"person"}, "items": {"hat"}}),
+        ("autobus", {"classes": {"bus"}}),
+        ("véhicule", {"classes": {"car", "truck", "bus", "motorbike"}}),
+        ("loitering person", {"classes": {"person"}, "stationary": True}),
+        ("individu qui s'arrête", {"classes": {"person"}, "stationary": True}),
+        ("voiture à l'arrêt", {"classes": {"car"}, "stationary": True}),
+        ("camion vers l'est", {"direction": "E"}),
+        ("truck southbound", {"direction": "S"}),
+        ("car going up", {"direction": "up"}),
+        ("caméra Gare Nord", {"cameras": ("Gare Nord",), "direction": None}),
+        ("voiture sur parking-B ou hall", {"cameras": ("hall", "parking-B")}),
+        ("entre 14 et 15h30", {"time_of_day_from": dt.time(14), "time_of_day_to": dt.time(15, 30)}),
+        ("between 2 and 3pm", {"time_of_day_from": dt.time(14), "time_of_day_to": dt.time(15)}),
+        ("from 9am to 11:30 am", {"time_of_day_from": dt.time(9), "time_of_day_to": dt.time(11, 30)}),
+        ("de 22h à 6h", {"time_of_day_from": dt.time(22), "time_of_day_to": dt.time(6)}),
+        ("14h-15h", {"time_of_day_from": dt.time(14), "time_of_day_to": dt.time(15)}),
+        ("before 9 pm", {"time_of_day_from": None, "time_of_day_to": dt.time(21)}),
+        ("avant 9h", {"time_of_day_to": dt.time(9)}),
+        ("après 14h avant 16h", {"time_of_day_from": dt.time(14), "time_of_day_to": dt.time(16)}),
+        ("vers 14h", {"time_of_day_from": dt.time(13, 45), "time_of_day_to": dt.time(14, 15)}),
+        ("à midi", {"time_of_day_from": dt.time(11, 45), "time_of_day_to": dt.time(12, 15)}),
+        ("hier", {"time_from": at(2, 0), "time_to": at(3, 0)}),
+        ("yesterday before 9 am", {"time_from": at(2, 0), "time_to": at(2, 9)}),
+        ("aujourd'hui après 15h", {"time_from": at(3, 15), "time_to": at(4, 0)}),
+        ("ce matin", {"time_from": at(3, 6), "time_to": at(3, 12)}),
+        ("hier soir", {"time_from": at(2, 18), "time_to": at(3, 0)}),
+        ("cette nuit", {"time_from": at(2, 22), "time_to": at(3, 6)}),
+        ("le matin", {"time_of_day_from": dt.time(6), "time_of_day_to": dt.time(12)}),
+        ("mercredi", {"time_from": at(1, 0), "time_to": at(2, 0)}),
+        ("le 02/05 après 20h", {"time_from": at(2, 20), "time_to": at(3, 0)}),
+        ("2024-05-01", {"time_from": at(1, 0), "time_to": at(2, 0)}),
+        ("stationne au moins 30 s", {"stationary": True, "min_dwell_s": 30.0}),
+        ("for 2 hours", {"min_dwell_s": 7200.0}),
+    ],
+)
+def test_phrase_to_spec(text: str, expected: dict) -> None:
+    spec = parse(text)
+    for name, value in expected.items():
+        assert getattr(spec, name) == value, name
+    assert spec.unknown_words == ()
+
+
+def test_garage_is_not_the_station() -> None:
+    assert parse("voiture garée").stationary
+    spec = parse("voiture devant la gare")
+    assert not spec.stationary
+    assert spec.unknown_words == ("devant", "gare")
+
+
+# --- legal: sensitive words -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("homme noir", ("homme", "noir")),
+        ("a black man", ("black", "man")),
+        ("personne noire", ("noire",)),
+        ("une noire", ("noire",)),
+        ("un brun", ("brun",)),
+        ("une blonde avec un sac", ("blonde",)),
+        ("jeune femme aux cheveux longs", ("jeune", "femme", "cheveux")),
+        ("tall old guy with a beard", ("tall", "old", "guy", "beard")),
+        ("a short man in shorts", ("short", "man")),
+        ("individu de type maghrébin", ("maghrébin",)),
+        ("asian woman", ("asian", "woman")),
+        ("grand gros chauve", ("grand", "gros", "chauve")),
+        ("elle porte un sac", ("elle",)),
+        ("visage et peau", ("visage", "peau")),
+    ],
+)
+def test_sensitive_words_are_refused_and_reported(text: str, refused: tuple[str, ...]) -> None:
+    spec = parse(text)
+    assert spec.ignored_sensitive == refused
+    assert spec.legal_notice is not None and all(w in spec.legal_notice for w in refused)
+    assert spec.to_dict()["legal_notice"] == spec.legal_notice
+    assert not any(c.part == "any" and c.name in ("black", "white", "brown") for c in spec.colours)
+    for word in refused:
+        assert word not in spec.phrase.split()  # never sent to CLIP either
+
+
+def test_colour_words_on_clothes_or_objects_are_fine() -> None:
+    assert parse("homme en noir").colours == (ColourTerm("black"),)
+    assert parse("un homme en noir").ignored_sensitive == ("homme",)
+    assert parse("voiture brune").colours == (ColourTerm("brown"),)
+    assert parse("pantalon brun").colours == (ColourTerm("brown", "lower"),)
+    assert parse("a man in shorts").colours == ()
+    assert parse("en short rouge").colours == (ColourTerm("red", "lower"),)
+
+
+def test_no_sensitive_notice_when_nothing_refused() -> None:
+    spec = parse("voiture rouge")
+    assert spec.legal_notice is None and spec.to_dict()["legal_notice"] is None
+
+
+# --- nothing dropped silently -----------------------------------------------------------------------------------
+
+PHRASES = [
+    "voiture rouge vers la gauche entre 14h et 14h05",
+    "red car heading left between 2pm and 2:05pm",
+    "une femme en veste rouge, qui ne s'arrête pas !",
+    "Personne haut blanc avec un sac à dos près de l'entrée du parking-B hier soir",
+    "tall guy in a dark jacket, with a weird umbrella, around 9 p.m. on Gare Nord",
+    "camion blanc après 14h hier 3 fois",
+    "sac rouge et voiture sombre",
+    "",
+    "!!! ???",
+]
+
+
+@pytest.mark.parametrize("text", PHRASES)
+def test_every_token_lands_in_exactly_one_bucket(text: str) -> None:
+    a = analyse(text, now=NOW, cameras=CAMERAS)
+    assert len(a.buckets) == len(a.tokens)
+    assert set(a.buckets) <= {"mapped", "stop", "sensitive", "unknown"}
+    # the tokens cover every letter and digit of the text, in order
+    assert "".join(re.findall(r"[^\W_]", "".join(t.text for t in a.tokens))) == "".join(re.findall(r"[^\W_]", text))
+    unknown = tuple(t.text for t, b in zip(a.tokens, a.buckets, strict=True) if b == "unknown")
+    sensitive = tuple(t.text for t, b in zip(a.tokens, a.buckets, strict=True) if b == "sensitive")
+    assert a.spec.unknown_words == unknown
+    assert a.spec.ignored_sensitive == tuple(dict.fromkeys(sensitive))
+    assert a.spec.free_text == " ".join(unknown)
+
+
+def test_unknown_words_are_reported_and_kept_for_clip() -> None:
+    spec = parse("voiture rouge avec un parapluie jaune près du kiosque")
+    assert spec.classes == {"car"}
+    assert spec.unknown_words == ("parapluie", "jaune", "près", "kiosque")  # "jaune" has nothing to attach to
+    assert spec.free_text == "parapluie jaune près kiosque"
+    assert spec.phrase == "voiture rouge avec un parapluie jaune près du kiosque"
+
+
+def test_colour_of_a_carried_item_is_reported_not_matched() -> None:
+    spec = parse("sac à dos rouge")
+    assert spec.items == {"backpack"} and spec.colours == ()
+    assert spec.unknown_words == ("rouge",)
+
+
+def test_shade_without_colour_is_reported() -> None:
+    spec = parse("voiture sombre")
+    assert spec.colours == () and spec.unknown_words == ("sombre",)
+
+
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [
+        ("voiture qui ne s'arrête pas", ("ne", "arrête", "pas")),
+        ("person without a bag", ("without", "bag")),
+        ("pas rouge", ("pas", "rouge")),
+    ],
+)
+def test_negation_is_not_applied_but_reported(text: str, unknown: tuple[str, ...]) -> None:
+    spec = parse(text)
+    assert spec.unknown_words == unknown
+    assert not spec.stationary and not spec.items and not spec.colours
+
+
+def test_conflicting_terms_are_reported() -> None:
+    spec = parse("voiture vers la gauche puis vers la droite")
+    assert spec.direction == "left"
+    assert spec.unknown_words == ("puis", "vers", "la", "droite")
+
+
+def test_language_detection() -> None:
+    assert parse("red voiture").language == "mixed"
+    assert parse("bus").language is None
+    assert parse("").language is None
+
+
+def test_tokenise_splits_elisions_and_keeps_originals() -> None:
+    toks = tokenise("L’entrée d'Orléans aujourd'hui, à 14h05")
+    assert [t.text for t in toks] == ["L’", "entrée", "d'", "Orléans", "aujourd'hui", "à", "14h05"]
+    assert [t.norm for t in toks][:2] == ["l'", "entree"]
+    assert toks[1].start == 2
+
+
+def test_now_must_be_aware() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        parse_text("hier", now=dt.datetime(2024, 5, 3, 12))
+
+
+# --- text + options -------------------------------------------------------------------------------------------------
+
+
+def test_build_query_merges_text_and_options() -> None:
+    spec = build_query("voiture rouge après 14h", QueryOptions(classes=("truck",), upper=("white",),
+                                                             date="2024-05-02", limit=3),
+                       now=NOW, cameras=CAMERAS)
+    assert spec.classes == {"car", "truck"}
+    assert set(spec.colours) == {ColourTerm("red"), ColourTerm("white", "upper")}
+    assert spec.time_from == at(2, 14) and spec.time_to == at(3, 0)  # text time of day on --date
+    assert spec.limit == 3
+
+
+def test_build_query_options_only_and_errors() -> None:
+    spec = build_query("", QueryOptions(cameras=("hall",)), now=NOW, cameras=CAMERAS)
+    assert spec.cameras == ("hall",) and spec.language is None
+    with pytest.raises(QueryError, match="--camera 'roof'"):
+        build_query("voiture", QueryOptions(cameras=("roof",)), now=NOW, cameras=CAMERAS)
+    with pytest.raises(QueryError, match="--zone"):
+        build_query("voiture", QueryOptions(zones=("0,0 1,1 1,0 0,1",)), now=NOW, cameras=CAMERAS)
+    with pytest.raises(QueryError, match="--from"):
+        build_query("voiture", QueryOptions(time_from="26h"), now=NOW, cameras=CAMERAS)

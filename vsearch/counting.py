@@ -1,0 +1,53 @@
+"""Counts and flows from the same tubes investigators search (the city's counting use)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vsearch import zones
+from vsearch.query import _prefilter
+from vsearch.queryspec import QuerySpec, get_tz
+from vsearch.store import Store
+
+
+@dataclass
+class CountReport:
+    by_camera: dict[str, int] = field(default_factory=dict)
+    by_class: dict[str, int] = field(default_factory=dict)
+    by_hour: dict[str, int] = field(default_factory=dict)  # local "YYYY-MM-DD HH:00" -> tubes first seen then
+    flows: dict[str, dict[str, int]] = field(default_factory=dict)  # camera -> {"+1": n, "-1": n} for --line
+    total: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"total": self.total, "by_camera": self.by_camera, "by_class": self.by_class,
+                "by_hour": self.by_hour, "flows": self.flows}
+
+
+def count(store: Store, spec: QuerySpec, line: zones.Line | None = None) -> CountReport:
+    sources = {s.source_id: s for s in store.sources()}
+    table = store.tubes_arrow(_prefilter(spec), columns=["tube_id", "camera", "class_name", "start_utc", "end_utc",
+                                                          "source_id", "n_samples", "boxes_xyxy"])
+    tz = get_tz(spec.tz)
+    cams, classes, hours = Counter(), Counter(), Counter()
+    flows: dict[str, Counter] = {}
+    for rec in table.to_pylist():
+        if not spec.overlaps_time(rec["start_utc"], rec["end_utc"]):
+            continue
+        cams[rec["camera"]] += 1
+        classes[rec["class_name"]] += 1
+        hours[rec["start_utc"].astimezone(tz).strftime("%Y-%m-%d %H:00")] += 1
+        if line is not None:
+            src = sources.get(rec["source_id"])
+            if src is None or not src.analysis_width_px:
+                continue
+            boxes = np.asarray(rec["boxes_xyxy"], np.float32).reshape(int(rec["n_samples"]), 4)
+            pts = zones.ground_points(boxes, src.analysis_width_px, src.analysis_height_px)
+            signs = zones.crossings(pts, line.normalised_for(src.width_px, src.height_px))
+            if len(signs):
+                flows.setdefault(rec["camera"], Counter())[f"{int(signs[0]):+d}"] += 1
+    return CountReport(by_camera=dict(sorted(cams.items())), by_class=dict(sorted(classes.items())),
+                       by_hour=dict(sorted(hours.items())), flows={k: dict(v) for k, v in sorted(flows.items())},
+                       total=sum(cams.values()))

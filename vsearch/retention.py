@@ -1,0 +1,114 @@
+"""Retention (CSI L252-5) and case locks.
+
+Footage older than the retention period (default 30 days, counted from the end of the recording) has its index
+data purged — tubes, embeddings, scene samples and thumbnails — unless a lock ties it to a judicial case. The
+`sources` row is kept, marked `purged`, so coverage reports can say why that footage is no longer searchable.
+Original files are never deleted unless the site config explicitly allows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import pyarrow as pa
+
+from vsearch.errors import UsageError
+from vsearch.store import LOCKS_SCHEMA, SourceRow, Store
+
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True)
+class Lock:
+    lock_id: str
+    case_ref: str
+    camera: str
+    from_utc: dt.datetime
+    to_utc: dt.datetime
+    created_utc: dt.datetime
+    investigator: str
+    reason: str
+
+    def covers(self, src: SourceRow) -> bool:
+        if src.camera != self.camera or src.start_utc is None:
+            return False
+        end = src.end_utc or src.start_utc
+        return src.start_utc <= self.to_utc and end >= self.from_utc
+
+    def to_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        for k in ("from_utc", "to_utc", "created_utc"):
+            d[k] = d[k].isoformat()
+        return d
+
+
+@dataclass
+class PurgeReport:
+    cutoff_utc: str
+    dry_run: bool
+    purged: list[dict[str, object]] = field(default_factory=list)
+    kept_locked: list[dict[str, object]] = field(default_factory=list)
+    deleted_files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def add_lock(store: Store, *, case_ref: str, camera: str, from_utc: dt.datetime, to_utc: dt.datetime,
+             investigator: str, reason: str, now: dt.datetime | None = None) -> Lock:
+    if to_utc <= from_utc:
+        raise UsageError(f"--to ({to_utc.isoformat()}) must be after --from ({from_utc.isoformat()})")
+    if camera not in store.cameras():
+        raise UsageError(f"--camera {camera!r} is not indexed; known cameras: {', '.join(store.cameras()) or 'none'}")
+    lock = Lock(lock_id=secrets.token_hex(8), case_ref=case_ref, camera=camera, from_utc=from_utc.astimezone(UTC),
+                to_utc=to_utc.astimezone(UTC), created_utc=(now or dt.datetime.now(UTC)).astimezone(UTC),
+                investigator=investigator, reason=reason)
+    store.table("locks").add(pa.table({k: [v] for k, v in asdict(lock).items()}, schema=LOCKS_SCHEMA))
+    return lock
+
+
+def locks(store: Store) -> list[Lock]:
+    rows = store.table("locks").to_arrow().to_pylist()
+    return sorted((Lock(**{k: (v.astimezone(UTC) if isinstance(v, dt.datetime) else v) for k, v in r.items()})
+                   for r in rows), key=lambda lk: (lk.created_utc, lk.lock_id))
+
+
+def parse_age(value: str) -> dt.timedelta:
+    """"30d", "12h", "90m" → timedelta (used by --older-than)."""
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    v = value.strip().lower()
+    if len(v) < 2 or v[-1] not in units or not v[:-1].replace(".", "", 1).isdigit():
+        raise UsageError(f"--older-than {value!r}: use a number and a unit, e.g. 30d, 12h or 90m")
+    return dt.timedelta(**{units[v[-1]]: float(v[:-1])})
+
+
+def purge(store: Store, *, older_than: dt.timedelta, now: dt.datetime | None = None, dry_run: bool = False,
+          delete_sources: bool = False) -> PurgeReport:
+    now = (now or dt.datetime.now(UTC)).astimezone(UTC)
+    cutoff = now - older_than
+    active_locks = locks(store)
+    report = PurgeReport(cutoff_utc=cutoff.isoformat(), dry_run=dry_run)
+    for src in store.sources():
+        if src.status == "purged":
+            continue
+        recorded_end = src.end_utc or src.start_utc
+        if recorded_end is None or recorded_end >= cutoff:
+            continue
+        entry = {"path": src.path, "camera": src.camera, "sha256": src.sha256,
+                 "end_utc": recorded_end.isoformat(), "tubes": src.n_tubes}
+        holding = [lk for lk in active_locks if lk.covers(src)]
+        if holding:
+            report.kept_locked.append({**entry, "locks": sorted({lk.case_ref for lk in holding})})
+            continue
+        report.purged.append(entry)
+        if dry_run:
+            continue
+        store.write_source(replace(src, status="purged", n_tubes=0,
+                                   error=f"index purged by retention on {now.date().isoformat()}"), None)
+        if delete_sources and Path(src.path).is_file():
+            Path(src.path).unlink()
+            report.deleted_files.append(src.path)
+    return report
