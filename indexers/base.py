@@ -58,6 +58,9 @@ class SourceResult:
 
 
 class Stage(Protocol):
+    """`begin` must reset all per-source state: what a stage produces for a source never depends on the sources
+    processed before it (so a resumed job gives exactly the rows of an uninterrupted one)."""
+
     name: str
 
     def begin(self, source: SourceRef) -> None: ...
@@ -78,3 +81,6 @@ class Detector(Protocol):
     degraded: bool
 
     def detect(self, frame: Frame) -> Detections: ...
+
+    def reset(self) -> None:
+        """Forget everything learnt from the previous source (background model...)."""

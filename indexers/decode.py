@@ -12,13 +12,15 @@ Three interchangeable backends decode the same frames:
 
 Sampling rule (identical for every backend, so results do not depend on the backend): a source frame with
 pts ``t`` (float64 seconds from the stream time base) is selected when ``floor((t - t0) * fps + 1e-6)``
-differs from that of the last selected frame, with ``t0 = info.start_pts_s`` (pts of the first frame): the
-first frame of each 1/fps bin. A source slower than the analysis rate thus gets every frame selected.
+exceeds that of the last selected frame, with ``t0 = info.start_pts_s`` (pts of the first frame): the
+first frame of each 1/fps bin. A source slower than the analysis rate thus gets every frame selected; a
+frame whose pts runs backwards (garbage from a corrupt region) is never selected.
 
 Unreadable spans are recorded as `Gap`s: inside the stream wherever consecutive decoded pts jump by more
 than `GAP_PERIODS` source frame periods, and at the end when decoding stops before the declared duration
-(a truncated file). Memory stays flat: frames are streamed, nothing is buffered per file except decord's
-own frame index.
+(a truncated file; a container whose duration is estimated from the file itself, such as MPEG-TS, cannot
+reveal a lost tail). Memory stays flat: frames are streamed, nothing is buffered per file except decord's
+own frame index. Files are opened read-only.
 """
 
 from __future__ import annotations
@@ -43,10 +45,12 @@ from vsearch.errors import DecodeError, UsageError
 from vsearch.records import Frame, Gap, VideoInfo
 
 BACKENDS: tuple[str, ...] = ("ffmpeg", "pyav", "decord")
-# Chosen from bench/bench_decode.py (docs/benchmarks.md, 2 shared cores, Xeon, 5 fps / 640 px sampling):
-#   720p25 H.264: ffmpeg 20.3x, pyav 13.8x, decord 8.0x real time; 1080p25: ffmpeg 9.2x, pyav 5.6x, decord 3.4x.
-# All three select identical pts (tests/test_decode.py). ffmpeg is fastest because it scales and converts
-# only the sampled frames in C and decodes with its own thread pool.
+# Chosen with bench/bench_decode.py (docs/benchmarks.md, "Decode"; 2 shared Xeon cores, load ~9), default sampling
+# 5 fps / 640 px, best of 3 rounds, x real time (x real time per CPU core):
+#   720p25 2 Mb/s H.264:  ffmpeg 15.8 (16.7), pyav 14.6 (16.9), decord 11.0 (14.5)
+#   1080p25 4 Mb/s H.264: ffmpeg 6.8 (8.3),   pyav 6.3 (8.5),   decord 5.5 (8.0)
+# ffmpeg and pyav cost the same CPU (decoding dominates) and select identical pts; ffmpeg was fastest by wall
+# time in each run and decodes out of process, so a decoder crash on a corrupt file ends only that file.
 DEFAULT_BACKEND: str = "ffmpeg"
 # "auto" tries the default first, then these, when a backend cannot open a file (yields no frame).
 FALLBACK_ORDER: tuple[str, ...] = ("ffmpeg", "pyav", "decord")
@@ -55,6 +59,7 @@ GAP_PERIODS = 2.5  # a pts jump larger than this many source frame periods is re
 TAIL_PERIODS = 3.0  # decoding ending more than this many periods before the declared end -> tail gap
 _EPS = 1e-6  # the sampling rule's bin-edge tolerance
 _PROBE_MAX_PACKETS = 1500  # packets read by `probe` looking for the first decodable frame (a long GOP)
+_HEAD_FRAMES = 24  # frames decoded to decide whether pts or dts are the trustworthy timestamps
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,10 @@ class DecodeOptions:
 # --------------------------------------------------------------------------------------------- probe
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    raw = exc.strerror if isinstance(exc, av.error.FFmpegError) and exc.strerror else str(exc)
+    text = " ".join(raw.split()) or type(exc).__name__
+    return text if len(text) <= limit else "..." + text[-limit:]
 
 
 def _parse_creation_time(value: str | None) -> dt.datetime | None:
@@ -97,36 +104,80 @@ def _parse_hms(value: str | None) -> float | None:
     return None if m is None else int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
 
 
-def _stream_duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+def _declared_end_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    """Where the video should end, in pts seconds, as the container declares it (None when it does not)."""
     if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    tagged = _parse_hms(stream.metadata.get("DURATION"))
+        return float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+    c_start = (container.start_time or 0) / av.time_base
+    tagged = _parse_hms(stream.metadata.get("DURATION"))  # Matroska writes one per stream
     if tagged is not None:
-        return tagged
+        return c_start + tagged
     if container.duration:
-        return container.duration / av.time_base
+        return c_start + container.duration / av.time_base
     return None
 
 
-def _first_frame_pts_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
-    """Pts of the first decodable frame (None when none decodes within `_PROBE_MAX_PACKETS`)."""
-    best_effort = _BestEffortPts()
+def _scan_head(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> tuple[str, float] | None:
+    """Decode the first `_HEAD_FRAMES` frames: which timestamp field to trust, and the first frame's time.
+
+    "pts" normally; "dts" when the decoded frames' pts run backwards while their dts rise (AVI with packed
+    B-frames), which is also what ffmpeg's CLI ends up using. None when nothing decodes.
+    """
+    head: list[tuple[int | None, int | None]] = []
+    tb = stream.time_base
+    stream.thread_type = "AUTO"
     for n, packet in enumerate(container.demux(stream)):
-        if n >= _PROBE_MAX_PACKETS:
-            return None
+        if n >= _PROBE_MAX_PACKETS or len(head) >= _HEAD_FRAMES:
+            break
         try:
             frames = packet.decode()
         except av.error.InvalidDataError:
             continue
         for frame in frames:
-            pts = best_effort(frame.pts, frame.dts)
-            if pts is not None:
-                return float(pts * frame.time_base)
-    return None
+            head.append((frame.pts, frame.dts))
+            tb = frame.time_base
+    if not head:
+        return None
+    head = head[:_HEAD_FRAMES]  # exactly what `_pyav_pass` checks
+    mode = "dts" if _wants_dts(head) else "pts"
+    first = _frame_ts(mode, *head[0])
+    return None if first is None else (mode, float(first * tb))
+
+
+def _wants_dts(head: list[tuple[int | None, int | None]]) -> bool:
+    return not _rising([p for p, _ in head]) and _rising([d for _, d in head])
+
+
+def _rising(values: list[int | None]) -> bool:
+    return None not in values and all(b > a for a, b in zip(values, values[1:]))
+
+
+def _frame_ts(mode: str, pts: int | None, dts: int | None) -> int | None:
+    return (pts if pts is not None else dts) if mode == "pts" else (dts if dts is not None else pts)
+
+
+class _Timestamps:
+    """Frame timestamps in the chosen mode; in "dts" mode a frame without dts (the last one, flushed from
+    the decoder) gets the previous one's plus its duration, as ffmpeg's CLI predicts it."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode, self.last = mode, None
+
+    def __call__(self, frame: av.VideoFrame) -> int | None:
+        if self.mode == "dts" and frame.dts is None and self.last is not None and frame.duration:
+            ts = self.last + frame.duration
+        else:
+            ts = _frame_ts(self.mode, frame.pts, frame.dts)
+        if ts is not None:
+            self.last = ts
+        return ts
 
 
 def probe(path: Path) -> VideoInfo:
     """What the container declares about `path`'s first video stream, plus the exact first-frame pts.
+
+    `duration_s` is the declared end (stream start + declared duration) minus `start_pts_s`, so
+    `start_pts_s + duration_s` is where decoding should end.
 
     Raises DecodeError with a one-line reason naming the file for an unreadable, empty, non-video or
     undecodable file.
@@ -136,7 +187,8 @@ def probe(path: Path) -> VideoInfo:
         with open(path, "rb") as f:  # read-only; also tells "cannot read" apart from "not a video"
             head = f.read(1)
     except OSError as e:
-        raise DecodeError(f"{path}: cannot read file ({e.strerror or _one_line(e)}); check the path and permissions") from e
+        reason = e.strerror or _one_line(e)
+        raise DecodeError(f"{path}: cannot read file ({reason}); check the path and permissions") from e
     if not head:
         raise DecodeError(f"{path}: empty file (0 bytes); nothing to index")
     try:
@@ -152,12 +204,12 @@ def probe(path: Path) -> VideoInfo:
         if not fps or not cc.width or not cc.height:
             raise DecodeError(f"{path}: not a video file: video stream without frame size or frame rate")
         created = _parse_creation_time(container.metadata.get("creation_time") or stream.metadata.get("creation_time"))
-        duration_s = _stream_duration_s(container, stream)
+        end_s = _declared_end_s(container, stream)
         try:
-            start_pts_s = _first_frame_pts_s(container, stream)
+            head = _scan_head(container, stream)
         except av.error.FFmpegError as e:
             raise DecodeError(f"{path}: unreadable video: {_one_line(e)}") from e
-        if start_pts_s is None:
+        if head is None:
             raise DecodeError(f"{path}: unreadable video: no decodable {cc.name} frame in the first "
                               f"{_PROBE_MAX_PACKETS} packets")
         return VideoInfo(
@@ -166,8 +218,8 @@ def probe(path: Path) -> VideoInfo:
             width_px=cc.width,
             height_px=cc.height,
             fps=Fraction(fps),
-            duration_s=duration_s,
-            start_pts_s=start_pts_s,
+            duration_s=None if end_s is None else end_s - head[1],
+            start_pts_s=head[1],
             creation_time=created,
             frame_count=stream.frames or None,
         )
@@ -192,7 +244,7 @@ class _Sampler:
 
     def take(self, t: float) -> bool:
         b = math.floor((t - self.t0) * self.fps + _EPS)
-        if b == self._last_bin:
+        if self._last_bin is not None and b <= self._last_bin:
             return False
         self._last_bin = b
         return True
@@ -207,7 +259,11 @@ class _RunState:
     last_pts_s: float | None = None
     decode_errors: int = 0
     gaps: list[Gap] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    stop_reason: str | None = None  # why reading stopped early, when known
+
+    def reset(self) -> None:
+        self.frames_decoded, self.last_pts_s, self.decode_errors = 0, None, 0
+        self.gaps, self.stop_reason = [], None
 
     def saw(self, pts_s: float) -> None:
         last = self.last_pts_s
@@ -218,37 +274,14 @@ class _RunState:
         if last is None or pts_s > last:
             self.last_pts_s = pts_s
 
-    def finish(self, declared_end_s: float | None, stop_reason: str | None) -> None:
+    def finish(self, declared_end_s: float | None, stop_reason: str | None = None) -> None:
+        stop_reason = stop_reason or self.stop_reason
         last = self.last_pts_s
         if last is None or declared_end_s is None:
             return
         if declared_end_s - (last + self.period_s) > TAIL_PERIODS * self.period_s:
             why = "unreadable tail: file truncated?" if stop_reason is None else f"unreadable tail: {stop_reason}"
             self.gaps.append(Gap(last, declared_end_s, why))
-
-
-class _BestEffortPts:
-    """libavcodec's guess_correct_pts (what ffmpeg's CLI and decord use as a frame's time): the frame's pts
-    unless pts have been non-monotonic more often than dts (e.g. AVI with packed B-frames), then its dts."""
-
-    def __init__(self) -> None:
-        self.faulty_pts = self.faulty_dts = 0
-        self.last_pts = self.last_dts = -(2**63)
-
-    def __call__(self, pts: int | None, dts: int | None) -> int | None:
-        if dts is not None:
-            self.faulty_dts += dts <= self.last_dts
-            self.last_dts = dts
-        elif pts is not None:
-            self.last_dts = pts
-        if pts is not None:
-            self.faulty_pts += pts <= self.last_pts
-            self.last_pts = pts
-        elif dts is not None:
-            self.last_pts = dts
-        if pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None):
-            return pts
-        return dts
 
 
 def _select_time(pts: int, time_base: Fraction) -> float:
@@ -266,7 +299,21 @@ _Decoded = Iterator[tuple[float, np.ndarray]]  # (exact pts seconds, BGR image) 
 # --------------------------------------------------------------------------------------------- PyAV
 
 
+class _UseDts(Exception):
+    """The first decoded frames' pts run backwards while their dts rise: decode again using dts."""
+
+
 def _decode_pyav(path: Path, info: VideoInfo, size: tuple[int, int], fps: float, st: _RunState) -> _Decoded:
+    try:
+        yield from _pyav_pass(path, info, size, fps, st, "pts")
+    except _UseDts:  # raised before anything was yielded (see _pyav_pass)
+        st.reset()
+        yield from _pyav_pass(path, info, size, fps, st, "dts")
+
+
+def _pyav_pass(path: Path, info: VideoInfo, size: tuple[int, int], fps: float, st: _RunState, mode: str) -> _Decoded:
+    """One decoding pass. In "pts" mode the sampled frames of the first `_HEAD_FRAMES` decoded frames are
+    held back (small BGR images) until their pts are known to rise, else `_UseDts` is raised."""
     try:
         container = av.open(str(path), mode="r")
     except av.error.FFmpegError as e:
@@ -277,34 +324,59 @@ def _decode_pyav(path: Path, info: VideoInfo, size: tuple[int, int], fps: float,
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         sampler = _Sampler(info.start_pts_s, fps)
-        best_effort = _BestEffortPts()
-        stop_reason = None
-        packets = container.demux(stream)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as e:  # demuxer gave up: everything after is unreadable
-                stop_reason = f"demuxer stopped ({_one_line(e)})"
-                break
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                st.decode_errors += 1  # one corrupt packet: skip it; a pts jump becomes a gap
+        timestamp = _Timestamps(mode)
+        head: list[tuple[int | None, int | None]] | None = [] if mode == "pts" else None
+        held: list[tuple[float, np.ndarray]] = []
+        for frame in _pyav_frames(container, stream, st):
+            if head is not None:
+                head.append((frame.pts, frame.dts))
+            pts = timestamp(frame)
+            if pts is None:
+                st.decode_errors += 1
                 continue
-            for frame in frames:
-                pts = best_effort(frame.pts, frame.dts)
-                if pts is None:
-                    st.decode_errors += 1
-                    continue
-                tb = frame.time_base
-                pts_s = float(pts * tb)
-                st.saw(pts_s)
-                if sampler.take(_select_time(pts, tb)):
-                    img = frame.to_ndarray(format="bgr24", width=size[0], height=size[1], interpolation="AREA")
+            tb = frame.time_base
+            pts_s = float(pts * tb)
+            st.saw(pts_s)
+            if sampler.take(_select_time(pts, tb)):
+                img = frame.to_ndarray(format="bgr24", width=size[0], height=size[1], interpolation="AREA")
+                if head is None:
                     yield pts_s, img
-        st.finish(_declared_end(info), stop_reason)
+                else:
+                    held.append((pts_s, img))
+            if head is not None and len(head) >= _HEAD_FRAMES:
+                _check_head(head)
+                head = None
+                yield from held
+                held.clear()
+        if head is not None:  # a clip shorter than the head
+            _check_head(head)
+            yield from held
+        st.finish(_declared_end(info))
+
+
+def _check_head(head: list[tuple[int | None, int | None]]) -> None:
+    if _wants_dts(head):
+        raise _UseDts
+
+
+def _pyav_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                 st: _RunState) -> Iterator[av.VideoFrame]:
+    """Decoded frames; a corrupt packet is skipped (a pts jump then becomes a gap), a demuxer failure ends."""
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except av.error.FFmpegError as e:  # the demuxer gave up: everything after is unreadable
+            st.stop_reason = f"demuxer stopped ({_one_line(e)})"
+            return
+        try:
+            yield from packet.decode()
+        except av.error.MemoryError:
+            raise
+        except av.error.FFmpegError:  # corrupt data (InvalidData, BugError...): counted, then skipped
+            st.decode_errors += 1
 
 
 def _declared_end(info: VideoInfo) -> float | None:
@@ -324,7 +396,7 @@ def _ffmpeg_command(path: Path, info: VideoInfo, size: tuple[int, int], fps: flo
     t0, f = repr(float(info.start_pts_s)), repr(float(fps))
     cur = f"floor((t-({t0}))*{f}+{_EPS:.6f})"
     prev = f"floor((prev_selected_t-({t0}))*{f}+{_EPS:.6f})"
-    expr = f"if(isnan(prev_selected_t),1,not(eq({cur},{prev})))"
+    expr = f"if(isnan(prev_selected_t),1,gt({cur},{prev}))"
     graph = (
         ffmpeg.input(str(path), copyts=None, nostdin=None, hide_banner=None, nostats=None, loglevel="info")
         .video.filter("showinfo", checksum=0)  # every decoded frame (gap detection)
@@ -347,14 +419,19 @@ class _StderrReader(threading.Thread):
         self._tb: dict[int, Fraction] = {}
 
     def run(self) -> None:
+        try:
+            self._parse()
+        finally:
+            self.selected.put(None)  # the consumer never waits forever, whatever happened here
+
+    def _parse(self) -> None:
         for raw in self.stream:
             line = raw.decode("utf-8", "replace").rstrip()
             m = _SHOWINFO.match(line)
             if m is None:
-                if "error" in line.lower() or "invalid" in line.lower():
-                    self.st.decode_errors += 1
-                if line and not line.startswith("[Parsed_showinfo_"):
+                if line and not line.startswith("[Parsed_showinfo_"):  # not showinfo's side-data lines
                     self.tail.append(line)
+                    self.st.decode_errors += "error" in line.lower() or "invalid" in line.lower()
                 continue
             idx = int(m[1])
             if m[3] is not None:
@@ -366,7 +443,6 @@ class _StderrReader(threading.Thread):
                     self.st.saw(pts_s)
             else:
                 self.selected.put(pts_s)
-        self.selected.put(None)
 
 
 def _read_exact(stream, n: int) -> bytearray | None:  # noqa: ANN001 - a binary pipe
@@ -406,8 +482,9 @@ def _decode_ffmpeg(path: Path, info: VideoInfo, size: tuple[int, int], fps: floa
         reader.join(timeout=5)
         proc.stderr.close()
     if n_out == 0:
-        raise _BackendFailed(f"ffmpeg exit {rc}: {reader.tail[-1] if reader.tail else 'no frames'}")
-    st.finish(_declared_end(info), None if rc == 0 else f"ffmpeg stopped with exit {rc}: {reader.tail[-1]}")
+        raise _BackendFailed(f"ffmpeg exit {rc}: {reader.tail[-1] if reader.tail else 'no frames'}"[:300])
+    last_line = reader.tail[-1] if reader.tail else ""
+    st.finish(_declared_end(info), None if rc == 0 else f"ffmpeg stopped with exit {rc}: {last_line}")
 
 
 # --------------------------------------------------------------------------------------------- decord
@@ -424,6 +501,7 @@ def _packet_pts(path: Path) -> tuple[np.ndarray, Fraction]:
 def _decode_decord(path: Path, info: VideoInfo, size: tuple[int, int], fps: float, st: _RunState) -> _Decoded:
     import decord
 
+    decord.logging.set_level(decord.logging.QUIET)  # its bundled libav would print decoder errors to stderr
     try:
         vr = decord.VideoReader(str(path), ctx=decord.cpu(0), width=size[0], height=size[1], num_threads=0)
         pts, tb = _packet_pts(path)
@@ -434,8 +512,9 @@ def _decode_decord(path: Path, info: VideoInfo, size: tuple[int, int], fps: floa
         raise _BackendFailed(f"decord indexed {n} frames but the container has {len(pts)} packets with pts")
     pts_s = [float(p * tb) for p in pts.tolist()]
     approx = vr.get_frame_timestamp(range(n))[:, 0].astype(np.float64)
+    approx += pts_s[0] - approx[0]  # decord counts from the stream's start time (mpeg-ts)
     worst = float(np.max(np.abs(approx - np.array(pts_s))))
-    if worst > 1e-3 + 1e-6 * max(abs(pts_s[0]), abs(pts_s[-1])):
+    if not worst <= 1e-3 + 1e-6 * max(abs(pts_s[0]), abs(pts_s[-1])):  # float32 rounding only
         raise _BackendFailed(f"decord timestamps disagree with container pts by up to {worst:.4f} s")
     sampler = _Sampler(info.start_pts_s, fps)
     cur = 0  # index of the next frame decord will decode
@@ -518,7 +597,8 @@ class DecodeRun:
                     self._publish(st)
                     yield Frame(index=k, pts_s=pts_s, image=img, scale=scale)
             except _BackendFailed as e:  # failed after frames were delivered: cannot switch backends now
-                raise DecodeError(f"{self.path}: {backend} decoding failed after {self.frames_sampled} frames: {e}") from e
+                raise DecodeError(f"{self.path}: {backend} decoding failed after {self.frames_sampled} frames: {e}; "
+                                  "try another --decoder") from e
             finally:
                 decoded.close()
             self._publish(st)

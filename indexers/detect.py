@@ -312,6 +312,11 @@ class OpenVinoPVB:
         self.motion = motion
         self._runner = _Runner(Path(model_path), "openvino", threads)
 
+    def reset(self) -> None:
+        """Forget per-source state (the motion model used for masks)."""
+        if self.motion is not None:
+            self.motion.reset()
+
     def detect(self, frame: Frame) -> Detections:
         img = frame.image
         h, w = img.shape[:2]
@@ -417,6 +422,11 @@ class YoloxNano:
     def from_models_dir(cls, models_dir: Path, *, verify: bool = True, **kwargs: Any) -> YoloxNano:
         """Open the catalogue's YOLOX file in `models_dir` (hash-verified unless verify=False)."""
         return cls(_model_path("yolox-nano", models_dir, verify), **kwargs)
+
+    def reset(self) -> None:
+        """Forget per-source state (the motion model used for masks)."""
+        if self.motion is not None:
+            self.motion.reset()
 
     def detect(self, frame: Frame) -> Detections:
         img = frame.image

@@ -91,7 +91,7 @@ class TubeStage:
     name = "tubes"
 
     def __init__(self, detector: Detector, *, models_dir: Path | None = None, config: TubeConfig | None = None,
-                 tracker_config: TrackerConfig | None = None, use_reid: bool = True) -> None:
+                 tracker_config: TrackerConfig | None = None, use_reid: bool = False) -> None:
         self.detector = detector
         self.config = config or TubeConfig()
         self.tracker_config = tracker_config or TrackerConfig()
@@ -109,6 +109,7 @@ class TubeStage:
 
             self._reid = ReidEncoder.from_models_dir(self.models_dir)
         self._source = source
+        self.detector.reset()
         self._tracker = Tracker(self.tracker_config, reid=self._reid)
         self._acc: dict[int, _Acc] = {}
         self._tubes: list[Tube] = []

@@ -135,3 +135,195 @@ def crossing_scene(path: Path, duration_s: float = 6.0, fps: int = 25) -> SynthV
         SynthObject(3, "white", [(1.0, 320, 30), (5.5, 320, 330)], (22, 56), lower_colour="black", kind="person"),
     ]
     return write_video(SynthVideo(path, w, h, fps, duration_s, objs))
+
+
+def lanes_scene(path: Path, duration_s: float = 6.0, fps: int = 10) -> SynthVideo:
+    """Four objects of distinct colours on paths that never touch (so a motion detector sees each alone):
+    red car east, blue car west, a person (green top, black bottom) walking north, an orange car going
+    south-east. Exact ground truth."""
+    w, h = 640, 360
+    objs = [
+        SynthObject(1, "red", [(1.0, 30, 60), (5.0, 610, 60)], (50, 28), kind="car"),
+        SynthObject(2, "blue", [(1.5, 610, 300), (5.5, 30, 300)], (50, 28), kind="car"),
+        SynthObject(3, "green", [(1.0, 500, 250), (3.0, 500, 100)], (22, 56), lower_colour="black", kind="person"),
+        SynthObject(4, "orange", [(2.0, 80, 110), (5.5, 230, 225)], (40, 24), kind="car"),
+    ]
+    return write_video(SynthVideo(path, w, h, fps, duration_s, objs))
+
+
+def parked_scene(path: Path, duration_s: float = 6.0, fps: int = 10) -> SynthVideo:
+    """A white van parked for the whole clip (object 1, never moves) and a green car driving east."""
+    w, h = 640, 360
+    objs = [
+        SynthObject(1, "white", [(0.0, 200, 250), (duration_s, 200, 250)], (90, 50), kind="truck"),
+        SynthObject(2, "green", [(1.0, 30, 80), (5.0, 610, 80)], (50, 28), kind="car"),
+    ]
+    return write_video(SynthVideo(path, w, h, fps, duration_s, objs))
+
+
+def stop_scene(path: Path, stop_s: float = 30.0, fps: int = 5) -> SynthVideo:
+    """A person (red top, blue bottom) walks in from the left, stands still for `stop_s`, walks out right.
+    Small and low-rate so a 40-s clip stays fast."""
+    w, h = 320, 180
+    t_stop = 4.0
+    objs = [SynthObject(1, "red", [(1.0, 20, 100), (t_stop, 140, 100), (t_stop + stop_s, 140, 100),
+                                   (t_stop + stop_s + 3.0, 300, 100)], (14, 36), lower_colour="blue",
+                        kind="person")]
+    return write_video(SynthVideo(path, w, h, fps, t_stop + stop_s + 4.0, objs))
+
+
+def same_line_crossing_scene(path: Path, duration_s: float = 5.0, fps: int = 10) -> SynthVideo:
+    """Two persons on the same horizontal line walking towards each other and passing through each other
+    (full overlap at t = 2.5 s): yellow/blue top walking east, pink/black walking west."""
+    w, h = 480, 270
+    objs = [
+        SynthObject(1, "yellow", [(0.5, 40, 140), (4.5, 440, 140)], (20, 52), lower_colour="blue", kind="person"),
+        SynthObject(2, "pink", [(0.5, 440, 140), (4.5, 40, 140)], (20, 52), lower_colour="black", kind="person"),
+    ]
+    return write_video(SynthVideo(path, w, h, fps, duration_s, objs))
+
+
+def gt_detections(video: SynthVideo, frame, kind_to_class: dict[str, int] | None = None):  # noqa: ANN001
+    """Exact ground-truth `Detections` of `video` at a decoded `vsearch.records.Frame` (analysis pixels, boxes
+    clipped to the frame, box-filled masks, score 1, track_ids = object ids; an oracle detector for tests).
+    Class ids follow `kind_to_class` (object kind -> index into CLASSES), "other" when not given."""
+    from vsearch.records import CLASSES, Detections
+
+    ih, iw = frame.image.shape[:2]
+    boxes, classes, ids = [], [], []
+    for o in video.objects:
+        b = o.box(frame.pts_s)
+        if b is None:
+            continue
+        x0, y0, x1, y1 = (min(max(v / frame.scale, 0.0), lim) for v, lim in zip(b, (iw, ih, iw, ih)))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        boxes.append((x0, y0, x1, y1))
+        classes.append((kind_to_class or {}).get(o.kind, CLASSES.index("other")))
+        ids.append(o.obj_id)
+    masks = np.zeros((len(boxes), ih, iw), bool)
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        masks[i, int(round(y0)):int(round(y1)), int(round(x0)):int(round(x1))] = True
+    return Detections(boxes_xyxy=np.asarray(boxes, np.float32).reshape(-1, 4), scores=np.ones(len(boxes), np.float32),
+                      class_ids=np.asarray(classes, np.int16), frame_index=frame.index, pts_s=frame.pts_s,
+                      masks=masks, track_ids=np.asarray(ids, np.int64), source="ground-truth")
+
+
+def hue_palette(n: int = 12, value: float = 0.9) -> list[tuple[int, int, int]]:
+    """`n` fully saturated BGR colours at evenly spaced hues (0°, 360/n°, ...): well separated from each
+    other and from the grey background, white and black."""
+    import colorsys
+
+    out = []
+    for i in range(n):
+        r, g, b = colorsys.hsv_to_rgb(i / n, 1.0, value)
+        out.append((int(round(b * 255)), int(round(g * 255)), int(round(r * 255))))
+    return out
+
+
+def write_video_palette(video: SynthVideo, palette: dict[str, tuple[int, int, int]], *, seed: int = 0,
+                        noise: bool = True, gop: int | None = None) -> SynthVideo:
+    """Like `write_video` but with colours looked up in `palette` (name -> BGR) and only the objects present
+    at each time drawn (fast for long videos with many objects). Sensor noise cycles through 8 fields."""
+    video.path.parent.mkdir(parents=True, exist_ok=True)
+    bg = background(video.width, video.height, seed)
+    rng = np.random.default_rng(seed + 1)
+    fields = [rng.integers(-3, 4, bg.shape, dtype=np.int16) for _ in range(8)] if noise else []
+    n = int(round(video.duration_s * video.fps))
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24",
+           "-s", f"{video.width}x{video.height}", "-r", str(video.fps), "-i", "pipe:0", "-an", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(gop or video.fps * 2), str(video.path)]
+    spans = sorted((o.waypoints[0][0], o.waypoints[-1][0], k) for k, o in enumerate(video.objects))
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    for i in range(n):
+        t = i / video.fps
+        img = bg.copy()
+        for t0, t1, k in spans:
+            if t0 > t:
+                break
+            if t > t1:
+                continue
+            o = video.objects[k]
+            x0, y0, x1, y1 = (int(round(v)) for v in o.box(t))  # type: ignore[misc]
+            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, video.width), min(y1, video.height)
+            if x1 > x0 and y1 > y0:
+                img[y0:y1, x0:x1] = palette[o.colour]
+        if fields:
+            img = np.clip(img.astype(np.int16) + fields[i % 8], 0, 255).astype(np.uint8)
+        proc.stdin.write(img.tobytes())
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise RuntimeError(f"ffmpeg failed writing {video.path}")
+    video.path.with_suffix(".gt.json").write_text(video.gt_json())
+    return video
+
+
+def synopsis_scene(path: Path) -> tuple[SynthVideo, dict[str, tuple[int, int, int]]]:
+    """10 minutes, 320x180 at 5 fps, 12 flat-coloured objects with colours `h00`..`h11` of `hue_palette(12)`.
+
+    Objects 0-5 (hues 0°-150°) are meant as the 'matching' ones, 6-11 (180°-330°) as non-matching. Object 7
+    follows object 1 closely along the same row; object 11 parks for 7 minutes (it would ghost into a
+    plain temporal median). Returns the video and the palette (name -> BGR)."""
+    palette = {f"h{i:02d}": c for i, c in enumerate(hue_palette(12))}
+    rows = [20, 48, 76, 104, 132, 160]
+    objs = []
+    for k, t0 in enumerate([20, 110, 200, 290, 380, 470]):  # matching: left -> right, 25-35 s
+        dur = 25 + 2 * k
+        objs.append(SynthObject(k, f"h{k:02d}", [(t0, 20, rows[k]), (t0 + dur, 300, rows[k])], (24, 18)))
+    objs.append(SynthObject(6, "h06", [(60, 300, 90), (90, 20, 105)], (24, 18)))
+    objs.append(SynthObject(7, "h07", [(111, 5, 48), (141, 285, 48)], (20, 16)))  # trails object 1
+    objs.append(SynthObject(8, "h08", [(240, 160, 20), (270, 160, 160)], (18, 24)))
+    objs.append(SynthObject(9, "h09", [(330, 300, 150), (358, 20, 30)], (24, 18)))
+    objs.append(SynthObject(10, "h10", [(540, 20, 100), (575, 300, 80)], (24, 18)))
+    objs.append(SynthObject(11, "h11", [(95, 300, 150), (100, 260, 150), (520, 260, 150), (525, 300, 150)],
+                            (24, 18)))  # parked
+    return write_video_palette(SynthVideo(path, 320, 180, 5, 600.0, objs), palette), palette
+
+
+def busy_scene(path: Path, duration_s: float = 3600.0, n_objects: int = 360, *, width: int = 640,
+               height: int = 360, fps: int = 10, seed: int = 0, write: bool = True) -> SynthVideo:
+    """Long 'busy' footage: `n_objects` cars/persons crossing the frame along straight lines at random
+    times (each 15-45 s), colours from `hue_palette(12)` (names `h00`..`h11`). `write=False` only rebuilds
+    the ground truth (same seed) of a video written before."""
+    rng = np.random.default_rng(seed)
+    palette = {f"h{i:02d}": c for i, c in enumerate(hue_palette(12))}
+    objs = []
+    for k in range(n_objects):
+        dur = float(rng.uniform(15, 45))
+        t0 = float(rng.uniform(0, duration_s - dur - 1))
+        size = (int(rng.integers(30, 60)), int(rng.integers(18, 34))) if rng.random() < 0.5 else (
+            int(rng.integers(10, 18)), int(rng.integers(26, 44)))
+        y0, y1 = rng.uniform(0.1, 0.9, 2) * height
+        xs = (0.05 * width, 0.95 * width) if rng.random() < 0.5 else (0.95 * width, 0.05 * width)
+        objs.append(SynthObject(k, f"h{int(rng.integers(12)):02d}", [(t0, xs[0], y0), (t0 + dur, xs[1], y1)],
+                                size, kind="car" if size[0] > size[1] else "person"))
+    video = SynthVideo(path, width, height, fps, duration_s, objs)
+    return write_video_palette(video, palette, seed=seed, gop=fps * 4) if write else video
+
+
+def tubes_from_truth(video: SynthVideo, source_id: str, camera: str, analysis_fps: float = 5.0) -> list:
+    """`vsearch.records.Tube`s made from the ground truth: a sample every 1/analysis_fps s while the object
+    is present (source frames exist at k/fps), boxes in source pixels (analysis = source size), full-box
+    masks."""
+    from vsearch.indexers.masks import encode
+    from vsearch.records import Tube
+
+    tubes = []
+    step = max(1, int(round(video.fps / analysis_fps)))
+    n = int(round(video.duration_s * video.fps))
+    for o in video.objects:
+        t0, t1 = o.waypoints[0][0], o.waypoints[-1][0]
+        frames = [i for i in range(int(np.ceil(t0 * video.fps)), min(n - 1, int(np.floor(t1 * video.fps))) + 1)
+                  if i % step == 0]
+        if not frames:
+            continue
+        boxes = np.array([o.box(i / video.fps) for i in frames], np.float32)
+        rles = tuple(encode(np.ones((max(1, int(round(b[3] - b[1]))), max(1, int(round(b[2] - b[0])))), bool))
+                     for b in boxes)
+        tubes.append(Tube(tube_id=f"{source_id[:16]}-{o.obj_id:05d}", source_id=source_id, camera=camera,
+                          track_no=o.obj_id, frame_index=np.array(frames, np.int64),
+                          pts_s=np.array(frames, np.float64) / video.fps, boxes_xyxy=boxes,
+                          scores=np.ones(len(frames), np.float32), masks_rle=rles, class_name=o.kind,
+                          class_source="geometry", attributes={"colour": o.colour}))
+    return tubes

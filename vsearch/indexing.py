@@ -184,6 +184,9 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_i
                 sink.frame(str(path), frame.pts_s)
         result.gaps = list(run.gaps)
         result.frames_decoded = run.frames_decoded
+        result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
+        if run.decode_errors:
+            result.warnings.append(f"{run.decode_errors} corrupt packet(s)/frame(s) skipped by the decoder")
         for stage in stages:
             stage.end(result)
     except DecodeError as e:

@@ -1,0 +1,123 @@
+"""Pure attribute functions on exact synthetic inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import synth
+from conftest import shared_path
+
+from vsearch.indexers.attributes import (
+    COLOUR_FR,
+    PALETTE,
+    AttributeModels,
+    class_vote,
+    crop_colour_counts,
+    edge_of,
+    geometry_class,
+    motion_summary,
+    named_colours,
+    simplify_path,
+)
+from vsearch.records import CLASSES
+
+
+def patch(bgr, n: int = 50) -> np.ndarray:  # noqa: ANN001
+    return np.zeros((n, n, 3), np.uint8) + np.array(bgr, np.uint8)
+
+
+@pytest.mark.parametrize("name", sorted(synth.BGR))
+def test_palette_colours_are_named(name: str) -> None:
+    assert list(named_colours(patch(synth.BGR[name]))) == [name]
+
+
+@pytest.mark.parametrize("name", ["red", "green", "blue", "yellow", "orange", "purple"])
+def test_colour_name_survives_shadow_and_noise(name: str) -> None:
+    rng = np.random.default_rng(0)
+    shaded = np.clip(patch(synth.BGR[name]).astype(np.float64) * 0.75 + rng.normal(0, 6, (50, 50, 3)), 0, 255)
+    assert next(iter(named_colours(shaded.astype(np.uint8)))) == name
+
+
+def test_fractions_sorted_and_sum_to_one() -> None:
+    img = np.concatenate([patch(synth.BGR["red"], 30)[:, :10], patch(synth.BGR["white"], 30)], axis=1)
+    fr = named_colours(img)
+    assert list(fr) == ["white", "red"] and sum(fr.values()) == pytest.approx(1.0, abs=1e-3)
+    assert fr["red"] == pytest.approx(0.25, abs=0.01)
+    assert named_colours(np.zeros((0, 3), np.uint8)) == {}
+    assert set(COLOUR_FR) == set(PALETTE) and COLOUR_FR["red"] == "rouge"
+
+
+def test_person_upper_lower_on_foreground_only() -> None:
+    crop = patch(synth.BGR["grey"], 40).copy()
+    crop[:, 10:30][:20] = synth.BGR["red"]
+    crop[:, 10:30][20:] = synth.BGR["blue"]
+    mask = np.zeros((40, 40), bool)
+    mask[:, 10:30] = True
+    whole, upper, lower = crop_colour_counts(crop, mask, person=True)
+    assert whole[PALETTE.index("grey")] == 0  # background outside the mask is ignored
+    assert PALETTE[int(np.argmax(upper))] == "red" and PALETTE[int(np.argmax(lower))] == "blue"
+
+
+def line_track(dx: float, dy: float, seconds: float = 4.0, fps: float = 5.0):  # noqa: ANN201
+    t = np.arange(0, seconds + 1e-9, 1 / fps)
+    cx, cy = 300 + dx * t / seconds, 200 + dy * t / seconds
+    boxes = np.stack([cx - 10, cy - 25, cx + 10, cy + 25], axis=1)
+    return t, boxes
+
+
+@pytest.mark.parametrize("dx,dy,d8,h,v", [
+    (200, 0, "E", "right", "none"), (-200, 0, "W", "left", "none"), (0, -200, "N", "none", "up"),
+    (0, 200, "S", "none", "down"), (150, -150, "NE", "right", "up"), (-150, 150, "SW", "left", "down"),
+    (150, 150, "SE", "right", "down"), (-150, -150, "NW", "left", "up"), (3, -2, "none", "none", "none"),
+])
+def test_directions(dx: float, dy: float, d8: str, h: str, v: str) -> None:
+    m = motion_summary(*line_track(dx, dy), frame_w=640)
+    assert (m.direction8, m.horizontal, m.vertical) == (d8, h, v)
+
+
+def test_speed_and_stationary() -> None:
+    t, boxes = line_track(200, 0)  # 50 px/s analysis
+    m = motion_summary(t, boxes, 640, scale=2.0)
+    assert m.speed_mean_px_s == pytest.approx(100.0, rel=0.1) and m.stationary_max_s == 0.0
+    t2 = np.arange(0, 20, 0.2)
+    x = np.interp(t2, [0, 4, 14, 18], [100, 300, 300, 500])
+    b2 = np.stack([x - 10, np.full_like(x, 175), x + 10, np.full_like(x, 225)], axis=1)
+    m2 = motion_summary(t2, b2, 640)
+    assert m2.stationary_max_s == pytest.approx(10.0, abs=0.8)
+    assert m2.speed_max_px_s == pytest.approx(50.0, rel=0.15)
+
+
+def test_edges_and_path() -> None:
+    assert edge_of(np.array([0, 50, 20, 100]), 640, 360) == "left"
+    assert edge_of(np.array([600, 300, 640, 359]), 640, 360) == "right"
+    assert edge_of(np.array([300, 100, 320, 150]), 640, 360) == "inside"
+    t = np.linspace(0, 10, 101)
+    xy = np.stack([np.linspace(0.1, 0.9, 101), np.full(101, 0.5)], axis=1)
+    path = simplify_path(t, xy)
+    assert path == [[0.0, 0.1, 0.5], [10.0, 0.9, 0.5]]  # a straight line keeps its two ends
+    xy[50, 1] = 0.7
+    assert len(simplify_path(t, xy)) > 2
+
+
+@pytest.mark.parametrize("size,speed,expected", [
+    ((22, 56), 60.0, "person"), ((22, 56), 400.0, "bicycle"), ((60, 34), 120.0, "car"),
+    ((300, 100), 50.0, "bus"), ((200, 140), 50.0, "truck"), ((30, 30), 10.0, "other"),
+])
+def test_geometry_classifier(size, speed: float, expected: str) -> None:  # noqa: ANN001
+    assert geometry_class(size, (640, 360), speed) == expected
+
+
+def test_class_vote() -> None:
+    ids = np.array([CLASSES.index("car")] * 3 + [CLASSES.index("truck")] * 2)
+    cls, votes = class_vote(ids, np.array([0.9, 0.9, 0.9, 0.5, 0.5]))
+    assert cls == "car" and list(votes) == ["car", "truck"] and votes["car"] == pytest.approx(2.7 / 3.7, abs=1e-3)
+
+
+def test_attribute_models_never_report_sex_or_hair() -> None:
+    models = AttributeModels(shared_path("models"))
+    person = patch(synth.BGR["blue"], 80)
+    person[:40] = synth.BGR["red"]
+    out = models.describe("person", [person])
+    assert set(out) == {"has_bag", "has_backpack", "has_hat", "has_longsleeves", "has_longpants", "has_coat_jacket"}
+    car = models.describe("car", [patch(synth.BGR["red"], 72)])
+    assert car["vehicle_colour"] == "red" and car["vehicle_type"] in ("car", "bus", "truck", "van")
