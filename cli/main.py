@@ -17,7 +17,7 @@ from vsearch.errors import VsearchError
 from vsearch.indexing import IndexOptions, run_index, status_summary
 from vsearch.site import audit_log_for
 from vsearch.store import Store
-from vsearch.cli import audit_cli, evidence_cli, models_cli, search_cli
+from vsearch.cli import audit_cli, evidence_cli, exhibit_cli, models_cli, search_cli
 from vsearch.cli.common import ConfigOpt
 from vsearch.cli.progress import RichSink
 
@@ -116,6 +116,8 @@ app.command()(search_cli.tubes)
 app.command()(search_cli.show)
 app.command()(search_cli.frame)
 app.command()(search_cli.count)
+app.command()(exhibit_cli.synopsis)
+app.command()(exhibit_cli.export)
 app.command()(evidence_cli.verify)
 app.command()(evidence_cli.lock)
 app.command()(evidence_cli.purge)
