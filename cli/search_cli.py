@@ -74,16 +74,19 @@ def search(text: q.Text = None, class_: q.Class = None, colour: q.Colour = None,
                         h.score, h.why, h.thumb_path, h.source_path])
         return
     _print_spec_notes(res)
-    t = Table("#", "camera", "time (local)", "dur", "class", "colours", "dir", "score", "why", "thumbnail",
-              title=f"{len(res.hits)} hit(s)")
+    t = Table("#", "camera", "time (local)", "dur", "class", "colours", "dir", "score", title=f"{len(res.hits)} hit(s)")
     zone_ = spec.tzinfo()
     for i, h in enumerate(res.hits, 1):
         cols = " ".join(h.colours)
         if h.upper_colours or h.lower_colours:
             cols = f"top {'/'.join(h.upper_colours) or '?'}, bottom {'/'.join(h.lower_colours) or '?'}"
         t.add_row(str(i), h.camera, h.start_utc.astimezone(zone_).strftime("%Y-%m-%d %H:%M:%S"),
-                  f"{h.duration_s:.1f}s", h.class_name, cols, h.direction, f"{h.score:.2f}", h.why, h.thumb_path)
+                  f"{h.duration_s:.1f}s", h.class_name, cols, h.direction, f"{h.score:.2f}")
     out.print(t)
+    for i, h in enumerate(res.hits, 1):
+        out.print(f"  #{i} {h.tube_id}: {h.why}", soft_wrap=True, highlight=False)
+        if h.thumb_path:
+            out.print(f"      thumbnail {h.thumb_path}", soft_wrap=True, highlight=False)
     print_coverage(res)
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, then run the main job on sample_clips/: index → sources (→ search → synopsis → export as they land).
+# Set up, then run the main job on sample_clips/: index → search → synopsis → export → verify.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -7,7 +7,40 @@ bash scripts/setup.sh
 OUT=${OUT:-demo-out}
 STORE="$OUT/store"
 mkdir -p "$OUT"
-echo "== vsearch index sample_clips/ (store: $STORE)"
-vsearch index sample_clips --store "$STORE" --report "$OUT/index-report.json" || true
-echo "== vsearch sources"
+export VSEARCH_MODELS="$OUT/models"
+# A demo site config: one authorised investigator (searches and exports need one; see docs/legal.md).
+cat > "$OUT/vsearch.toml" <<TOML
+site_name = "vsearch demo"
+retention_days = 30
+[[investigators]]
+id = "demo-opj"
+name = "Demo Investigator"
+authorisation_ref = "demo only"
+valid_from = 2024-01-01
+valid_until = 2099-12-31
+TOML
+export VSEARCH_CONFIG="$OUT/vsearch.toml" VSEARCH_INVESTIGATOR=demo-opj
+ACCESS=(--case DEMO-2026-001 --reason "vsearch demo on the sample clip")
+
+if [ -d ../shared/models ]; then
+  echo "== vsearch models install ../shared/models   (verifies every SHA-256)"
+  vsearch models install ../shared/models
+else
+  echo "== no ../shared/models here: indexing will run motion-only (see docs/models.md to install models)"
+fi
+echo "== vsearch index sample_clips/"
+vsearch index sample_clips --store "$STORE" --report "$OUT/index-report.json"
 vsearch sources --store "$STORE"
+echo "== vsearch search \"personne en haut rouge\""
+vsearch search "personne en haut rouge" --limit 5 --store "$STORE" "${ACCESS[@]}"
+echo "== vsearch search --class person --direction left --json > $OUT/results.json"
+vsearch search --class person --direction left --store "$STORE" "${ACCESS[@]}" --json > "$OUT/results.json"
+echo "== vsearch synopsis (people walking left) -o $OUT/synopsis.mp4"
+vsearch synopsis --from-results "$OUT/results.json" -o "$OUT/synopsis.mp4" --store "$STORE" "${ACCESS[@]}"
+echo "== vsearch export \"personne en haut rouge\" -o $OUT/bundle"
+rm -rf "$OUT/bundle" "$OUT/bundle.zip"
+vsearch export "personne en haut rouge" -o "$OUT/bundle" --zip --store "$STORE" "${ACCESS[@]}"
+echo "== vsearch verify $OUT/bundle.zip"
+vsearch verify "$OUT/bundle.zip"
+vsearch audit verify --store "$STORE"
+echo "Done. Open $OUT/bundle/report.html in a browser; the synopsis is $OUT/synopsis.mp4."
