@@ -145,7 +145,7 @@ def _base_row(path: Path, sha: str, params: str, job_id: str) -> dict[str, objec
             "sha256": sha, "params_json": params, "job_id": job_id, "indexed_utc": dt.datetime.now(UTC)}
 
 
-def index_file(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_id: str, params: str,
+def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_id: str, params: str,
                stages: list[Stage], sink: ProgressSink | None = None) -> FileOutcome:
     """Hash, probe, decode and run the stages over one file. Never raises for a bad file: returns `failed`."""
     t0 = time.perf_counter()
@@ -155,7 +155,9 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_i
     except OSError as e:
         return FileOutcome(str(path), "failed", f"{path}: cannot read ({e.strerror or e}); check permissions")
     if sha in done:
-        return FileOutcome(str(path), "skipped", "unchanged since last indexed (same SHA-256)")
+        why = ("its index was purged by retention; not re-indexed (lock it to a case to keep footage)"
+               if done[sha] == "purged" else "unchanged since last indexed (same SHA-256)")
+        return FileOutcome(str(path), "skipped", why)
     base = _base_row(path, sha, params, job_id)
     try:
         info = decode.probe(path)
@@ -223,7 +225,7 @@ def _known_identity(spec: SourceSpec, opts: IndexOptions) -> dict[str, object]:
     return {"camera": camera, "start_utc": start, "start_origin": origin, "clock_offset_s": offset}
 
 
-def _pool_task(spec: SourceSpec, opts: IndexOptions, done: frozenset[str], job_id: str, params: str) -> FileOutcome:
+def _pool_task(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_id: str, params: str) -> FileOutcome:
     try:
         return index_file(spec, opts, done, job_id, params, _worker_stages(opts))
     except Exception as e:  # noqa: BLE001 - a bug on one file must not abort the batch; reported as failed
@@ -247,8 +249,8 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     stages, warnings, index_params = build_stages(opts)
     params = json.dumps(index_params, sort_keys=True)
     report.options["index_params"] = index_params
-    done = frozenset(r.source_id for r in store.sources()
-                     if r.status in ("ok", "partial") and r.params_json == params)
+    done = {r.source_id: r.status for r in store.sources()
+            if r.status == "purged" or (r.status in ("ok", "partial") and r.params_json == params)}
     for w in warnings:
         sink.warn(w)
     report.warnings.extend(warnings)
