@@ -170,3 +170,20 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert blocks[0].strip().splitlines()[1:] == ["bash scripts/demo.sh"]
     assert blocks[1].strip().splitlines()[1:] == ["bash scripts/test.sh"]
     assert "bash scripts/test.sh" in ci
+
+
+def test_parallel_workers_give_the_same_rows(tmp_path: Path) -> None:
+    d = tmp_path / "f"
+    for i, colour in enumerate(("red", "green", "blue")):
+        clip = _clip(d / f"w{i}.mp4", colour=colour)
+        _sidecar(clip, "cam-w", f"2026-11-20T1{i}:00:00Z")
+    serial, parallel = tmp_path / "s1", tmp_path / "s2"
+    assert vsearch_cli("index", str(d), "--store", str(serial), "-q", "--detector", "motion").returncode == 0
+    r = vsearch_cli("index", str(d), "--store", str(parallel), "-q", "--detector", "motion", "--workers", "2")
+    assert r.returncode == 0, r.stderr
+
+    def rows(s: Path) -> list[tuple]:
+        st = Store(s)
+        return sorted((t["tube_id"], t["n_samples"], tuple(t["pts_s"])) for t in st.tubes_arrow().to_pylist())
+
+    assert rows(serial) == rows(parallel) and len(rows(serial)) == 3
