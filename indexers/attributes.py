@@ -86,6 +86,19 @@ def named_colours(bgr_pixels: np.ndarray, min_fraction: float = 0.02) -> dict[st
     return fractions_from_counts(palette_counts(bgr_pixels), min_fraction)
 
 
+def shrink_crop(crop_bgr: np.ndarray, mask: np.ndarray | None, max_side: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Downscale a crop (and its mask) so its longer side is at most `max_side` pixels: colour statistics
+    do not need more, and it bounds the per-object cost."""
+    h, w = crop_bgr.shape[:2]
+    f = min(1.0, max_side / max(h, w))
+    if f < 1.0:
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        crop_bgr = cv2.resize(crop_bgr, size, interpolation=cv2.INTER_AREA)
+        if mask is not None:
+            mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    return crop_bgr, mask
+
+
 def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bool,
                        max_side: int = 48) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Palette counts of a box crop's foreground pixels: (whole, upper body, lower body).
@@ -98,12 +111,7 @@ def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bo
     zeros = np.zeros(len(PALETTE))
     if h == 0 or w == 0:
         return zeros, zeros, zeros
-    f = min(1.0, max_side / max(h, w))
-    if f < 1.0:
-        size = (max(1, round(w * f)), max(1, round(h * f)))
-        crop_bgr = cv2.resize(crop_bgr, size, interpolation=cv2.INTER_AREA)
-        if mask is not None:
-            mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    crop_bgr, mask = shrink_crop(crop_bgr, mask, max_side)
     idx = palette_indices(crop_bgr).reshape(crop_bgr.shape[:2])
     fg = np.ones(idx.shape, bool) if mask is None else mask
     whole = np.bincount(idx[fg], minlength=len(PALETTE)).astype(np.float64)

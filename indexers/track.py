@@ -25,6 +25,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from vsearch.records import CLASSES, Detections, Frame
+from vsearch.indexers.attributes import shrink_crop
 
 TRACKER_VERSION = "bytetrack-app-v1"
 REID_MODEL = "person-reidentification-retail-0288"
@@ -154,12 +155,7 @@ def colour_histogram(crop_bgr: np.ndarray, mask: np.ndarray | None = None, max_s
     h, w = crop_bgr.shape[:2]
     if h == 0 or w == 0:
         return np.zeros(68, np.float32)
-    f = min(1.0, max_side / max(h, w))
-    if f < 1.0:
-        size = (max(1, round(w * f)), max(1, round(h * f)))
-        crop_bgr = cv2.resize(crop_bgr, size, interpolation=cv2.INTER_AREA)
-        if mask is not None:
-            mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    crop_bgr, mask = shrink_crop(crop_bgr, mask, max_side)
     lab = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2LAB).reshape(-1, 3)  # uint8: L 0-255, a/b offset 128
     if mask is not None and mask.any():
         lab = lab[mask.reshape(-1)]

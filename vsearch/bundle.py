@@ -37,6 +37,7 @@ from typing import Any
 import av
 import imageio_ffmpeg
 
+from vsearch.sources import sha256_file
 from vsearch import __version__
 from vsearch.audit import canonical_json, utc_iso
 from vsearch.errors import SourceError, UsageError, VerificationError, VsearchError
@@ -135,14 +136,6 @@ class VerifyReport:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "x"
 

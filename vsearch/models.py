@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from vsearch.sources import sha256_file
 from vsearch.errors import ModelError
 
 ENV_VAR = "VSEARCH_MODELS"
@@ -201,14 +202,6 @@ def entries(keys: Iterable[str] | None) -> list[ModelEntry]:
 
 
 # ---------------------------------------------------------------------------------------------- hashing
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 class _VerifyCache:
     """relpath -> (size, mtime_ns, sha256) of files already hashed, stored as JSON in the models dir."""
