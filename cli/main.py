@@ -52,6 +52,7 @@ def index(
     report: Annotated[Optional[Path], typer.Option(help="Also write the JSON job report here.")] = None,
     clip_model: Annotated[Optional[str], typer.Option("--clip-model", help="open_clip model name, e.g. ViT-B-32.")] = None,
     clip_weights: Annotated[Optional[Path], typer.Option("--clip-weights", help="Local open_clip weights file.")] = None,
+    gating: Annotated[str, typer.Option(help="Activity gating: auto | on | off (skip idle stretches).")] = "auto",
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: JsonOpt = False,
@@ -59,7 +60,7 @@ def index(
     """Index footage into the store (resumable: rerun to finish an interrupted job)."""
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
                         models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
-                        clip_weights=clip_weights)
+                        clip_weights=clip_weights, gating=gating)
     with RichSink(err, quiet=quiet or as_json) as sink:
         job = run_index(paths, opts, sink, audit=audit_log_for(store, config))
     data = job.to_dict()

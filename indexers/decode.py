@@ -21,6 +21,15 @@ than `GAP_PERIODS` source frame periods, and at the end when decoding stops befo
 (a truncated file; a container whose duration is estimated from the file itself, such as MPEG-TS, cannot
 reveal a lost tail). Memory stays flat: frames are streamed, nothing is buffered per file except decord's
 own frame index. Files are opened read-only.
+
+Spans (`DecodeOptions.spans`, set by activity gating, see `vsearch.indexers.activity`): only frames whose
+sampling bin lies in one of the given source-time spans are yielded, by the same sampling rule, so a frame is
+yielded with spans exactly when it would be yielded without them and falls in a span (span edges are widened to
+whole bins). The ffmpeg backend seeks to each span and decodes only it (accurate seek: from the keyframe before,
+frames before the span discarded) in indexed containers (MP4/MOV, Matroska, AVI); other containers (MPEG-TS seeks
+land late) and the other backends decode everything and drop frames outside the spans. The
+skipped stretches between spans are deliberate, never gaps; the tail is checked only when the last span reaches
+the declared end.
 """
 
 from __future__ import annotations
@@ -67,6 +76,7 @@ class DecodeOptions:
     fps: float = 5.0  # analysis frame rate
     width_px: int = 640  # analysis width (never upscaled)
     backend: str = "auto"  # "auto" | "ffmpeg" | "pyav" | "decord"
+    spans: tuple[tuple[float, float], ...] | None = None  # source pts seconds [start, end) to decode; None: all
 
     def __post_init__(self) -> None:
         if not (self.fps > 0 and math.isfinite(self.fps)):
@@ -75,6 +85,10 @@ class DecodeOptions:
             raise UsageError(f"analysis width must be at least 2 px, got {self.width_px!r}")
         if self.backend not in ("auto", *BACKENDS):
             raise UsageError(f"unknown decoder backend {self.backend!r}; use one of auto, {', '.join(BACKENDS)}")
+        if self.spans is not None:
+            ends = [e for _, e in self.spans]
+            if any(not (a < b) for a, b in self.spans) or any(b > a for b, a in zip(ends, [a for a, _ in self.spans][1:])):
+                raise UsageError(f"decode spans must be sorted, non-overlapping (start < end) pairs, got {self.spans!r}")
 
 
 # --------------------------------------------------------------------------------------------- probe
@@ -389,7 +403,18 @@ _SHOWINFO = re.compile(r"^\[Parsed_showinfo_(\d+) @ [^\]]+\] (?:n:\s*\d+ pts:\s*
                        r"|config in time_base: (\d+)/(\d+))")
 
 
-def _ffmpeg_command(path: Path, info: VideoInfo, size: tuple[int, int], fps: float) -> list[str]:
+@dataclass(frozen=True)
+class _Span:
+    """One span for the ffmpeg backend: sampling bins [first_bin, end_bin), read from seek_s for dur_s."""
+
+    first_bin: int
+    end_bin: int
+    seek_s: float  # absolute pts seconds (-seek_timestamp), half a source period before the first bin's edge
+    dur_s: float
+
+
+def _ffmpeg_command(path: Path, info: VideoInfo, size: tuple[int, int], fps: float,
+                    span: _Span | None = None) -> list[str]:
     import ffmpeg
     import imageio_ffmpeg
 
@@ -397,8 +422,12 @@ def _ffmpeg_command(path: Path, info: VideoInfo, size: tuple[int, int], fps: flo
     cur = f"floor((t-({t0}))*{f}+{_EPS:.6f})"
     prev = f"floor((prev_selected_t-({t0}))*{f}+{_EPS:.6f})"
     expr = f"if(isnan(prev_selected_t),1,gt({cur},{prev}))"
+    seek: dict[str, object] = {}
+    if span is not None:  # frames of earlier bins never become prev_selected_t: the rule is unchanged inside
+        expr = f"if(gte({cur},{span.first_bin})*lt({cur},{span.end_bin}),{expr},0)"
+        seek = {"ss": repr(span.seek_s), "t": repr(span.dur_s), "seek_timestamp": 1}
     graph = (
-        ffmpeg.input(str(path), copyts=None, nostdin=None, hide_banner=None, nostats=None, loglevel="info")
+        ffmpeg.input(str(path), copyts=None, nostdin=None, hide_banner=None, nostats=None, loglevel="info", **seek)
         .video.filter("showinfo", checksum=0)  # every decoded frame (gap detection)
         .filter("select", expr)
         .filter("showinfo", checksum=0)  # sampled frames, in output order
@@ -456,8 +485,9 @@ def _read_exact(stream, n: int) -> bytearray | None:  # noqa: ANN001 - a binary 
     return buf
 
 
-def _decode_ffmpeg(path: Path, info: VideoInfo, size: tuple[int, int], fps: float, st: _RunState) -> _Decoded:
-    cmd = _ffmpeg_command(path, info, size, fps)
+def _decode_ffmpeg(path: Path, info: VideoInfo, size: tuple[int, int], fps: float, st: _RunState,
+                   span: _Span | None = None, check_tail: bool = True) -> _Decoded:
+    cmd = _ffmpeg_command(path, info, size, fps, span)
     w, h = size
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
@@ -481,10 +511,11 @@ def _decode_ffmpeg(path: Path, info: VideoInfo, size: tuple[int, int], fps: floa
         proc.stdout.close()
         reader.join(timeout=5)
         proc.stderr.close()
-    if n_out == 0:
+    if n_out == 0 and (span is None or rc != 0):
         raise _BackendFailed(f"ffmpeg exit {rc}: {reader.tail[-1] if reader.tail else 'no frames'}"[:300])
     last_line = reader.tail[-1] if reader.tail else ""
-    st.finish(_declared_end(info), None if rc == 0 else f"ffmpeg stopped with exit {rc}: {last_line}")
+    st.finish(_declared_end(info) if check_tail else None,
+              None if rc == 0 else f"ffmpeg stopped with exit {rc}: {last_line}")
 
 
 # --------------------------------------------------------------------------------------------- decord
@@ -546,6 +577,54 @@ _BACKEND_FUNCS: dict[str, Callable[[Path, VideoInfo, tuple[int, int], float, _Ru
 }
 
 
+# --------------------------------------------------------------------------------------------- spans
+
+
+def _span_bins(info: VideoInfo, fps: float, spans: tuple[tuple[float, float], ...]) -> list[tuple[int, int]]:
+    """Each span as the sampling bins it touches, [first, end); touching or overlapping bin ranges merged."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        lo = math.floor((a - info.start_pts_s) * fps + _EPS)
+        hi = max(lo + 1, math.ceil((b - info.start_pts_s) * fps - _EPS))
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+_EXACT_SEEK_CONTAINERS = ("mov", "matroska", "avi")  # indexed containers; MPEG-TS/PS seeks land late
+
+
+def _seeks_exactly(info: VideoInfo) -> bool:
+    return info.container.split(",")[0] in _EXACT_SEEK_CONTAINERS
+
+
+def _decode_spans(backend: str, path: Path, info: VideoInfo, size: tuple[int, int], fps: float, st: _RunState,
+                  spans: tuple[tuple[float, float], ...]) -> _Decoded:
+    bins = _span_bins(info, fps, spans)
+    if backend != "ffmpeg" or not _seeks_exactly(info):  # decode everything, keep sampled frames in a span
+        ends = np.array([(b[1] - 1) for b in bins], np.int64)
+        starts = np.array([b[0] for b in bins], np.int64)
+        for pts_s, img in _BACKEND_FUNCS[backend](path, info, size, fps, st):
+            k = math.floor((pts_s - info.start_pts_s) * fps + _EPS)
+            i = int(np.searchsorted(ends, k))
+            if i < len(bins) and starts[i] <= k:
+                yield pts_s, img
+        return
+    period_s = 1.0 / float(info.fps)
+    declared_end = _declared_end(info)
+    for i, (lo, hi) in enumerate(bins):
+        edge_s = info.start_pts_s + lo / fps
+        seek_s = max(info.start_pts_s, edge_s - 0.5 * period_s)
+        dur_s = info.start_pts_s + hi / fps - seek_s + period_s
+        last = i == len(bins) - 1
+        reaches_end = declared_end is None or seek_s + dur_s >= declared_end
+        st.last_pts_s = None  # the stretch skipped before this span is deliberate, not an unreadable gap
+        yield from _decode_ffmpeg(path, info, size, fps, st, _Span(lo, hi, seek_s, dur_s),
+                                  check_tail=last and reaches_end)
+
+
 # --------------------------------------------------------------------------------------------- the run
 
 
@@ -582,7 +661,11 @@ class DecodeRun:
         period_s = 1.0 / float(self.info.fps)
         for backend in self._candidates:
             st = _RunState(period_s)
-            decoded = _BACKEND_FUNCS[backend](self.path, self.info, self.analysis_size, self.opts.fps, st)
+            if self.opts.spans is None:
+                decoded = _BACKEND_FUNCS[backend](self.path, self.info, self.analysis_size, self.opts.fps, st)
+            else:
+                decoded = _decode_spans(backend, self.path, self.info, self.analysis_size, self.opts.fps, st,
+                                        self.opts.spans)
             try:
                 first = next(decoded, None)
                 if first is None:

@@ -49,6 +49,8 @@ class TubeConfig:
     detect_on_activity: bool = False  # model detectors: skip detection on frames where nothing changes
     activity_fraction: float = 0.002  # fraction of changed pixels (64-px-wide grey thumbnail) that is activity
     background_masks: bool = True  # detectors without masks: foreground from a small MOG2 model
+    reset_after_jump_s: float = 3.0  # a pts jump longer than this (activity gating skipped an idle stretch, or an
+    # unreadable gap) ends every track and resets the detector's and the mask model's backgrounds
 
 
 @dataclass
@@ -119,6 +121,7 @@ class TubeStage:
         self._frame_wh = (source.analysis_width_px, source.analysis_height_px)
         self._fg = _Foreground() if self.config.background_masks else None
         self._prev_small: np.ndarray | None = None
+        self._last_pts_s: float | None = None
         self.frames_detected = 0
 
     def process(self, frame: Frame, ctx: FrameContext) -> None:
@@ -126,6 +129,9 @@ class TubeStage:
             raise RuntimeError("TubeStage.process called before begin()")
         self._scale = frame.scale
         self._frame_wh = (frame.image.shape[1], frame.image.shape[0])
+        if self._last_pts_s is not None and frame.pts_s - self._last_pts_s > self.config.reset_after_jump_s:
+            self._jump()
+        self._last_pts_s = frame.pts_s
         dets = self._detect(frame)
         if dets.masks is None and self._fg is not None:
             self._fg.apply(frame.image)
@@ -154,6 +160,14 @@ class TubeStage:
             info += "+" + "+".join(self._attr_models.names)
         result.stage_info[self.name] = info
         self._tubes, self._crops, self._thumbs, self._acc = [], {}, {}, {}
+
+    def _jump(self) -> None:
+        """Frames are missing for a while: end the tracks (nothing links across) and relearn backgrounds."""
+        for state in self._tracker.finish():
+            self._finalise(state)
+        self.detector.reset()
+        self._fg = _Foreground() if self.config.background_masks else None
+        self._prev_small = None
 
     # --- per frame ---
 

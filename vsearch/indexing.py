@@ -10,19 +10,22 @@ import datetime as dt
 import json
 import os
 import pwd
+import queue
 import secrets
+import threading
 import time
 import traceback
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from vsearch import __version__
 from vsearch.audit import AuditLog
-from vsearch.errors import DecodeError, SourceError, VsearchError
-from vsearch.indexers import decode
+from vsearch.errors import DecodeError, SourceError, UsageError, VsearchError
+from vsearch.indexers import activity, decode
 from vsearch.indexers.base import FrameContext, SourceResult, Stage
 from vsearch.records import SourceRef
 from vsearch.site import log_system_action
@@ -30,6 +33,12 @@ from vsearch.sources import SourceSpec, discover, resolve, sha256_file
 from vsearch.store import SourceRow, Store
 
 UTC = dt.timezone.utc
+GATING_MODES = ("auto", "on", "off")
+# What gating "auto" means, decided from bench/bench_index.py (docs/benchmarks.md, "Indexing speed"): on only if
+# gated indexing loses no tube against ungated indexing on the evaluation footage. It does lose tubes on the car
+# park clip (cars cross its dark road in stretches whose packets are smaller than those of the empty, shimmering
+# bright road), so "auto" means off; "on" is for footage where the pre-scan has been checked.
+AUTO_GATING = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,18 @@ class IndexOptions:
     start: str | None = None
     clip_model: str | None = None
     clip_weights: Path | None = None
+    gating: str = "auto"  # activity gating: auto | on | off (decode and detect only where the pre-scan sees motion)
+    prefetch_frames: int = 0  # frames queued ahead by a reader thread (0: none; no measured gain, see benchmarks.md)
+
+    def __post_init__(self) -> None:
+        if self.gating not in GATING_MODES:
+            raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}; got {self.gating!r}")
+        if self.prefetch_frames < 0:
+            raise UsageError(f"prefetch_frames must be >= 0, got {self.prefetch_frames}")
+
+    @property
+    def gating_on(self) -> bool:
+        return self.gating == "on" or (self.gating == "auto" and AUTO_GATING)
 
 
 @dataclass
@@ -126,6 +147,8 @@ def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, 
                                                models_dir=mdir if have_models else None))
     params = {"fps": opts.fps, "width_px": opts.width_px, "detector": choice.detector.name,
               "descriptors": sorted(e.name for e in embed.embedders)}
+    if opts.gating_on:  # absent when off, so ungated stores keep their params (no needless re-index)
+        params["gating"] = activity.ACTIVITY_VERSION
     return [tubes, embed], [choice.warning] if choice.warning else [], params
 
 
@@ -172,12 +195,14 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     if sink:
         sink.file_started(str(path), info.duration_s)
     try:
+        scan = activity.scan_activity(path, info) if opts.gating_on else None
         for stage in stages:
             stage.begin(ref)
         run = decode.open_decode(path, info, decode.DecodeOptions(fps=opts.fps, width_px=opts.width_px,
-                                                                  backend=opts.decoder))
+                                                                  backend=opts.decoder,
+                                                                  spans=scan.spans if scan and scan.gated else None))
         sampled = 0
-        for frame in run:
+        for frame in _prefetched(run, opts.prefetch_frames):
             sampled += 1
             ctx = FrameContext()
             for stage in stages:
@@ -187,6 +212,8 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
         result.gaps = list(run.gaps)
         result.frames_decoded = run.frames_decoded
         result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
+        if scan is not None and scan.gated:
+            result.warnings.append(_idle_note(scan))
         if run.decode_errors:
             result.warnings.append(f"{run.decode_errors} corrupt packet(s)/frame(s) skipped by the decoder")
         for stage in stages:
@@ -214,6 +241,65 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     footage = (info.duration_s or 0.0)
     return FileOutcome(str(path), status, message, row=row, result=result if status != "failed" else None,
                        footage_s=footage, wall_s=time.perf_counter() - t0)
+
+
+def _idle_note(scan: activity.ActivityScan) -> str:
+    """The skipped idle stretches, for the source row (they are not gaps: the pre-scan saw no motion there)."""
+    spans = ", ".join(f"{a:.2f}-{b:.2f}" for a, b in scan.idle)
+    return (f"activity gating ({activity.ACTIVITY_VERSION}): {len(scan.idle)} idle stretch(es), {scan.idle_s:.1f} s "
+            f"of {scan.end_s - scan.start_s:.1f} s, not decoded (no motion in the compressed stream; not gaps): "
+            f"{spans} s")
+
+
+_END = object()
+_T = TypeVar("_T")
+
+
+def _prefetched(frames: Iterable[_T], depth: int) -> Iterator[_T]:
+    """`frames`, read ahead by a thread into a queue of `depth` items, so decoding (the ffmpeg pipe read, frame
+    conversion) overlaps the stages' work. Errors are re-raised here; stopping early stops the reader."""
+    if depth <= 0:
+        yield from frames
+        return
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def reader() -> None:
+        it = iter(frames)
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            failure.append(e)
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+            while not stop.is_set():
+                try:
+                    q.put(_END, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+
+    t = threading.Thread(target=reader, name="decode-prefetch", daemon=True)
+    t.start()
+    try:
+        while (item := q.get()) is not _END:
+            yield item  # type: ignore[misc]
+        if failure:
+            raise failure[0]
+    finally:
+        stop.set()
+        t.join()
 
 
 def _known_identity(spec: SourceSpec, opts: IndexOptions) -> dict[str, object]:

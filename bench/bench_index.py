@@ -1,0 +1,193 @@
+"""Indexing speed (× real time) against two baselines in the same run, and activity gating vs ungated.
+
+Usage: python bench/bench_index.py [--models-dir ../shared/models] [--out /tmp/vsearch_bench_index]
+
+Footage (made once with the ffmpeg binary, cached in --out, never committed):
+- busy720: the first 60 s of vtest.avi (PETS 2009, pedestrians) at 1280x720, 25 fps (frames repeated from 10 fps,
+  temporal noise added so every frame costs what a real one does), libx264 veryfast 2 Mb/s, GOP 50, no B-frames;
+- car30: intel/car-detection.mp4 as is (768x432, 12.5 fps, 30 s);
+- car120: car30 looped 4 times (stream copy, 120 s): activity ~ half the time, like car30;
+- carsparse: car30, then its empty last stretch 28.8-30.2 s (from a keyframe, no car in view) repeated 66 times,
+  then car30 again (concat demuxer, stream copy, ~150 s): a sparse car park, cars ~ a third of the time.
+
+Each measurement runs in its own subprocess (peak RSS per measurement; getrusage of the process and its ffmpeg
+children). Modes: decode (decode only), detect (decode + pvb-2002 on every sampled frame), full (the indexing
+job's `index_file` with all stages: detector, tracker, attributes, embeddings), full-noprefetch (same without the
+reader thread), gated (full with activity gating on). Gated tubes are matched against ungated ones (mean box IoU
+>= 0.5 over the samples both have, covering >= 50 % of the ungated tube's samples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+MODES = ("decode", "detect", "full", "full-noprefetch", "gated")
+PLAN = {  # footage -> modes measured (kept under ~8 minutes on 2 shared cores)
+    "busy720": ("decode", "detect", "full", "full-noprefetch", "full", "full-noprefetch", "gated"),
+    "car30": ("decode", "detect", "full", "gated"),
+    "car120": ("decode", "full", "gated"),
+    "carsparse": ("decode", "detect", "full", "gated"),
+}
+
+
+def _ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def make_footage(out: Path) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    car = SHARED / "footage" / "intel" / "car-detection.mp4"
+    files = {"busy720": out / "busy720.mp4", "car30": car, "car120": out / "car120.mp4",
+             "carsparse": out / "carsparse.mp4"}
+    ff = [_ffmpeg(), "-y", "-loglevel", "error", "-nostdin"]
+    if not files["busy720"].exists():
+        subprocess.run([*ff, "-i", str(SHARED / "footage" / "vtest.avi"), "-t", "60", "-vf",
+                        "fps=25,scale=1280:720,noise=alls=4:allf=t", "-c:v", "libx264", "-preset", "veryfast",
+                        "-b:v", "2M", "-maxrate", "2M", "-bufsize", "4M", "-g", "50", "-bf", "0", "-pix_fmt", "yuv420p",
+                        str(files["busy720"])], check=True)
+    if not files["car120"].exists():
+        subprocess.run([*ff, "-stream_loop", "3", "-i", str(car), "-c", "copy", str(files["car120"])], check=True)
+    if not files["carsparse"].exists():  # stream copy: every packet is one the camera's encoder made
+        idle = f"file '{car}'\ninpoint 28.8\n"  # keyframe to the end: empty car park (checked by eye)
+        lst = out / "carsparse.txt"
+        lst.write_text(f"file '{car}'\n" + idle * 66 + f"file '{car}'\n")
+        subprocess.run([*ff, "-f", "concat", "-safe", "0", "-i", str(lst), "-c", "copy", str(files["carsparse"])],
+                       check=True)
+    return files
+
+
+# ------------------------------------------------------------------------------------------- one measurement
+
+
+def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
+    from vsearch.indexers.decode import DecodeOptions, open_decode, probe
+    from vsearch.indexers.detect import make_detector
+    from vsearch.indexing import IndexOptions, build_stages, index_file
+    from vsearch.sources import SourceSpec
+
+    info = probe(path)
+    out: dict[str, object] = {"mode": mode, "footage_s": info.duration_s}
+    t0 = time.perf_counter()
+    if mode in ("decode", "detect"):
+        det = make_detector("pvb-2002", models_dir).detector if mode == "detect" else None
+        t0 = time.perf_counter()
+        n = 0
+        for frame in open_decode(path, info, DecodeOptions()):
+            if det is not None:
+                det.detect(frame)
+            n += 1
+        out["frames_sampled"] = n
+    else:
+        opts = IndexOptions(store=Path("/nonexistent"), detector="pvb-2002", models_dir=models_dir,
+                            gating="on" if mode == "gated" else "off",
+                            prefetch_frames=0 if mode == "full-noprefetch" else 4)
+        stages, _, _ = build_stages(opts)
+        spec = SourceSpec(path, camera="bench", start=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+                          start_origin="option")
+        t0 = time.perf_counter()
+        res = index_file(spec, opts, {}, "bench", "{}", stages)
+        assert res.row is not None and res.result is not None, res.message
+        out["frames_sampled"] = res.row.frames_sampled
+        out["tubes"] = [{"pts": [round(float(p), 4) for p in t.pts_s], "boxes": t.boxes_xyxy.round(1).tolist(),
+                         "class": t.class_name} for t in res.result.tubes]
+        out["warnings"] = [w[:160] for w in res.result.warnings if "idle" in w]
+    out["wall_s"] = time.perf_counter() - t0
+    ru_self = resource.getrusage(resource.RUSAGE_SELF)
+    ru_kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["cpu_s"] = ru_self.ru_utime + ru_self.ru_stime + ru_kids.ru_utime + ru_kids.ru_stime
+    out["rss_mib"] = ru_self.ru_maxrss / 1024
+    out["child_rss_mib"] = ru_kids.ru_maxrss / 1024
+    return out
+
+
+# ------------------------------------------------------------------------------------------- comparison
+
+
+def _iou(a: list[float], b: list[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_tubes(ungated: list[dict], gated: list[dict]) -> list[dict]:
+    """Ungated tubes without a gated counterpart."""
+    lost = []
+    for u in ungated:
+        ub = dict(zip(u["pts"], u["boxes"]))
+        best = 0.0
+        for g in gated:
+            common = [p for p in g["pts"] if p in ub]
+            if len(common) < 0.5 * len(u["pts"]):
+                continue
+            gb = dict(zip(g["pts"], g["boxes"]))
+            best = max(best, sum(_iou(ub[p], gb[p]) for p in common) / len(common))
+        if best < 0.5:
+            lost.append({"class": u["class"], "t": [u["pts"][0], u["pts"][-1]], "best_iou": round(best, 2)})
+    return lost
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models-dir", type=Path, default=SHARED / "models")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/vsearch_bench_index"))
+    ap.add_argument("--one", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        sys.stdout.write(json.dumps(measure(args.one[0], Path(args.one[1]), args.models_dir)) + "\n")
+        return
+    t_start = time.perf_counter()
+    files = make_footage(args.out)
+    results: dict[str, dict[str, dict]] = {}
+    for name, modes in PLAN.items():
+        results[name] = {}
+        for mode in modes:  # a mode listed twice: interleaved rounds, the faster one kept, both walls shown
+            r = subprocess.run([sys.executable, __file__, "--models-dir", str(args.models_dir), "--one", mode,
+                                str(files[name])], capture_output=True, text=True, check=True)
+            res = json.loads(r.stdout.strip().splitlines()[-1])
+            prev = results[name].get(mode)
+            res["walls"] = [*(prev["walls"] if prev else []), res["wall_s"]]
+            if prev is None or res["wall_s"] < prev["wall_s"]:
+                results[name][mode] = res
+            else:
+                prev["walls"] = res["walls"]
+            print(f"{name:10s} {mode:16s} {res['footage_s'] / res['wall_s']:7.1f}x rt  wall {res['wall_s']:6.1f} s  "
+                  f"frames {res['frames_sampled']:5d}  tubes {len(res.get('tubes', [])):3d}  "
+                  f"rss {res['rss_mib']:.0f}+{res['child_rss_mib']:.0f} MiB", flush=True)
+    print("\n| footage | mode | wall s | × real time (wall) | CPU s | × real time per CPU core | frames sampled | tubes "
+          "| peak RSS MiB (python + ffmpeg) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, runs in results.items():
+        for mode, r in runs.items():
+            walls = " / ".join(f"{w:.1f}" for w in r["walls"])
+            print(f"| {name} ({r['footage_s']:.0f} s) | {mode} | {walls} | {r['footage_s'] / r['wall_s']:.1f} | "
+                  f"{r['cpu_s']:.1f} | {r['footage_s'] / r['cpu_s']:.1f} | {r['frames_sampled']} | "
+                  f"{len(r['tubes']) if 'tubes' in r else '–'} | {r['rss_mib']:.0f} + {r['child_rss_mib']:.0f} |")
+    print()
+    for name, runs in results.items():
+        if "gated" in runs and "full" in runs:
+            lost = match_tubes(runs["full"]["tubes"], runs["gated"]["tubes"])
+            print(f"{name}: gated {len(runs['gated']['tubes'])} tubes vs ungated {len(runs['full']['tubes'])}; "
+                  f"ungated tubes without a gated match: {len(lost)} {lost}; {runs['gated'].get('warnings')}")
+    load = os.getloadavg()
+    print(f"\nmachine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, {platform.platform()}, "
+          f"Python {platform.python_version()}; load average at end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+          f"bench wall {time.perf_counter() - t_start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
