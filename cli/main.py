@@ -52,6 +52,8 @@ def index(
     report: Annotated[Optional[Path], typer.Option(help="Also write the JSON job report here.")] = None,
     clip_model: Annotated[Optional[str], typer.Option("--clip-model", help="open_clip model name, e.g. ViT-B-32.")] = None,
     clip_weights: Annotated[Optional[Path], typer.Option("--clip-weights", help="Local open_clip weights file.")] = None,
+    clip_config: Annotated[Optional[Path], typer.Option("--clip-config", help="JSON config of a custom open_clip "
+                                                        "architecture (with --clip-model).")] = None,
     gating: Annotated[str, typer.Option(help="Activity gating: auto | on | off (skip idle stretches).")] = "auto",
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -60,7 +62,7 @@ def index(
     """Index footage into the store (resumable: rerun to finish an interrupted job)."""
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
                         models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
-                        clip_weights=clip_weights, gating=gating)
+                        clip_weights=clip_weights, clip_config=clip_config, gating=gating)
     with RichSink(err, quiet=quiet or as_json) as sink:
         job = run_index(paths, opts, sink, audit=audit_log_for(store, config))
     data = job.to_dict()
@@ -113,6 +115,7 @@ def status(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> 
 app.add_typer(models_cli.app, name="models")
 app.add_typer(audit_cli.app, name="audit")
 app.command()(search_cli.search)
+app.command()(search_cli.similar)
 app.command()(search_cli.tubes)
 app.command()(search_cli.show)
 app.command()(search_cli.frame)

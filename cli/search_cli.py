@@ -12,12 +12,14 @@ import typer
 from rich.table import Table
 
 from vsearch import counting, stills
+from vsearch import similar as similar_lib
+from vsearch.descriptors import EmbedConfig
 from vsearch.cli import query_opts as q
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
                                 guarded, out, print_json)
 from vsearch.errors import QueryError
 from vsearch.query import QueryResult, run_query
-from vsearch.queryspec import parse_line, parse_time_option
+from vsearch.queryspec import check_cameras, parse_line, parse_time_option
 from vsearch.store import Store, record_to_tube, sql_str
 
 
@@ -58,7 +60,10 @@ def search(text: q.Text = None, class_: q.Class = None, colour: q.Colour = None,
     st = Store(store, create=False)
     spec = args.spec(st)
     with guarded("search", store, config, investigator, case, reason, recipient, args.params()) as rec:
-        res = run_query(st, spec)
+        appearance = similar_lib.like_scores(
+            st, spec.like, EmbedConfig(), similar_lib.Scope(cameras=spec.cameras, time_from=spec.time_from,
+                                                           time_to=spec.time_to)) if spec.like else None
+        res = run_query(st, spec, similar=appearance)
         rec.result = {"hits": len(res.hits), "candidates": res.candidates,
                       "not_searched": len(res.coverage.not_searched), "tube_ids": [h.tube_id for h in res.hits]}
     if as_json:
@@ -188,3 +193,45 @@ def count(text: q.Text = None, class_: q.Class = None, camera: q.Camera = None, 
     out.print(t)
     for cam, f in rep.flows.items():
         out.print(f"flow across the line on {cam}: left→right {f.get('+1', 0)}, right→left {f.get('-1', 0)}")
+
+
+def similar(tube: Annotated[Optional[str], typer.Option("--tube", help="tube:ID or ID of the example.")] = None,
+            image: Annotated[Optional[Path], typer.Option("--image", help="Example image (a crop of the object).")] = None,
+            camera: q.Camera = None, from_: q.From = None, to: q.To = None, date: q.Date = None,
+            limit: Annotated[int, typer.Option(help="Number of hits.", min=1)] = 20, tz: q.Tz = "Europe/Paris",
+            clip_model: Annotated[Optional[str], typer.Option("--clip-model", help="open_clip model the index "
+                                                              "was built with (for --image).")] = None,
+            clip_weights: Annotated[Optional[Path], typer.Option("--clip-weights", help="Its weights file.")] = None,
+            clip_config: Annotated[Optional[Path], typer.Option("--clip-config", help="JSON config of a custom "
+                                                                "open_clip architecture.")] = None,
+            case: CaseOpt = "", reason: ReasonOpt = "", investigator: InvestigatorOpt = None,
+            recipient: RecipientOpt = None, store: StoreOpt = Path("vsearch-data"), config: ConfigOpt = None,
+            as_json: JsonOpt = False) -> None:
+    """More like this: tubes that look like an example tube or image, across cameras (no biometrics)."""
+    if (tube is None) == (image is None):
+        raise QueryError("give exactly one of --tube ID or --image FILE")
+    st = Store(store, create=False)
+    scope = similar_lib.Scope(
+        cameras=check_cameras(camera or (), st.cameras()),
+        time_from=parse_time_option(from_, date, tz, option="--from") if from_ else None,
+        time_to=parse_time_option(to, date, tz, option="--to") if to else None, limit=limit)
+    params = {"tube": tube, "image": str(image) if image else None, "cameras": camera, "from": from_, "to": to,
+              "limit": limit, "clip_model": clip_model}
+    with guarded("search", store, config, investigator, case, reason, recipient, params) as rec:
+        if tube is not None:
+            hits = similar_lib.like_tube(st, tube.removeprefix("tube:"), scope)
+        else:
+            cfg = EmbedConfig(clip_model=clip_model, clip_weights=clip_weights, clip_model_config=clip_config)
+            hits = similar_lib.like_image(st, image, scope, cfg)
+        rec.result = {"hits": len(hits), "tube_ids": [h.tube_id for h in hits]}
+    if as_json:
+        print_json({"hits": [h.to_dict() for h in hits]})
+        return
+    t = Table("#", "tube", "camera", "time (UTC)", "class", "score", "ranked by", title=f"{len(hits)} similar")
+    for i, h in enumerate(hits, 1):
+        t.add_row(str(i), h.tube_id, h.camera, h.start_utc.strftime("%Y-%m-%d %H:%M:%S"), h.class_name,
+                  f"{h.score:.3f}", h.descriptor)
+    out.print(t)
+    for i, h in enumerate(hits, 1):
+        if h.thumb_path:
+            out.print(f"  #{i} thumbnail {h.thumb_path}", soft_wrap=True, highlight=False)

@@ -104,8 +104,8 @@ class ColourDescriptor:
     small illumination change moves mass smoothly). Pixels are weighted by the foreground mask when one is
     given, else by an Epanechnikov kernel centred on the box (borders, which are mostly background, count
     little). Histograms are normalised to sum 1 and square-rooted (cosine then equals the Bhattacharyya
-    coefficient). Shape: log(h/w) soft-binned over 5 centres in [-1, 2]. Vector = [upper 256 | lower 256 |
-    0.5 * shape 5], L2-normalised; dim 517. Lightness has only 4 bins, so the same colour under different
+    coefficient). Shape: log(h/w) soft-binned over 8 centres in [-1, 2.5]. Vector = [upper 256 | lower 256 |
+    0.5 * shape 8], L2-normalised; dim 520 (a multiple of 8, for PQ sub-vectors). Lightness has only 4 bins, so the same colour under different
     cameras' exposure still matches; hue/chroma (a, b) carry the identity.
     """
 
@@ -114,7 +114,7 @@ class ColourDescriptor:
     classes = None
     BINS = (4, 8, 8)
     SIZE_HW = (128, 64)
-    SHAPE_CENTRES = np.linspace(-1.0, 2.0, 5)
+    SHAPE_CENTRES = np.linspace(-1.0, 2.5, 8)
     SHAPE_WEIGHT = 0.5
     dim = 2 * int(np.prod(BINS)) + len(SHAPE_CENTRES)
 
@@ -153,19 +153,19 @@ class ColourDescriptor:
         return l2_normalise(np.concatenate(parts))
 
     def _hist(self, lab: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        bins = np.asarray(self.BINS)
-        pos = lab.reshape(-1, 3) / 256.0 * bins - 0.5  # continuous bin coordinate; centres at integers
-        lo = np.floor(pos).astype(np.int64)
-        frac = (pos - lo).astype(np.float32)
-        wts = weight.reshape(-1)
-        flat_idx, flat_w = [], []
-        for corner in range(8):  # trilinear: each pixel votes for the 8 surrounding bin centres
-            offs = np.array([(corner >> k) & 1 for k in range(3)])
-            idx = np.clip(lo + offs, 0, bins - 1)
-            flat_idx.append(np.ravel_multi_index(idx.T, self.BINS))
-            flat_w.append(np.prod(np.where(offs == 1, frac, 1.0 - frac), axis=1) * wts)
-        hist = np.bincount(np.concatenate(flat_idx), np.concatenate(flat_w), minlength=int(np.prod(bins)))
-        hist = hist.astype(np.float32)
+        bl, ba, bb = self.BINS
+        bins = np.asarray(self.BINS, np.float32)
+        pos = lab.reshape(-1, 3) * (bins / 256.0) - 0.5  # continuous bin coordinate; centres at integers
+        lo = np.floor(pos)
+        frac = pos - lo
+        lo = lo.astype(np.int64)
+        # trilinear soft-binning: per channel the two neighbouring bins and their weights, shape (2, 3, P)
+        idx = np.stack([np.clip(lo, 0, bins.astype(np.int64) - 1), np.clip(lo + 1, 0, bins.astype(np.int64) - 1)])
+        idx = idx.transpose(0, 2, 1)
+        w = np.stack([1.0 - frac, frac]).transpose(0, 2, 1)
+        flat = (idx[:, None, None, 0] * (ba * bb) + idx[None, :, None, 1] * bb + idx[None, None, :, 2]).ravel()
+        wts = (w[:, None, None, 0] * w[None, :, None, 1] * w[None, None, :, 2] * weight.reshape(-1)).ravel()
+        hist = np.bincount(flat, wts, minlength=bl * ba * bb).astype(np.float32)
         s = hist.sum()
         return hist / s if s > 0 else hist
 

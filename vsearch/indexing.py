@@ -55,6 +55,7 @@ class IndexOptions:
     start: str | None = None
     clip_model: str | None = None
     clip_weights: Path | None = None
+    clip_config: Path | None = None
     gating: str = "auto"  # activity gating: auto | on | off (decode and detect only where the pre-scan sees motion)
     prefetch_frames: int = 0  # frames queued ahead by a reader thread (0: none; no measured gain, see benchmarks.md)
 
@@ -144,6 +145,7 @@ def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, 
     have_models = mdir.is_dir()
     tubes = TubeStage(choice.detector, models_dir=mdir if have_models else None)
     embed = EmbedStage.from_config(EmbedConfig(clip_model=opts.clip_model, clip_weights=opts.clip_weights,
+                                               clip_model_config=opts.clip_config,
                                                models_dir=mdir if have_models else None))
     params = {"fps": opts.fps, "width_px": opts.width_px, "detector": choice.detector.name,
               "descriptors": sorted(e.name for e in embed.embedders)}
@@ -373,6 +375,8 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
             for fut in as_completed(futures):
                 commit(fut.result())
 
+    if written:
+        store.ensure_vector_indices()
     report.wall_s = time.perf_counter() - t0
     report.finished_utc = dt.datetime.now(UTC).isoformat()
     report.files.sort(key=lambda f: f["path"])

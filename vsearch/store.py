@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import shutil
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,6 +24,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
+from vsearch import vectorsearch
 from vsearch.errors import StoreError
 from vsearch.indexers.base import SourceResult, VectorRecord
 from vsearch.records import Gap, Tube
@@ -132,25 +132,6 @@ TABLES = {"meta": META_SCHEMA, "sources": SOURCES_SCHEMA, "tubes": TUBES_SCHEMA,
           "locks": LOCKS_SCHEMA}
 
 COLOUR_MIN_FRACTION = 0.15  # a colour is listed for filtering when it covers at least this share of the object
-
-
-def vectors_schema(dim: int) -> pa.Schema:
-    return pa.schema([
-        pa.field("item_id", pa.string(), nullable=False),
-        pa.field("kind", pa.string()),
-        pa.field("descriptor", pa.string()),
-        pa.field("weights_sha256", pa.string()),
-        pa.field("source_id", pa.string()),
-        pa.field("camera", pa.string()),
-        pa.field("class_name", pa.string()),
-        pa.field("start_utc", TS),
-        pa.field("pts_s", pa.float64()),
-        pa.field("vector", pa.list_(pa.float32(), dim)),
-    ])
-
-
-def vectors_table_name(descriptor: str) -> str:
-    return "vectors_" + re.sub(r"[^0-9a-zA-Z]+", "_", descriptor).strip("_").lower()
 
 
 def sql_str(value: str) -> str:
@@ -317,26 +298,20 @@ class Store:
         self.table("tubes").add(pa.Table.from_pylist(records, schema=TUBES_SCHEMA))
 
     def _write_vectors(self, row: SourceRow, result: SourceResult) -> None:
+        """One table per descriptor; the table records the model identity and refuses another model's vectors."""
         by_descriptor: dict[str, list[VectorRecord]] = {}
         for v in result.vectors:
             by_descriptor.setdefault(v.descriptor, []).append(v)
         classes = {t.tube_id: t.class_name for t in result.tubes}
         for descriptor, vecs in sorted(by_descriptor.items()):
-            dim = int(vecs[0].vector.shape[0])
-            table = self.vectors_table(descriptor, dim)
-            data = {
-                "item_id": [v.item_id for v in vecs],
-                "kind": [v.kind for v in vecs],
-                "descriptor": [v.descriptor for v in vecs],
-                "weights_sha256": [v.weights_sha256 for v in vecs],
-                "source_id": [row.source_id] * len(vecs),
-                "camera": [row.camera] * len(vecs),
-                "class_name": [classes.get(v.item_id, "scene" if v.kind == "scene" else "other") for v in vecs],
-                "start_utc": [result.source.wall_time(v.pts_s) for v in vecs],
-                "pts_s": [v.pts_s for v in vecs],
-                "vector": [np.asarray(v.vector, np.float32) for v in vecs],
-            }
-            table.add(pa.table(data, schema=vectors_schema(dim)))
+            sha = vecs[0].weights_sha256
+            table = vectorsearch.open_or_create(self.db, descriptor, sha, int(vecs[0].vector.shape[0]))
+            vectorsearch.add_vectors(table, vectorsearch.vectors_to_arrow(
+                np.stack([v.vector for v in vecs]), item_ids=[v.item_id for v in vecs],
+                kinds=[v.kind for v in vecs], descriptor=descriptor, weights_sha256=sha,
+                cameras=[row.camera] * len(vecs),
+                class_names=[classes.get(v.item_id, "scene" if v.kind == "scene" else "other") for v in vecs],
+                start_utc=[result.source.wall_time(v.pts_s) for v in vecs], source_ids=[row.source_id] * len(vecs)))
 
     def _write_scenes(self, row: SourceRow, result: SourceResult) -> None:
         if not result.scenes:
@@ -351,16 +326,11 @@ class Store:
         }
         self.table("scenes").add(pa.table(data, schema=SCENES_SCHEMA))
 
-    def vectors_table(self, descriptor: str, dim: int) -> lancedb.table.Table:
-        name = vectors_table_name(descriptor)
-        if name in self._table_names():
-            table = self.table(name)
-            have = table.schema.field("vector").type.list_size
-            if have != dim:
-                raise StoreError(f"{self.root}: vectors of {descriptor} are {have}-d in the store, got {dim}-d; "
-                                 "the model changed: re-index into a new --store")
-            return table
-        return self.db.create_table(name, schema=vectors_schema(dim), exist_ok=True)
+    def ensure_vector_indices(self) -> None:
+        """Scalar pre-filter indexes, and an IVF_PQ index once a vector table is large enough (see
+        docs/embeddings.md); called at the end of each indexing job."""
+        for name in self.vector_tables():
+            vectorsearch.ensure_index(self.table(name))
 
     def vector_tables(self) -> list[str]:
         return sorted(n for n in self._table_names() if n.startswith("vectors_"))
@@ -386,6 +356,29 @@ class Store:
     def tube_record(self, tube_id: str) -> dict[str, object] | None:
         rows = self.tubes_arrow(f"tube_id = {sql_str(tube_id)}").to_pylist()
         return rows[0] if rows else None
+
+    def ensure_scalar_indices(self) -> list[str]:
+        """(Re)build the scalar indices the search pre-filter uses on `tubes` (and `sources` camera/time), so
+        filters on camera, class, time, direction and colours read only matching rows. Idempotent; run it after
+        an indexing job (the indices do not cover rows added later until rebuilt). Returns the indexed columns."""
+        from lancedb.index import Bitmap, BTree, LabelList
+
+        plan = {
+            "tubes": {"camera": Bitmap(), "class_name": Bitmap(), "source_id": BTree(), "tube_id": BTree(),
+                      "start_utc": BTree(), "end_utc": BTree(), "horizontal": Bitmap(), "vertical": Bitmap(),
+                      "direction8": Bitmap(), "colours": LabelList(), "upper_colours": LabelList(),
+                      "lower_colours": LabelList(), "dwell_s": BTree(), "stationary_max_s": BTree()},
+            "sources": {"camera": Bitmap(), "start_utc": BTree(), "end_utc": BTree(), "source_id": BTree()},
+        }
+        done = []
+        for name, columns in plan.items():
+            table = self.table(name)
+            if table.count_rows() == 0:
+                continue  # an index needs data to train on; nothing to speed up yet
+            for column, config in columns.items():
+                table.create_index(column, config=config, replace=True)
+                done.append(f"{name}.{column}")
+        return done
 
     def counts(self) -> dict[str, int]:
         out = {name: self.table(name).count_rows() for name in ("sources", "tubes", "scenes", "locks")}

@@ -1,0 +1,118 @@
+"""'More like this' end to end: index two synthetic cameras, then `vsearch similar` (weight-free and tiny CLIP)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import synth
+from conftest import vsearch_cli
+from test_search_cli import CONFIG
+
+
+def _camera(d: Path, name: str, looks: list[tuple[str, str | None, tuple[int, int], int]], start: str) -> Path:
+    """looks: (upper colour, lower colour or None, size, lane y); each crosses the frame after a 2 s settle."""
+    objs = []
+    for i, (colour, lower, size, y) in enumerate(looks):
+        x0, x1 = (30, 610) if i % 2 == 0 else (610, 30)
+        t0 = 2.0 + 0.3 * i
+        objs.append(synth.SynthObject(i + 1, colour, [(t0, x0, y), (t0 + 4.0, x1, y)], size, lower_colour=lower))
+    clip = synth.write_video(synth.SynthVideo(d / f"{name}.mp4", 640, 360, 25, 7.0, objs), seed=len(name)).path
+    clip.with_name(clip.name + ".json").write_text(json.dumps({"camera": name, "start": start}))
+    return clip
+
+
+@pytest.fixture(scope="module")
+def two_cameras(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("similar")
+    d = root / "footage"
+    _camera(d, "camA", [("red", None, (64, 36), 60), ("blue", None, (64, 36), 160),
+                        ("white", "black", (24, 60), 280)], "2026-11-20T10:00:00+01:00")
+    # camera B: the same objects, other lanes, sizes and order, plus distractors
+    _camera(d, "camB", [("green", None, (70, 40), 40), ("white", "black", (28, 70), 115),
+                        ("blue", None, (72, 40), 190), ("red", None, (72, 40), 260),
+                        ("yellow", None, (70, 40), 325)], "2026-11-20T10:05:00+01:00")
+    cfg = root / "vsearch.toml"
+    cfg.write_text(CONFIG)
+    return {"root": root, "footage": d, "config": cfg}
+
+
+def _access(env: dict[str, Path], store: Path) -> list[str]:
+    return ["--store", str(store), "--config", str(env["config"]), "--investigator", "opj-0421",
+            "--case", "PV-2026-118", "--reason", "test"]
+
+
+def _tubes(store: Path, camera: str) -> list[dict]:
+    return json.loads(vsearch_cli("tubes", "--camera", camera, "--store", str(store), "--json").stdout)
+
+
+def _dominant(t: dict) -> str:
+    cols = t["attributes"]["upper_colours"] or t["attributes"]["colours"]
+    return max(cols, key=cols.get)
+
+
+def test_same_object_on_camera_a_is_top_hit_on_camera_b_weight_free(two_cameras: dict[str, Path]) -> None:
+    store = two_cameras["root"] / "store-colour"
+    assert vsearch_cli("index", str(two_cameras["footage"]), "--store", str(store), "--detector", "motion",
+                       "-q").returncode == 0
+    a_tubes, b_tubes = _tubes(store, "camA"), _tubes(store, "camB")
+    assert len(a_tubes) == 3 and len(b_tubes) == 5
+    b_colour = {t["tube_id"]: _dominant(t) for t in b_tubes}
+    for t in a_tubes:
+        r = vsearch_cli("similar", "--tube", f"tube:{t['tube_id']}", "--camera", "camB", "--json",
+                        *_access(two_cameras, store))
+        assert r.returncode == 0, r.stderr
+        hits = json.loads(r.stdout)["hits"]
+        assert hits and all(h["camera"] == "camB" for h in hits)
+        assert hits[0]["descriptor"] == "colour-hist-v1"
+        assert b_colour[hits[0]["tube_id"]] == _dominant(t), (t["tube_id"], hits[:2])
+        assert t["tube_id"] not in [h["tube_id"] for h in hits]
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path, Path]:
+    """A tiny open_clip architecture with random weights, saved like a user's checkpoint, plus a second one."""
+    import open_clip
+    import torch
+
+    root = tmp_path_factory.mktemp("clip")
+    name = "vsearch-tiny-cli"
+    cfg = {"embed_dim": 32,
+           "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
+           "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}}
+    config_path = root / f"{name}.json"
+    config_path.write_text(json.dumps(cfg))
+    open_clip.add_model_config(str(config_path))
+    paths = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        model, _, _ = open_clip.create_model_and_transforms(name, pretrained=None)
+        torch.save(model.state_dict(), root / f"tiny-{seed}.pt")
+        paths.append(root / f"tiny-{seed}.pt")
+    return name, paths[0], paths[1], config_path
+
+
+def test_tiny_clip_pipeline_end_to_end_and_model_mismatch(two_cameras: dict[str, Path], tiny_clip) -> None:
+    name, weights, other_weights, config = tiny_clip
+    store = two_cameras["root"] / "store-clip"
+    clip_opts = ["--clip-model", name, "--clip-weights", str(weights), "--clip-config", str(config)]
+    r = vsearch_cli("index", str(two_cameras["footage"]), "--store", str(store), "--detector", "motion", "-q",
+                    *clip_opts)
+    assert r.returncode == 0, r.stderr
+    src = json.loads(vsearch_cli("sources", "--store", str(store), "--json").stdout)
+    assert all(f"openclip:{name}" in s["params"]["descriptors"] for s in src)
+    a_tube = _tubes(store, "camA")[0]["tube_id"]
+    r = vsearch_cli("similar", "--tube", a_tube, "--json", *_access(two_cameras, store))
+    assert r.returncode == 0, r.stderr
+    hits = json.loads(r.stdout)["hits"]
+    assert len(hits) == 7 and {h["descriptor"] for h in hits} == {f"openclip:{name}"}
+    # an example image searched with the same model works; with other weights it is refused in one line
+    thumb = Path(_tubes(store, "camB")[0]["thumb_path"])
+    ok = vsearch_cli("similar", "--image", str(thumb), *clip_opts, "--json", *_access(two_cameras, store))
+    assert ok.returncode == 0, ok.stderr
+    bad = vsearch_cli("similar", "--image", str(thumb), "--clip-model", name, "--clip-weights", str(other_weights),
+                      "--clip-config", str(config), *_access(two_cameras, store))
+    assert bad.returncode == 1
+    assert len(bad.stderr.strip().splitlines()) == 1 and f"openclip:{name}" in bad.stderr, bad.stderr

@@ -1,0 +1,148 @@
+""""More like this": tubes whose appearance is close to a given tube or image, across cameras.
+
+The descriptor is chosen per query and reported with every hit: the CLIP model the index was built with when
+one is configured, else the person re-identification model (clothing appearance) for a person tube, else the
+weight-free colour descriptor. None of them looks at faces or any biometric trait.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+
+from vsearch import vectorsearch as vs
+from vsearch.descriptors import ColourDescriptor, EmbedConfig, make_embedders, pool
+from vsearch.errors import ModelError, QueryError
+from vsearch.store import Store, sql_str
+
+UTC = dt.timezone.utc
+COLOUR = "colour-hist-v1"
+REID = "reid-0288"
+
+
+@dataclass(frozen=True)
+class SimilarHit:
+    tube_id: str
+    camera: str
+    start_utc: dt.datetime
+    end_utc: dt.datetime
+    class_name: str
+    score: float  # 1 - cosine distance
+    descriptor: str  # what ranked it
+    thumb_path: str
+    source_path: str
+
+    def to_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["start_utc"], d["end_utc"] = self.start_utc.isoformat(), self.end_utc.isoformat()
+        return d
+
+
+@dataclass(frozen=True)
+class Scope:
+    cameras: tuple[str, ...] = ()
+    time_from: dt.datetime | None = None
+    time_to: dt.datetime | None = None
+    limit: int = 20
+
+
+def _tables(store: Store) -> dict[str, object]:
+    """descriptor -> LanceDB table, for every vector table in the store."""
+    out = {}
+    for name in store.vector_tables():
+        table = store.table(name)
+        if table.count_rows() == 0:
+            continue
+        out[vs.table_identity(table)[0]] = table
+    return out
+
+
+def _preference(descriptors: list[str], class_name: str | None) -> list[str]:
+    clip = sorted(d for d in descriptors if d.startswith("openclip:"))
+    reid = [REID] if REID in descriptors and class_name in (None, "person") else []
+    colour = [COLOUR] if COLOUR in descriptors else []
+    return clip + reid + colour
+
+
+def _hits(store: Store, raw: list[vs.VectorHit]) -> list[SimilarHit]:
+    if not raw:
+        return []
+    ids = ", ".join(sql_str(h.item_id) for h in raw)
+    recs = {r["tube_id"]: r for r in store.tubes_arrow(f"tube_id IN ({ids})", columns=[
+        "tube_id", "end_utc", "thumb_path", "source_id"]).to_pylist()}
+    paths = {s.source_id: s.path for s in store.sources()}
+    out = []
+    for h in raw:
+        r = recs.get(h.item_id)
+        if r is None:
+            continue  # vector of a tube purged meanwhile
+        out.append(SimilarHit(tube_id=h.item_id, camera=h.camera, start_utc=h.start_utc.astimezone(UTC),
+                              end_utc=r["end_utc"].astimezone(UTC), class_name=h.class_name,
+                              score=round(h.score, 6), descriptor=h.descriptor,
+                              thumb_path=str(store.root / r["thumb_path"]) if r["thumb_path"] else "",
+                              source_path=paths.get(r["source_id"], "")))
+    return out
+
+
+def _where(scope: Scope) -> str | None:
+    """Pre-filter on camera and on the tube's first appearance lying in [from, to)."""
+    return vs.build_where(cameras=scope.cameras, kind="tube", start_utc=scope.time_from, end_utc=scope.time_to)
+
+
+def like_tube(store: Store, tube_id: str, scope: Scope) -> list[SimilarHit]:
+    rec = store.tube_record(tube_id)
+    if rec is None:
+        raise QueryError(f"--tube {tube_id}: no such tube in {store.root}; list them with `vsearch tubes`")
+    tables = _tables(store)
+    for descriptor in _preference(list(tables), rec["class_name"]):
+        table = tables[descriptor]
+        try:
+            vec = vs.get_vector(table, tube_id)
+        except QueryError:
+            continue  # this descriptor did not embed that tube (e.g. re-id: persons only)
+        _, sha = vs.table_identity(table)
+        raw = vs.search(table, vec, descriptor=descriptor, weights_sha256=sha, where=_where(scope),
+                        limit=scope.limit, exclude_item=tube_id)
+        return _hits(store, raw)
+    raise ModelError(f"--tube {tube_id}: no appearance vector stored for it; re-index its footage")
+
+
+def like_image(store: Store, image: Path, scope: Scope, config: EmbedConfig) -> list[SimilarHit]:
+    img = cv2.imread(str(image))
+    if img is None:
+        raise QueryError(f"--image {image}: not a readable image file (JPEG, PNG…)")
+    tables = _tables(store)
+    if config.clip_model:
+        embedder = next(e for e in make_embedders(config) if e.name.startswith("openclip:"))
+        table = tables.get(embedder.name)
+        if table is None:
+            have = ", ".join(sorted(tables)) or "none"
+            raise ModelError(f"this store holds no {embedder.name} vectors (it was indexed with: {have}); "
+                             "re-index with --clip-model/--clip-weights or search without them")
+    else:
+        embedder = ColourDescriptor()
+        table = tables.get(embedder.name)
+        if table is None:
+            raise ModelError(f"this store holds no {embedder.name} vectors; re-index its footage")
+    # vs.search checks the table was built by this exact model (name + weights SHA-256)
+    raw = vs.search(table, pool(embedder.embed([img])), descriptor=embedder.name,
+                    weights_sha256=embedder.weights_sha256, where=_where(scope), limit=scope.limit)
+    return _hits(store, raw)
+
+
+LIKE_POOL = 500  # nearest tubes considered when --like is combined with other search terms
+
+
+def like_scores(store: Store, like: str, config: EmbedConfig, scope: Scope) -> dict[str, object]:
+    """tube_id -> TermScore for `search --like FILE|tube:ID`: the appearance term of the ranking."""
+    from vsearch.query import TermScore
+
+    wide = Scope(cameras=scope.cameras, time_from=scope.time_from, time_to=scope.time_to, limit=LIKE_POOL)
+    if like.startswith("tube:"):
+        hits = like_tube(store, like.removeprefix("tube:"), wide)
+    else:
+        hits = like_image(store, Path(like), wide, config)
+    return {h.tube_id: TermScore("like", max(0.0, h.score), f"{h.descriptor} similarity to {like}") for h in hits}
