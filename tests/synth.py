@@ -327,3 +327,26 @@ def tubes_from_truth(video: SynthVideo, source_id: str, camera: str, analysis_fp
                           scores=np.ones(len(frames), np.float32), masks_rle=rles, class_name=o.kind,
                           class_source="geometry", attributes={"colour": o.colour}))
     return tubes
+
+
+def query_eval_scene(path: Path) -> SynthVideo:
+    """72 s, 640x360 at 10 fps: ten objects of known class, colours, direction and timing on paths that never
+    touch, for evaluating searches (bench/eval_queries.py). Everything enters after 3 s (the motion
+    detector's background needs 2 s). Object 8 (yellow top, black bottom) stops for 30 s; object 9 (orange
+    car) ends inside the bottom-right zone x >= 0.7, y >= 0.85 (ground point = bottom centre of the box)."""
+    car, person = (56, 30), (22, 56)
+    objs = [
+        SynthObject(1, "red", [(3.0, 30, 40), (8.0, 610, 40)], car, kind="car"),  # east
+        SynthObject(2, "blue", [(4.0, 610, 100), (9.0, 30, 100)], car, kind="car"),  # west
+        SynthObject(3, "white", [(12.0, 30, 160), (17.0, 610, 160)], car, kind="car"),  # east
+        SynthObject(4, "black", [(20.0, 610, 40), (25.0, 30, 40)], car, kind="car"),  # west
+        SynthObject(5, "white", [(10.0, 600, 30), (16.0, 600, 320)], person, lower_colour="black",
+                    kind="person"),  # south (down)
+        SynthObject(6, "red", [(26.0, 30, 270), (32.0, 610, 270)], person, lower_colour="blue", kind="person"),
+        SynthObject(7, "green", [(24.0, 610, 200), (30.0, 30, 200)], person, lower_colour="grey", kind="person"),
+        SynthObject(8, "yellow", [(33.0, 20, 150), (36.0, 300, 150), (66.0, 300, 150), (70.0, 620, 150)],
+                    person, lower_colour="black", kind="person"),  # stops 30 s
+        SynthObject(9, "orange", [(40.0, 30, 330), (46.0, 560, 330)], car, kind="car"),  # east, into the zone
+        SynthObject(10, "blue", [(50.0, 30, 100), (55.0, 610, 100)], car, kind="car"),  # east
+    ]
+    return write_video(SynthVideo(path, 640, 360, 10, 72.0, objs))

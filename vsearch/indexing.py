@@ -376,6 +376,7 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
                 commit(fut.result())
 
     if written:
+        store.ensure_scalar_indices()
         store.ensure_vector_indices()
     report.wall_s = time.perf_counter() - t0
     report.finished_utc = dt.datetime.now(UTC).isoformat()
