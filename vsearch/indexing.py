@@ -236,7 +236,8 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
         fps_den=info.fps.denominator, duration_s=info.duration_s, start_pts_s=info.start_pts_s,
         start_utc=start_utc, end_utc=ref.wall_time(end_pts), start_origin=origin, clock_offset_s=offset,
         frames_decoded=result.frames_decoded, frames_sampled=sampled, gaps_json=json.dumps([asdict(g) for g in result.gaps]),
-        decoder=run.backend, detector=result.stage_info.get("tubes", ""),
+        decoder=run.backend,
+        detector="; ".join(result.stage_info[k] for k in ("tubes", "embed") if k in result.stage_info),
         stage_info_json=json.dumps(result.stage_info, sort_keys=True), warnings_json=json.dumps(result.warnings),
         analysis_width_px=aw, analysis_height_px=ah, n_tubes=len(result.tubes), **base,
     )

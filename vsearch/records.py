@@ -133,7 +133,8 @@ class Detections:
 class Tube:
     """One tracked object over time, built once by the tracker and then only read.
 
-    Per-sample arrays share length T: frame_index (T,) int64, pts_s (T,) float64 source seconds,
+    Per-sample arrays share length T: frame_index (T,) int64 = index of the *sampled* frame (`Frame.index`,
+    not the source frame number: use pts_s for time), pts_s (T,) float64 source seconds,
     boxes_xyxy (T, 4) float32 in *analysis* pixels; masks_rle: one RLE-encoded foreground mask per sample,
     cropped to that sample's box (see `vsearch.indexers.masks`), or empty strings when unavailable.
     """
