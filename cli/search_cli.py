@@ -52,6 +52,11 @@ def search(text: q.Text = None, class_: q.Class = None, colour: q.Colour = None,
            min_speed: q.MinSpeed = None, max_speed: q.MaxSpeed = None, like: q.Like = None, limit: q.Limit = 50,
            tz: q.Tz = "Europe/Paris", case: CaseOpt = "", reason: ReasonOpt = "", investigator: InvestigatorOpt = None,
            recipient: RecipientOpt = None, store: StoreOpt = Path("vsearch-data"), config: ConfigOpt = None,
+           clip_model: Annotated[Optional[str], typer.Option("--clip-model", help="open_clip model the index was "
+                                                             "built with: scores unmapped words by CLIP.")] = None,
+           clip_weights: Annotated[Optional[Path], typer.Option("--clip-weights", help="Its weights file.")] = None,
+           clip_config: Annotated[Optional[Path], typer.Option("--clip-config", help="JSON config of a custom "
+                                                               "open_clip architecture.")] = None,
            as_json: JsonOpt = False,
            as_csv: Annotated[bool, typer.Option("--csv", help="CSV of the hits on stdout.")] = False) -> None:
     """Search tubes by attributes and/or French/English text; ranked, explained, with a coverage report."""
@@ -59,11 +64,13 @@ def search(text: q.Text = None, class_: q.Class = None, colour: q.Colour = None,
                        min_speed, max_speed, like, limit, tz)
     st = Store(store, create=False)
     spec = args.spec(st)
+    clip = EmbedConfig(clip_model=clip_model, clip_weights=clip_weights, clip_model_config=clip_config)
+    scope = similar_lib.Scope(cameras=spec.cameras, time_from=spec.time_from, time_to=spec.time_to)
     with guarded("search", store, config, investigator, case, reason, recipient, args.params()) as rec:
-        appearance = similar_lib.like_scores(
-            st, spec.like, EmbedConfig(), similar_lib.Scope(cameras=spec.cameras, time_from=spec.time_from,
-                                                           time_to=spec.time_to)) if spec.like else None
-        res = run_query(st, spec, similar=appearance)
+        appearance = similar_lib.like_scores(st, spec.like, clip, scope) if spec.like else None
+        words = spec.free_text.strip()
+        clip_text = similar_lib.text_scores(st, words, clip, scope) if clip_model and words else None
+        res = run_query(st, spec, similar=similar_lib.merge_scores(appearance, clip_text))
         rec.result = {"hits": len(res.hits), "candidates": res.candidates,
                       "not_searched": len(res.coverage.not_searched), "tube_ids": [h.tube_id for h in res.hits]}
     if as_json:

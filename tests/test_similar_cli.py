@@ -108,6 +108,14 @@ def test_tiny_clip_pipeline_end_to_end_and_model_mismatch(two_cameras: dict[str,
     assert r.returncode == 0, r.stderr
     hits = json.loads(r.stdout)["hits"]
     assert len(hits) == 7 and {h["descriptor"] for h in hits} == {f"openclip:{name}"}
+    # words the parser cannot map are scored by CLIP and blended with the attribute terms
+    r = vsearch_cli("search", "voiture rouge devant la boulangerie", *clip_opts, "--json",
+                    *_access(two_cameras, store))
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["query"]["free_text"] and res["hits"]
+    assert all(any(t["term"] == "clip-text" for t in h["terms"]) for h in res["hits"])
+    assert all("red" in h["colours"] for h in res["hits"])
     # an example image searched with the same model works; with other weights it is refused in one line
     thumb = Path(_tubes(store, "camB")[0]["thumb_path"])
     ok = vsearch_cli("similar", "--image", str(thumb), *clip_opts, "--json", *_access(two_cameras, store))

@@ -146,3 +146,34 @@ def like_scores(store: Store, like: str, config: EmbedConfig, scope: Scope) -> d
     else:
         hits = like_image(store, Path(like), wide, config)
     return {h.tube_id: TermScore("like", max(0.0, h.score), f"{h.descriptor} similarity to {like}") for h in hits}
+
+
+def text_scores(store: Store, text: str, config: EmbedConfig, scope: Scope) -> dict[str, object]:
+    """tube_id -> TermScore: CLIP similarity of the words the parser could not map (and the phrase) to each tube.
+    Only with CLIP weights configured; the store must hold vectors of that exact model."""
+    from vsearch.query import TermScore
+
+    embedder = next(e for e in make_embedders(config) if e.name.startswith("openclip:"))
+    table = _tables(store).get(embedder.name)
+    if table is None:
+        raise ModelError(f"this store holds no {embedder.name} vectors; re-index with --clip-model/--clip-weights "
+                         "or search without them")
+    wide = Scope(cameras=scope.cameras, time_from=scope.time_from, time_to=scope.time_to, limit=LIKE_POOL)
+    raw = vs.search(table, embedder.embed_text(text), descriptor=embedder.name,
+                    weights_sha256=embedder.weights_sha256, where=_where(wide), limit=wide.limit)
+    return {h.item_id: TermScore("clip-text", max(0.0, h.score), f"{embedder.name} similarity to {text!r}")
+            for h in raw}
+
+
+def merge_scores(*parts: dict[str, object] | None) -> dict[str, object] | None:
+    """Tubes present in every given part, with one combined term (mean score, details joined)."""
+    from vsearch.query import TermScore
+
+    given = [p for p in parts if p is not None]
+    if not given:
+        return None
+    if len(given) == 1:
+        return given[0]
+    common = set(given[0]).intersection(*given[1:])
+    return {tid: TermScore("+".join(p[tid].term for p in given), sum(p[tid].score for p in given) / len(given),
+                           "; ".join(p[tid].detail for p in given)) for tid in common}
