@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vsearch import __version__
@@ -78,7 +79,7 @@ def index(
                   f"{Path(store) / 'jobs' / (job.job_id + '.json')}")
         for f in job.files:
             if f["status"] in ("partial", "failed"):
-                out.print(f"  {f['status']}: {f['message'] or f['path']}", soft_wrap=True, highlight=False)
+                out.print(f"  {f['status']}: {escape(f['message'] or f['path'])}", soft_wrap=True, highlight=False)
     if job.failed:
         raise typer.Exit(1)
 
@@ -109,7 +110,7 @@ def status(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> 
               f"cameras: {', '.join(s['cameras']) or '-'}")
     out.print(f"rows: {s['tables']}")
     for p in s["problems"]:
-        out.print(f"  [yellow]{p['status']}[/] {p['path']}: {p['error']}")
+        out.print(f"  [yellow]{p['status']}[/] {escape(p['path'])}: {escape(p['error'])}", soft_wrap=True)
 
 
 app.add_typer(models_cli.app, name="models")
@@ -139,7 +140,7 @@ def main() -> None:
     try:
         rc = app(standalone_mode=False)
     except VsearchError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)

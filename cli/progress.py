@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vsearch.indexing import FileOutcome
@@ -52,8 +53,8 @@ class RichSink:
         if outcome.status != "ok" and not (self.quiet and outcome.status == "skipped"):
             style = STATUS_STYLE.get(outcome.status, "")
             where = "" if outcome.message.startswith(outcome.path) else f"{outcome.path}: "
-            self.console.print(f"[{style}]{outcome.status}[/] {where}{outcome.message}", soft_wrap=True,
+            self.console.print(f"[{style}]{outcome.status}[/] {escape(where + outcome.message)}", soft_wrap=True,
                                highlight=False)
 
     def warn(self, text: str) -> None:
-        self.console.print(f"[bold yellow]WARNING[/] {text}")
+        self.console.print(f"[bold yellow]WARNING[/] {escape(text)}", soft_wrap=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vsearch import counting, stills
@@ -32,9 +33,10 @@ def print_coverage(res: QueryResult) -> None:
     for m in c.cameras_missing:
         out.print(f"  [red]not indexed[/]: camera {m}")
     for n in c.not_searched:
-        out.print(f"  [red]NOT SEARCHED[/] {n['path']} ({n['status']}): {n['reason']}", soft_wrap=True)
+        out.print(f"  [red]NOT SEARCHED[/] {escape(n['path'])} ({n['status']}): {escape(n['reason'])}", soft_wrap=True)
     for g in c.gaps:
-        out.print(f"  [yellow]gap[/] {g['camera']} {g['from_utc']} → {g['to_utc']}: {g['reason']}", soft_wrap=True)
+        out.print(f"  [yellow]gap[/] {escape(g['camera'])} {g['from_utc']} → {g['to_utc']}: {escape(g['reason'])}",
+                  soft_wrap=True)
     for u in c.uncovered:
         out.print(f"  [yellow]no footage[/] {u['camera']} {u['from_utc']} → {u['to_utc']}", soft_wrap=True)
 
@@ -43,7 +45,7 @@ def _print_spec_notes(res: QueryResult) -> None:
     if res.spec.legal_notice:
         out.print(f"[bold yellow]note[/] {res.spec.legal_notice}", soft_wrap=True)
     if res.spec.unknown_words:
-        out.print(f"[yellow]not understood[/]: {', '.join(res.spec.unknown_words)}", soft_wrap=True)
+        out.print(f"[yellow]not understood[/]: {escape(', '.join(res.spec.unknown_words))}", soft_wrap=True)
 
 
 def search(text: q.Text = None, class_: q.Class = None, colour: q.Colour = None, upper: q.Upper = None,
@@ -96,7 +98,7 @@ def search(text: q.Text = None, class_: q.Class = None, colour: q.Colour = None,
                   f"{h.duration_s:.1f}s", h.class_name, cols, h.direction, f"{h.score:.2f}")
     out.print(t)
     for i, h in enumerate(res.hits, 1):
-        out.print(f"  #{i} {h.tube_id}: {h.why}", soft_wrap=True, highlight=False)
+        out.print(f"  #{i} {h.tube_id}: {escape(h.why)}", soft_wrap=True, highlight=False)
         if h.thumb_path:
             out.print(f"      thumbnail {h.thumb_path}", soft_wrap=True, highlight=False)
     print_coverage(res)

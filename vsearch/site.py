@@ -131,8 +131,8 @@ def find_config_path(path: Path | None = None, env: Mapping[str, str] | None = N
     if not candidate.is_file():
         raise ConfigError(
             f"site config not found: {candidate} ({origin}). Create {CONFIG_FILE_NAME} listing the authorised "
-            f"investigators (pass --config or set {CONFIG_ENV} to use another file), for example:\n\n"
-            f"{EXAMPLE_CONFIG}")
+            f"investigators ([[investigators]] id, name, authorisation_ref, valid_from, valid_until; example in "
+            f"docs/legal.md), or pass --config / set {CONFIG_ENV}")
     return candidate
 
 
