@@ -152,13 +152,14 @@ def eval_tud(footage: Path, models: Path | None, kinds: list[str]) -> list[str]:
     rows = ["| detector | sampling | tracker | MOTA | IDF1 | IDsw | recall | precision | tube recall | ms/frame (all) |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     for kind in kinds:
-        for fps, label in ((25.0, "every frame"), (12.5, "every 2nd frame")):
+        for fps, label, step in ((25.0, "every frame", 1), (12.5, "every 2nd frame", 2),
+                                 (5.0, "every 5th frame (5 fps, the default)", 5)):
             for tracker, cfg, reid in (("ByteTrack (no appearance)", NO_APPEARANCE, False),
                                        ("+ appearance (re-id / colour)", None, True)):
                 det = make_detector(kind, models).detector if kind != "motion" else MotionDetector()
                 res, n, secs = run_tubes(clip, det, fps, 640, cfg, models, reid)
                 keys = sorted({key(float(p)) for t in res.tubes for p in t.pts_s} | set())
-                sampled = [k for k in range(179) if k % (1 if fps == 25 else 2) == 0]
+                sampled = [k for k in range(179) if k % step == 0]
                 s = mot_scores({k: v for k, v in gt.items() if k in sampled}, tube_boxes(res, key), sampled)
                 del keys
                 rows.append(f"| {kind} | {label} | {tracker} | {s['mota']:.3f} | {s['idf1']:.3f} | {s['idsw']} | "
