@@ -343,13 +343,11 @@ def find_model_xml(models_dir: Path, name: str) -> Path | None:
     return None
 
 
-def compile_ir(xml: Path):  # -> openvino.CompiledModel
-    import openvino as ov  # heavy import, only when a model is used
+def compile_ir(xml: Path, threads: int = 2):  # -> openvino.CompiledModel
+    """Compiled once per process (shared cache with the detectors), with a bounded thread count."""
+    from vsearch.indexers.detect import compiled_openvino  # heavy import, only when a model is used
 
-    try:
-        return ov.Core().compile_model(str(xml), "CPU")
-    except RuntimeError as e:
-        raise ModelError(f"cannot load OpenVINO model {xml}: {e}; reinstall it from the models package") from e
+    return compiled_openvino(xml, threads)
 
 
 def _blob(crop_bgr: np.ndarray, w: int, h: int) -> np.ndarray:

@@ -208,7 +208,7 @@ _COMPILED_LOCK = threading.Lock()
 Runtime = Literal["openvino", "onnxruntime"]
 
 
-def _compiled_openvino(path: Path, threads: int) -> Any:
+def compiled_openvino(path: Path, threads: int) -> Any:
     """OpenVINO compiled model for `path`, compiled once per process per thread count."""
     key = ("openvino", str(path), threads)
     with _COMPILED_LOCK:
@@ -260,7 +260,7 @@ class _Runner:
     def run(self, blob: np.ndarray) -> dict[str, np.ndarray]:
         if self.runtime == "openvino":
             if self._request is None:
-                self._request = _compiled_openvino(self.path, self.threads).create_infer_request()
+                self._request = compiled_openvino(self.path, self.threads).create_infer_request()
             self._request.infer({0: blob})
             return {o.get_any_name(): np.asarray(self._request.get_tensor(o).data).copy()
                     for o in self._request.model_outputs}
