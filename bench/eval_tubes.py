@@ -15,7 +15,6 @@ import datetime as dt
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import motmetrics as mm

@@ -18,7 +18,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vsearch.errors import ModelError
 from vsearch.records import CLASSES
 
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")

@@ -12,7 +12,6 @@ from conftest import shared_path
 
 from vsearch.indexers.decode import DecodeOptions, open_decode, probe
 from vsearch.indexers.track import Tracker, TrackerConfig, colour_histogram, iou_matrix
-from vsearch.records import Detections
 
 
 def track_video(video: synth.SynthVideo, fps: float, hide=None, tracker: Tracker | None = None):  # noqa: ANN001
