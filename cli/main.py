@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -142,11 +142,11 @@ def main() -> None:
     except VsearchError as e:
         err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         sys.exit(e.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(130)
-    except click.ClickException as e:
+    except TyperException as e:  # option parsing: bad value, missing argument, unknown option (exit 2)
         e.show()
         sys.exit(e.exit_code)
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -187,3 +187,10 @@ def test_parallel_workers_give_the_same_rows(tmp_path: Path) -> None:
         return sorted((t["tube_id"], t["n_samples"], tuple(t["pts_s"])) for t in st.tubes_arrow().to_pylist())
 
     assert rows(serial) == rows(parallel) and len(rows(serial)) == 3
+
+
+def test_bad_option_value_is_a_usage_error(tmp_path: Path) -> None:
+    r = vsearch_cli("index", str(tmp_path), "--fps", "0", "--store", str(tmp_path / "s"))
+    assert r.returncode == 2
+    assert "--fps" in r.stderr and "Traceback" not in r.stderr
+    assert vsearch_cli("--help").returncode == 0
