@@ -15,8 +15,8 @@ from rich.table import Table
 
 from vsearch import __version__
 from vsearch.errors import VsearchError
-from vsearch.indexing import IndexOptions, run_index, status_summary
-from vsearch.site import audit_log_for
+from vsearch.indexing import IndexOptions, run_index, status_summary, with_site_defaults
+from vsearch.site import audit_log_for, optional_site_config
 from vsearch.store import Store
 from vsearch.cli import audit_cli, evidence_cli, exhibit_cli, models_cli, search_cli
 from vsearch.cli.common import ConfigOpt
@@ -64,6 +64,7 @@ def index(
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
                         models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
                         clip_weights=clip_weights, clip_config=clip_config, gating=gating)
+    opts = with_site_defaults(opts, optional_site_config(config))
     with RichSink(err, quiet=quiet or as_json) as sink:
         job = run_index(paths, opts, sink, audit=audit_log_for(store, config))
     data = job.to_dict()

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from vsearch import counting, stills
 from vsearch import similar as similar_lib
-from vsearch.descriptors import EmbedConfig
+from vsearch.site import optional_site_config
 from vsearch.cli import query_opts as q
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
                                 guarded, out, print_json)
@@ -66,12 +66,12 @@ def search(text: q.Text = None, class_: q.Class = None, colour: q.Colour = None,
                        min_speed, max_speed, like, limit, tz)
     st = Store(store, create=False)
     spec = args.spec(st)
-    clip = EmbedConfig(clip_model=clip_model, clip_weights=clip_weights, clip_model_config=clip_config)
+    clip = similar_lib.embed_config(optional_site_config(config), clip_model, clip_weights, clip_config)
     scope = similar_lib.Scope(cameras=spec.cameras, time_from=spec.time_from, time_to=spec.time_to)
     with guarded("search", store, config, investigator, case, reason, recipient, args.params()) as rec:
         appearance = similar_lib.like_scores(st, spec.like, clip, scope) if spec.like else None
         words = spec.free_text.strip()
-        clip_text = similar_lib.text_scores(st, words, clip, scope) if clip_model and words else None
+        clip_text = similar_lib.text_scores(st, words, clip, scope) if clip.clip_model and words else None
         res = run_query(st, spec, similar=similar_lib.merge_scores(appearance, clip_text))
         rec.result = {"hits": len(res.hits), "candidates": res.candidates,
                       "not_searched": len(res.coverage.not_searched), "tube_ids": [h.tube_id for h in res.hits]}
@@ -230,7 +230,7 @@ def similar(tube: Annotated[Optional[str], typer.Option("--tube", help="tube:ID 
         if tube is not None:
             hits = similar_lib.like_tube(st, tube.removeprefix("tube:"), scope)
         else:
-            cfg = EmbedConfig(clip_model=clip_model, clip_weights=clip_weights, clip_model_config=clip_config)
+            cfg = similar_lib.embed_config(optional_site_config(config), clip_model, clip_weights, clip_config)
             hits = similar_lib.like_image(st, image, scope, cfg)
         rec.result = {"hits": len(hits), "tube_ids": [h.tube_id for h in hits]}
     if as_json:

@@ -124,3 +124,27 @@ def test_tiny_clip_pipeline_end_to_end_and_model_mismatch(two_cameras: dict[str,
                       "--clip-config", str(config), *_access(two_cameras, store))
     assert bad.returncode == 1
     assert len(bad.stderr.strip().splitlines()) == 1 and f"openclip:{name}" in bad.stderr, bad.stderr
+
+
+def test_site_config_embed_settings_apply_to_index_and_similar(two_cameras: dict[str, Path], tiny_clip,
+                                                               tmp_path: Path) -> None:
+    name, weights, _, config = tiny_clip
+    site = tmp_path / "vsearch.toml"
+    site.write_text(CONFIG + f'\n[embed]\nclip_model = "{name}"\nclip_weights = "{weights}"\n'
+                             f'clip_model_config = "{config}"\ncrops_per_tube = 2\n')
+    store = tmp_path / "store"
+    r = vsearch_cli("index", str(two_cameras["footage"] / "camA.mp4"), "--store", str(store), "--detector",
+                    "motion", "--config", str(site), "-q")
+    assert r.returncode == 0, r.stderr
+    src = json.loads(vsearch_cli("sources", "--store", str(store), "--json").stdout)[0]
+    assert f"openclip:{name}" in src["params"]["descriptors"] and src["params"]["embed"]["crops_per_tube"] == 2
+    thumb = Path(_tubes(store, "camA")[0]["thumb_path"])
+    r = vsearch_cli("similar", "--image", str(thumb), "--json", "--store", str(store), "--config", str(site),
+                    "--investigator", "opj-0421", "--case", "PV-2026-118", "--reason", "test")
+    assert r.returncode == 0, r.stderr
+    assert {h["descriptor"] for h in json.loads(r.stdout)["hits"]} == {f"openclip:{name}"}
+    # a config that exists but is invalid is an error, not silently ignored
+    site.write_text(CONFIG + "\n[embed]\nclip_modle = 'typo'\n")
+    r = vsearch_cli("index", str(two_cameras["footage"] / "camA.mp4"), "--store", str(tmp_path / "s2"),
+                    "--config", str(site), "-q")
+    assert r.returncode == 2 and "clip_modle" in r.stderr

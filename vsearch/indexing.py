@@ -17,7 +17,7 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -28,7 +28,7 @@ from vsearch.errors import DecodeError, SourceError, UsageError, VsearchError
 from vsearch.indexers import activity, decode
 from vsearch.indexers.base import FrameContext, SourceResult, Stage
 from vsearch.records import SourceRef
-from vsearch.site import log_system_action
+from vsearch.site import SiteConfig, log_system_action
 from vsearch.sources import SourceSpec, discover, resolve, sha256_file
 from vsearch.store import SourceRow, Store
 
@@ -56,6 +56,9 @@ class IndexOptions:
     clip_model: str | None = None
     clip_weights: Path | None = None
     clip_config: Path | None = None
+    crops_per_tube: int = 4
+    scene_interval_s: float = 10.0
+    threads: int = 2
     gating: str = "auto"  # activity gating: auto | on | off (decode and detect only where the pre-scan sees motion)
     prefetch_frames: int = 0  # frames queued ahead by a reader thread (0: none; no measured gain, see benchmarks.md)
 
@@ -131,6 +134,16 @@ class NullSink:
     def warn(self, text: str) -> None: ...
 
 
+def with_site_defaults(opts: IndexOptions, site: SiteConfig | None) -> IndexOptions:
+    """Fill what the command line left unset from the site config (`models_dir`, `[embed]`)."""
+    if site is None:
+        return opts
+    e = site.embed
+    return replace(opts, models_dir=opts.models_dir or site.models_dir, clip_model=opts.clip_model or e.clip_model,
+                   clip_weights=opts.clip_weights or e.clip_weights, clip_config=opts.clip_config or e.clip_model_config,
+                   crops_per_tube=e.crops_per_tube, scene_interval_s=e.scene_interval_s, threads=e.threads)
+
+
 def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, object]]:
     """The indexer stages for this job, warnings for the user (e.g. degraded motion-only mode), and the
     parameters that define what the index holds (a change of any of them re-indexes a file)."""
@@ -146,9 +159,12 @@ def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, 
     tubes = TubeStage(choice.detector, models_dir=mdir if have_models else None)
     embed = EmbedStage.from_config(EmbedConfig(clip_model=opts.clip_model, clip_weights=opts.clip_weights,
                                                clip_model_config=opts.clip_config,
+                                               crops_per_tube=opts.crops_per_tube,
+                                               scene_interval_s=opts.scene_interval_s, threads=opts.threads,
                                                models_dir=mdir if have_models else None))
     params = {"fps": opts.fps, "width_px": opts.width_px, "detector": choice.detector.name,
-              "descriptors": sorted(e.name for e in embed.embedders)}
+              "descriptors": sorted(e.name for e in embed.embedders),
+              "embed": {"crops_per_tube": opts.crops_per_tube, "scene_interval_s": opts.scene_interval_s}}
     if opts.gating_on:  # absent when off, so ungated stores keep their params (no needless re-index)
         params["gating"] = activity.ACTIVITY_VERSION
     return [tubes, embed], [choice.warning] if choice.warning else [], params

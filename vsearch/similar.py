@@ -16,11 +16,21 @@ import cv2
 from vsearch import vectorsearch as vs
 from vsearch.descriptors import ColourDescriptor, EmbedConfig, make_embedders, pool
 from vsearch.errors import ModelError, QueryError
+from vsearch.site import SiteConfig
 from vsearch.store import Store, sql_str
 
 UTC = dt.timezone.utc
 COLOUR = "colour-hist-v1"
 REID = "reid-0288"
+
+
+def embed_config(site: SiteConfig | None, clip_model: str | None = None, clip_weights: Path | None = None,
+                 clip_config: Path | None = None) -> EmbedConfig:
+    """The CLIP model to embed query images/text with: the options, else the site's `[embed]` settings."""
+    e = site.embed if site is not None else None
+    return EmbedConfig(clip_model=clip_model or (e.clip_model if e else None),
+                       clip_weights=clip_weights or (e.clip_weights if e else None),
+                       clip_model_config=clip_config or (e.clip_model_config if e else None))
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,19 @@ valid_until = 2026-12-31
 """
 
 
+class EmbedSettings(BaseModel):
+    """[embed] in vsearch.toml: appearance embeddings made at indexing time (command-line options win)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clip_model: str | None = Field(None, description="open_clip model name, e.g. ViT-B-32 (needs clip_weights).")
+    clip_weights: Path | None = Field(None, description="Local open_clip weights file (relative to this file).")
+    clip_model_config: Path | None = Field(None, description="JSON config of a custom open_clip architecture.")
+    crops_per_tube: int = Field(4, ge=1, description="Crops embedded and pooled per tube (K).")
+    scene_interval_s: float = Field(10.0, gt=0, description="One scene sample per camera every N seconds.")
+    threads: int = Field(2, ge=1, description="CPU threads for model inference.")
+
+
 class Investigator(BaseModel):
     """One individually designated, authorised agent."""
 
@@ -94,6 +107,9 @@ class SiteConfig(BaseModel):
                                                                 "entry.")
     audit_log: Path | None = Field(None, description="Audit log file; default <store>/audit.jsonl.")
     key_dir: Path | None = Field(None, description="Folder of the site signing key; default <store>/keys.")
+    models_dir: Path | None = Field(None, description="Installed model files (`vsearch models install`); the "
+                                                      "--models-dir option and $VSEARCH_MODELS win over it.")
+    embed: EmbedSettings = Field(default_factory=EmbedSettings, description="Appearance embeddings.")
 
     @field_validator("investigators")
     @classmethod
@@ -152,9 +168,25 @@ def load_site_config(path: Path | None = None, env: Mapping[str, str] | None = N
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors())
         raise ConfigError(f"{cfg_path}: invalid site config: {problems}") from e
     base = cfg_path.resolve().parent
-    updates = {name: base / p for name in ("audit_log", "key_dir")
-               if (p := getattr(cfg, name)) is not None and not p.is_absolute()}
+    updates: dict[str, Any] = {name: base / p for name in ("audit_log", "key_dir", "models_dir")
+                               if (p := getattr(cfg, name)) is not None and not p.is_absolute()}
+    embed = {name: base / p for name in ("clip_weights", "clip_model_config")
+             if (p := getattr(cfg.embed, name)) is not None and not p.is_absolute()}
+    if embed:
+        updates["embed"] = cfg.embed.model_copy(update=embed)
     return cfg.model_copy(update=updates) if updates else cfg
+
+
+def optional_site_config(path: Path | None = None) -> SiteConfig | None:
+    """The site config when one exists (indexing works without one), or None. An explicit path must exist, and
+    a config that exists but is invalid is an error, never silently ignored."""
+    try:
+        found = find_config_path(path)
+    except ConfigError:
+        if path is not None:
+            raise
+        return None
+    return load_site_config(found)
 
 
 @dataclass(frozen=True)
@@ -248,12 +280,8 @@ def log_system_action(audit: AuditLog, action: str, params: Mapping[str, Any] | 
 def audit_log_for(store_dir: Path, config_path: Path | None = None) -> AuditLog:
     """The audit log system actions (indexing) go to: the site's, or `<store>/audit.jsonl` on a machine with
     no site config yet (indexing does not need an investigator, but it is still logged)."""
-    try:
-        return load_site_config(config_path).open_audit_log(store_dir)
-    except ConfigError:
-        if config_path is not None:
-            raise
-        return AuditLog(Path(store_dir) / "audit.jsonl")
+    site = optional_site_config(config_path)
+    return site.open_audit_log(store_dir) if site is not None else AuditLog(Path(store_dir) / "audit.jsonl")
 
 
 __all__ = [
