@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,17 @@ def test_audited_action_logs_result_and_failure(cfg_path: Path) -> None:
     assert second.action == "frame" and second.result["error"] == "RuntimeError: store offline"
     log_system_action(audit, "index", {"source": "cam01.mp4"}, {"tubes": 12}, operator="svc-vsearch")
     assert audit.entries()[-1].action == "index" and audit.verify().ok
+
+
+def test_an_access_that_cannot_be_logged_does_not_run(tmp_path: Path) -> None:
+    from vsearch.audit import AuditLog, AuditLogError
+
+    cfg = SiteConfig.model_validate(tomllib.loads(EXAMPLE_CONFIG))
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the log folder should be")
+    ran = []
+    with pytest.raises(AuditLogError, match="cannot be written"):
+        with audited_action(cfg, Access("opj-0421", "PV-1", "test"), "search", AuditLog(blocked / "audit.jsonl"),
+                            now=dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)):
+            ran.append(True)
+    assert ran == []

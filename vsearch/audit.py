@@ -116,6 +116,16 @@ class AuditLog:
         self.path = Path(self.path)
 
     # -- writing ---------------------------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """Raise AuditLogError unless an entry could be appended now (checked before an action runs, so an
+        access that cannot be logged does not happen)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640))
+        except OSError as e:
+            raise AuditLogError(f"{self.path}: the audit log cannot be written ({e.strerror or e}); "
+                                "nothing was done — fix the log's folder or permissions") from e
+
     def append(
         self,
         action: str,

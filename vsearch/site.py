@@ -256,6 +256,7 @@ def audited_action(config: SiteConfig, access: Access, action: str, audit: Audit
 
     If the block raises, the entry records `{"error": ...}` and the exception propagates unchanged.
     """
+    audit.check_writable()
     inv = authorise(config, access, action, audit, now)
     record = ActionRecord(inv)
     try:
