@@ -174,16 +174,6 @@ def _columns(spec: QuerySpec) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def _speed_ok(spec: QuerySpec, speed_fw_s: float | None, src: SourceRow | None) -> bool:
-    if spec.min_speed is None and spec.max_speed is None:
-        return True
-    if speed_fw_s is None or src is None:
-        return False
-    if spec.min_speed is not None and speed_fw_s < spec.min_speed.frame_widths_per_s(src.width_px):
-        return False
-    return spec.max_speed is None or speed_fw_s <= spec.max_speed.frame_widths_per_s(src.width_px)
-
-
 def _colour_terms(spec: QuerySpec, attrs: dict[str, object]) -> list[TermScore] | None:
     """Colours on the same part are alternatives (best one counts); different parts must all match."""
     out = []
