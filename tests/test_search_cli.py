@@ -121,3 +121,16 @@ def test_unauthorised_investigator_is_refused_and_logged(indexed: dict[str, Path
     assert entries[-1]["action"] == "refused" and entries[-1]["investigator"] == "opj-expired"
     assert vsearch_cli("audit", "verify", "--store", str(indexed["store"]), "--config",
                        str(indexed["config"])).returncode == 0
+
+
+def test_count_uses_the_same_filter_as_search(indexed: dict[str, Path]) -> None:
+    def total(*args: str) -> int:
+        r = vsearch_cli("count", *args, "--store", str(indexed["store"]), "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)["total"]
+
+    assert total() == 3
+    assert total("voiture rouge") == 2
+    assert total("voiture rouge vers la gauche") == 1
+    r = vsearch_cli("count", "personne avec un sac", "--store", str(indexed["store"]))
+    assert r.returncode == 2 and "carried items" in r.stderr

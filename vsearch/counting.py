@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vsearch import zones
-from vsearch.query import _prefilter
+from vsearch.errors import QueryError
+from vsearch.query import search_filter
 from vsearch.queryspec import QuerySpec, get_tz
 from vsearch.store import Store
 
@@ -27,8 +28,15 @@ class CountReport:
 
 
 def count(store: Store, spec: QuerySpec, line: zones.Line | None = None) -> CountReport:
+    """Counts of the tubes matching the same filter as a search (class, colours, direction, camera, time)."""
+    unsupported = [name for name, used in (
+        ("carried items", bool(spec.items)), ("zones", bool(spec.zones)), ("--like", spec.like is not None),
+        ("speeds in px/s", any(sp is not None and sp.unit != "fw/s" for sp in (spec.min_speed, spec.max_speed))),
+    ) if used]
+    if unsupported:
+        raise QueryError(f"count does not filter on {', '.join(unsupported)}; use `vsearch search` for those")
     sources = {s.source_id: s for s in store.sources()}
-    table = store.tubes_arrow(_prefilter(spec), columns=["tube_id", "camera", "class_name", "start_utc", "end_utc",
+    table = store.tubes_arrow(search_filter(spec), columns=["tube_id", "camera", "class_name", "start_utc", "end_utc",
                                                           "source_id", "n_samples", "boxes_xyxy"])
     tz = get_tz(spec.tz)
     cams, classes, hours = Counter(), Counter(), Counter()
