@@ -35,3 +35,26 @@ def vsearch_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
 @pytest.fixture
 def sample_clip() -> Path:
     return REPO / "sample_clips" / "vtest.avi"
+
+
+def save_tiny_clip(root: Path, name: str, seeds: tuple[int, ...]) -> tuple[Path, list[Path]]:
+    """A tiny open_clip architecture (registered under `name`) with random weights per seed, each saved like a
+    user's checkpoint, so tests load it back through the same path as real ViT-B-32 weights."""
+    import json
+
+    import open_clip
+    import torch
+
+    cfg = {"embed_dim": 32,
+           "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
+           "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}}
+    config_path = root / f"{name}.json"
+    config_path.write_text(json.dumps(cfg))
+    open_clip.add_model_config(str(config_path))
+    weights = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model, _, _ = open_clip.create_model_and_transforms(name, pretrained=None)
+        torch.save(model.state_dict(), root / f"tiny-{seed}.pt")
+        weights.append(root / f"tiny-{seed}.pt")
+    return config_path, weights

@@ -17,6 +17,7 @@ import pytest
 
 from synth import SynthObject, SynthVideo, write_video
 from vsearch import vectorsearch as vs
+from conftest import save_tiny_clip
 from vsearch.descriptors import (ColourDescriptor, EmbedConfig, OpenClipEmbedder, ReidDescriptor, make_embedders,
                                  resolve_clip_weights)
 from vsearch.errors import ModelError
@@ -100,21 +101,9 @@ def cameras(tmp_path_factory) -> tuple[Camera, Camera]:
 @pytest.fixture(scope="module")
 def tiny_clip(tmp_path_factory) -> tuple[str, Path, Path]:
     """A tiny open_clip architecture with random weights under a fixed seed, saved like a user's checkpoint."""
-    import open_clip
-    import torch
-
-    root = tmp_path_factory.mktemp("clip")
     name = "vsearch-tiny-test"
-    cfg = {"embed_dim": 32,
-           "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
-           "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}}
-    config_path = root / f"{name}.json"
-    config_path.write_text(json.dumps(cfg))
-    open_clip.add_model_config(str(config_path))
-    torch.manual_seed(1234)
-    model, _, _ = open_clip.create_model_and_transforms(name, pretrained=None)
-    torch.save(model.state_dict(), root / "tiny.pt")
-    return name, root / "tiny.pt", config_path
+    config_path, (weights,) = save_tiny_clip(tmp_path_factory.mktemp("clip"), name, (1234,))
+    return name, weights, config_path
 
 
 def _store(db, result: SourceResult) -> None:

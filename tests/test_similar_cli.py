@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import synth
-from conftest import vsearch_cli
+from conftest import save_tiny_clip, vsearch_cli
 from test_search_cli import CONFIG
 
 
@@ -74,24 +74,9 @@ def test_same_object_on_camera_a_is_top_hit_on_camera_b_weight_free(two_cameras:
 @pytest.fixture(scope="module")
 def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path, Path]:
     """A tiny open_clip architecture with random weights, saved like a user's checkpoint, plus a second one."""
-    import open_clip
-    import torch
-
-    root = tmp_path_factory.mktemp("clip")
     name = "vsearch-tiny-cli"
-    cfg = {"embed_dim": 32,
-           "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
-           "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}}
-    config_path = root / f"{name}.json"
-    config_path.write_text(json.dumps(cfg))
-    open_clip.add_model_config(str(config_path))
-    paths = []
-    for seed in (1, 2):
-        torch.manual_seed(seed)
-        model, _, _ = open_clip.create_model_and_transforms(name, pretrained=None)
-        torch.save(model.state_dict(), root / f"tiny-{seed}.pt")
-        paths.append(root / f"tiny-{seed}.pt")
-    return name, paths[0], paths[1], config_path
+    config_path, (weights, other) = save_tiny_clip(tmp_path_factory.mktemp("clip"), name, (1, 2))
+    return name, weights, other, config_path
 
 
 def test_tiny_clip_pipeline_end_to_end_and_model_mismatch(two_cameras: dict[str, Path], tiny_clip) -> None:
