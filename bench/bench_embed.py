@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip", nargs="*", default=[], choices=["colour", "reid", "clip"])
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
-    from vsearch.descriptors import ColourDescriptor, ReidDescriptor, find_reid_model
+    from vsearch.models.descriptors import ColourDescriptor, ReidDescriptor, find_reid_model
 
     crops, frames, duration = crops_from_footage(args.crops)
     rates: dict[str, float] = {}

@@ -75,8 +75,8 @@ def make_footage(out: Path) -> dict[str, Path]:
 def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
     from vsearch.indexers.decode import DecodeOptions, open_decode, probe
     from vsearch.indexers.detect import make_detector
-    from vsearch.indexing import IndexOptions, build_stages, index_file
-    from vsearch.sources import SourceSpec
+    from vsearch.indexing.job import IndexOptions, build_stages, index_file
+    from vsearch.indexing.sources import SourceSpec
 
     info = probe(path)
     out: dict[str, object] = {"mode": mode, "footage_s": info.duration_s}

@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from vsearch.query import run_query, search_filter
-from vsearch.queryspec import QueryOptions
-from vsearch.querytext import build_query
-from vsearch.store import SOURCES_SCHEMA, TUBES_SCHEMA, Store
+from vsearch.query.engine import run_query, search_filter
+from vsearch.query.spec import QueryOptions
+from vsearch.query.text import build_query
+from vsearch.catalogue.store import SOURCES_SCHEMA, TUBES_SCHEMA, Store
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 10, 1, tzinfo=UTC)

@@ -23,7 +23,7 @@ import av
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import synth  # noqa: E402
 
-from vsearch.synopsis import SourceClip, SynopsisOptions, render_synopsis  # noqa: E402
+from vsearch.synopsis.render import SourceClip, SynopsisOptions, render_synopsis  # noqa: E402
 
 
 def _cpu_s() -> float:

@@ -1,4 +1,4 @@
-"""Vector-search benchmark: LanceDB IVF_PQ (vsearch.vectorsearch) vs FAISS, on synthetic clustered 512-d vectors.
+"""Vector-search benchmark: LanceDB IVF_PQ (vsearch.catalogue.vectors) vs FAISS, on synthetic clustered 512-d vectors.
 
 Vectors are generated in chunks (never all in RAM for LanceDB), each chunk written to LanceDB; exact top-k
 ground truth (unfiltered and filtered) is accumulated per chunk in the same pass. FAISS (IVF-PQ with the same
@@ -27,7 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import numpy as np  # noqa: E402
 
-from vsearch import vectorsearch as vs  # noqa: E402
+from vsearch.catalogue import vectors as vs  # noqa: E402
 
 DIM = 512
 N_CAMERAS = 100

@@ -35,10 +35,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 import synth  # noqa: E402
 
-from vsearch.query import run_query, tubes_for  # noqa: E402
-from vsearch.queryspec import QueryOptions  # noqa: E402
-from vsearch.querytext import build_query  # noqa: E402
-from vsearch.store import Store  # noqa: E402
+from vsearch.query.engine import run_query, tubes_for  # noqa: E402
+from vsearch.query.spec import QueryOptions  # noqa: E402
+from vsearch.query.text import build_query  # noqa: E402
+from vsearch.catalogue.store import Store  # noqa: E402
 
 START = "2026-11-20T14:00:00+01:00"
 DATE = "2026-11-20"

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from vsearch.audit import AuditLog
+from vsearch.evidence.audit import AuditLog
 from vsearch.cli.common import ConfigOpt, JsonOpt, StoreOpt, out, print_json
 from vsearch.errors import VerificationError
 from vsearch.site import load_site_config

@@ -7,14 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from vsearch import retention
-from vsearch.bundle import verify_bundle
+from vsearch.evidence import retention
+from vsearch.evidence.bundle import verify_bundle
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
                                 guarded, out, print_json)
 from vsearch.errors import VerificationError
-from vsearch.queryspec import parse_time_option
+from vsearch.query.spec import parse_time_option
 from vsearch.site import load_site_config
-from vsearch.store import Store
+from vsearch.catalogue.store import Store
 
 
 def verify(bundle: Annotated[Path, typer.Argument(help="Export bundle folder or .zip.")],

@@ -9,17 +9,17 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import Progress
 
-from vsearch import exhibits
+from vsearch.evidence import exhibits
 from vsearch.cli import query_opts as q
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
                                 err, guarded, out, print_json)
 from vsearch.cli.search_cli import print_coverage
-from vsearch.bundle import sha256_file
-from vsearch.query import run_query, tubes_for
-from vsearch.queryspec import get_tz
+from vsearch.evidence.bundle import sha256_file
+from vsearch.query.engine import run_query, tubes_for
+from vsearch.query.spec import get_tz
 from vsearch.site import load_site_config
-from vsearch.store import Store
-from vsearch.synopsis import PassageOptions, SynopsisOptions
+from vsearch.catalogue.store import Store
+from vsearch.synopsis.render import PassageOptions, SynopsisOptions
 
 
 def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output video (.mp4); one file per "

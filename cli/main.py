@@ -15,9 +15,9 @@ from rich.table import Table
 
 from vsearch import __version__
 from vsearch.errors import VsearchError
-from vsearch.indexing import IndexOptions, run_index, status_summary, with_site_defaults
+from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_site_defaults
 from vsearch.site import audit_log_for, optional_site_config
-from vsearch.store import Store
+from vsearch.catalogue.store import Store
 from vsearch.cli import audit_cli, evidence_cli, exhibit_cli, models_cli, search_cli
 from vsearch.cli.common import ConfigOpt
 from vsearch.cli.progress import RichSink

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from vsearch import models as catalogue
+from vsearch.models import registry as catalogue
 from vsearch.cli.common import JsonOpt, out, print_json
 
 app = typer.Typer(no_args_is_help=True, help="Install and check detector, attribute and re-id model files.")

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from vsearch.queryspec import QueryOptions, QuerySpec, get_tz
-from vsearch.querytext import build_query
-from vsearch.store import Store
+from vsearch.query.spec import QueryOptions, QuerySpec, get_tz
+from vsearch.query.text import build_query
+from vsearch.catalogue.store import Store
 
 Text = Annotated[Optional[str], typer.Argument(help='Free text in French or English, e.g. "voiture rouge vers '
                                                'la gauche après 14h".')]

@@ -1,4 +1,4 @@
-"""search, tubes, show, frame, count: thin commands over vsearch.query and friends."""
+"""search, tubes, show, frame, count: thin commands over vsearch.query.engine and friends."""
 
 from __future__ import annotations
 
@@ -12,16 +12,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vsearch import counting, stills
-from vsearch import similar as similar_lib
+from vsearch.query import counting
+
+from vsearch.synopsis import stills
+from vsearch.query import similar as similar_lib
 from vsearch.site import optional_site_config
 from vsearch.cli import query_opts as q
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
                                 guarded, out, print_json)
 from vsearch.errors import QueryError
-from vsearch.query import QueryResult, run_query
-from vsearch.queryspec import check_cameras, parse_line, parse_time_option
-from vsearch.store import Store, record_to_tube, sql_str
+from vsearch.query.engine import QueryResult, run_query
+from vsearch.query.spec import check_cameras, parse_line, parse_time_option
+from vsearch.catalogue.store import Store, record_to_tube, sql_str
 
 
 def print_coverage(res: QueryResult) -> None:
@@ -171,7 +173,7 @@ def frame(camera: Annotated[str, typer.Option(help="Camera id.")],
         still = stills.still_at(st, camera, when)
         stills.write_jpeg(still, output)
         rec.result = {"source": still.source.path, "pts_s": still.pts_s}
-        from vsearch.bundle import sha256_file
+        from vsearch.evidence.bundle import sha256_file
 
         rec.outputs = {str(output): sha256_file(output)}
     info = {"output": str(output), "camera": camera, "time_utc": still.time_utc.isoformat(),

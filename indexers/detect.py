@@ -21,7 +21,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from vsearch import models as model_catalogue
+from vsearch.models import registry as model_catalogue
 from vsearch.errors import ModelError, UsageError
 from vsearch.indexers.base import Detector
 from vsearch.records import CLASSES, Detections, Frame

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vsearch.descriptors import EmbedConfig, Embedder, make_embedders, pool
+from vsearch.models.descriptors import EmbedConfig, Embedder, make_embedders, pool
 from vsearch.indexers.base import FrameContext, SceneSample, SourceResult, VectorRecord
 from vsearch.records import Frame, SourceRef, Tube
 

@@ -12,8 +12,8 @@ import synth
 from vsearch.errors import UsageError
 from vsearch.indexers.activity import ActivityConfig, active_mask, scan_activity, spans_from_mask
 from vsearch.indexers.decode import DecodeOptions, open_decode, probe
-from vsearch.indexing import IndexOptions, build_stages, index_file
-from vsearch.sources import SourceSpec
+from vsearch.indexing.job import IndexOptions, build_stages, index_file
+from vsearch.indexing.sources import SourceSpec
 
 DURATION_S = 30.0
 OBJ_T = (10.0, 20.0)  # the object is in the middle third only

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vsearch.audit import GENESIS_SHA256, AuditLog, AuditLogError, canonical_json
+from vsearch.evidence.audit import GENESIS_SHA256, AuditLog, AuditLogError, canonical_json
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -62,7 +62,7 @@ def _edit_field(raw: bytes) -> bytes:
 
 
 def _edit_and_rehash(raw: bytes) -> bytes:
-    from vsearch.audit import AuditEntry
+    from vsearch.evidence.audit import AuditEntry
     e = AuditEntry.from_dict({**json.loads(raw), "investigator": "someone-else"})
     d = json.loads(e.line())
     d["sha256"] = e.compute_sha256()

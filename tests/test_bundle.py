@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from synth import crossing_scene
-from vsearch.bundle import (ExportInputs, ExportObject, ExportSource, ExportVideo, sha256_file, verify_bundle,
+from vsearch.evidence.bundle import (ExportInputs, ExportObject, ExportSource, ExportVideo, sha256_file, verify_bundle,
                             write_bundle)
 from vsearch.errors import ConfigError, UsageError, VerificationError
-from vsearch.signing import SiteKey
+from vsearch.evidence.signing import SiteKey
 from vsearch.site import Investigator
 
 START = dt.datetime(2025, 5, 4, 21, 10, 0, tzinfo=dt.timezone.utc)

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from synth import SynthObject, SynthVideo, write_video
-from vsearch import vectorsearch as vs
+from vsearch.catalogue import vectors as vs
 from conftest import save_tiny_clip
-from vsearch.descriptors import (ColourDescriptor, EmbedConfig, OpenClipEmbedder, ReidDescriptor, make_embedders,
+from vsearch.models.descriptors import (ColourDescriptor, EmbedConfig, OpenClipEmbedder, ReidDescriptor, make_embedders,
                                  resolve_clip_weights)
 from vsearch.errors import ModelError
 from vsearch.indexers.base import FrameContext, SourceResult, VectorRecord

@@ -15,7 +15,7 @@ import pytest
 
 import synth
 from conftest import REPO, vsearch_cli
-from vsearch.store import Store
+from vsearch.catalogue.store import Store
 
 
 def _sha(p: Path) -> str:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from vsearch import models
+from vsearch.models import registry as models
 from vsearch.errors import ModelError
-from vsearch.models import CATALOGUE, ModelVerificationError
+from vsearch.models.registry import CATALOGUE, ModelVerificationError
 
 SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
 SMALL = ["yolox-nano", "vehicle-attributes-0039"]  # a few MB: enough for the HTTP paths

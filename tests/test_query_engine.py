@@ -1,4 +1,4 @@
-"""The query engine (`vsearch.query.run_query`) on a small real store indexed from a synthetic clip."""
+"""The query engine (`vsearch.query.engine.run_query`) on a small real store indexed from a synthetic clip."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 
 import synth
 from conftest import vsearch_cli
-from vsearch.query import COLOUR_MIN, coverage, run_query, search_filter
-from vsearch.queryspec import COLOURS, ColourTerm, QueryOptions, QuerySpec
-from vsearch.querytext import build_query
-from vsearch.store import Store
+from vsearch.query.engine import COLOUR_MIN, coverage, run_query, search_filter
+from vsearch.query.spec import COLOURS, ColourTerm, QueryOptions, QuerySpec
+from vsearch.query.text import build_query
+from vsearch.catalogue.store import Store
 
 NOW = dt.datetime(2026, 11, 21, 9, tzinfo=dt.timezone.utc)
 START = dt.datetime(2026, 11, 20, 13, 0, tzinfo=dt.timezone.utc)  # 14:00 in Paris

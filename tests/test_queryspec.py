@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vsearch.errors import QueryError, UsageError
-from vsearch.queryspec import (
+from vsearch.query.spec import (
     ColourTerm,
     QueryOptions,
     QuerySpec,
@@ -30,7 +30,7 @@ from vsearch.queryspec import (
     parse_zone,
     spec_from_options,
 )
-from vsearch.zones import Line, Polygon
+from vsearch.query.zones import Line, Polygon
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = dt.date(2024, 5, 3)

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from vsearch.errors import QueryError
-from vsearch.queryspec import ColourTerm, QueryOptions
-from vsearch.querytext import analyse, build_query, parse_text, tokenise
+from vsearch.query.spec import ColourTerm, QueryOptions
+from vsearch.query.text import analyse, build_query, parse_text, tokenise
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = dt.datetime(2024, 5, 3, 16, 30, tzinfo=PARIS)  # a Friday

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from test_bundle import make_inputs
-from vsearch.bundle import write_bundle
-from vsearch.signing import SiteKey
+from vsearch.evidence.bundle import write_bundle
+from vsearch.evidence.signing import SiteKey
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

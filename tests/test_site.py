@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vsearch.audit import AuditLog
+from vsearch.evidence.audit import AuditLog
 from vsearch.errors import AuthorisationError, ConfigError, UsageError
 from vsearch.site import (EXAMPLE_CONFIG, Access, SiteConfig, audited_action, authorise, load_site_config,
                           log_system_action, resolve_investigator_id)
@@ -151,7 +151,7 @@ def test_audited_action_logs_result_and_failure(cfg_path: Path) -> None:
 
 
 def test_an_access_that_cannot_be_logged_does_not_run(tmp_path: Path) -> None:
-    from vsearch.audit import AuditLog, AuditLogError
+    from vsearch.evidence.audit import AuditLog, AuditLogError
 
     cfg = SiteConfig.model_validate(tomllib.loads(EXAMPLE_CONFIG))
     blocked = tmp_path / "not-a-dir"

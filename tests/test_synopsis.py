@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 import synth
-from vsearch.background import SourceClip, masked_median
+from vsearch.synopsis.background import SourceClip, masked_median
 from vsearch.errors import UsageError
-from vsearch.synopsis import (PassageOptions, SynopsisOptions, render_passages, render_synopsis)
-from vsearch.synopsis_plan import PlanItem, disorder_share, plan_placement
+from vsearch.synopsis.render import (PassageOptions, SynopsisOptions, render_passages, render_synopsis)
+from vsearch.synopsis.plan import PlanItem, disorder_share, plan_placement
 
 SID = "5e" * 32
 START = dt.datetime(2024, 5, 1, 13, 0, tzinfo=dt.timezone.utc)
@@ -234,7 +234,7 @@ def test_masked_median_ignores_masked_samples():
 
 
 def test_iter_nearest_frames_seeks_across_gaps_with_sparse_keyframes(tmp_path):
-    from vsearch.background import iter_nearest_frames
+    from vsearch.synopsis.background import iter_nearest_frames
 
     video = synth.write_video_palette(synth.SynthVideo(tmp_path / "sparse.mp4", 64, 36, 5, 60.0), {}, gop=100)
     times = [0.0, 1.05, 1.11, 30.0, 50.29, 59.9, 75.0]

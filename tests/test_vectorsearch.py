@@ -8,7 +8,7 @@ import lancedb
 import numpy as np
 import pytest
 
-from vsearch import vectorsearch as vs
+from vsearch.catalogue import vectors as vs
 from vsearch.errors import ModelError, QueryError
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)

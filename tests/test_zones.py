@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vsearch.zones import (
+from vsearch.query.zones import (
     Line,
     Polygon,
     contains,

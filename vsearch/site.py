@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from vsearch.audit import AuditEntry, AuditLog
+from vsearch.evidence.audit import AuditEntry, AuditLog
 from vsearch.errors import AuthorisationError, ConfigError, UsageError
 
 CONFIG_ENV = "VSEARCH_CONFIG"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import cv2
 
-from vsearch import vectorsearch as vs
-from vsearch.descriptors import ColourDescriptor, EmbedConfig, make_embedders, pool
+from vsearch.catalogue import vectors as vs
+from vsearch.models.descriptors import ColourDescriptor, EmbedConfig, make_embedders, pool
 from vsearch.errors import ModelError, QueryError
 from vsearch.site import SiteConfig
-from vsearch.store import Store, sql_str
+from vsearch.catalogue.store import Store, sql_str
 
 UTC = dt.timezone.utc
 COLOUR = "colour-hist-v1"
@@ -148,7 +148,7 @@ LIKE_POOL = 500  # nearest tubes considered when --like is combined with other s
 
 def like_scores(store: Store, like: str, config: EmbedConfig, scope: Scope) -> dict[str, object]:
     """tube_id -> TermScore for `search --like FILE|tube:ID`: the appearance term of the ranking."""
-    from vsearch.query import TermScore
+    from vsearch.query.engine import TermScore
 
     wide = Scope(cameras=scope.cameras, time_from=scope.time_from, time_to=scope.time_to, limit=LIKE_POOL)
     if like.startswith("tube:"):
@@ -161,7 +161,7 @@ def like_scores(store: Store, like: str, config: EmbedConfig, scope: Scope) -> d
 def text_scores(store: Store, text: str, config: EmbedConfig, scope: Scope) -> dict[str, object]:
     """tube_id -> TermScore: CLIP similarity of the words the parser could not map (and the phrase) to each tube.
     Only with CLIP weights configured; the store must hold vectors of that exact model."""
-    from vsearch.query import TermScore
+    from vsearch.query.engine import TermScore
 
     embedder = next(e for e in make_embedders(config) if e.name.startswith("openclip:"))
     table = _tables(store).get(embedder.name)
@@ -177,7 +177,7 @@ def text_scores(store: Store, text: str, config: EmbedConfig, scope: Scope) -> d
 
 def merge_scores(*parts: dict[str, object] | None) -> dict[str, object] | None:
     """Tubes present in every given part, with one combined term (mean score, details joined)."""
-    from vsearch.query import TermScore
+    from vsearch.query.engine import TermScore
 
     given = [p for p in parts if p is not None]
     if not given:

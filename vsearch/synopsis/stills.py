@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from vsearch.errors import QueryError
-from vsearch.store import SourceRow, Store, sql_str
+from vsearch.catalogue.store import SourceRow, Store, sql_str
 
 UTC = dt.timezone.utc
 

@@ -27,12 +27,12 @@ import cv2
 import imageio_ffmpeg
 import numpy as np
 
-from vsearch.background import (PlateTimeline, SourceClip, boxes_to_output, build_plates, iter_nearest_frames,
+from vsearch.synopsis.background import (PlateTimeline, SourceClip, boxes_to_output, build_plates, iter_nearest_frames,
                                 output_size, stream_duration_s)
 from vsearch.errors import UsageError, VsearchError
 from vsearch.indexers import masks as mask_rle
 from vsearch.records import Tube
-from vsearch.synopsis_plan import PlanItem, interp_box, interp_boxes, nearest_sample, plan_placement
+from vsearch.synopsis.plan import PlanItem, interp_box, interp_boxes, nearest_sample, plan_placement
 
 __all__ = ["SourceClip", "SynopsisOptions", "PassageOptions", "SourceMapEntry", "SynopsisMetrics",
            "CameraSynopsis", "SynopsisResult", "Passage", "CameraPassages", "PassagesResult",

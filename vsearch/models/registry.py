@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from vsearch.sources import sha256_file
+from vsearch.indexing.sources import sha256_file
 from vsearch.errors import ModelError
 
 ENV_VAR = "VSEARCH_MODELS"

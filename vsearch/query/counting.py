@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vsearch import zones
+from vsearch.query import zones
 from vsearch.errors import QueryError
-from vsearch.query import search_filter
-from vsearch.queryspec import QuerySpec, get_tz
-from vsearch.store import Store
+from vsearch.query.engine import search_filter
+from vsearch.query.spec import QuerySpec, get_tz
+from vsearch.catalogue.store import Store
 
 
 @dataclass

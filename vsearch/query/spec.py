@@ -1,6 +1,6 @@
 """The structured search query, and the parsing of `vsearch search` option values.
 
-`QuerySpec` is what both the free-text parser (`vsearch.querytext`) and the command-line options produce;
+`QuerySpec` is what both the free-text parser (`vsearch.query.text`) and the command-line options produce;
 `merge` combines them (options extend set-like terms and override single values). Every parse error is a
 `QueryError` whose message names the option at fault and says what a good value looks like; the CLI turns it
 into a one-line message and exit code 2.
@@ -27,7 +27,7 @@ import numpy as np
 
 from vsearch.errors import QueryError
 from vsearch.records import CLASSES
-from vsearch.zones import Line, Polygon, zone_test
+from vsearch.query.zones import Line, Polygon, zone_test
 
 DEFAULT_TZ = "Europe/Paris"
 
@@ -180,7 +180,7 @@ class ZoneTerm:
             raise ValueError(f"min_s must be a finite number >= 0, got {self.min_s}")
 
     def matches(self, times_s: np.ndarray, ground_points: np.ndarray, width_px: int, height_px: int) -> bool:
-        """Test a tube path: `ground_points` normalised (see `vsearch.zones.ground_points`); the frame size is
+        """Test a tube path: `ground_points` normalised (see `vsearch.query.zones.ground_points`); the frame size is
         the *source* size, used only when the zone was given in pixels."""
         shape = self.shape.normalised_for(width_px, height_px)
         return zone_test(self.mode, shape, times_s, ground_points, self.min_s)

@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from vsearch.queryspec import ITEM_ATTRIBUTES, PARTS, QuerySpec
-from vsearch.store import COLOUR_MIN_FRACTION, SOURCES_SCHEMA, TS as TS_TYPE, SourceRow, Store, record_to_tube, sql_str
-from vsearch import zones
+from vsearch.query.spec import ITEM_ATTRIBUTES, PARTS, QuerySpec
+from vsearch.catalogue.store import COLOUR_MIN_FRACTION, SOURCES_SCHEMA, TS as TS_TYPE, SourceRow, Store, record_to_tube, sql_str
+from vsearch.query import zones
 
 UTC = dt.timezone.utc
 # A colour term matches when it covers at least this share of the object (or garment). It is the threshold the

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from vsearch.errors import UsageError
-from vsearch.store import LOCKS_SCHEMA, SourceRow, Store
+from vsearch.catalogue.store import LOCKS_SCHEMA, SourceRow, Store
 
 UTC = dt.timezone.utc
 

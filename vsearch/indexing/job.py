@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from vsearch import __version__
-from vsearch.audit import AuditLog
+from vsearch.evidence.audit import AuditLog
 from vsearch.errors import DecodeError, SourceError, UsageError, VsearchError
 from vsearch.indexers import activity, decode
 from vsearch.indexers.base import FrameContext, SourceResult, Stage
 from vsearch.records import SourceRef
 from vsearch.site import SiteConfig, log_system_action
-from vsearch.sources import SourceSpec, discover, resolve, sha256_file
-from vsearch.store import SourceRow, Store
+from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
+from vsearch.catalogue.store import SourceRow, Store
 
 UTC = dt.timezone.utc
 GATING_MODES = ("auto", "on", "off")
@@ -147,11 +147,11 @@ def with_site_defaults(opts: IndexOptions, site: SiteConfig | None) -> IndexOpti
 def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, object]]:
     """The indexer stages for this job, warnings for the user (e.g. degraded motion-only mode), and the
     parameters that define what the index holds (a change of any of them re-indexes a file)."""
-    from vsearch.descriptors import EmbedConfig
+    from vsearch.models.descriptors import EmbedConfig
     from vsearch.indexers.detect import make_detector
     from vsearch.indexers.embed import EmbedStage
     from vsearch.indexers.tubes import TubeStage
-    from vsearch.models import resolve_models_dir
+    from vsearch.models.registry import resolve_models_dir
 
     mdir = resolve_models_dir(opts.models_dir)
     choice = make_detector(opts.detector, mdir)

@@ -24,7 +24,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from vsearch import vectorsearch
+from vsearch.catalogue import vectors as vectorsearch
 from vsearch.errors import StoreError
 from vsearch.indexers.base import SourceResult, VectorRecord
 from vsearch.records import Gap, Tube

@@ -1,7 +1,7 @@
 """Derived exhibits from a query result: synopsis / passages videos and the signed evidentiary bundle.
 
-This is the glue between the store (tubes, sources), the renderer (`vsearch.synopsis`) and the bundle writer
-(`vsearch.bundle`); it holds no rendering or signing logic of its own.
+This is the glue between the store (tubes, sources), the renderer (`vsearch.synopsis.render`) and the bundle writer
+(`vsearch.evidence.bundle`); it holds no rendering or signing logic of its own.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from vsearch import models as model_catalogue
-from vsearch.bundle import BundleReport, ExportInputs, ExportObject, ExportSource, ExportVideo, write_bundle
+from vsearch.models import registry as model_catalogue
+from vsearch.evidence.bundle import BundleReport, ExportInputs, ExportObject, ExportSource, ExportVideo, write_bundle
 from vsearch.errors import UsageError
-from vsearch.query import QueryResult, tubes_for
+from vsearch.query.engine import QueryResult, tubes_for
 from vsearch.records import Tube
-from vsearch.signing import SiteKey
+from vsearch.evidence.signing import SiteKey
 from vsearch.site import Investigator, SiteConfig
-from vsearch.store import Store, sql_str
-from vsearch.synopsis import PassageOptions, SourceClip, SynopsisOptions, render_passages, render_synopsis
+from vsearch.catalogue.store import Store, sql_str
+from vsearch.synopsis.render import PassageOptions, SourceClip, SynopsisOptions, render_passages, render_synopsis
 
 SPAN_PADDING_S = 2.0  # context kept around each object in the native-format span copies
 

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from vsearch.queryspec import (
+from vsearch.query.spec import (
     CLASS_VOCAB,
     COLOUR_VOCAB,
     DEFAULT_TZ,

@@ -37,11 +37,11 @@ from typing import Any
 import av
 import imageio_ffmpeg
 
-from vsearch.sources import sha256_file
+from vsearch.indexing.sources import sha256_file
 from vsearch import __version__
-from vsearch.audit import canonical_json, utc_iso
+from vsearch.evidence.audit import canonical_json, utc_iso
 from vsearch.errors import SourceError, UsageError, VerificationError, VsearchError
-from vsearch.signing import SiteKey, fingerprint, verify_signature
+from vsearch.evidence.signing import SiteKey, fingerprint, verify_signature
 from vsearch.site import Investigator
 
 FORMAT = "vsearch-export/1"

@@ -1,0 +1,1 @@
+"""The LanceDB catalogue: store schema, tables, vector tables."""

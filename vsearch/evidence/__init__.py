@@ -1,0 +1,1 @@
+"""Evidence: audit log, signing, export bundles, exhibits, retention and case locks."""

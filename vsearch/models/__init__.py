@@ -1,0 +1,1 @@
+"""Model files (registry, verification, installation) and appearance descriptors."""

@@ -1,0 +1,1 @@
+"""Synopsis and passages: placement, background plates, rendering, stills."""
