@@ -19,6 +19,7 @@ from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_s
 from vsearch.site import audit_log_for, optional_site_config
 from vsearch.catalogue.store import Store
 from vsearch.cli import audit_cli, evidence_cli, exhibit_cli, models_cli, search_cli
+from vsearch.cli import serve_cli
 from vsearch.cli.common import ConfigOpt
 from vsearch.cli.progress import RichSink
 
@@ -127,6 +128,7 @@ app.command()(exhibit_cli.export)
 app.command()(evidence_cli.verify)
 app.command()(evidence_cli.lock)
 app.command()(evidence_cli.purge)
+app.command()(serve_cli.serve)
 
 
 @app.callback(invoke_without_command=True)
