@@ -169,8 +169,12 @@ async def _on_error(request: Request, exc: Exception) -> Response:
 
 def page_context(request: Request, s: Session | None, **extra: Any) -> dict[str, Any]:
     lang = lang_of(request)
-    return {"t": i18n.texts(lang), "lang": lang, "session": s, "path": request.url.path,
-            "query": str(request.query_params), **extra}
+
+    def lang_url(code: str) -> str:  # this page, same query, other language
+        return str(request.url.include_query_params(lang=code).replace(scheme="", netloc=""))
+
+    return {"t": i18n.texts(lang), "lang": lang, "session": s, "path": request.url.path, "lang_url": lang_url,
+            **extra}
 
 
 def create_app(store_dir: Path, config_path: Path | None = None, *, exports_dir: Path | None = None,

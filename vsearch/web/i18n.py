@@ -68,6 +68,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key -> (fr, en)
                       "Click an object in the video to open the original at that time."),
     "source_map": ("Carte des sources", "Source map"),
     "original": ("original", "original"),
+    "clip_from": ("extrait à partir de", "clip from"),
     "error": ("Erreur", "Error"),
     "back": ("Retour", "Back"),
     "case_label": ("Procédure", "Case"),
@@ -85,17 +86,18 @@ def texts(lang: str) -> dict[str, str]:
 def coverage_sentence(cov: dict[str, object], lang: str) -> str:
     """The coverage report of a search as one readable sentence."""
     searched = cov["searched"]
-    hours = float(cov.get("footage_searched_s") or 0.0) / 3600
+    seconds = float(cov.get("footage_searched_s") or 0.0)
+    amount = f"{seconds / 3600:.2f} h" if seconds >= 360 else f"{seconds:.0f} s"
     cams = ", ".join(cov["cameras_requested"] or cov["cameras_indexed"]) or "-"
     win = f"{cov['window_from'] or ('début' if lang == 'fr' else 'start')} → {cov['window_to'] or ('fin' if lang == 'fr' else 'end')}"
     n_bad, n_gaps, n_unc = len(cov["not_searched"]), len(cov["gaps"]), len(cov["uncovered"])
     missing = ", ".join(cov["cameras_missing"])
     if lang == "en":
-        s = (f"Searched {len(searched)} file(s), {hours:.2f} h of footage, cameras {cams}, window {win}; "
+        s = (f"Searched {len(searched)} file(s), {amount} of footage, cameras {cams}, window {win}; "
              f"{n_bad} file(s) could not be read, {n_gaps} unreadable span(s), {n_unc} part(s) of the window "
              f"without footage")
         return s + (f"; cameras never indexed: {missing}." if missing else ".")
-    s = (f"{len(searched)} fichier(s) fouillé(s), {hours:.2f} h d'images, caméras {cams}, période {win} ; "
+    s = (f"{len(searched)} fichier(s) fouillé(s), {amount} d'images, caméras {cams}, période {win} ; "
          f"{n_bad} fichier(s) illisible(s), {n_gaps} passage(s) illisible(s), {n_unc} partie(s) de la période "
          f"sans images")
     return s + (f" ; caméras jamais indexées : {missing}." if missing else ".")
