@@ -94,7 +94,8 @@ def test_search_shows_thumbnails_timeline_and_coverage(page) -> None:  # noqa: A
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert page.evaluate("document.cookie").find("vsearch_session") < 0  # not readable by scripts
     _search(page, QUERY)
-    page.wait_for_function("[...document.querySelectorAll('#hits .hit img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("[...document.querySelectorAll('#hits .hit img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
     n = page.locator("#hits .hit").count()
     assert n >= 1 and page.inner_text("#hit-count").startswith(str(n))
     assert "fichier(s) fouillé(s)" in page.inner_text("#coverage-sentence")

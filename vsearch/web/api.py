@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from vsearch.errors import QueryError, UsageError, VsearchError
 from vsearch.web import calls, clips
-from vsearch.web.app import Job, checked_post, new_id, query_args, session_of, state
+from vsearch.web.app import Job, WebState, checked_post, new_id, query_args, session_of, state
 from vsearch.web.sessions import Session
 
 
@@ -137,7 +137,7 @@ def api_synopsis_map(request: Request) -> Response:
     return _json(_synopsis_part(request)[1])
 
 
-def _run_export(st, job: Job, s: Session, args: calls.QueryArgs, tube_ids: list[str], out: Path) -> None:  # noqa: ANN001
+def _run_export(st: WebState, job: Job, s: Session, args: calls.QueryArgs, tube_ids: list[str], out: Path) -> None:
     try:
         job.result = calls.export(st.site, s.access, args, tube_ids, out)
         job.state = "done"

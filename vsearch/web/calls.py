@@ -1,8 +1,9 @@
 """The one adapter between the web app and the library: every library call of `vsearch.web` is here.
 
 Each function is the body of the matching CLI command (same library calls, same audit action and parameters,
-same JSON), taking the session's `Access` instead of command-line options. When the single search execution of
-the retrieval issue lands, `search` below is the one place to point at it.
+same JSON), taking the session's `Access` instead of command-line options. Every search goes through `execute`,
+which has the signature of the retrieval issue's single search execution (`vsearch.query.search.execute`) and
+is the one line to point at it when that lands.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from vsearch.evidence import exhibits
 from vsearch.evidence.bundle import sha256_file
 from vsearch.query import similar as similar_lib
 from vsearch.query.engine import QueryResult, run_query
-from vsearch.query.spec import check_cameras, get_tz, parse_time_option
+from vsearch.models.descriptors import EmbedConfig
+from vsearch.query.spec import QuerySpec, check_cameras, get_tz, parse_time_option
 from vsearch.site import Access, ActionRecord, SiteConfig, audited_action, load_site_config, optional_site_config
 from vsearch.synopsis import stills
 from vsearch.synopsis.render import SynopsisOptions
 
-__all__ = ["QueryArgs", "Site", "export", "frame_jpeg", "login", "search", "similar", "synopsis", "tube_info",
-           "tube_track", "audited"]
+__all__ = ["QueryArgs", "Site", "audited", "cameras", "execute", "export", "frame_jpeg", "login", "search",
+           "similar", "synopsis", "tube_info", "tube_track", "view_tube"]
 
 
 @dataclass(frozen=True)
@@ -64,18 +66,28 @@ def login(site: Site, access: Access, remote: str) -> str:
     return rec.investigator.name
 
 
+def execute(store: Store, spec: QuerySpec, *, clip: EmbedConfig | None = None) -> QueryResult:
+    """The single search execution, with the signature of `vsearch.query.search.execute` (branch `query`).
+    MERGE: replace this body by `from vsearch.query.search import execute`; it is the same calls as
+    `cli/search_cli.search` today (appearance and CLIP-text scores merged into the engine's ranking)."""
+    clip = clip or EmbedConfig()
+    scope = similar_lib.Scope(cameras=spec.cameras, time_from=spec.time_from, time_to=spec.time_to)
+    appearance = similar_lib.like_scores(store, spec.like, clip, scope) if spec.like else None
+    words = spec.free_text.strip()
+    text = similar_lib.text_scores(store, words, clip, scope) if clip.clip_model and words else None
+    return run_query(store, spec, similar=similar_lib.merge_scores(appearance, text))
+
+
+def _clip(site: Site) -> EmbedConfig:
+    return similar_lib.embed_config(optional_site_config(site.config_path))
+
+
 def search(site: Site, access: Access, args: QueryArgs) -> QueryResult:
-    """`vsearch search` (same calls as `cli/search_cli.search`): appearance and CLIP-text scores merged into
-    the query engine's ranking. Its `to_dict()` is the JSON of `vsearch search --json`."""
+    """`vsearch search`, audited like it; `to_dict()` of the result is the JSON of `vsearch search --json`."""
     st = site.store()
     spec = args.spec(st)
-    clip = similar_lib.embed_config(optional_site_config(site.config_path))
-    scope = similar_lib.Scope(cameras=spec.cameras, time_from=spec.time_from, time_to=spec.time_to)
     with audited(site, access, "search", args.params()) as rec:
-        appearance = similar_lib.like_scores(st, spec.like, clip, scope) if spec.like else None
-        words = spec.free_text.strip()
-        clip_text = similar_lib.text_scores(st, words, clip, scope) if clip.clip_model and words else None
-        res = run_query(st, spec, similar=similar_lib.merge_scores(appearance, clip_text))
+        res = execute(st, spec, clip=_clip(site))
         rec.result = {"hits": len(res.hits), "candidates": res.candidates,
                       "not_searched": len(res.coverage.not_searched), "tube_ids": [h.tube_id for h in res.hits]}
     return res
@@ -177,7 +189,7 @@ def export(site: Site, access: Access, args: QueryArgs, tube_ids: list[str], out
     cfg = site.config()
     params = {**args.params(), "zip": True, "synopsis": True, "passages": True, "tube_ids": tube_ids}
     with audited(site, access, "export", params) as rec:
-        res = run_query(st, args.spec(st))
+        res = execute(st, args.spec(st), clip=_clip(site))  # the same hits the investigator confirmed
         keep = set(tube_ids)
         missing = keep - {h.tube_id for h in res.hits}
         if missing:

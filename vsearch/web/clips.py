@@ -31,7 +31,8 @@ class ClipSpan:
 
     @classmethod
     def around(cls, source_path: str, source_start_pts_s: float, first_pts_s: float, last_pts_s: float) -> ClipSpan:
-        return cls(Path(source_path), max(source_start_pts_s, first_pts_s - CLIP_PADDING_S), last_pts_s + CLIP_PADDING_S)
+        start = max(source_start_pts_s, first_pts_s - CLIP_PADDING_S)
+        return cls(Path(source_path), start, last_pts_s + CLIP_PADDING_S)
 
 
 def clip_path(store_root: Path, tube_id: str) -> Path:

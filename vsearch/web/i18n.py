@@ -89,7 +89,8 @@ def coverage_sentence(cov: dict[str, object], lang: str) -> str:
     seconds = float(cov.get("footage_searched_s") or 0.0)
     amount = f"{seconds / 3600:.2f} h" if seconds >= 360 else f"{seconds:.0f} s"
     cams = ", ".join(cov["cameras_requested"] or cov["cameras_indexed"]) or "-"
-    win = f"{cov['window_from'] or ('début' if lang == 'fr' else 'start')} → {cov['window_to'] or ('fin' if lang == 'fr' else 'end')}"
+    start, end = ("début", "fin") if lang == "fr" else ("start", "end")
+    win = f"{cov['window_from'] or start} → {cov['window_to'] or end}"
     n_bad, n_gaps, n_unc = len(cov["not_searched"]), len(cov["gaps"]), len(cov["uncovered"])
     missing = ", ".join(cov["cameras_missing"])
     if lang == "en":

@@ -55,7 +55,8 @@ def timeline(result: dict[str, Any]) -> Timeline | None:
         a, b = _t(h["start_utc"]), _t(h["end_utc"])
         left = (a - lo).total_seconds() / span * 100
         width = max((b - a).total_seconds() / span * 100, 0.4)
-        lines.setdefault(h["camera"], []).append(Mark(h["tube_id"], rank, round(left, 2), round(min(width, 100 - left), 2),
+        width = min(width, 100 - left)
+        lines.setdefault(h["camera"], []).append(Mark(h["tube_id"], rank, round(left, 2), round(width, 2),
                                                      f"#{rank} {h['class_name']} {a.time().isoformat('seconds')}"))
     return Timeline(lo.isoformat(), hi.isoformat(), tuple(CameraLine(c, tuple(m)) for c, m in sorted(lines.items())))
 
