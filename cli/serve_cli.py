@@ -40,7 +40,7 @@ def serve(store: StoreOpt = Path("vsearch-data"), config: ConfigOpt = None,
         raise UsageError(f"--host {host}: not a loopback address; other machines could reach the UI. Pass "
                          f"--allow-remote as well if that is intended (use it on a closed network only)")
     load_site_config(config)  # no site config, no access: fail now with the CLI's message
-    app = create_app(store, config, exports_dir=exports, lifetime_s=int(session_hours * 3600))
+    app = create_app(store, config, exports_dir=exports, lifetime_s=int(session_hours * 3600), host=host)
     if not _is_loopback(host):
         err.print(f"[bold yellow]warning:[/] serving on {host}: any machine that can reach this address sees "
                   f"the login page; traffic is plain HTTP", highlight=False)

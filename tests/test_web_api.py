@@ -190,6 +190,12 @@ def test_login_search_clip_and_view_are_audited_with_investigator_and_case(env: 
     assert AuditLog(env["store"] / "audit.jsonl").verify().ok
 
 
+def test_other_host_names_are_refused_and_pages_cannot_be_framed(client: TestClient) -> None:
+    assert client.get("/api/search", params={"q": QUERY}, headers={"Host": "evil.example:8765"}).status_code == 400
+    r = client.get("/search")
+    assert r.headers["x-frame-options"] == "DENY" and "default-src 'self'" in r.headers["content-security-policy"]
+
+
 def test_posts_need_the_csrf_token(client: TestClient) -> None:
     r = client.post("/api/synopsis", json={"tube_ids": ["x"]})
     assert r.status_code == 403 and "CSRF" in r.json()["error"]

@@ -94,13 +94,19 @@ def test_search_shows_thumbnails_timeline_and_coverage(page) -> None:  # noqa: A
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert page.evaluate("document.cookie").find("vsearch_session") < 0  # not readable by scripts
     _search(page, QUERY)
-    page.wait_for_function("[...document.querySelectorAll('#hits .hit img')]"
+    page.wait_for_function("() => [...document.querySelectorAll('#hits .hit img')]"
                            ".every(i => i.complete && i.naturalWidth > 0)")
     n = page.locator("#hits .hit").count()
     assert n >= 1 and page.inner_text("#hit-count").startswith(str(n))
     assert "fichier(s) fouillé(s)" in page.inner_text("#coverage-sentence")
     assert page.locator(".bar .seg.searched").count() == 1
+    bar, seg = page.locator(".bar").bounding_box(), page.locator(".bar .seg.searched").bounding_box()
+    assert seg["width"] > 0.95 * bar["width"] - 2  # all the footage was searched
     assert page.locator("#timeline .tl-mark").count() == n
+    track = page.locator(".tl-track").bounding_box()
+    marks = [page.locator("#timeline .tl-mark").nth(i).bounding_box() for i in range(n)]
+    assert all(m["width"] >= 2 and track["x"] <= m["x"] <= track["x"] + track["width"] for m in marks)
+    assert len({round(m["x"]) for m in marks}) == n  # placed at their own times
     assert "red" in page.inner_text("#hits .hit >> nth=0")
     assert page.inner_text("#case") == CASE
     _shot(page, "search")
@@ -113,11 +119,11 @@ def test_tube_page_plays_the_clip_and_draws_the_path(page) -> None:  # noqa: ANN
     _search(page, QUERY)
     page.click("#hits .hit >> nth=0")
     page.wait_for_url(re.compile(r"/tube/"))
-    page.wait_for_function("document.getElementById('player').readyState >= 2")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 2")
     page.evaluate("document.getElementById('player').play()")
-    page.wait_for_function("document.getElementById('player').currentTime > 0.2")
+    page.wait_for_function("() => document.getElementById('player').currentTime > 0.2")
     assert page.evaluate("document.getElementById('player').error") is None
-    page.wait_for_function("document.getElementById('still').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('still').naturalWidth > 0")
     assert page.locator("#path polyline.track").count() == 1
     assert page.locator("#similar .hit").count() >= 1
     _shot(page, "tube")
@@ -125,7 +131,7 @@ def test_tube_page_plays_the_clip_and_draws_the_path(page) -> None:  # noqa: ANN
 
 def test_zone_drawn_on_a_still_searches_with_the_zone(page) -> None:  # noqa: ANN001
     page.goto("/zone?camera=cam1")
-    page.wait_for_function("document.getElementById('zone-img').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('zone-img').naturalWidth > 0")
     box = page.locator("#zone-svg").bounding_box()
     corners = [(0.3, 0.3), (0.7, 0.3), (0.7, 0.55), (0.3, 0.55)]  # across the red-top person's path (y = 0.42)
     for x, y in corners:
@@ -147,7 +153,7 @@ def test_clicking_an_object_in_the_synopsis_opens_its_original(page) -> None:  #
     _search(page, QUERY)
     page.click("#make-synopsis")
     page.wait_for_url(re.compile(r"/synopsis/"), timeout=180_000)
-    page.wait_for_function("document.querySelector('video.syn-video').readyState >= 2 && "
+    page.wait_for_function("() => document.querySelector('video.syn-video').readyState >= 2 && "
                            "document.querySelector('video.syn-video').dataset.ready === '1'")
     # pick the middle sample of the first object of the source map, show that instant, click inside its box
     target = page.evaluate("""async () => {
@@ -164,7 +170,7 @@ def test_clicking_an_object_in_the_synopsis_opens_its_original(page) -> None:  #
     _shot(page, "synopsis")
     page.mouse.click(target["x"], target["y"])
     page.wait_for_url(re.compile(rf"/tube/{target['tube']}\?at="))
-    page.wait_for_function("document.getElementById('player').readyState >= 2")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 2")
     seek = float(page.get_attribute("#player", "data-seek"))
     assert abs(page.evaluate("document.getElementById('player').currentTime") - seek) < 0.5
 

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import QueryParams
+from starlette.datastructures import MutableHeaders, QueryParams
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vsearch.errors import AuthorisationError, QueryError, UsageError, VsearchError
 from vsearch.web import calls, i18n
@@ -177,17 +180,57 @@ def page_context(request: Request, s: Session | None, **extra: Any) -> dict[str,
             **extra}
 
 
+# Pages may load only what this server serves (no CDN, no inline script) and may not be framed by another site
+# (a framed "confirm" or "export" button could be clicked by a page the investigator did not mean to trust).
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; img-src 'self'; media-src 'self'; frame-ancestors 'none'; "
+                               "form-action 'self'; base-uri 'none'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response (pure ASGI, so file streaming and Range answers are untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for k, v in SECURITY_HEADERS.items():
+                    headers.setdefault(k, v)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
 def create_app(store_dir: Path, config_path: Path | None = None, *, exports_dir: Path | None = None,
-               lifetime_s: int = DEFAULT_LIFETIME_S, clock: Callable[[], dt.datetime] = _utcnow) -> Starlette:
-    """The review app over the store `store_dir`, checking access against the site config like the CLI."""
+               lifetime_s: int = DEFAULT_LIFETIME_S, clock: Callable[[], dt.datetime] = _utcnow,
+               host: str = "127.0.0.1") -> Starlette:
+    """The review app over the store `store_dir`, checking access against the site config like the CLI. Only
+    requests addressed to `host` (or a loopback name) are answered, which defeats DNS rebinding."""
     from vsearch.web import api, pages
 
     site = calls.Site(Path(store_dir), config_path)
     site.store()  # fail now, with the store's own message, if it is not a vsearch store
     routes = [*pages.ROUTES, *api.ROUTES,
               Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static")]
-    app = Starlette(routes=routes, exception_handlers={NoSession: _on_no_session, CsrfError: _on_csrf,
-                                                       VsearchError: _on_error})
+    middleware = [Middleware(SecurityHeaders),
+                  Middleware(TrustedHostMiddleware, allowed_hosts=sorted({*LOOPBACK_NAMES, host}))]
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={NoSession: _on_no_session, CsrfError: _on_csrf, VsearchError: _on_error})
     app.state.web = WebState(site=site, sessions=Sessions(lifetime_s, clock),
                              templates=Jinja2Templates(directory=HERE / "templates"),
                              exports_dir=Path(exports_dir) if exports_dir else Path(store_dir) / "exports",

@@ -57,8 +57,11 @@ function zonePage() {
   document.getElementById("zone-clear").addEventListener("click", () => { pts = []; update(); });
 }
 
-// search page: make a synopsis of the hits, then open its page
+// search page: place the coverage bar and timeline marks (positions as data-*: the CSP forbids inline styles),
+// make a synopsis of the hits, then open its page
 function searchPage() {
+  document.querySelectorAll("[data-width]").forEach((e) => { e.style.width = e.dataset.width + "%"; });
+  document.querySelectorAll("[data-left]").forEach((e) => { e.style.left = e.dataset.left + "%"; });
   const b = document.getElementById("make-synopsis");
   if (!b) return;
   b.addEventListener("click", async () => {
