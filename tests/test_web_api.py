@@ -255,6 +255,13 @@ def test_synopsis_and_export_of_confirmed_tubes(env: dict[str, Path], client: Te
     assert "synopsis" in actions and "export" in actions
 
 
+def test_every_ui_text_has_french_and_english_and_no_key_hides_a_dict_method() -> None:
+    from vsearch.web import i18n
+
+    assert all(fr.strip() and en.strip() for fr, en in i18n.TEXT.values())
+    assert not set(i18n.TEXT) & set(dir(dict))  # Jinja's t.clear would be dict.clear, not the text
+
+
 def test_serve_refuses_a_non_loopback_host_without_the_flag(env: dict[str, Path]) -> None:
     r = vsearch_cli("serve", "--store", str(env["store"]), "--config", str(env["config"]), "--host", "0.0.0.0")
     assert r.returncode == 2

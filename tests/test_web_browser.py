@@ -136,6 +136,7 @@ def test_zone_drawn_on_a_still_searches_with_the_zone(page) -> None:  # noqa: AN
     corners = [(0.3, 0.3), (0.7, 0.3), (0.7, 0.55), (0.3, 0.55)]  # across the red-top person's path (y = 0.42)
     for x, y in corners:
         page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    assert page.inner_text("#zone-clear") == "Effacer"
     zone = page.inner_text("#zone-text")
     assert zone.startswith("entered:") and len(zone.split(":", 1)[1].split()) == 4
     pts = [tuple(map(float, p.split(","))) for p in zone.split(":", 1)[1].split()]

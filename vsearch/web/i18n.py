@@ -42,7 +42,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key -> (fr, en)
     "draw_zone": ("Dessiner une zone", "Draw a zone"),
     "zone_help": ("Cliquez sur l'image pour poser les sommets du polygone, puis lancez la recherche.",
                   "Click on the still to place the polygon's corners, then search."),
-    "clear": ("Effacer", "Clear"),
+    "clear_zone": ("Effacer", "Clear"),
     "zone_mode": ("Condition", "Condition"),
     "entered": ("est entré", "entered"),
     "stayed": ("est resté ≥ 30 s", "stayed ≥ 30 s"),
