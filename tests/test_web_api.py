@@ -255,6 +255,23 @@ def test_synopsis_and_export_of_confirmed_tubes(env: dict[str, Path], client: Te
     assert "synopsis" in actions and "export" in actions
 
 
+def test_search_page_is_server_rendered_from_the_same_hits(client: TestClient) -> None:
+    ids = [h["tube_id"] for h in client.get("/api/search", params={"q": QUERY}).json()["hits"]]
+    page = client.get("/search", params={"q": QUERY}).text
+    assert re.findall(r'data-tube="([^"]+)"', page) == ids
+    assert "fichier(s) fouillé(s)" in page and page.count('class="tl-mark"') == len(ids)
+    assert "Searched 1 file(s)" in client.get("/search", params={"q": QUERY, "lang": "en"}).text
+    assert "fichier(s) fouillé(s)" in client.get("/search", params={"q": QUERY, "lang": "fr"}).text  # and back
+
+
+def test_unknown_tube_or_synopsis_is_404_with_a_clear_message(client: TestClient) -> None:
+    r = client.get("/tube/f937-00099")
+    assert r.status_code == 404 and "no such tube" in r.text
+    r = client.get("/api/synopsis/20260101T000000Z-abcd/0/map")
+    assert r.status_code == 404 and "make it again" in r.json()["error"]
+    assert client.get("/api/synopsis/..%2f..%2fetc/0/map").status_code in (400, 404)
+
+
 def test_every_ui_text_has_french_and_english_and_no_key_hides_a_dict_method() -> None:
     from vsearch.web import i18n
 

@@ -7,11 +7,12 @@ import tempfile
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from vsearch.errors import QueryError, UsageError, VsearchError
+from vsearch.errors import UsageError, VsearchError
 from vsearch.web import calls, clips
 from vsearch.web.app import Job, WebState, checked_post, new_id, query_args, session_of, state
 from vsearch.web.sessions import Session
@@ -90,12 +91,13 @@ def api_frame(request: Request) -> Response:
     return Response(data, media_type="image/jpeg")
 
 
-def _synopsis_dir(request: Request, synopsis_id: str) -> Path:
+def synopsis_dir(request: Request, synopsis_id: str) -> Path:
     if not synopsis_id.replace("-", "").isalnum():
         raise UsageError(f"synopsis {synopsis_id!r}: not a synopsis id")
     d = state(request).cache_dir / "synopsis" / synopsis_id
     if not (d / "results.json").is_file():
-        raise QueryError(f"synopsis {synopsis_id}: no such tube synopsis here; make it again")
+        raise calls.NotFound(f"synopsis {synopsis_id}: no such synopsis in this store; make it again from "
+                            f"the search page")
     return d
 
 
@@ -120,11 +122,11 @@ async def api_synopsis(request: Request) -> Response:
 
 def _synopsis_part(request: Request) -> tuple[Path, dict]:
     session_of(request)
-    d = _synopsis_dir(request, request.path_params["synopsis_id"])
+    d = synopsis_dir(request, request.path_params["synopsis_id"])
     maps = sorted(p for p in d.glob("synopsis*.json"))
     n = request.path_params["part"]
     if n >= len(maps):
-        raise QueryError(f"synopsis {d.name} has no part {n}")
+        raise calls.NotFound(f"synopsis {d.name} has no part {n}")
     return d, json.loads(maps[n].read_text())
 
 
@@ -152,8 +154,6 @@ async def api_export(request: Request) -> Response:
     that search, made in the background. Answers the job; GET /api/export/{job} gives its progress, then the
     JSON of `vsearch export --json`."""
     s, body = await checked_post(request)
-    from starlette.datastructures import QueryParams
-
     args = query_args(QueryParams(str(body.get("query") or "")))
     ids = body.get("tube_ids") or []
     ids = [ids] if isinstance(ids, str) else ids

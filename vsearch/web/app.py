@@ -20,12 +20,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vsearch.errors import AuthorisationError, QueryError, UsageError, VsearchError
+from vsearch.errors import AuthorisationError, UsageError, VsearchError
 from vsearch.web import calls, i18n
 from vsearch.web.sessions import COOKIE, DEFAULT_LIFETIME_S, Session, Sessions, _utcnow
 
@@ -122,7 +122,9 @@ def query_args(params: QueryParams | dict[str, Any]) -> calls.QueryArgs:
         v = params.get(name)
         if isinstance(v, list):
             v = v[0] if v else None
-        return str(v).strip() or None if v is not None else None
+        if v is None:
+            return None
+        return str(v).strip() or None
 
     limit = one("limit")
     if limit is not None and (not limit.isdigit() or int(limit) < 1):
@@ -140,7 +142,7 @@ def query_args(params: QueryParams | dict[str, Any]) -> calls.QueryArgs:
 def error_status(e: VsearchError) -> int:
     if isinstance(e, AuthorisationError):
         return 403
-    if isinstance(e, QueryError) and "no such tube" in str(e):
+    if isinstance(e, calls.NotFound):
         return 404
     return 400 if isinstance(e, UsageError) else 500
 

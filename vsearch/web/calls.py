@@ -30,8 +30,12 @@ from vsearch.site import Access, ActionRecord, SiteConfig, audited_action, load_
 from vsearch.synopsis import stills
 from vsearch.synopsis.render import SynopsisOptions
 
-__all__ = ["QueryArgs", "Site", "audited", "cameras", "execute", "export", "frame_jpeg", "login", "search",
-           "similar", "synopsis", "tube_info", "tube_track", "view_tube"]
+__all__ = ["NotFound", "QueryArgs", "Site", "audited", "cameras", "execute", "export", "frame_jpeg", "login",
+           "search", "similar", "synopsis", "tube_info", "tube_track", "view_tube"]
+
+
+class NotFound(QueryError):
+    """A tube (or a synopsis made by the UI) that is not, or no longer, in the store; the web answers 404."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ def tube_info(st: Store, tube_id: str) -> dict[str, Any]:
     """The JSON of `vsearch show --json` for one tube (metadata only)."""
     rec = st.tube_record(tube_id)
     if rec is None:
-        raise QueryError(f"tube:{tube_id}: no such tube in {st.root}; list them with `vsearch tubes`")
+        raise NotFound(f"tube:{tube_id}: no such tube in {st.root}; list them with `vsearch tubes`")
     src = st.source(rec["source_id"])
     tube = record_to_tube(rec)
     return {"tube_id": tube_id, "camera": rec["camera"], "class": rec["class_name"],
@@ -133,7 +137,7 @@ def tube_track(st: Store, tube_id: str) -> TubeTrack:
     tube = st.tube(tube_id)
     src = st.source(tube.source_id) if tube is not None else None
     if tube is None or src is None or src.start_utc is None:
-        raise QueryError(f"tube:{tube_id}: no such tube (or its source is gone) in {st.root}")
+        raise NotFound(f"tube:{tube_id}: no such tube (or its source is gone) in {st.root}")
     aw, ah = max(src.analysis_width_px, 1), max(src.analysis_height_px, 1)
     centres = tuple((round(float((b[0] + b[2]) / 2 / aw), 4), round(float((b[1] + b[3]) / 2 / ah), 4))
                     for b in tube.boxes_xyxy)

@@ -14,7 +14,8 @@ from vsearch.errors import AuthorisationError, UsageError, VsearchError
 from vsearch.site import Access
 from vsearch.web import calls, i18n, views
 from vsearch.web.app import (LANG_COOKIE, checked_post, lang_of, page_context, query_args, session_of, state)
-from vsearch.web.api import _synopsis_dir
+from vsearch.web.api import synopsis_dir
+from vsearch.web.clips import ClipSpan
 from vsearch.web.sessions import COOKIE, LOGIN_COOKIE, Session
 
 FILTERS = ("q", "camera", "from", "to", "date", "class", "colour", "upper", "lower", "direction", "zone",
@@ -100,8 +101,6 @@ def tube_page(request: Request) -> Response:
         similar, similar_error = calls.similar(st.site, s.access, tube_id, [], 12)["hits"], None
     except VsearchError as e:  # the page still shows the tube; the reason is displayed (and audited)
         similar, similar_error = [], str(e)
-    from vsearch.web.clips import ClipSpan
-
     span = ClipSpan.around(track.source_path, track.source_start_pts_s, track.first_pts_s, track.last_pts_s)
     at = request.query_params.get("at")
     try:
@@ -158,7 +157,7 @@ def zone_page(request: Request) -> Response:
 
 def synopsis_page(request: Request) -> Response:
     s = session_of(request)
-    d = _synopsis_dir(request, request.path_params["synopsis_id"])
+    d = synopsis_dir(request, request.path_params["synopsis_id"])
     parts = [json.loads(p.read_text()) for p in sorted(d.glob("synopsis*.json"))]
     return render(request, "synopsis.html", s, synopsis_id=d.name, parts=parts)
 
