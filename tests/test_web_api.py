@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from conftest import vsearch_cli
 from vsearch.evidence.audit import AuditLog
 from vsearch.web.app import create_app
-from web_support import CASE, INVESTIGATOR, REASON, build_store, cli_json
+from web_support import CASE, CONFIG, INVESTIGATOR, REASON, build_store, cli_json
 
 QUERY = "personne en haut rouge"
 
@@ -283,3 +283,35 @@ def test_serve_refuses_a_non_loopback_host_without_the_flag(env: dict[str, Path]
     r = vsearch_cli("serve", "--store", str(env["store"]), "--config", str(env["config"]), "--host", "0.0.0.0")
     assert r.returncode == 2
     assert "--allow-remote" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_real_footage_search_matches_the_cli_and_its_clip_plays(tmp_path: Path, sample_clip: Path) -> None:
+    """The sample clip (PETS 2009, msmpeg4v3 in AVI, which no browser plays): the UI's search is the CLI's, and
+    the tube's clip comes out as H.264 that decodes cleanly and answers Range requests."""
+    footage = tmp_path / "footage"
+    footage.mkdir()
+    clip = footage / "vtest-12s.avi"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(sample_clip), "-t", "12",
+                    "-c", "copy", str(clip)], check=True)
+    clip.with_name(clip.name + ".json").write_text(sample_clip.with_name("vtest.avi.json").read_text())
+    env = {"store": tmp_path / "store", "config": tmp_path / "vsearch.toml"}
+    r = vsearch_cli("index", str(footage), "--store", str(env["store"]), "--detector", "motion", "-q")
+    assert r.returncode == 0, r.stderr
+    env["config"].write_text(CONFIG)
+    cli = cli_json(env, "search", "personne")
+    c = make_client(env)
+    login(c)
+    web = c.get("/api/search", params={"q": "personne"}).json()
+    assert [h["tube_id"] for h in web["hits"]] == [h["tube_id"] for h in cli["hits"]] and web["hits"]
+    tube_id = web["hits"][0]["tube_id"]
+    part = c.get(f"/api/tubes/{tube_id}/clip", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.content) == 100
+    out = tmp_path / "clip.mp4"
+    out.write_bytes(c.get(f"/api/tubes/{tube_id}/clip").content)
+    dec = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(out), "-f", "null", "-"],
+                         capture_output=True, text=True)
+    assert dec.returncode == 0 and dec.stderr.strip() == "", dec.stderr
+    import av
+
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
