@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import subprocess
@@ -187,6 +188,8 @@ def test_login_search_clip_and_view_are_audited_with_investigator_and_case(env: 
         assert e["params"]["via"] == "web"
     assert mine[1]["params"]["text"] == QUERY and tube_id in mine[1]["result"]["tube_ids"]
     assert mine[3]["params"]["tube_id"] == tube_id
+    clip = env["store"] / "web-cache" / "clips" / f"{tube_id}.mp4"
+    assert mine[3]["outputs"] == {str(clip): hashlib.sha256(clip.read_bytes()).hexdigest()}
     assert AuditLog(env["store"] / "audit.jsonl").verify().ok
 
 

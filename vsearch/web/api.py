@@ -13,6 +13,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from vsearch.errors import UsageError, VsearchError
+from vsearch.evidence.bundle import sha256_file
 from vsearch.web import calls, clips
 from vsearch.web.app import Job, WebState, checked_post, new_id, query_args, session_of, state
 from vsearch.web.sessions import Session
@@ -54,6 +55,7 @@ def clip_response(request: Request, s: Session, tube_id: str) -> Response:
                                          track.last_pts_s)
             path = clips.ensure_clip(store.root, tube_id, span)
             rec.result = {"source": track.source_path, "from_pts_s": span.start_pts_s, "to_pts_s": span.end_pts_s}
+            rec.outputs = {str(path): sha256_file(path)}  # exactly what was shown
         s.clips_played.add(tube_id)
     else:
         path = clips.ensure_clip(store.root, tube_id, clips.ClipSpan.around(
