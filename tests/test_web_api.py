@@ -112,6 +112,23 @@ def test_session_cookie_is_httponly_strict_and_expires(env: dict[str, Path]) -> 
     assert c.get("/api/search", params={"q": QUERY}).status_code == 401
 
 
+def test_changing_case_is_logout_then_a_new_login(env: dict[str, Path]) -> None:
+    c = make_client(env)
+    login(c, case="PV-A")
+    first = c.cookies["vsearch_session"]
+    assert c.get("/", follow_redirects=False).headers["location"] == "/search"  # no second login over a session
+    r = c.post("/logout", data={"csrf": csrf_of(c)}, follow_redirects=False)
+    assert r.status_code == 303
+    login(c, case="PV-B")
+    second = c.cookies["vsearch_session"]
+    assert second != first
+    stale = make_client(env)
+    stale.cookies.set("vsearch_session", first)
+    assert stale.get("/api/search", params={"q": QUERY}).status_code == 401  # the case-A session is closed
+    assert c.get("/api/search", params={"q": QUERY}).status_code == 200
+    assert audit_entries(env)[-1]["action"] == "search" and audit_entries(env)[-1]["case"] == "PV-B"
+
+
 def test_search_api_gives_the_cli_hits_in_the_cli_order(env: dict[str, Path], client: TestClient) -> None:
     cli = cli_json(env, "search", QUERY)
     r = client.get("/api/search", params={"q": QUERY})
