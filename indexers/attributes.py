@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vsearch.records import CLASSES
+from vsearch.records import CLASSES, ModelOutputs
 
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 COLOUR_FR = {
@@ -375,22 +375,34 @@ class AttributeModels:
             self._compiled[key] = compile_ir(self._xml[key])
         return self._compiled[key]
 
-    def describe(self, class_name: str, crops: list[np.ndarray]) -> dict[str, object]:
-        """Averaged model outputs over a tube's kept crops (keys as in `Tube.attributes["models"]`)."""
+    def provenance(self, key: str) -> tuple[str, str]:
+        """(model name, SHA-256 of its weights file) of the model used for "person" or "vehicle"."""
+        from vsearch.models.descriptors import file_sha256
+
+        xml = self._xml[key]
+        return xml.stem, file_sha256(xml.with_suffix(".bin"))
+
+    def describe(self, class_name: str, crops: list[np.ndarray]) -> ModelOutputs:
+        """Averaged model outputs over a tube's kept crops; empty when no model covers the class."""
         crops = [c for c in crops if c.size > 0]
         if not crops:
-            return {}
+            return ModelOutputs()
         if class_name == "person" and "person" in self._xml:
             m = self._model("person")
             scores = np.mean([np.asarray(m(_blob(c, 80, 160))["453"]).reshape(-1) for c in crops], axis=0)
-            return {key: round(float(scores[i]), 3) for i, key in _PERSON_KEEP.items()}
+            model, sha = self.provenance("person")
+            return ModelOutputs(model=model, weights_sha256=sha, probabilities=tuple(
+                (key, round(float(scores[i]), 3)) for i, key in _PERSON_KEEP.items()))
         if class_name in ("car", "bus", "truck") and "vehicle" in self._xml:
             m = self._model("vehicle")
             outs = [m(_blob(c, 72, 72)) for c in crops]
             colour = np.mean([np.asarray(o["color"]).reshape(-1) for o in outs], axis=0)
             vtype = np.mean([np.asarray(o["type"]).reshape(-1) for o in outs], axis=0)
-            return {"vehicle_colour": _VEHICLE_COLOURS[int(np.argmax(colour))],
-                    "vehicle_colour_p": round(float(colour.max()), 3),
-                    "vehicle_type": _VEHICLE_TYPES[int(np.argmax(vtype))],
-                    "vehicle_type_p": round(float(vtype.max()), 3)}
-        return {}
+            model, sha = self.provenance("vehicle")
+            return ModelOutputs(
+                model=model, weights_sha256=sha,
+                probabilities=(("vehicle_colour_p", round(float(colour.max()), 3)),
+                               ("vehicle_type_p", round(float(vtype.max()), 3))),
+                labels=(("vehicle_colour", _VEHICLE_COLOURS[int(np.argmax(colour))]),
+                        ("vehicle_type", _VEHICLE_TYPES[int(np.argmax(vtype))])))
+        return ModelOutputs()

@@ -30,7 +30,18 @@ from vsearch.indexers.attributes import (
 )
 from vsearch.indexers.base import Detector, FrameContext, SourceResult
 from vsearch.indexers.track import TRACKER_VERSION, Tracker, TrackerConfig, TrackState
-from vsearch.records import CLASSES, Detections, Frame, SourceRef, Tube
+from vsearch.records import (
+    CLASSES,
+    Appearance,
+    ColourFractions,
+    Detections,
+    Footprint,
+    Frame,
+    Motion,
+    SourceRef,
+    Tube,
+    TubeAttributes,
+)
 
 OTHER = CLASSES.index("other")
 
@@ -255,21 +266,30 @@ class TubeStage:
 
     def _finalise(self, state: TrackState) -> None:
         acc = self._acc.pop(state.track_id, None)
-        tube = self._build(state, acc) if state.confirmed else None
-        if tube is None or acc is None:
+        built = self._build(state) if state.confirmed else None
+        if built is None or acc is None:
             return
-        self._tubes.append(tube)
+        tube, motion, footprint, votes = built
         crops = [c for _, _, c in sorted(acc.crops, key=lambda c: -c[0])]
         self._crops[state.track_id] = crops
         if crops:
             ok, jpeg = cv2.imencode(".jpg", crops[0], [cv2.IMWRITE_JPEG_QUALITY, self.config.thumbnail_jpeg_quality])
             if ok:
                 self._thumbs[state.track_id] = jpeg.tobytes()
-        models = self._attr_models.describe(tube.class_name, crops)
-        if models:
-            tube.attributes["models"] = models
+        person = tube.class_name == "person"
+        src = self._source
+        assert src is not None
+        attributes = TubeAttributes(
+            appearance=Appearance(colours=_fractions(acc.colours), upper=_fractions(acc.upper if person else None),
+                                  lower=_fractions(acc.lower if person else None)),
+            motion=motion, footprint=footprint, models=self._attr_models.describe(tube.class_name, crops),
+            class_votes=votes, first_seen_utc=src.wall_time(tube.first_pts_s),
+            last_seen_utc=src.wall_time(tube.last_pts_s))
+        self._tubes.append(replace(tube, attributes=attributes))
 
-    def _build(self, s: TrackState, acc: _Acc | None) -> Tube | None:
+    def _build(self, s: TrackState) -> tuple[Tube, Motion, Footprint, tuple[tuple[str, float], ...]] | None:
+        """The tube of a finished track (not yet described), its motion, footprint and class votes; None when
+        the track is too short or never moved."""
         cfg = self.config
         src = self._source
         assert src is not None
@@ -290,32 +310,27 @@ class TubeStage:
         else:
             class_name, votes = class_vote(s.class_ids, s.scores)
             class_source = self.detector.name
-        person = class_name == "person"
-        colours = acc.colours if acc is not None else np.zeros(len(PALETTE))
         xy_norm = gp / np.array([fw, fh], np.float64)
         scale = self._scale
-        attrs: dict[str, object] = {
-            "colours": fractions_from_counts(colours),
-            "upper_colours": fractions_from_counts(acc.upper) if person and acc is not None else {},
-            "lower_colours": fractions_from_counts(acc.lower) if person and acc is not None else {},
-            "direction8": mo.direction8, "horizontal": mo.horizontal, "vertical": mo.vertical,
-            "speed_mean_px_s": mo.speed_mean_px_s, "speed_max_px_s": mo.speed_max_px_s,
-            "speed_mean_fw_s": round(mo.speed_mean_px_s / (fw * scale), 4),
-            "speed_max_fw_s": round(mo.speed_max_px_s / (fw * scale), 4),
-            "dwell_s": round(float(s.pts_s[-1] - s.pts_s[0]), 3),
-            "stationary_max_s": mo.stationary_max_s, "stationary_total_s": mo.stationary_total_s,
-            "entry_edge": edge_of(s.boxes_xyxy[0], fw, fh), "exit_edge": edge_of(s.boxes_xyxy[-1], fw, fh),
-            "path": simplify_path(s.pts_s, xy_norm),
-            "area_px": round(float(np.median(sizes[:, 0] * sizes[:, 1])) * scale * scale, 1),
-            "size_px": [round(med_w * scale, 1), round(med_h * scale, 1)],
-            "models": {},
-            "class_votes": votes,
-            "first_seen_utc": src.wall_time(float(s.pts_s[0])).isoformat(),
-            "last_seen_utc": src.wall_time(float(s.pts_s[-1])).isoformat(),
-        }
-        return Tube(
+        motion = Motion(
+            direction8=mo.direction8, horizontal=mo.horizontal, vertical=mo.vertical,
+            speed_mean_px_s=mo.speed_mean_px_s, speed_max_px_s=mo.speed_max_px_s,
+            speed_mean_fw_s=round(mo.speed_mean_px_s / (fw * scale), 4),
+            speed_max_fw_s=round(mo.speed_max_px_s / (fw * scale), 4),
+            dwell_s=round(float(s.pts_s[-1] - s.pts_s[0]), 3),
+            stationary_max_s=mo.stationary_max_s, stationary_total_s=mo.stationary_total_s,
+            entry_edge=edge_of(s.boxes_xyxy[0], fw, fh), exit_edge=edge_of(s.boxes_xyxy[-1], fw, fh),
+            path=tuple((t, x, y) for t, x, y in simplify_path(s.pts_s, xy_norm)))
+        footprint = Footprint(area_px=round(float(np.median(sizes[:, 0] * sizes[:, 1])) * scale * scale, 1),
+                              size_px=(round(med_w * scale, 1), round(med_h * scale, 1)))
+        tube = Tube(
             tube_id="", source_id=src.source_id, camera=src.camera, track_no=s.track_id,
             frame_index=s.frame_index, pts_s=s.pts_s, boxes_xyxy=s.boxes_xyxy, scores=s.scores,
             masks_rle=tuple(e if isinstance(e, str) else "" for e in s.extras),
-            class_name=class_name, class_source=class_source, attributes=attrs,
+            class_name=class_name, class_source=class_source,
         )
+        return tube, motion, footprint, tuple(votes.items())
+
+
+def _fractions(counts: np.ndarray | None) -> ColourFractions:
+    return ColourFractions() if counts is None else ColourFractions.from_pairs(fractions_from_counts(counts).items())

@@ -27,6 +27,7 @@ import pyarrow as pa
 from vsearch.catalogue import vectors as vectorsearch
 from vsearch.errors import StoreError
 from vsearch.indexers.base import SourceResult, VectorRecord
+from vsearch.catalogue.tube_rows import COLOUR_MIN_FRACTION, record_to_tube, tube_to_record
 from vsearch.records import Gap, Tube
 
 SCHEMA_VERSION = 1
@@ -130,9 +131,6 @@ META_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("value", pa.stri
 
 TABLES = {"meta": META_SCHEMA, "sources": SOURCES_SCHEMA, "tubes": TUBES_SCHEMA, "scenes": SCENES_SCHEMA,
           "locks": LOCKS_SCHEMA}
-
-COLOUR_MIN_FRACTION = 0.15  # a colour is listed for filtering when it covers at least this share of the object
-
 
 def sql_str(value: str) -> str:
     """Quote a string literal for a LanceDB filter."""
@@ -385,77 +383,3 @@ class Store:
         for name in self.vector_tables():
             out[name] = self.table(name).count_rows()
         return out
-
-
-def tube_to_record(t: Tube, wall_time, scale: float, thumb_path: str) -> dict[str, object]:
-    a = t.attributes
-
-    def names(key: str) -> list[str]:
-        fr = a.get(key) or {}
-        return [k for k, v in sorted(fr.items(), key=lambda kv: (-kv[1], kv[0])) if v >= COLOUR_MIN_FRACTION]
-
-    def num(key: str) -> float | None:
-        v = a.get(key)
-        return float(v) if v is not None else None
-
-    return {
-        "tube_id": t.tube_id,
-        "source_id": t.source_id,
-        "camera": t.camera,
-        "track_no": t.track_no,
-        "class_name": t.class_name,
-        "class_source": t.class_source,
-        "start_utc": wall_time(t.first_pts_s),
-        "end_utc": wall_time(t.last_pts_s),
-        "first_pts_s": t.first_pts_s,
-        "last_pts_s": t.last_pts_s,
-        "n_samples": len(t),
-        "frame_index": np.asarray(t.frame_index, np.int64).tolist(),
-        "pts_s": np.asarray(t.pts_s, np.float64).tolist(),
-        "boxes_xyxy": np.asarray(t.boxes_xyxy, np.float32).ravel().tolist(),
-        "scores": np.asarray(t.scores, np.float32).tolist(),
-        "masks_rle": list(t.masks_rle),
-        "colours": names("colours"),
-        "upper_colours": names("upper_colours"),
-        "lower_colours": names("lower_colours"),
-        "direction8": str(a.get("direction8", "none")),
-        "horizontal": str(a.get("horizontal", "none")),
-        "vertical": str(a.get("vertical", "none")),
-        "speed_mean_fw_s": num("speed_mean_fw_s"),
-        "speed_max_fw_s": num("speed_max_fw_s"),
-        "speed_mean_px_s": num("speed_mean_px_s"),
-        "dwell_s": num("dwell_s"),
-        "stationary_max_s": num("stationary_max_s"),
-        "entry_edge": str(a.get("entry_edge", "")),
-        "exit_edge": str(a.get("exit_edge", "")),
-        "area_px": num("area_px"),
-        "analysis_scale": scale,
-        "thumb_path": thumb_path,
-        "attributes_json": json.dumps(a, sort_keys=True, default=_json_default),
-    }
-
-
-def _json_default(o: object) -> object:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot store {type(o).__name__} in tube attributes")
-
-
-def record_to_tube(r: dict[str, object]) -> Tube:
-    n = int(r["n_samples"])
-    return Tube(
-        tube_id=r["tube_id"],
-        source_id=r["source_id"],
-        camera=r["camera"],
-        track_no=int(r["track_no"]),
-        frame_index=np.asarray(r["frame_index"], np.int64),
-        pts_s=np.asarray(r["pts_s"], np.float64),
-        boxes_xyxy=np.asarray(r["boxes_xyxy"], np.float32).reshape(n, 4),
-        scores=np.asarray(r["scores"], np.float32),
-        masks_rle=tuple(r["masks_rle"] or ()),
-        class_name=r["class_name"],
-        class_source=r["class_source"],
-        attributes=json.loads(r["attributes_json"] or "{}"),
-    )
