@@ -114,6 +114,19 @@ def status(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> 
         out.print(f"  [yellow]{p['status']}[/] {escape(p['path'])}: {escape(p['error'])}", soft_wrap=True)
 
 
+@app.command()
+def migrate(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> None:
+    """Bring a store written by an older vsearch to the current schema (back it up first)."""
+    st = Store(store, create=False, allow_heavy_migration=True)
+    if as_json:
+        _print_json({"store": str(st.root), "schema_version": st.schema_version(), "applied": st.migrated})
+        return
+    for line in st.migrated:
+        out.print(f"migrated {escape(line)}", soft_wrap=True, highlight=False)
+    if not st.migrated:
+        out.print(f"{escape(str(st.root))}: already at schema v{st.schema_version()}, nothing to do")
+
+
 app.add_typer(models_cli.app, name="models")
 app.add_typer(audit_cli.app, name="audit")
 app.command()(search_cli.search)

@@ -24,13 +24,14 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
+from vsearch.catalogue import migrations
 from vsearch.catalogue import vectors as vectorsearch
+from vsearch.catalogue.migrations import SCHEMA_VERSION
 from vsearch.errors import StoreError
 from vsearch.indexers.base import SourceResult, VectorRecord
 from vsearch.catalogue.tube_rows import COLOUR_MIN_FRACTION, record_to_tube, tube_to_record
 from vsearch.records import Gap, Tube
 
-SCHEMA_VERSION = 1
 UTC = dt.timezone.utc
 TS = pa.timestamp("us", tz="UTC")
 
@@ -68,6 +69,7 @@ SOURCES_SCHEMA = pa.schema([
     pa.field("n_tubes", pa.int32()),
     pa.field("indexed_utc", TS),
     pa.field("job_id", pa.string()),
+    pa.field("identity_json", pa.string()),  # v2: the pipeline identity (`vsearch.indexing.identity`)
 ])
 
 TUBES_SCHEMA = pa.schema([
@@ -174,6 +176,12 @@ class SourceRow:
     n_tubes: int = 0
     indexed_utc: dt.datetime | None = None
     job_id: str = ""
+    identity_json: str | None = None  # None: indexed before schema v2 recorded it
+
+    @property
+    def identity(self) -> dict[str, object] | None:
+        """What made this source's rows (stages, models and their weights' SHA-256, parameters, versions)."""
+        return json.loads(self.identity_json) if self.identity_json else None
 
     @property
     def fps(self) -> Fraction:
@@ -187,7 +195,7 @@ class SourceRow:
         d = {k: getattr(self, k) for k in SOURCES_SCHEMA.names}
         for k in ("start_utc", "end_utc", "indexed_utc"):
             d[k] = d[k].isoformat() if d[k] is not None else None
-        for k in ("gaps_json", "stage_info_json", "params_json", "warnings_json"):
+        for k in ("gaps_json", "stage_info_json", "params_json", "warnings_json", "identity_json"):
             d[k.removesuffix("_json")] = json.loads(d.pop(k) or "null")
         d["fps"] = f"{self.fps_num}/{self.fps_den}"
         return d
@@ -200,8 +208,12 @@ def _as_utc(v: dt.datetime | None) -> dt.datetime | None:
 class Store:
     """An open catalogue. Single writer (the job runner's main process); any number of readers."""
 
-    def __init__(self, root: Path, *, create: bool = True) -> None:
+    def __init__(self, root: Path, *, create: bool = True, allow_heavy_migration: bool = False) -> None:
+        """Open (or create) a store; an older schema is migrated step by step (see `catalogue.migrations`),
+        except steps marked heavy, which need `allow_heavy_migration` (the `vsearch migrate` command)."""
         self.root = Path(root)
+        self.migrated: list[str] = []  # one line per migration step applied by this open
+        self._allow_heavy = allow_heavy_migration
         if not create and not (self.root / "lancedb").is_dir():
             raise StoreError(f"{self.root}: no vsearch store here; run `vsearch index PATH --store {self.root}` first")
         self.root.mkdir(parents=True, exist_ok=True)
@@ -226,16 +238,28 @@ class Store:
                 return names
 
     def _check_version(self) -> None:
-        meta = self.db.open_table("meta")
-        rows = meta.search().where("key = 'schema_version'").limit(None).to_arrow().to_pylist()
-        if not rows:
-            meta.add(pa.table({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}, schema=META_SCHEMA))
+        found = self.schema_version()
+        if found is None:  # a new store
+            self._meta_set(migrations.VERSION_KEY, str(SCHEMA_VERSION))
             return
-        found = int(rows[0]["value"])
-        if found != SCHEMA_VERSION:
-            # Step-by-step migrations go here when the schema changes; refuse rather than misread.
-            raise StoreError(f"{self.root}: store schema v{found}, this vsearch reads v{SCHEMA_VERSION}; "
-                             "re-index into a new --store or use the matching vsearch version")
+        migrations.check(self.root, found, allow_heavy=self._allow_heavy)
+        self.migrated = migrations.migrate(self.db, self._meta_set, found)
+        if self.migrated:  # rewritten rows are outside the old scalar indices: rebuild them
+            self.ensure_scalar_indices()
+
+    def schema_version(self) -> int | None:
+        meta = self.db.open_table("meta")
+        rows = meta.search().where(f"key = {sql_str(migrations.VERSION_KEY)}").limit(None).to_arrow().to_pylist()
+        return int(rows[0]["value"]) if rows else None
+
+    def _meta_set(self, key: str, value: str) -> None:
+        """Set one meta key in a single commit (an update never leaves the key missing, even if killed)."""
+        meta = self.db.open_table("meta")
+        cond = f"key = {sql_str(key)}"
+        if meta.count_rows(cond):
+            meta.update(where=cond, values={"value": value})
+        else:
+            meta.add(pa.table({"key": [key], "value": [value]}, schema=META_SCHEMA))
 
     def table(self, name: str) -> lancedb.table.Table:
         return self.db.open_table(name)
