@@ -56,6 +56,9 @@ def index(
     clip_config: Annotated[Optional[Path], typer.Option("--clip-config", help="JSON config of a custom open_clip "
                                                         "architecture (with --clip-model).")] = None,
     gating: Annotated[str, typer.Option(help="Activity gating: auto | on | off (skip idle stretches).")] = "auto",
+    keep_existing: Annotated[bool, typer.Option("--keep-existing", help="Keep files already indexed with another "
+                                                "pipeline (other models, versions or parameters) as they are, "
+                                                "instead of indexing them again.")] = False,
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: JsonOpt = False,
@@ -63,7 +66,8 @@ def index(
     """Index footage into the store (resumable: rerun to finish an interrupted job)."""
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
                         models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
-                        clip_weights=clip_weights, clip_config=clip_config, gating=gating)
+                        clip_weights=clip_weights, clip_config=clip_config, gating=gating,
+                        keep_existing=keep_existing)
     opts = with_site_defaults(opts, optional_site_config(config))
     with RichSink(err, quiet=quiet or as_json) as sink:
         job = run_index(paths, opts, sink, audit=audit_log_for(store, config))

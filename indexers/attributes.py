@@ -20,6 +20,7 @@ import numpy as np
 
 from vsearch.records import CLASSES, ModelOutputs
 
+PALETTE_VERSION = "lab-11-v1"  # bump when the palette or `palette_indices`' rules change (re-indexes sources)
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 COLOUR_FR = {
     "black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange", "yellow": "jaune",
@@ -365,6 +366,11 @@ class AttributeModels:
                 if xml is not None:
                     self._xml[key] = xml
         self._compiled = {}
+
+    @property
+    def keys(self) -> list[str]:
+        """"person" and/or "vehicle": the attribute models present."""
+        return sorted(self._xml)
 
     @property
     def names(self) -> list[str]:

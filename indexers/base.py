@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from vsearch.indexing.identity import StageIdentity
 from vsearch.records import Detections, Frame, Gap, SourceRef, Tube
 
 
@@ -69,6 +70,10 @@ class Stage(Protocol):
 
     def end(self, result: SourceResult) -> None: ...
 
+    def identity(self) -> tuple[StageIdentity, ...]:
+        """Name, version and weights' SHA-256 of everything in this stage that shapes its output."""
+        ...
+
 
 class Detector(Protocol):
     """Any detector backend (motion, OpenVINO/ONNX models) behind one call.
@@ -79,6 +84,7 @@ class Detector(Protocol):
 
     name: str
     degraded: bool
+    weights_sha256: str  # "" for the weight-free motion detector
 
     def detect(self, frame: Frame) -> Detections: ...
 

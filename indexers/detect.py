@@ -63,6 +63,7 @@ class MotionDetector:
 
     name = "motion"
     degraded = True
+    weights_sha256 = ""
 
     def __init__(self, *, absorb_s: float = 10.0, var_threshold: float = 16.0, warmup_frames: int = 8,
                  min_area_frac: float = 0.0005, merge_gap_frac: float = 0.01,
@@ -257,6 +258,14 @@ class _Runner:
         self._request: Any = None
         self._session: Any = None
 
+    @property
+    def weights_sha256(self) -> str:
+        """SHA-256 of the weights (the `.bin` of an OpenVINO IR, else the model file itself)."""
+        from vsearch.models.descriptors import file_sha256
+
+        bin_path = self.path.with_suffix(".bin")
+        return file_sha256(bin_path if self.path.suffix == ".xml" and bin_path.is_file() else self.path)
+
     def run(self, blob: np.ndarray) -> dict[str, np.ndarray]:
         if self.runtime == "openvino":
             if self._request is None:
@@ -311,6 +320,10 @@ class OpenVinoPVB:
         self.conf_threshold = conf_threshold
         self.motion = motion
         self._runner = _Runner(Path(model_path), "openvino", threads)
+
+    @property
+    def weights_sha256(self) -> str:
+        return self._runner.weights_sha256
 
     def reset(self) -> None:
         """Forget per-source state (the motion model used for masks)."""
@@ -422,6 +435,10 @@ class YoloxNano:
     def from_models_dir(cls, models_dir: Path, *, verify: bool = True, **kwargs: Any) -> YoloxNano:
         """Open the catalogue's YOLOX file in `models_dir` (hash-verified unless verify=False)."""
         return cls(_model_path("yolox-nano", models_dir, verify), **kwargs)
+
+    @property
+    def weights_sha256(self) -> str:
+        return self._runner.weights_sha256
 
     def reset(self) -> None:
         """Forget per-source state (the motion model used for masks)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vsearch.indexing.identity import StageIdentity
 from vsearch.models.descriptors import EmbedConfig, Embedder, make_embedders, pool
 from vsearch.indexers.base import FrameContext, SceneSample, SourceResult, VectorRecord
 from vsearch.records import Frame, SourceRef, Tube
@@ -48,6 +49,9 @@ class EmbedStage:
     def from_config(cls, config: EmbedConfig) -> EmbedStage:
         return cls(make_embedders(config), crops_per_tube=config.crops_per_tube,
                    scene_interval_s=config.scene_interval_s, batch_size=config.batch_size)
+
+    def identity(self) -> tuple[StageIdentity, ...]:
+        return tuple(StageIdentity("embed", e.name, weights_sha256=e.weights_sha256) for e in self.embedders)
 
     def begin(self, source: SourceRef) -> None:
         self._source = source

@@ -16,6 +16,7 @@ import numpy as np
 from vsearch.indexers import masks as mask_rle
 from vsearch.indexers.attributes import (
     PALETTE,
+    PALETTE_VERSION,
     AttributeModels,
     class_vote,
     crop_colour_counts,
@@ -29,6 +30,7 @@ from vsearch.indexers.attributes import (
     simplify_path,
 )
 from vsearch.indexers.base import Detector, FrameContext, SourceResult
+from vsearch.indexing.identity import StageIdentity
 from vsearch.indexers.track import TRACKER_VERSION, Tracker, TrackerConfig, TrackState
 from vsearch.records import (
     CLASSES,
@@ -115,6 +117,20 @@ class TubeStage:
         self._source: SourceRef | None = None
 
     # --- stage protocol ---
+
+    def identity(self) -> tuple[StageIdentity, ...]:
+        """detect (model and weights), track (version, appearance model), describe (palette, attribute models)."""
+        out = [StageIdentity("detect", self.detector.name, weights_sha256=self.detector.weights_sha256),
+               StageIdentity("track", TRACKER_VERSION, version=self._appearance(),
+                             weights_sha256=self._reid.weights_sha256 if self._reid is not None else ""),
+               StageIdentity("describe", "colours", version=PALETTE_VERSION)]
+        for key in self._attr_models.keys:
+            name, sha = self._attr_models.provenance(key)
+            out.append(StageIdentity("describe", name, weights_sha256=sha))
+        return tuple(out)
+
+    def _appearance(self) -> str:
+        return "reid+colour-hist" if self._use_reid and self.models_dir is not None else "colour-hist"
 
     def begin(self, source: SourceRef) -> None:
         if self._use_reid and self._reid is None and self.models_dir is not None:
