@@ -13,7 +13,6 @@ back to motion. Models are loaded lazily and compiled once per process.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +21,7 @@ import cv2
 import numpy as np
 
 from vsearch.models import registry as model_catalogue
+from vsearch.models.runtime import ModelRunner, Runtime
 from vsearch.errors import ModelError, UsageError
 from vsearch.indexers.base import Detector
 from vsearch.records import CLASSES, Detections, Frame
@@ -201,83 +201,7 @@ def _merge_groups(boxes: np.ndarray, gap_px: float) -> list[list[int]]:
     return list(groups.values())
 
 
-# ----------------------------------------------------------------------------------------------- runtimes
-
-_COMPILED: dict[tuple[str, str, int], Any] = {}
-_COMPILED_LOCK = threading.Lock()
-
-Runtime = Literal["openvino", "onnxruntime"]
-
-
-def compiled_openvino(path: Path, threads: int) -> Any:
-    """OpenVINO compiled model for `path`, compiled once per process per thread count."""
-    key = ("openvino", str(path), threads)
-    with _COMPILED_LOCK:
-        if key not in _COMPILED:
-            try:
-                import openvino as ov
-            except ImportError as e:
-                raise ModelError("OpenVINO is not installed: `pip install openvino`, or use the ONNX runtime") from e
-            try:
-                core = ov.Core()
-                _COMPILED[key] = core.compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads})
-            except RuntimeError as e:
-                raise ModelError(f"OpenVINO could not load {path}: {e}") from e
-        return _COMPILED[key]
-
-
-def _session_onnxruntime(path: Path, threads: int) -> Any:
-    key = ("onnxruntime", str(path), threads)
-    with _COMPILED_LOCK:
-        if key not in _COMPILED:
-            try:
-                import onnxruntime as ort
-            except ImportError as e:
-                raise ModelError("onnxruntime is not installed: `pip install onnxruntime`") from e
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-            try:
-                _COMPILED[key] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-            except (RuntimeError, ValueError) as e:  # ORT raises its own RuntimeError subclasses
-                raise ModelError(f"ONNX Runtime could not load {path}: {e}") from e
-        return _COMPILED[key]
-
-
-class _Runner:
-    """One network, lazily loaded; `run(blob)` returns its outputs by name."""
-
-    def __init__(self, path: Path, runtime: Runtime, threads: int) -> None:
-        if not Path(path).is_file():
-            raise ModelError(f"model file {path} not found; install models with `vsearch models install DIR`")
-        if runtime not in ("openvino", "onnxruntime"):
-            raise UsageError(f"runtime must be 'openvino' or 'onnxruntime', got {runtime!r}")
-        if threads < 1:
-            raise UsageError(f"threads must be >= 1, got {threads}")
-        self.path, self.runtime, self.threads = Path(path), runtime, threads
-        self._request: Any = None
-        self._session: Any = None
-
-    @property
-    def weights_sha256(self) -> str:
-        """SHA-256 of the weights (the `.bin` of an OpenVINO IR, else the model file itself)."""
-        from vsearch.models.descriptors import file_sha256
-
-        bin_path = self.path.with_suffix(".bin")
-        return file_sha256(bin_path if self.path.suffix == ".xml" and bin_path.is_file() else self.path)
-
-    def run(self, blob: np.ndarray) -> dict[str, np.ndarray]:
-        if self.runtime == "openvino":
-            if self._request is None:
-                self._request = compiled_openvino(self.path, self.threads).create_infer_request()
-            self._request.infer({0: blob})
-            return {o.get_any_name(): np.asarray(self._request.get_tensor(o).data).copy()
-                    for o in self._request.model_outputs}
-        if self._session is None:
-            self._session = _session_onnxruntime(self.path, self.threads)
-        name = self._session.get_inputs()[0].name
-        outs = self._session.run(None, {name: blob})
-        return {o.name: v for o, v in zip(self._session.get_outputs(), outs)}
+# ----------------------------------------------------------------------------------------------- model detectors (networks run by vsearch.models.runtime)
 
 
 def _clip_boxes(boxes: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -319,7 +243,7 @@ class OpenVinoPVB:
         self.name = variant
         self.conf_threshold = conf_threshold
         self.motion = motion
-        self._runner = _Runner(Path(model_path), "openvino", threads)
+        self._runner = ModelRunner(Path(model_path), "openvino", threads)
 
     @property
     def weights_sha256(self) -> str:
@@ -429,7 +353,7 @@ class YoloxNano:
         self.conf_threshold = conf_threshold
         self.nms_iou = nms_iou
         self.motion = motion
-        self._runner = _Runner(Path(model_path), runtime, threads)
+        self._runner = ModelRunner(Path(model_path), runtime, threads)
 
     @classmethod
     def from_models_dir(cls, models_dir: Path, *, verify: bool = True, **kwargs: Any) -> YoloxNano:

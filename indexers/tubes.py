@@ -31,6 +31,8 @@ from vsearch.indexers.attributes import (
 )
 from vsearch.indexers.base import Detector, FrameContext, SourceResult
 from vsearch.indexing.identity import StageIdentity
+from vsearch.models.descriptors import REID_NAME, ReidDescriptor
+from vsearch.models.runtime import file_sha256, find_ir, weights_file
 from vsearch.indexers.track import TRACKER_VERSION, Tracker, TrackerConfig, TrackState
 from vsearch.records import (
     CLASSES,
@@ -120,9 +122,10 @@ class TubeStage:
 
     def identity(self) -> tuple[StageIdentity, ...]:
         """detect (model and weights), track (version, appearance model), describe (palette, attribute models)."""
+        reid = find_ir(self.models_dir, REID_NAME) if self._use_reid else None
         out = [StageIdentity("detect", self.detector.name, weights_sha256=self.detector.weights_sha256),
                StageIdentity("track", TRACKER_VERSION, version=self._appearance(),
-                             weights_sha256=self._reid.weights_sha256 if self._reid is not None else ""),
+                             weights_sha256=file_sha256(weights_file(reid)) if reid is not None else ""),
                StageIdentity("describe", "colours", version=PALETTE_VERSION)]
         for key in self._attr_models.keys:
             name, sha = self._attr_models.provenance(key)
@@ -130,13 +133,11 @@ class TubeStage:
         return tuple(out)
 
     def _appearance(self) -> str:
-        return "reid+colour-hist" if self._use_reid and self.models_dir is not None else "colour-hist"
+        return "reid+colour-hist" if self._use_reid and find_ir(self.models_dir, REID_NAME) else "colour-hist"
 
     def begin(self, source: SourceRef) -> None:
         if self._use_reid and self._reid is None and self.models_dir is not None:
-            from vsearch.indexers.track import ReidEncoder
-
-            self._reid = ReidEncoder.from_models_dir(self.models_dir)
+            self._reid = ReidDescriptor.from_models_dir(self.models_dir)
         self._source = source
         self.detector.reset()
         self._tracker = Tracker(self.tracker_config, reid=self._reid)
