@@ -77,6 +77,9 @@ class EmbedStage:
         if len(self._pending) >= self.batch_size:
             self._flush_scenes()
 
+    def finish(self, ctx: FrameContext) -> None:
+        """Nothing is open between frames: tubes are embedded at `end`, once the describe stage has them."""
+
     def end(self, result: SourceResult) -> None:
         self._flush_scenes()
         result.scenes.extend(self._scenes)

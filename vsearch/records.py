@@ -130,6 +130,23 @@ class Detections:
         )
 
 
+@dataclass(frozen=True)
+class FrameDetections:
+    """The detect stage's output for one frame: detections plus, per detection, its foreground mask cropped to
+    the box (RLE, "" when unknown) and that mask as an array when it is usable for colours (else None).
+    `restarted`: frames were missing before this one (a gap): nothing may be linked across it."""
+
+    detections: Detections
+    masks_rle: tuple[str, ...]
+    fg_crops: tuple[np.ndarray | None, ...]
+    restarted: bool = False
+
+    def __post_init__(self) -> None:
+        if not (len(self.masks_rle) == len(self.fg_crops) == len(self.detections)):
+            raise ValueError(f"{len(self.masks_rle)} masks / {len(self.fg_crops)} crops for "
+                             f"{len(self.detections)} detections")
+
+
 def frozen_array(a: np.ndarray, dtype: type | None = None) -> np.ndarray:
     """`a` as a read-only array (copied when the caller's array is writable, so no one can change a record)."""
     arr = np.asarray(a, dtype)

@@ -149,18 +149,20 @@ def with_site_defaults(opts: IndexOptions, site: SiteConfig | None) -> IndexOpti
 
 
 def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, object]]:
-    """The indexer stages for this job, warnings for the user (e.g. degraded motion-only mode), and the
-    parameters that define what the index holds (a change of any of them re-indexes a file)."""
-    from vsearch.models.descriptors import EmbedConfig
+    """The indexer stages for this job in order (detect, track, describe, embed), warnings for the user (e.g.
+    degraded motion-only mode), and the parameters that define what the index holds (a change of any of them
+    re-indexes a file)."""
     from vsearch.indexers.detect import make_detector
     from vsearch.indexers.embed import EmbedStage
-    from vsearch.indexers.tubes import TubeStage
+    from vsearch.indexers.tubes import pipeline_info, tube_stages
+    from vsearch.models.descriptors import EmbedConfig
     from vsearch.models.registry import resolve_models_dir
 
     mdir = resolve_models_dir(opts.models_dir)
     choice = make_detector(opts.detector, mdir)
     have_models = mdir.is_dir()
-    tubes = TubeStage(choice.detector, models_dir=mdir if have_models else None)
+    detect, track, describe = tube_stages(choice.detector, models_dir=mdir if have_models else None)
+    describe.pipeline_info = pipeline_info(detect, track)
     embed = EmbedStage.from_config(EmbedConfig(clip_model=opts.clip_model, clip_weights=opts.clip_weights,
                                                clip_model_config=opts.clip_config,
                                                crops_per_tube=opts.crops_per_tube,
@@ -171,7 +173,7 @@ def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, 
               "embed": {"crops_per_tube": opts.crops_per_tube, "scene_interval_s": opts.scene_interval_s}}
     if opts.gating_on:  # absent when off, so ungated stores keep their params (no needless re-index)
         params["gating"] = activity.ACTIVITY_VERSION
-    return [tubes, embed], [choice.warning] if choice.warning else [], params
+    return [detect, track, describe, embed], [choice.warning] if choice.warning else [], params
 
 
 def pipeline_identity(stages: list[Stage], params: dict[str, object]) -> PipelineIdentity:
@@ -236,6 +238,9 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
                 stage.process(frame, ctx)
             if sink:
                 sink.frame(str(path), frame.pts_s)
+        ctx = FrameContext()  # the end-of-source pass: open tracks end and are described
+        for stage in stages:
+            stage.finish(ctx)
         result.gaps = list(run.gaps)
         result.frames_decoded = run.frames_decoded
         result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
