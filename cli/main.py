@@ -15,6 +15,7 @@ from rich.table import Table
 
 from vsearch import __version__
 from vsearch.errors import VsearchError
+from vsearch.indexers.detect import DETECTOR_CHOICES
 from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_site_defaults
 from vsearch.site import audit_log_for, optional_site_config
 from vsearch.catalogue.store import Store
@@ -46,7 +47,7 @@ def index(
     width: Annotated[int, typer.Option(help="Analysis width in pixels.", min=64)] = 640,
     workers: Annotated[int, typer.Option(help="Files indexed in parallel.", min=1)] = 1,
     decoder: Annotated[str, typer.Option(help="auto | pyav | ffmpeg | decord")] = "auto",
-    detector: Annotated[str, typer.Option(help="auto | motion | pvb-2002 | yolox-nano")] = "auto",
+    detector: Annotated[str, typer.Option(help=" | ".join(DETECTOR_CHOICES))] = "auto",
     models_dir: Annotated[Optional[Path], typer.Option("--models-dir", envvar="VSEARCH_MODELS",
                                                        help="Folder of installed model files.")] = None,
     tz: Annotated[str, typer.Option(help="Time zone of start times given without an offset.")] = "Europe/Paris",

@@ -13,6 +13,7 @@ back to motion. Models are loaded lazily and compiled once per process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -417,19 +418,44 @@ class DetectorChoice:
     warning: str | None = None
 
 
-DetectorKind = Literal["auto", "pvb-2002", "pvb-2004", "yolox-nano", "motion"]
+@dataclass(frozen=True)
+class DetectorSettings:
+    conf_threshold: float = DEFAULT_CONF
+    threads: int = DEFAULT_THREADS
+    runtime: Runtime = "openvino"
+
+
+@dataclass(frozen=True)
+class DetectorKind:
+    """One model detector: how to build it from its installed model file (the file, its SHA-256 and licence are
+    the model catalogue entry with the same key, `vsearch.models.registry.CATALOGUE`)."""
+
+    key: str  # the --detector name, the catalogue key, and the name recorded with every tube
+    build: Callable[[Path, DetectorSettings, MotionDetector], Detector]
+    auto_rank: int | None = None  # "auto" tries installed kinds by rank (lowest first); None: only when named
+
+
+# The registry of model detectors: adding one is one entry here (plus its catalogue entry and its tests).
+DETECTORS: dict[str, DetectorKind] = {k.key: k for k in (
+    DetectorKind("pvb-2002", lambda p, s, m: OpenVinoPVB(p, variant="pvb-2002", conf_threshold=s.conf_threshold,
+                                                         threads=s.threads, motion=m), auto_rank=0),
+    DetectorKind("pvb-2004", lambda p, s, m: OpenVinoPVB(p, variant="pvb-2004", conf_threshold=s.conf_threshold,
+                                                         threads=s.threads, motion=m)),
+    DetectorKind("yolox-nano", lambda p, s, m: YoloxNano(p, conf_threshold=s.conf_threshold, threads=s.threads,
+                                                         runtime=s.runtime, motion=m), auto_rank=1),
+)}
+DETECTOR_CHOICES: tuple[str, ...] = ("auto", "motion", *DETECTORS)
 
 
 def make_detector(kind: str = "auto", models_dir: Path | None = None, *, conf_threshold: float = DEFAULT_CONF,
                   threads: int = DEFAULT_THREADS, runtime: Runtime = "openvino",
                   mask_max_side_px: int = 320) -> DetectorChoice:
-    """Build a detector. "auto": pvb-2002 if installed and verified, else yolox-nano, else motion (with a
-    warning saying how to install models). A named model that is not installed raises ModelError.
-    Model detectors get masks from a motion detector working at `mask_max_side_px` (cheap); the motion
-    fallback works at the full analysis size."""
-    kinds = ("auto", "pvb-2002", "pvb-2004", "yolox-nano", "motion")
-    if kind not in kinds:
-        raise UsageError(f"detector must be one of {', '.join(kinds)}; got {kind!r}")
+    """Build a detector. "auto": the installed and verified model detector of lowest `auto_rank` (pvb-2002,
+    then yolox-nano), else motion (with a warning saying how to install models). A named model that is not
+    installed raises ModelError. Model detectors get masks from a motion detector working at
+    `mask_max_side_px` (cheap); the motion fallback works at the full analysis size."""
+    if kind not in DETECTOR_CHOICES:
+        raise UsageError(f"detector must be one of {', '.join(DETECTOR_CHOICES)}; got {kind!r}")
     if kind == "motion":
         motion = MotionDetector()
         return DetectorChoice(motion, motion, "motion-only detection was requested: objects are found by "
@@ -437,17 +463,12 @@ def make_detector(kind: str = "auto", models_dir: Path | None = None, *, conf_th
     motion = MotionDetector(max_side_px=mask_max_side_px)  # foreground masks for model boxes
     mdir = model_catalogue.resolve_models_dir(models_dir)
     found = model_catalogue.installed(mdir) if mdir.is_dir() else {}
-    wanted = ["pvb-2002", "yolox-nano"] if kind == "auto" else [kind]
+    ranked = sorted((k for k in DETECTORS.values() if k.auto_rank is not None), key=lambda k: k.auto_rank or 0)
+    wanted = [k.key for k in ranked] if kind == "auto" else [kind]
+    settings = DetectorSettings(conf_threshold, threads, runtime)
     for key in wanted:
         if key in found:
-            det: Detector
-            if key.startswith("pvb"):
-                det = OpenVinoPVB(found[key], variant=key, conf_threshold=conf_threshold,  # type: ignore[arg-type]
-                                  threads=threads, motion=motion)
-            else:
-                det = YoloxNano(found[key], conf_threshold=conf_threshold, threads=threads, runtime=runtime,
-                                motion=motion)
-            return DetectorChoice(det, motion, None)
+            return DetectorChoice(DETECTORS[key].build(found[key], settings, motion), motion, None)
     if kind != "auto":
         raise ModelError(f"model {kind} is not installed (or fails its hash check) in {mdir}; {install_hint()}")
     motion = MotionDetector()  # now the detector itself: full analysis resolution

@@ -50,7 +50,7 @@ class IndexOptions:
     width_px: int = 640
     workers: int = 1
     decoder: str = "auto"
-    detector: str = "auto"  # auto | motion | pvb-2002 | yolox-nano
+    detector: str = "auto"  # auto | motion | a key of `indexers.detect.DETECTORS`
     models_dir: Path | None = None
     tz: str = "Europe/Paris"
     camera: str | None = None
