@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip", nargs="*", default=[], choices=["colour", "reid", "clip"])
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
-    from vsearch.models.descriptors import ColourDescriptor, ReidDescriptor, find_reid_model
+    from vsearch.models.descriptors import REID_NAME, ColourDescriptor, ReidDescriptor
+    from vsearch.models.runtime import find_ir
 
     crops, frames, duration = crops_from_footage(args.crops)
     rates: dict[str, float] = {}
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         d = ColourDescriptor()
         rates[d.name], cpu_ms[d.name] = rate(d.embed, crops, args.batch)
         scene_rates[d.name] = rate(d.embed, frames, len(frames), 1)[0]
-    reid_xml = find_reid_model(SHARED / "models")
+    reid_xml = find_ir(SHARED / "models", REID_NAME)
     if "reid" not in args.skip and reid_xml is not None:
         r = ReidDescriptor(reid_xml, threads=args.threads, batch_size=args.batch)
         rates[r.name], cpu_ms[r.name] = rate(r.embed, crops, args.batch)

@@ -127,9 +127,9 @@ def eval_synth(tmp: Path) -> list[str]:
             if best is None:
                 continue
             a = best.attributes
-            cols = a["upper_colours"] if o.lower_colour else a["colours"]
-            ok_col += bool(cols) and next(iter(cols)) == colour
-            ok_dir += a["direction8"] == direction
+            cols = a.appearance.upper if o.lower_colour else a.appearance.colours
+            ok_col += bool(cols) and cols.names[0] == colour
+            ok_dir += a.motion.direction8 == direction
             ok_cls += best.class_name == cls
         m = len(expect)
         rows.append(f"| {scene} | motion | {len(res.tubes)} / {m} | {s['mota']:.3f} | {s['idf1']:.3f} | {s['idsw']} | "

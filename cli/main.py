@@ -15,6 +15,7 @@ from rich.table import Table
 
 from vsearch import __version__
 from vsearch.errors import VsearchError
+from vsearch.indexers.detect import DETECTOR_CHOICES
 from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_site_defaults
 from vsearch.site import audit_log_for, optional_site_config
 from vsearch.catalogue.store import Store
@@ -47,7 +48,7 @@ def index(
     width: Annotated[int, typer.Option(help="Analysis width in pixels.", min=64)] = 640,
     workers: Annotated[int, typer.Option(help="Files indexed in parallel.", min=1)] = 1,
     decoder: Annotated[str, typer.Option(help="auto | pyav | ffmpeg | decord")] = "auto",
-    detector: Annotated[str, typer.Option(help="auto | motion | pvb-2002 | yolox-nano")] = "auto",
+    detector: Annotated[str, typer.Option(help=" | ".join(DETECTOR_CHOICES))] = "auto",
     models_dir: Annotated[Optional[Path], typer.Option("--models-dir", envvar="VSEARCH_MODELS",
                                                        help="Folder of installed model files.")] = None,
     tz: Annotated[str, typer.Option(help="Time zone of start times given without an offset.")] = "Europe/Paris",
@@ -57,6 +58,9 @@ def index(
     clip_config: Annotated[Optional[Path], typer.Option("--clip-config", help="JSON config of a custom open_clip "
                                                         "architecture (with --clip-model).")] = None,
     gating: Annotated[str, typer.Option(help="Activity gating: auto | on | off (skip idle stretches).")] = "auto",
+    keep_existing: Annotated[bool, typer.Option("--keep-existing", help="Keep files already indexed with another "
+                                                "pipeline (other models, versions or parameters) as they are, "
+                                                "instead of indexing them again.")] = False,
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: JsonOpt = False,
@@ -64,7 +68,8 @@ def index(
     """Index footage into the store (resumable: rerun to finish an interrupted job)."""
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
                         models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
-                        clip_weights=clip_weights, clip_config=clip_config, gating=gating)
+                        clip_weights=clip_weights, clip_config=clip_config, gating=gating,
+                        keep_existing=keep_existing)
     opts = with_site_defaults(opts, optional_site_config(config))
     with RichSink(err, quiet=quiet or as_json) as sink:
         job = run_index(paths, opts, sink, audit=audit_log_for(store, config))
@@ -113,6 +118,19 @@ def status(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> 
     out.print(f"rows: {s['tables']}")
     for p in s["problems"]:
         out.print(f"  [yellow]{p['status']}[/] {escape(p['path'])}: {escape(p['error'])}", soft_wrap=True)
+
+
+@app.command()
+def migrate(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> None:
+    """Bring a store written by an older vsearch to the current schema (back it up first)."""
+    st = Store(store, create=False, allow_heavy_migration=True)
+    if as_json:
+        _print_json({"store": str(st.root), "schema_version": st.schema_version(), "applied": st.migrated})
+        return
+    for line in st.migrated:
+        out.print(f"migrated {escape(line)}", soft_wrap=True, highlight=False)
+    if not st.migrated:
+        out.print(f"{escape(str(st.root))}: already at schema v{st.schema_version()}, nothing to do")
 
 
 app.add_typer(models_cli.app, name="models")

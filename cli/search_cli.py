@@ -24,6 +24,7 @@ from vsearch.errors import QueryError
 from vsearch.query.engine import QueryResult, run_query
 from vsearch.query.spec import check_cameras, parse_line, parse_time_option
 from vsearch.catalogue.store import Store, record_to_tube, sql_str
+from vsearch.catalogue.tube_rows import attributes_as_dict
 
 
 def print_coverage(res: QueryResult) -> None:
@@ -143,19 +144,20 @@ def show(ref: Annotated[str, typer.Argument(help="tube:ID (or the bare id).")],
         raise QueryError(f"{ref}: no such tube in {store}; list them with `vsearch tubes`")
     src = st.source(rec["source_id"])
     tube = record_to_tube(rec)
+    attributes = attributes_as_dict(tube.attributes)
     info = {"tube_id": tube_id, "camera": rec["camera"], "class": rec["class_name"],
             "class_source": rec["class_source"], "start_utc": rec["start_utc"].isoformat(),
             "end_utc": rec["end_utc"].isoformat(), "source_path": src.path if src else None,
             "source_sha256": src.sha256 if src else None, "source_offset_s": [tube.first_pts_s, tube.last_pts_s],
             "thumbnail": str(st.root / rec["thumb_path"]) if rec["thumb_path"] else None,
-            "attributes": tube.attributes}
+            "attributes": attributes}
     if as_json:
         print_json(info)
         return
     for k, v in info.items():
         if k != "attributes":
             out.print(f"[bold]{k}[/]: {v}", soft_wrap=True)
-    for k, v in sorted(tube.attributes.items()):
+    for k, v in sorted(attributes.items()):
         if k != "path":
             out.print(f"  {k}: {v}", soft_wrap=True)
 

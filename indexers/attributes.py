@@ -18,8 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vsearch.records import CLASSES
+from vsearch.models.runtime import ModelRunner, find_ir
+from vsearch.records import CLASSES, ModelOutputs
 
+PALETTE_VERSION = "lab-11-v1"  # bump when the palette or `palette_indices`' rules change (re-indexes sources)
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 COLOUR_FR = {
     "black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange", "yellow": "jaune",
@@ -333,22 +335,6 @@ _VEHICLE_COLOURS = ("white", "grey", "yellow", "red", "green", "blue", "black")
 _VEHICLE_TYPES = ("car", "bus", "truck", "van")
 
 
-def find_model_xml(models_dir: Path, name: str) -> Path | None:
-    """The IR of model `name` under `models_dir` (FP32 preferred, then FP16), or None when absent."""
-    for precision in ("FP32", "FP16", "FP16-INT8"):
-        xml = Path(models_dir) / name / precision / f"{name}.xml"
-        if xml.is_file():
-            return xml
-    return None
-
-
-def compile_ir(xml: Path, threads: int = 2):  # -> openvino.CompiledModel
-    """Compiled once per process (shared cache with the detectors), with a bounded thread count."""
-    from vsearch.indexers.detect import compiled_openvino  # heavy import, only when a model is used
-
-    return compiled_openvino(xml, threads)
-
-
 def _blob(crop_bgr: np.ndarray, w: int, h: int) -> np.ndarray:
     return cv2.resize(crop_bgr, (w, h), interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)[None].astype(np.float32)
 
@@ -359,38 +345,51 @@ class AttributeModels:
 
     def __init__(self, models_dir: Path | None) -> None:
         self._xml = {}
-        if models_dir is not None:
-            for key, name in (("person", PERSON_ATTR_MODEL), ("vehicle", VEHICLE_ATTR_MODEL)):
-                xml = find_model_xml(Path(models_dir), name)
-                if xml is not None:
-                    self._xml[key] = xml
-        self._compiled = {}
+        for key, name in (("person", PERSON_ATTR_MODEL), ("vehicle", VEHICLE_ATTR_MODEL)):
+            xml = find_ir(models_dir, name)
+            if xml is not None:
+                self._xml[key] = xml
+        self._runners: dict[str, ModelRunner] = {}
+
+    @property
+    def keys(self) -> list[str]:
+        """"person" and/or "vehicle": the attribute models present."""
+        return sorted(self._xml)
 
     @property
     def names(self) -> list[str]:
         return sorted(xml.stem for xml in self._xml.values())
 
-    def _model(self, key: str):
-        if key not in self._compiled:
-            self._compiled[key] = compile_ir(self._xml[key])
-        return self._compiled[key]
+    def _model(self, key: str) -> ModelRunner:
+        if key not in self._runners:
+            self._runners[key] = ModelRunner(self._xml[key], "openvino", threads=2)
+        return self._runners[key]
 
-    def describe(self, class_name: str, crops: list[np.ndarray]) -> dict[str, object]:
-        """Averaged model outputs over a tube's kept crops (keys as in `Tube.attributes["models"]`)."""
+    def provenance(self, key: str) -> tuple[str, str]:
+        """(model name, SHA-256 of its weights file) of the model used for "person" or "vehicle"."""
+        return self._xml[key].stem, self._model(key).weights_sha256
+
+    def describe(self, class_name: str, crops: list[np.ndarray]) -> ModelOutputs:
+        """Averaged model outputs over a tube's kept crops; empty when no model covers the class."""
         crops = [c for c in crops if c.size > 0]
         if not crops:
-            return {}
+            return ModelOutputs()
         if class_name == "person" and "person" in self._xml:
             m = self._model("person")
-            scores = np.mean([np.asarray(m(_blob(c, 80, 160))["453"]).reshape(-1) for c in crops], axis=0)
-            return {key: round(float(scores[i]), 3) for i, key in _PERSON_KEEP.items()}
+            scores = np.mean([np.asarray(m.run(_blob(c, 80, 160))["453"]).reshape(-1) for c in crops], axis=0)
+            model, sha = self.provenance("person")
+            return ModelOutputs(model=model, weights_sha256=sha, probabilities=tuple(
+                (key, round(float(scores[i]), 3)) for i, key in _PERSON_KEEP.items()))
         if class_name in ("car", "bus", "truck") and "vehicle" in self._xml:
             m = self._model("vehicle")
-            outs = [m(_blob(c, 72, 72)) for c in crops]
+            outs = [m.run(_blob(c, 72, 72)) for c in crops]
             colour = np.mean([np.asarray(o["color"]).reshape(-1) for o in outs], axis=0)
             vtype = np.mean([np.asarray(o["type"]).reshape(-1) for o in outs], axis=0)
-            return {"vehicle_colour": _VEHICLE_COLOURS[int(np.argmax(colour))],
-                    "vehicle_colour_p": round(float(colour.max()), 3),
-                    "vehicle_type": _VEHICLE_TYPES[int(np.argmax(vtype))],
-                    "vehicle_type_p": round(float(vtype.max()), 3)}
-        return {}
+            model, sha = self.provenance("vehicle")
+            return ModelOutputs(
+                model=model, weights_sha256=sha,
+                probabilities=(("vehicle_colour_p", round(float(colour.max()), 3)),
+                               ("vehicle_type_p", round(float(vtype.max()), 3))),
+                labels=(("vehicle_colour", _VEHICLE_COLOURS[int(np.argmax(colour))]),
+                        ("vehicle_type", _VEHICLE_TYPES[int(np.argmax(vtype))])))
+        return ModelOutputs()

@@ -1,25 +1,33 @@
 """The indexer-stage interface: every stage sees every sampled frame of a source in one decoding pass.
 
-Stages run in order for each frame; an earlier stage may publish per-frame results in `FrameContext` for
-later ones (the tube stage publishes tracked detections; the embedding stage reads the crops the tube stage
-kept). At the end of a source each stage adds what it produced to the `SourceResult`.
+Stages run in order for each frame (detect -> track -> describe -> embed); each publishes its typed per-frame
+output in `FrameContext` for the stages after it. After the last frame, `finish` runs once through every stage
+(open tracks end and are described), then each stage's `end` adds what it produced to the `SourceResult`
+(the embed stage reads the crops the describe stage kept).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from vsearch.records import Detections, Frame, Gap, SourceRef, Tube
+from vsearch.indexing.identity import StageIdentity
+from vsearch.records import Detections, Frame, FrameDetections, Gap, SourceRef, Tube
+
+if TYPE_CHECKING:
+    from vsearch.indexers.track_stage import TrackUpdate
 
 
 @dataclass
 class FrameContext:
-    """Per-frame scratch space shared by stages (rebuilt for every frame)."""
+    """What stages hand to the stages after them for one frame (rebuilt for every frame, and once more for the
+    end-of-source `finish` pass). Each field is one stage's typed output."""
 
-    tracked: Detections | None = None  # detections with track_ids, set by the tube stage
+    detections: FrameDetections | None = None  # detect stage
+    tracks: TrackUpdate | None = None  # track stage
+    tracked: Detections | None = None  # track stage: detections on confirmed tracks, with track_ids
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,16 @@ class Stage(Protocol):
 
     def process(self, frame: Frame, ctx: FrameContext) -> None: ...
 
+    def finish(self, ctx: FrameContext) -> None:
+        """End of the source's frames: hand on what is still open (the track stage ends its tracks), through
+        one more context that the following stages' `finish` read."""
+        ...
+
     def end(self, result: SourceResult) -> None: ...
+
+    def identity(self) -> tuple[StageIdentity, ...]:
+        """Name, version and weights' SHA-256 of everything in this stage that shapes its output."""
+        ...
 
 
 class Detector(Protocol):
@@ -79,6 +96,7 @@ class Detector(Protocol):
 
     name: str
     degraded: bool
+    weights_sha256: str  # "" for the weight-free motion detector
 
     def detect(self, frame: Frame) -> Detections: ...
 

@@ -13,7 +13,7 @@ back to motion. Models are loaded lazily and compiled once per process.
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from vsearch.models import registry as model_catalogue
+from vsearch.models.runtime import ModelRunner, Runtime
 from vsearch.errors import ModelError, UsageError
 from vsearch.indexers.base import Detector
 from vsearch.records import CLASSES, Detections, Frame
@@ -63,6 +64,7 @@ class MotionDetector:
 
     name = "motion"
     degraded = True
+    weights_sha256 = ""
 
     def __init__(self, *, absorb_s: float = 10.0, var_threshold: float = 16.0, warmup_frames: int = 8,
                  min_area_frac: float = 0.0005, merge_gap_frac: float = 0.01,
@@ -200,75 +202,7 @@ def _merge_groups(boxes: np.ndarray, gap_px: float) -> list[list[int]]:
     return list(groups.values())
 
 
-# ----------------------------------------------------------------------------------------------- runtimes
-
-_COMPILED: dict[tuple[str, str, int], Any] = {}
-_COMPILED_LOCK = threading.Lock()
-
-Runtime = Literal["openvino", "onnxruntime"]
-
-
-def compiled_openvino(path: Path, threads: int) -> Any:
-    """OpenVINO compiled model for `path`, compiled once per process per thread count."""
-    key = ("openvino", str(path), threads)
-    with _COMPILED_LOCK:
-        if key not in _COMPILED:
-            try:
-                import openvino as ov
-            except ImportError as e:
-                raise ModelError("OpenVINO is not installed: `pip install openvino`, or use the ONNX runtime") from e
-            try:
-                core = ov.Core()
-                _COMPILED[key] = core.compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads})
-            except RuntimeError as e:
-                raise ModelError(f"OpenVINO could not load {path}: {e}") from e
-        return _COMPILED[key]
-
-
-def _session_onnxruntime(path: Path, threads: int) -> Any:
-    key = ("onnxruntime", str(path), threads)
-    with _COMPILED_LOCK:
-        if key not in _COMPILED:
-            try:
-                import onnxruntime as ort
-            except ImportError as e:
-                raise ModelError("onnxruntime is not installed: `pip install onnxruntime`") from e
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-            try:
-                _COMPILED[key] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-            except (RuntimeError, ValueError) as e:  # ORT raises its own RuntimeError subclasses
-                raise ModelError(f"ONNX Runtime could not load {path}: {e}") from e
-        return _COMPILED[key]
-
-
-class _Runner:
-    """One network, lazily loaded; `run(blob)` returns its outputs by name."""
-
-    def __init__(self, path: Path, runtime: Runtime, threads: int) -> None:
-        if not Path(path).is_file():
-            raise ModelError(f"model file {path} not found; install models with `vsearch models install DIR`")
-        if runtime not in ("openvino", "onnxruntime"):
-            raise UsageError(f"runtime must be 'openvino' or 'onnxruntime', got {runtime!r}")
-        if threads < 1:
-            raise UsageError(f"threads must be >= 1, got {threads}")
-        self.path, self.runtime, self.threads = Path(path), runtime, threads
-        self._request: Any = None
-        self._session: Any = None
-
-    def run(self, blob: np.ndarray) -> dict[str, np.ndarray]:
-        if self.runtime == "openvino":
-            if self._request is None:
-                self._request = compiled_openvino(self.path, self.threads).create_infer_request()
-            self._request.infer({0: blob})
-            return {o.get_any_name(): np.asarray(self._request.get_tensor(o).data).copy()
-                    for o in self._request.model_outputs}
-        if self._session is None:
-            self._session = _session_onnxruntime(self.path, self.threads)
-        name = self._session.get_inputs()[0].name
-        outs = self._session.run(None, {name: blob})
-        return {o.name: v for o, v in zip(self._session.get_outputs(), outs)}
+# ----------------------------------------------------------------------------------------------- model detectors (networks run by vsearch.models.runtime)
 
 
 def _clip_boxes(boxes: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -310,7 +244,11 @@ class OpenVinoPVB:
         self.name = variant
         self.conf_threshold = conf_threshold
         self.motion = motion
-        self._runner = _Runner(Path(model_path), "openvino", threads)
+        self._runner = ModelRunner(Path(model_path), "openvino", threads)
+
+    @property
+    def weights_sha256(self) -> str:
+        return self._runner.weights_sha256
 
     def reset(self) -> None:
         """Forget per-source state (the motion model used for masks)."""
@@ -416,12 +354,16 @@ class YoloxNano:
         self.conf_threshold = conf_threshold
         self.nms_iou = nms_iou
         self.motion = motion
-        self._runner = _Runner(Path(model_path), runtime, threads)
+        self._runner = ModelRunner(Path(model_path), runtime, threads)
 
     @classmethod
     def from_models_dir(cls, models_dir: Path, *, verify: bool = True, **kwargs: Any) -> YoloxNano:
         """Open the catalogue's YOLOX file in `models_dir` (hash-verified unless verify=False)."""
         return cls(_model_path("yolox-nano", models_dir, verify), **kwargs)
+
+    @property
+    def weights_sha256(self) -> str:
+        return self._runner.weights_sha256
 
     def reset(self) -> None:
         """Forget per-source state (the motion model used for masks)."""
@@ -476,19 +418,44 @@ class DetectorChoice:
     warning: str | None = None
 
 
-DetectorKind = Literal["auto", "pvb-2002", "pvb-2004", "yolox-nano", "motion"]
+@dataclass(frozen=True)
+class DetectorSettings:
+    conf_threshold: float = DEFAULT_CONF
+    threads: int = DEFAULT_THREADS
+    runtime: Runtime = "openvino"
+
+
+@dataclass(frozen=True)
+class DetectorKind:
+    """One model detector: how to build it from its installed model file (the file, its SHA-256 and licence are
+    the model catalogue entry with the same key, `vsearch.models.registry.CATALOGUE`)."""
+
+    key: str  # the --detector name, the catalogue key, and the name recorded with every tube
+    build: Callable[[Path, DetectorSettings, MotionDetector], Detector]
+    auto_rank: int | None = None  # "auto" tries installed kinds by rank (lowest first); None: only when named
+
+
+# The registry of model detectors: adding one is one entry here (plus its catalogue entry and its tests).
+DETECTORS: dict[str, DetectorKind] = {k.key: k for k in (
+    DetectorKind("pvb-2002", lambda p, s, m: OpenVinoPVB(p, variant="pvb-2002", conf_threshold=s.conf_threshold,
+                                                         threads=s.threads, motion=m), auto_rank=0),
+    DetectorKind("pvb-2004", lambda p, s, m: OpenVinoPVB(p, variant="pvb-2004", conf_threshold=s.conf_threshold,
+                                                         threads=s.threads, motion=m)),
+    DetectorKind("yolox-nano", lambda p, s, m: YoloxNano(p, conf_threshold=s.conf_threshold, threads=s.threads,
+                                                         runtime=s.runtime, motion=m), auto_rank=1),
+)}
+DETECTOR_CHOICES: tuple[str, ...] = ("auto", "motion", *DETECTORS)
 
 
 def make_detector(kind: str = "auto", models_dir: Path | None = None, *, conf_threshold: float = DEFAULT_CONF,
                   threads: int = DEFAULT_THREADS, runtime: Runtime = "openvino",
                   mask_max_side_px: int = 320) -> DetectorChoice:
-    """Build a detector. "auto": pvb-2002 if installed and verified, else yolox-nano, else motion (with a
-    warning saying how to install models). A named model that is not installed raises ModelError.
-    Model detectors get masks from a motion detector working at `mask_max_side_px` (cheap); the motion
-    fallback works at the full analysis size."""
-    kinds = ("auto", "pvb-2002", "pvb-2004", "yolox-nano", "motion")
-    if kind not in kinds:
-        raise UsageError(f"detector must be one of {', '.join(kinds)}; got {kind!r}")
+    """Build a detector. "auto": the installed and verified model detector of lowest `auto_rank` (pvb-2002,
+    then yolox-nano), else motion (with a warning saying how to install models). A named model that is not
+    installed raises ModelError. Model detectors get masks from a motion detector working at
+    `mask_max_side_px` (cheap); the motion fallback works at the full analysis size."""
+    if kind not in DETECTOR_CHOICES:
+        raise UsageError(f"detector must be one of {', '.join(DETECTOR_CHOICES)}; got {kind!r}")
     if kind == "motion":
         motion = MotionDetector()
         return DetectorChoice(motion, motion, "motion-only detection was requested: objects are found by "
@@ -496,17 +463,12 @@ def make_detector(kind: str = "auto", models_dir: Path | None = None, *, conf_th
     motion = MotionDetector(max_side_px=mask_max_side_px)  # foreground masks for model boxes
     mdir = model_catalogue.resolve_models_dir(models_dir)
     found = model_catalogue.installed(mdir) if mdir.is_dir() else {}
-    wanted = ["pvb-2002", "yolox-nano"] if kind == "auto" else [kind]
+    ranked = sorted((k for k in DETECTORS.values() if k.auto_rank is not None), key=lambda k: k.auto_rank or 0)
+    wanted = [k.key for k in ranked] if kind == "auto" else [kind]
+    settings = DetectorSettings(conf_threshold, threads, runtime)
     for key in wanted:
         if key in found:
-            det: Detector
-            if key.startswith("pvb"):
-                det = OpenVinoPVB(found[key], variant=key, conf_threshold=conf_threshold,  # type: ignore[arg-type]
-                                  threads=threads, motion=motion)
-            else:
-                det = YoloxNano(found[key], conf_threshold=conf_threshold, threads=threads, runtime=runtime,
-                                motion=motion)
-            return DetectorChoice(det, motion, None)
+            return DetectorChoice(DETECTORS[key].build(found[key], settings, motion), motion, None)
     if kind != "auto":
         raise ModelError(f"model {kind} is not installed (or fails its hash check) in {mdir}; {install_hint()}")
     motion = MotionDetector()  # now the detector itself: full analysis resolution

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vsearch.indexing.identity import StageIdentity
 from vsearch.models.descriptors import EmbedConfig, Embedder, make_embedders, pool
 from vsearch.indexers.base import FrameContext, SceneSample, SourceResult, VectorRecord
 from vsearch.records import Frame, SourceRef, Tube
@@ -49,6 +50,9 @@ class EmbedStage:
         return cls(make_embedders(config), crops_per_tube=config.crops_per_tube,
                    scene_interval_s=config.scene_interval_s, batch_size=config.batch_size)
 
+    def identity(self) -> tuple[StageIdentity, ...]:
+        return tuple(StageIdentity("embed", e.name, weights_sha256=e.weights_sha256) for e in self.embedders)
+
     def begin(self, source: SourceRef) -> None:
         self._source = source
         self._next_scene_s = source.info.start_pts_s
@@ -72,6 +76,9 @@ class EmbedStage:
         self._next_scene_s = start + k * self.scene_interval_s
         if len(self._pending) >= self.batch_size:
             self._flush_scenes()
+
+    def finish(self, ctx: FrameContext) -> None:
+        """Nothing is open between frames: tubes are embedded at `end`, once the describe stage has them."""
 
     def end(self, result: SourceResult) -> None:
         self._flush_scenes()

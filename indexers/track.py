@@ -26,6 +26,7 @@ from scipy.optimize import linear_sum_assignment
 
 from vsearch.records import CLASSES, Detections, Frame
 from vsearch.indexers.attributes import shrink_crop
+from vsearch.models.descriptors import ReidDescriptor
 
 TRACKER_VERSION = "bytetrack-app-v1"
 REID_MODEL = "person-reidentification-retail-0288"
@@ -165,34 +166,6 @@ def colour_histogram(crop_bgr: np.ndarray, mask: np.ndarray | None = None, max_s
     return hist / max(float(np.linalg.norm(hist)), 1e-9)
 
 
-class ReidEncoder:
-    """person-reidentification-retail-0288 (OpenVINO IR): 256-d L2-normalised embedding of a person crop."""
-
-    name = REID_MODEL
-
-    def __init__(self, xml: Path) -> None:
-        from vsearch.indexers.attributes import compile_ir
-
-        self._model = compile_ir(xml)
-
-    @classmethod
-    def from_models_dir(cls, models_dir: Path | None) -> ReidEncoder | None:
-        if models_dir is None:
-            return None
-        from vsearch.indexers.attributes import find_model_xml
-
-        xml = find_model_xml(Path(models_dir), REID_MODEL)
-        return None if xml is None else cls(xml)
-
-    def embed(self, crops: list[np.ndarray]) -> np.ndarray:
-        out = np.zeros((len(crops), 256), np.float32)
-        for i, c in enumerate(crops):
-            blob = cv2.resize(c, (128, 256), interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)[None]
-            v = np.asarray(self._model(blob.astype(np.float32))[0], np.float32).reshape(-1)
-            out[i] = v / max(float(np.linalg.norm(v)), 1e-9)
-        return out
-
-
 # --- tracker ---------------------------------------------------------------------------------------------------
 
 
@@ -243,16 +216,16 @@ class Tracker:
     modified. Ended tracks are collected with `pop_finished()`; `finish()` ends all the rest."""
 
     def __init__(self, config: TrackerConfig | None = None, *, models_dir: Path | None = None,
-                 reid: ReidEncoder | None = None) -> None:
+                 reid: ReidDescriptor | None = None) -> None:
         self.config = config or TrackerConfig()
-        self.reid = reid if reid is not None else ReidEncoder.from_models_dir(models_dir)
+        self.reid = reid if reid is not None else ReidDescriptor.from_models_dir(models_dir)
         self._tracks: list[_Track] = []
         self._finished: list[TrackState] = []
         self._next_id = 1
 
     @property
     def appearance(self) -> str:
-        return f"{self.reid.name}+colour-hist" if self.reid is not None else "colour-hist"
+        return f"{REID_MODEL}+colour-hist" if self.reid is not None else "colour-hist"
 
     @property
     def active_count(self) -> int:

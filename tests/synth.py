@@ -305,7 +305,7 @@ def busy_scene(path: Path, duration_s: float = 3600.0, n_objects: int = 360, *, 
 def tubes_from_truth(video: SynthVideo, source_id: str, camera: str, analysis_fps: float = 5.0) -> list:
     """`vsearch.records.Tube`s made from the ground truth: a sample every 1/analysis_fps s while the object
     is present (source frames exist at k/fps), boxes in source pixels (analysis = source size), full-box
-    masks."""
+    masks. Not described (`attributes` None): the object's colour is in `video.objects[...].colour`."""
     from vsearch.indexers.masks import encode
     from vsearch.records import Tube
 
@@ -325,7 +325,7 @@ def tubes_from_truth(video: SynthVideo, source_id: str, camera: str, analysis_fp
                           track_no=o.obj_id, frame_index=np.array(frames, np.int64),
                           pts_s=np.array(frames, np.float64) / video.fps, boxes_xyxy=boxes,
                           scores=np.ones(len(frames), np.float32), masks_rle=rles, class_name=o.kind,
-                          class_source="geometry", attributes={"colour": o.colour}))
+                          class_source="geometry"))
     return tubes
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import synth
 from conftest import vsearch_cli
+from vsearch.catalogue.tube_rows import attributes_as_dict
 from vsearch.query.engine import COLOUR_MIN, coverage, run_query, search_filter
 from vsearch.query.spec import COLOURS, ColourTerm, QueryOptions, QuerySpec
 from vsearch.query.text import build_query
@@ -76,7 +77,8 @@ def test_colour_prefilter_is_exact(store: Store, part: str) -> None:
     for name in COLOURS:
         spec = QuerySpec(colours=(ColourTerm(name, part),))
         assert "array_has_any" in (search_filter(spec) or "")
-        want = {t.tube_id for t in tubes if (t.attributes.get(key) or {}).get(name, 0.0) >= COLOUR_MIN}
+        want = {t.tube_id for t in tubes
+                if (attributes_as_dict(t.attributes).get(key) or {}).get(name, 0.0) >= COLOUR_MIN}
         assert {h.tube_id for h in run_query(store, spec).hits} == want, name
 
 

@@ -37,6 +37,11 @@ def scene(tmp_path_factory):
     return video, palette, clip, matching, others
 
 
+def truth_colour(scene, tube) -> str:  # noqa: ANN001
+    """The ground-truth colour of the object a ground-truth tube was made from (track_no = object id)."""
+    return next(o.colour for o in scene[0].objects if o.obj_id == tube.track_no)
+
+
 @pytest.fixture(scope="module")
 def rendered(scene, tmp_path_factory):
     _, _, clip, matching, _ = scene
@@ -84,7 +89,7 @@ def test_every_matching_object_is_where_the_source_map_says_with_a_label(rendere
     result, frames, _ = rendered
     _, palette, _, matching, _ = scene
     part = result.parts[0]
-    colour_of = {t.tube_id: palette[t.attributes["colour"]] for t in matching}
+    colour_of = {t.tube_id: palette[truth_colour(scene, t)] for t in matching}
     for e in part.entries:
         for syn_s, pts_s, box in [e.samples[len(e.samples) * q // 4] for q in (1, 2, 3)]:
             img = frames[int(round(syn_s * float(part.fps)))]
@@ -100,9 +105,9 @@ def test_non_matching_objects_never_appear(rendered, scene):
     _, frames, _ = rendered
     _, palette, _, _, others = scene
     for t in others:
-        colour = palette[t.attributes["colour"]]
+        colour = palette[truth_colour(scene, t)]
         hits = [i for i, f in enumerate(frames) if colour_blob(f, colour).any()]
-        assert not hits, f"{t.attributes['colour']} visible in synopsis frames {hits[:5]}"
+        assert not hits, f"{truth_colour(scene, t)} visible in synopsis frames {hits[:5]}"
 
 
 def test_source_map_maps_back_to_source_time_and_ground_truth(rendered, scene):
@@ -143,10 +148,10 @@ def test_passages_cut_merge_and_mask(scene, tmp_path):
     assert len(frames) / float(part.fps) == pytest.approx(expected, abs=2 / float(part.fps))
     assert part.passages[1].source_start_pts_s == pytest.approx(spans[1][0])
     for t in others:  # objects 7 and 11 run during the second passage: masked
-        colour = palette[t.attributes["colour"]]
-        assert not any(colour_blob(f, colour).any() for f in frames), t.attributes["colour"]
+        colour = palette[truth_colour(scene, t)]
+        assert not any(colour_blob(f, colour).any() for f in frames), truth_colour(scene, t)
     for t in matching[:2]:
-        seen = sum(colour_blob(f, palette[t.attributes["colour"]]).any() for f in frames)
+        seen = sum(colour_blob(f, palette[truth_colour(scene, t)]).any() for f in frames)
         assert seen >= 0.9 * (t.last_pts_s - t.first_pts_s) * float(part.fps)
     # the timestamp is burnt in at the top left
     assert np.all(frames[0][:20, :150] >= 200, axis=2).sum() >= 20

@@ -93,9 +93,9 @@ def test_colour_histogram_separates_colours() -> None:
 def test_reid_embedding_same_person_closer_than_other(tmp_path: Path) -> None:
     models = shared_path("models")
     footage = shared_path("footage", "TUD-Stadtmitte")
-    from vsearch.indexers.track import ReidEncoder
+    from vsearch.models.descriptors import ReidDescriptor
 
-    enc = ReidEncoder.from_models_dir(models)
+    enc = ReidDescriptor.from_models_dir(models)
     assert enc is not None
     gt = np.loadtxt(footage / "gt" / "gt.txt", delimiter=",")
     frames = {}

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import synth
 
+from vsearch.catalogue.tube_rows import attributes_as_dict
 from vsearch.indexers import masks as mask_rle
 from vsearch.indexers.base import FrameContext, SourceResult
 from vsearch.indexers.decode import DecodeOptions, open_decode, probe
@@ -97,18 +98,19 @@ def test_n_objects_give_n_tubes_with_colour_direction_times(lanes, kind: str) ->
     for o in lanes.objects:
         tube = matched[o.obj_id]
         colour, direction, cls = EXPECTED_LANES[o.obj_id]
-        a = tube.attributes
+        a = attributes_as_dict(tube.attributes)
         assert next(iter(a["colours"])) == colour or (o.lower_colour and colour in list(a["colours"])[:2])
         assert a["direction8"] == direction
         assert tube.class_name == cls and tube.class_source == "geometry"
         assert abs(tube.first_pts_s - o.waypoints[0][0]) <= period + 1e-6
         assert abs(tube.last_pts_s - o.waypoints[-1][0]) <= period + 1e-6
-    person = matched[3].attributes
+    person = attributes_as_dict(matched[3].attributes)
     assert next(iter(person["upper_colours"])) == "green" and next(iter(person["lower_colours"])) == "black"
     assert person["vertical"] == "up" and person["horizontal"] == "none"
-    assert matched[1].attributes["entry_edge"] == "left" and matched[1].attributes["exit_edge"] == "right"
-    assert matched[2].attributes["entry_edge"] == "right" and matched[2].attributes["exit_edge"] == "left"
-    assert matched[1].attributes["upper_colours"] == {}
+    one, two = attributes_as_dict(matched[1].attributes), attributes_as_dict(matched[2].attributes)
+    assert one["entry_edge"] == "left" and one["exit_edge"] == "right"
+    assert two["entry_edge"] == "right" and two["exit_edge"] == "left"
+    assert one["upper_colours"] == {}
 
 
 def test_tube_records_are_complete(lanes) -> None:  # noqa: ANN001
@@ -124,7 +126,7 @@ def test_tube_records_are_complete(lanes) -> None:  # noqa: ANN001
         assert m.mean() > 0.9  # oracle masks fill the box
         assert result.thumbnails[t.tube_id][:2] == b"\xff\xd8"
         assert 1 <= len(result.tube_crops[t.tube_id]) <= 4
-        a = t.attributes
+        a = attributes_as_dict(t.attributes)
         assert abs(sum(a["colours"].values()) - 1.0) < 0.05
         assert a["dwell_s"] == pytest.approx(t.last_pts_s - t.first_pts_s, abs=1e-3)
         assert a["first_seen_utc"] == (T0 + dt.timedelta(seconds=t.first_pts_s)).isoformat()
@@ -166,7 +168,7 @@ def test_same_line_crossing_with_motion_detector(tmp_path: Path) -> None:
     video = synth.same_line_crossing_scene(tmp_path / "cross.mp4")
     result, _, _ = run_stage(video, MotionDetector())
     assert len(result.tubes) == 2
-    by_dir = {t.attributes["direction8"]: t.attributes for t in result.tubes}
+    by_dir = {a["direction8"]: a for a in (attributes_as_dict(t.attributes) for t in result.tubes)}
     assert next(iter(by_dir["E"]["upper_colours"])) == "yellow" and next(iter(by_dir["E"]["lower_colours"])) == "blue"
     assert next(iter(by_dir["W"]["upper_colours"])) == "pink" and next(iter(by_dir["W"]["lower_colours"])) == "black"
 
@@ -176,7 +178,7 @@ def test_parked_object_gives_no_tube(tmp_path: Path, kind: str) -> None:
     video = synth.parked_scene(tmp_path / "parked.mp4")
     result, _, _ = run_stage(video, OracleDetector(video) if kind == "oracle" else MotionDetector())
     assert len(result.tubes) == 1
-    assert next(iter(result.tubes[0].attributes["colours"])) == "green"
+    assert next(iter(attributes_as_dict(result.tubes[0].attributes)["colours"])) == "green"
     kept, _, _ = run_stage(video, OracleDetector(video), TubeConfig(drop_static=False)) if kind == "oracle" else (None, 0, 0)
     if kept is not None:  # the option really is what drops it
         assert len(kept.tubes) == 2
@@ -187,7 +189,7 @@ def test_person_stopping_30_s_is_one_tube_with_a_30_s_stationary_period(tmp_path
     video = synth.stop_scene(tmp_path / "stop.mp4")
     result, _, _ = run_stage(video, OracleDetector(video) if kind == "oracle" else MotionDetector())
     assert len(result.tubes) == 1
-    a = result.tubes[0].attributes
+    a = attributes_as_dict(result.tubes[0].attributes)
     assert a["stationary_max_s"] == pytest.approx(30.0, abs=1.0)
     assert a["stationary_total_s"] == pytest.approx(30.0, abs=1.5)
     assert np.all(np.diff(result.tubes[0].pts_s) < 0.5)  # frames lost while standing still are bridged (score 0)

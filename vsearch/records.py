@@ -8,7 +8,8 @@ seconds computed from the stream's exact time base (never from a rounded fps); f
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Literal
 
@@ -130,13 +131,139 @@ class Detections:
 
 
 @dataclass(frozen=True)
+class FrameDetections:
+    """The detect stage's output for one frame: detections plus, per detection, its foreground mask cropped to
+    the box (RLE, "" when unknown) and that mask as an array when it is usable for colours (else None).
+    `restarted`: frames were missing before this one (a gap): nothing may be linked across it."""
+
+    detections: Detections
+    masks_rle: tuple[str, ...]
+    fg_crops: tuple[np.ndarray | None, ...]
+    restarted: bool = False
+
+    def __post_init__(self) -> None:
+        if not (len(self.masks_rle) == len(self.fg_crops) == len(self.detections)):
+            raise ValueError(f"{len(self.masks_rle)} masks / {len(self.fg_crops)} crops for "
+                             f"{len(self.detections)} detections")
+
+
+def frozen_array(a: np.ndarray, dtype: type | None = None) -> np.ndarray:
+    """`a` as a read-only array (copied when the caller's array is writable, so no one can change a record)."""
+    arr = np.asarray(a, dtype)
+    if arr.flags.writeable:
+        arr = arr.copy()
+        arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True)
+class ColourFractions:
+    """Named palette colours and the share of the object's pixels each covers, largest share first."""
+
+    names: tuple[str, ...] = ()
+    fractions: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(self.fractions):
+            raise ValueError(f"{len(self.names)} colour names for {len(self.fractions)} fractions")
+        if any(b > a for a, b in zip(self.fractions, self.fractions[1:])):
+            raise ValueError(f"colour fractions must be largest first, got {self.fractions}")
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, float]]) -> ColourFractions:
+        items = tuple(pairs)
+        return cls(tuple(n for n, _ in items), tuple(float(f) for _, f in items))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def pairs(self) -> tuple[tuple[str, float], ...]:
+        return tuple(zip(self.names, self.fractions))
+
+    def fraction(self, name: str) -> float:
+        return dict(self.pairs()).get(name, 0.0)
+
+    def listed(self, min_fraction: float) -> list[str]:
+        """Names covering at least `min_fraction`, by share then name (what the store lists for filtering)."""
+        return [n for n, f in sorted(self.pairs(), key=lambda kv: (-kv[1], kv[0])) if f >= min_fraction]
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """Colours of the whole object and, for persons only, of the upper and lower body (empty otherwise)."""
+
+    colours: ColourFractions
+    upper: ColourFractions
+    lower: ColourFractions
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Where and how a tube moved. Speeds in source pixels/s (`_px_s`) or frame widths/s (`_fw_s`); the path is
+    ground points normalised to the frame (0-1), simplified: ((pts_s, x, y), ...)."""
+
+    direction8: str  # E, NE, ... or "none"
+    horizontal: str  # left | right | none
+    vertical: str  # up | down | none
+    speed_mean_px_s: float
+    speed_max_px_s: float
+    speed_mean_fw_s: float
+    speed_max_fw_s: float
+    dwell_s: float
+    stationary_max_s: float
+    stationary_total_s: float
+    entry_edge: str  # left | right | top | bottom | inside
+    exit_edge: str
+    path: tuple[tuple[float, float, float], ...]
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Median size of the object's box, in source pixels."""
+
+    area_px: float
+    size_px: tuple[float, float]  # (width, height)
+
+
+@dataclass(frozen=True)
+class ModelOutputs:
+    """What an attribute model said about a tube, averaged over its best crops, and which model said it.
+
+    `probabilities`: item name -> probability (e.g. has_backpack 0.81); `labels`: a chosen label per output
+    (e.g. vehicle_type car). Empty with `model == ""` when no attribute model ran for this class.
+    """
+
+    model: str = ""
+    weights_sha256: str = ""
+    probabilities: tuple[tuple[str, float], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.probabilities or self.labels)
+
+
+@dataclass(frozen=True)
+class TubeAttributes:
+    """Everything the describe stage says about a tube, built once when the tube ends."""
+
+    appearance: Appearance
+    motion: Motion
+    footprint: Footprint
+    models: ModelOutputs
+    class_votes: tuple[tuple[str, float], ...]  # detector label -> score-weighted share, largest first
+    first_seen_utc: dt.datetime
+    last_seen_utc: dt.datetime
+
+
+@dataclass(frozen=True)
 class Tube:
-    """One tracked object over time, built once by the tracker and then only read.
+    """One tracked object over time, built once and then only read (its arrays are read-only).
 
     Per-sample arrays share length T: frame_index (T,) int64 = index of the *sampled* frame (`Frame.index`,
     not the source frame number: use pts_s for time), pts_s (T,) float64 source seconds,
     boxes_xyxy (T, 4) float32 in *analysis* pixels; masks_rle: one RLE-encoded foreground mask per sample,
     cropped to that sample's box (see `vsearch.indexers.masks`), or empty strings when unavailable.
+    `attributes` is None only for tubes nobody described (e.g. ground truth in tests).
     """
 
     tube_id: str  # f"{source_id[:16]}-{track_no:05d}", stable for a given source and parameters
@@ -150,7 +277,16 @@ class Tube:
     masks_rle: tuple[str, ...] = ()
     class_name: str = "other"
     class_source: str = "geometry"  # "pvb-2002", "yolox-nano", "geometry"
-    attributes: dict[str, object] = field(default_factory=dict)  # filled by attribute stages
+    attributes: TubeAttributes | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("frame_index", "pts_s", "boxes_xyxy", "scores"):
+            object.__setattr__(self, name, frozen_array(getattr(self, name)))
+        n = len(self.pts_s)
+        if len(self.frame_index) != n or len(self.scores) != n or self.boxes_xyxy.shape != (n, 4):
+            raise ValueError(f"tube {self.tube_id!r}: per-sample arrays disagree in length ({n} pts)")
+        if self.masks_rle and len(self.masks_rle) != n:
+            raise ValueError(f"tube {self.tube_id!r}: {len(self.masks_rle)} masks for {n} samples")
 
     @property
     def first_pts_s(self) -> float:

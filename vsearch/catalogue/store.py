@@ -24,12 +24,14 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
+from vsearch.catalogue import migrations
 from vsearch.catalogue import vectors as vectorsearch
+from vsearch.catalogue.migrations import SCHEMA_VERSION
 from vsearch.errors import StoreError
 from vsearch.indexers.base import SourceResult, VectorRecord
+from vsearch.catalogue.tube_rows import COLOUR_MIN_FRACTION, record_to_tube, tube_to_record
 from vsearch.records import Gap, Tube
 
-SCHEMA_VERSION = 1
 UTC = dt.timezone.utc
 TS = pa.timestamp("us", tz="UTC")
 
@@ -67,6 +69,7 @@ SOURCES_SCHEMA = pa.schema([
     pa.field("n_tubes", pa.int32()),
     pa.field("indexed_utc", TS),
     pa.field("job_id", pa.string()),
+    pa.field("identity_json", pa.string()),  # v2: the pipeline identity (`vsearch.indexing.identity`)
 ])
 
 TUBES_SCHEMA = pa.schema([
@@ -131,9 +134,6 @@ META_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("value", pa.stri
 TABLES = {"meta": META_SCHEMA, "sources": SOURCES_SCHEMA, "tubes": TUBES_SCHEMA, "scenes": SCENES_SCHEMA,
           "locks": LOCKS_SCHEMA}
 
-COLOUR_MIN_FRACTION = 0.15  # a colour is listed for filtering when it covers at least this share of the object
-
-
 def sql_str(value: str) -> str:
     """Quote a string literal for a LanceDB filter."""
     return "'" + value.replace("'", "''") + "'"
@@ -176,6 +176,12 @@ class SourceRow:
     n_tubes: int = 0
     indexed_utc: dt.datetime | None = None
     job_id: str = ""
+    identity_json: str | None = None  # None: indexed before schema v2 recorded it
+
+    @property
+    def identity(self) -> dict[str, object] | None:
+        """What made this source's rows (stages, models and their weights' SHA-256, parameters, versions)."""
+        return json.loads(self.identity_json) if self.identity_json else None
 
     @property
     def fps(self) -> Fraction:
@@ -189,7 +195,7 @@ class SourceRow:
         d = {k: getattr(self, k) for k in SOURCES_SCHEMA.names}
         for k in ("start_utc", "end_utc", "indexed_utc"):
             d[k] = d[k].isoformat() if d[k] is not None else None
-        for k in ("gaps_json", "stage_info_json", "params_json", "warnings_json"):
+        for k in ("gaps_json", "stage_info_json", "params_json", "warnings_json", "identity_json"):
             d[k.removesuffix("_json")] = json.loads(d.pop(k) or "null")
         d["fps"] = f"{self.fps_num}/{self.fps_den}"
         return d
@@ -202,8 +208,12 @@ def _as_utc(v: dt.datetime | None) -> dt.datetime | None:
 class Store:
     """An open catalogue. Single writer (the job runner's main process); any number of readers."""
 
-    def __init__(self, root: Path, *, create: bool = True) -> None:
+    def __init__(self, root: Path, *, create: bool = True, allow_heavy_migration: bool = False) -> None:
+        """Open (or create) a store; an older schema is migrated step by step (see `catalogue.migrations`),
+        except steps marked heavy, which need `allow_heavy_migration` (the `vsearch migrate` command)."""
         self.root = Path(root)
+        self.migrated: list[str] = []  # one line per migration step applied by this open
+        self._allow_heavy = allow_heavy_migration
         if not create and not (self.root / "lancedb").is_dir():
             raise StoreError(f"{self.root}: no vsearch store here; run `vsearch index PATH --store {self.root}` first")
         self.root.mkdir(parents=True, exist_ok=True)
@@ -228,16 +238,28 @@ class Store:
                 return names
 
     def _check_version(self) -> None:
-        meta = self.db.open_table("meta")
-        rows = meta.search().where("key = 'schema_version'").limit(None).to_arrow().to_pylist()
-        if not rows:
-            meta.add(pa.table({"key": ["schema_version"], "value": [str(SCHEMA_VERSION)]}, schema=META_SCHEMA))
+        found = self.schema_version()
+        if found is None:  # a new store
+            self._meta_set(migrations.VERSION_KEY, str(SCHEMA_VERSION))
             return
-        found = int(rows[0]["value"])
-        if found != SCHEMA_VERSION:
-            # Step-by-step migrations go here when the schema changes; refuse rather than misread.
-            raise StoreError(f"{self.root}: store schema v{found}, this vsearch reads v{SCHEMA_VERSION}; "
-                             "re-index into a new --store or use the matching vsearch version")
+        migrations.check(self.root, found, allow_heavy=self._allow_heavy)
+        self.migrated = migrations.migrate(self.db, self._meta_set, found)
+        if self.migrated:  # rewritten rows are outside the old scalar indices: rebuild them
+            self.ensure_scalar_indices()
+
+    def schema_version(self) -> int | None:
+        meta = self.db.open_table("meta")
+        rows = meta.search().where(f"key = {sql_str(migrations.VERSION_KEY)}").limit(None).to_arrow().to_pylist()
+        return int(rows[0]["value"]) if rows else None
+
+    def _meta_set(self, key: str, value: str) -> None:
+        """Set one meta key in a single commit (an update never leaves the key missing, even if killed)."""
+        meta = self.db.open_table("meta")
+        cond = f"key = {sql_str(key)}"
+        if meta.count_rows(cond):
+            meta.update(where=cond, values={"value": value})
+        else:
+            meta.add(pa.table({"key": [key], "value": [value]}, schema=META_SCHEMA))
 
     def table(self, name: str) -> lancedb.table.Table:
         return self.db.open_table(name)
@@ -385,77 +407,3 @@ class Store:
         for name in self.vector_tables():
             out[name] = self.table(name).count_rows()
         return out
-
-
-def tube_to_record(t: Tube, wall_time, scale: float, thumb_path: str) -> dict[str, object]:
-    a = t.attributes
-
-    def names(key: str) -> list[str]:
-        fr = a.get(key) or {}
-        return [k for k, v in sorted(fr.items(), key=lambda kv: (-kv[1], kv[0])) if v >= COLOUR_MIN_FRACTION]
-
-    def num(key: str) -> float | None:
-        v = a.get(key)
-        return float(v) if v is not None else None
-
-    return {
-        "tube_id": t.tube_id,
-        "source_id": t.source_id,
-        "camera": t.camera,
-        "track_no": t.track_no,
-        "class_name": t.class_name,
-        "class_source": t.class_source,
-        "start_utc": wall_time(t.first_pts_s),
-        "end_utc": wall_time(t.last_pts_s),
-        "first_pts_s": t.first_pts_s,
-        "last_pts_s": t.last_pts_s,
-        "n_samples": len(t),
-        "frame_index": np.asarray(t.frame_index, np.int64).tolist(),
-        "pts_s": np.asarray(t.pts_s, np.float64).tolist(),
-        "boxes_xyxy": np.asarray(t.boxes_xyxy, np.float32).ravel().tolist(),
-        "scores": np.asarray(t.scores, np.float32).tolist(),
-        "masks_rle": list(t.masks_rle),
-        "colours": names("colours"),
-        "upper_colours": names("upper_colours"),
-        "lower_colours": names("lower_colours"),
-        "direction8": str(a.get("direction8", "none")),
-        "horizontal": str(a.get("horizontal", "none")),
-        "vertical": str(a.get("vertical", "none")),
-        "speed_mean_fw_s": num("speed_mean_fw_s"),
-        "speed_max_fw_s": num("speed_max_fw_s"),
-        "speed_mean_px_s": num("speed_mean_px_s"),
-        "dwell_s": num("dwell_s"),
-        "stationary_max_s": num("stationary_max_s"),
-        "entry_edge": str(a.get("entry_edge", "")),
-        "exit_edge": str(a.get("exit_edge", "")),
-        "area_px": num("area_px"),
-        "analysis_scale": scale,
-        "thumb_path": thumb_path,
-        "attributes_json": json.dumps(a, sort_keys=True, default=_json_default),
-    }
-
-
-def _json_default(o: object) -> object:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot store {type(o).__name__} in tube attributes")
-
-
-def record_to_tube(r: dict[str, object]) -> Tube:
-    n = int(r["n_samples"])
-    return Tube(
-        tube_id=r["tube_id"],
-        source_id=r["source_id"],
-        camera=r["camera"],
-        track_no=int(r["track_no"]),
-        frame_index=np.asarray(r["frame_index"], np.int64),
-        pts_s=np.asarray(r["pts_s"], np.float64),
-        boxes_xyxy=np.asarray(r["boxes_xyxy"], np.float32).reshape(n, 4),
-        scores=np.asarray(r["scores"], np.float32),
-        masks_rle=tuple(r["masks_rle"] or ()),
-        class_name=r["class_name"],
-        class_source=r["class_source"],
-        attributes=json.loads(r["attributes_json"] or "{}"),
-    )

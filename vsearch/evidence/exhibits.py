@@ -19,6 +19,7 @@ from vsearch.records import Tube
 from vsearch.evidence.signing import SiteKey
 from vsearch.site import Investigator, SiteConfig
 from vsearch.catalogue.store import Store, sql_str
+from vsearch.catalogue.tube_rows import attributes_as_dict
 from vsearch.synopsis.render import PassageOptions, SourceClip, SynopsisOptions, render_passages, render_synopsis
 
 SPAN_PADDING_S = 2.0  # context kept around each object in the native-format span copies
@@ -125,7 +126,7 @@ def export(store: Store, config: SiteConfig, result: QueryResult, req: ExportReq
         objects.append(ExportObject(object_id=t.tube_id, source_sha256=t.source_id, camera=t.camera,
                                     first_pts_s=t.first_pts_s, last_pts_s=t.last_pts_s,
                                     label=f"{t.class_name} {colours} {h.direction}", score=h.score,
-                                    attributes={**t.attributes, "why": h.why}, thumbnail_jpeg=thumb))
+                                    attributes={**attributes_as_dict(t.attributes), "why": h.why}, thumbnail_jpeg=thumb))
     with tempfile.TemporaryDirectory(prefix="vsearch-export-") as tmp:
         videos = []
         if req.with_synopsis:

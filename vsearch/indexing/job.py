@@ -29,6 +29,8 @@ from vsearch.indexers import activity, decode
 from vsearch.indexers.base import FrameContext, SourceResult, Stage
 from vsearch.records import SourceRef
 from vsearch.site import SiteConfig, log_system_action
+from vsearch.indexing.identity import PipelineIdentity
+from vsearch.indexing.identity import parse as parse_identity
 from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
 from vsearch.catalogue.store import SourceRow, Store
 
@@ -48,7 +50,7 @@ class IndexOptions:
     width_px: int = 640
     workers: int = 1
     decoder: str = "auto"
-    detector: str = "auto"  # auto | motion | pvb-2002 | yolox-nano
+    detector: str = "auto"  # auto | motion | a key of `indexers.detect.DETECTORS`
     models_dir: Path | None = None
     tz: str = "Europe/Paris"
     camera: str | None = None
@@ -61,6 +63,7 @@ class IndexOptions:
     threads: int = 2
     gating: str = "auto"  # activity gating: auto | on | off (decode and detect only where the pre-scan sees motion)
     prefetch_frames: int = 0  # frames queued ahead by a reader thread (0: none; no measured gain, see benchmarks.md)
+    keep_existing: bool = False  # keep sources indexed by another pipeline (identity differs) instead of redoing them
 
     def __post_init__(self) -> None:
         if self.gating not in GATING_MODES:
@@ -96,6 +99,7 @@ class JobReport:
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     software: str = f"vsearch {__version__}"
+    pipeline: dict[str, object] = field(default_factory=dict)  # the identity of what this job indexes with
 
     @property
     def x_realtime(self) -> float:
@@ -145,18 +149,20 @@ def with_site_defaults(opts: IndexOptions, site: SiteConfig | None) -> IndexOpti
 
 
 def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, object]]:
-    """The indexer stages for this job, warnings for the user (e.g. degraded motion-only mode), and the
-    parameters that define what the index holds (a change of any of them re-indexes a file)."""
-    from vsearch.models.descriptors import EmbedConfig
+    """The indexer stages for this job in order (detect, track, describe, embed), warnings for the user (e.g.
+    degraded motion-only mode), and the parameters that define what the index holds (a change of any of them
+    re-indexes a file)."""
     from vsearch.indexers.detect import make_detector
     from vsearch.indexers.embed import EmbedStage
-    from vsearch.indexers.tubes import TubeStage
+    from vsearch.indexers.tubes import pipeline_info, tube_stages
+    from vsearch.models.descriptors import EmbedConfig
     from vsearch.models.registry import resolve_models_dir
 
     mdir = resolve_models_dir(opts.models_dir)
     choice = make_detector(opts.detector, mdir)
     have_models = mdir.is_dir()
-    tubes = TubeStage(choice.detector, models_dir=mdir if have_models else None)
+    detect, track, describe = tube_stages(choice.detector, models_dir=mdir if have_models else None)
+    describe.pipeline_info = pipeline_info(detect, track)
     embed = EmbedStage.from_config(EmbedConfig(clip_model=opts.clip_model, clip_weights=opts.clip_weights,
                                                clip_model_config=opts.clip_config,
                                                crops_per_tube=opts.crops_per_tube,
@@ -167,7 +173,12 @@ def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, 
               "embed": {"crops_per_tube": opts.crops_per_tube, "scene_interval_s": opts.scene_interval_s}}
     if opts.gating_on:  # absent when off, so ungated stores keep their params (no needless re-index)
         params["gating"] = activity.ACTIVITY_VERSION
-    return [tubes, embed], [choice.warning] if choice.warning else [], params
+    return [detect, track, describe, embed], [choice.warning] if choice.warning else [], params
+
+
+def pipeline_identity(stages: list[Stage], params: dict[str, object]) -> PipelineIdentity:
+    """The identity of what `stages` with `params` write (every stage and model, with versions and hashes)."""
+    return PipelineIdentity.of([c for stage in stages for c in stage.identity()], params)
 
 
 _WORKER_STAGES: list[Stage] | None = None
@@ -180,15 +191,17 @@ def _worker_stages(opts: IndexOptions) -> list[Stage]:
     return _WORKER_STAGES
 
 
-def _base_row(path: Path, sha: str, params: str, job_id: str) -> dict[str, object]:
+def _base_row(path: Path, sha: str, params: str, job_id: str, identity: str | None) -> dict[str, object]:
     st = path.stat()
     return {"source_id": sha, "path": str(path.resolve()), "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
-            "sha256": sha, "params_json": params, "job_id": job_id, "indexed_utc": dt.datetime.now(UTC)}
+            "sha256": sha, "params_json": params, "job_id": job_id, "indexed_utc": dt.datetime.now(UTC),
+            "identity_json": identity}
 
 
 def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_id: str, params: str,
-               stages: list[Stage], sink: ProgressSink | None = None) -> FileOutcome:
-    """Hash, probe, decode and run the stages over one file. Never raises for a bad file: returns `failed`."""
+               stages: list[Stage], sink: ProgressSink | None = None, identity: str | None = None) -> FileOutcome:
+    """Hash, probe, decode and run the stages over one file. Never raises for a bad file: returns `failed`.
+    `done` maps the SHA-256 of files not to index again to the reason they are skipped."""
     t0 = time.perf_counter()
     path = spec.path
     try:
@@ -196,10 +209,8 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     except OSError as e:
         return FileOutcome(str(path), "failed", f"{path}: cannot read ({e.strerror or e}); check permissions")
     if sha in done:
-        why = ("its index was purged by retention; not re-indexed (lock it to a case to keep footage)"
-               if done[sha] == "purged" else "unchanged since last indexed (same SHA-256)")
-        return FileOutcome(str(path), "skipped", why)
-    base = _base_row(path, sha, params, job_id)
+        return FileOutcome(str(path), "skipped", done[sha])
+    base = _base_row(path, sha, params, job_id, identity)
     try:
         info = decode.probe(path)
         camera, start_utc, origin, offset = resolve(spec, info.creation_time, tz=opts.tz)
@@ -227,6 +238,9 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
                 stage.process(frame, ctx)
             if sink:
                 sink.frame(str(path), frame.pts_s)
+        ctx = FrameContext()  # the end-of-source pass: open tracks end and are described
+        for stage in stages:
+            stage.finish(ctx)
         result.gaps = list(run.gaps)
         result.frames_decoded = run.frames_decoded
         result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
@@ -330,9 +344,10 @@ def _known_identity(spec: SourceSpec, opts: IndexOptions) -> dict[str, object]:
     return {"camera": camera, "start_utc": start, "start_origin": origin, "clock_offset_s": offset}
 
 
-def _pool_task(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_id: str, params: str) -> FileOutcome:
+def _pool_task(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_id: str, params: str,
+               identity: str) -> FileOutcome:
     try:
-        return index_file(spec, opts, done, job_id, params, _worker_stages(opts))
+        return index_file(spec, opts, done, job_id, params, _worker_stages(opts), identity=identity)
     except Exception as e:  # noqa: BLE001 - a bug on one file must not abort the batch; reported as failed
         return FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
 
@@ -354,8 +369,10 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     stages, warnings, index_params = build_stages(opts)
     params = json.dumps(index_params, sort_keys=True)
     report.options["index_params"] = index_params
-    done = {r.source_id: r.status for r in store.sources()
-            if r.status == "purged" or (r.status in ("ok", "partial") and r.params_json == params)}
+    current = pipeline_identity(stages, index_params)
+    report.pipeline = current.to_dict()
+    identity = current.to_json()
+    done, redo = _plan(store.sources(), current, keep_existing=opts.keep_existing)
     for w in warnings:
         sink.warn(w)
     report.warnings.extend(warnings)
@@ -369,6 +386,11 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
                 outcome.status, outcome.message = "skipped", "same content as another file in this job"
             else:
                 _note_changed(store, outcome, report)
+                if outcome.row.source_id in redo:
+                    why = redo[outcome.row.source_id]
+                    outcome.message = "; ".join(m for m in (outcome.message, f"re-indexed: {why}") if m)
+                    report.warnings.append(f"{outcome.path}: re-indexed: {why}")
+                    sink.warn(f"{outcome.path}: re-indexed: {why}")
                 store.write_source(outcome.row, outcome.result)
                 written.add(outcome.row.source_id)
         report.footage_s += outcome.footage_s if outcome.status in ("ok", "partial") else 0.0
@@ -382,13 +404,13 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     if opts.workers <= 1:
         for spec in specs:
             try:
-                outcome = index_file(spec, opts, done, job_id, params, stages, sink)
+                outcome = index_file(spec, opts, done, job_id, params, stages, sink, identity=identity)
             except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
                 outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
             commit(outcome)
     else:
         with ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_pool_task, s, opts, done, job_id, params) for s in specs]
+            futures = [pool.submit(_pool_task, s, opts, done, job_id, params, identity) for s in specs]
             for fut in as_completed(futures):
                 commit(fut.result())
 
@@ -411,6 +433,25 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
                           outputs={f["path"]: f["sha256"] for f in report.files if f["sha256"]},
                           operator=_os_user())
     return report
+
+
+def _plan(rows: list[SourceRow], current: PipelineIdentity, *,
+          keep_existing: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """(files to skip: SHA-256 -> why, files to index again: SHA-256 -> why) from what the store holds."""
+    skip, redo = {}, {}
+    for r in rows:
+        if r.status == "purged":
+            skip[r.source_id] = "its index was purged by retention; not re-indexed (lock it to a case to keep footage)"
+        elif r.status in ("ok", "partial"):
+            diffs = current.differences(parse_identity(r.identity_json))
+            if not diffs:
+                skip[r.source_id] = "unchanged since last indexed (same SHA-256)"
+            elif keep_existing:
+                skip[r.source_id] = ("kept as indexed (--keep-existing) although the pipeline changed: "
+                                     + "; ".join(diffs))
+            else:
+                redo[r.source_id] = "pipeline changed since it was indexed: " + "; ".join(diffs)
+    return skip, redo
 
 
 def _os_user() -> str:

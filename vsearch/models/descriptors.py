@@ -13,8 +13,6 @@ clothing-appearance model, CLIP sees the whole crop.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +21,7 @@ import cv2
 import numpy as np
 
 from vsearch.errors import ModelError
+from vsearch.models.runtime import ModelRunner, file_sha256, find_ir
 
 REID_NAME = "person-reidentification-retail-0288"
 
@@ -69,29 +68,6 @@ def l2_normalise(v: np.ndarray) -> np.ndarray:
 def pool(vectors: np.ndarray) -> np.ndarray:
     """Mean of L2-normalised rows, L2-normalised: one vector for a tube's K crops."""
     return l2_normalise(l2_normalise(vectors).mean(axis=0))
-
-
-# ---------------------------------------------------------------------------------------------------- sha256
-
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-_SHA_LOCK = threading.Lock()
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, computed once per (path, size, mtime)."""
-    p = Path(path).resolve()
-    st = p.stat()
-    key = (str(p), st.st_size, st.st_mtime_ns)
-    with _SHA_LOCK:
-        if key in _SHA_CACHE:
-            return _SHA_CACHE[key]
-    h = hashlib.sha256()
-    with p.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    with _SHA_LOCK:
-        _SHA_CACHE[key] = h.hexdigest()
-    return _SHA_CACHE[key]
 
 
 # ---------------------------------------------------------------------------------------------------- colour
@@ -185,19 +161,18 @@ class ReidDescriptor:
     INPUT_HW = (256, 128)
 
     def __init__(self, xml_path: Path, *, threads: int = 2, batch_size: int = 16) -> None:
-        import openvino as ov
-
         xml_path = Path(xml_path)
-        bin_path = xml_path.with_suffix(".bin")
-        if not xml_path.is_file() or not bin_path.is_file():
+        if not xml_path.is_file() or not xml_path.with_suffix(".bin").is_file():
             raise ModelError(f"re-id model not found: {xml_path} (+ .bin); install it into the models directory")
-        self.weights_sha256 = file_sha256(bin_path)
-        core = ov.Core()
-        model = core.read_model(str(xml_path))
-        model.reshape({model.inputs[0].any_name: [-1, 3, *self.INPUT_HW]})
-        self._compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": int(threads)})
-        self._out = self._compiled.outputs[0]
+        self._runner = ModelRunner(xml_path, "openvino", threads, input_shape=(-1, 3, *self.INPUT_HW))
+        self.weights_sha256 = self._runner.weights_sha256
         self._batch = batch_size
+
+    @classmethod
+    def from_models_dir(cls, models_dir: Path | None, **kwargs: int) -> ReidDescriptor | None:
+        """The re-id model of a models folder, or None when it holds none."""
+        xml = find_ir(models_dir, REID_NAME)
+        return None if xml is None else cls(xml, **kwargs)
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:
         h, w = self.INPUT_HW
@@ -206,18 +181,9 @@ class ReidDescriptor:
             part = crops[s: s + self._batch]
             x = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in part])
             x = x.transpose(0, 3, 1, 2).astype(np.float32)
-            out[s: s + len(part)] = self._compiled(x)[self._out].reshape(len(part), -1)
+            outputs = self._runner.run(x)
+            out[s: s + len(part)] = next(iter(outputs.values())).reshape(len(part), -1)
         return l2_normalise(out)
-
-
-def find_reid_model(models_dir: Path | None) -> Path | None:
-    if models_dir is None:
-        return None
-    for precision in ("FP32", "FP16"):
-        p = Path(models_dir) / REID_NAME / precision / f"{REID_NAME}.xml"
-        if p.is_file():
-            return p
-    return None
 
 
 # ---------------------------------------------------------------------------------------------------- open_clip
@@ -309,9 +275,9 @@ def resolve_clip_weights(model: str, weights: Path | str) -> Path:
 def make_embedders(config: EmbedConfig) -> list[Embedder]:
     """Colour always; re-id when the models directory has it; CLIP when a model and weights are configured."""
     embedders: list[Embedder] = [ColourDescriptor()]
-    reid = find_reid_model(config.models_dir)
+    reid = ReidDescriptor.from_models_dir(config.models_dir, threads=config.threads, batch_size=config.batch_size)
     if reid is not None:
-        embedders.append(ReidDescriptor(reid, threads=config.threads, batch_size=config.batch_size))
+        embedders.append(reid)
     if (config.clip_model is None) != (config.clip_weights is None):
         raise ModelError("CLIP needs both --clip-model and --clip-weights (or [embed] clip_model and clip_weights)")
     if config.clip_model is not None and config.clip_weights is not None:

@@ -1,0 +1,98 @@
+"""Numbered store schema migrations, applied step by step when a store is opened (or by `vsearch migrate`).
+
+Each step takes a store from version N to N+1 and is idempotent: a step killed half-way is simply run again
+(the version in the `meta` table is bumped only after the step's last write). A step marked `heavy` rewrites
+large tables; it is not run implicitly on open: the user is told, in one line, to run `vsearch migrate`.
+A store newer than this code is refused, never read with the wrong schema.
+
+History:
+  v1 → v2  sources gain `identity_json` (the pipeline identity, empty for sources indexed before v2: they are
+           re-indexed by the next job, which says why); tube attributes gain `models_provenance` (which
+           attribute model, with its weights' SHA-256, produced `models`; "unrecorded" for v1 rows that have
+           model outputs, since v1 did not record it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from vsearch.errors import StoreError
+
+SCHEMA_VERSION = 2
+VERSION_KEY = "schema_version"
+UNRECORDED = "unrecorded (indexed before schema v2)"
+
+
+@dataclass(frozen=True)
+class Migration:
+    from_version: int
+    summary: str
+    apply: Callable[[object], None]  # given the LanceDB connection
+    heavy: bool = False  # rewrites big tables: only by an explicit `vsearch migrate`
+
+    @property
+    def to_version(self) -> int:
+        return self.from_version + 1
+
+
+def _columns(db: object, table: str) -> list[str]:
+    return db.open_table(table).schema.names  # type: ignore[attr-defined]
+
+
+def _v1_to_v2(db: object) -> None:
+    sources = db.open_table("sources")  # type: ignore[attr-defined]
+    if "identity_json" not in sources.schema.names:
+        sources.add_columns(pa.field("identity_json", pa.string()))
+    tubes = db.open_table("tubes")  # type: ignore[attr-defined]
+    if tubes.count_rows() == 0:
+        return
+    # Attributes JSON is written with sorted keys ('{"area_px": ...'): a new key can go first. Done in one
+    # SQL update inside LanceDB (no row is read into Python); rows already carrying the key are left alone.
+    def provenance(model: str) -> str:
+        key = '{"models_provenance": {"model": "' + model + '", "weights_sha256": ""}, '
+        return "'" + key.replace("'", "''") + "'"
+
+    tubes.update(
+        where="attributes_json NOT LIKE '%\"models_provenance\"%'",
+        values_sql={"attributes_json": (
+            f"concat(CASE WHEN attributes_json LIKE '%\"models\": {{}}%' THEN {provenance('')} "
+            f"ELSE {provenance(UNRECORDED)} END, substr(attributes_json, 2))")},
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "record the pipeline identity of each source and the provenance of attribute-model outputs",
+              _v1_to_v2),
+)
+assert [m.from_version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION)), "one step per version"
+
+
+def pending(found: int) -> list[Migration]:
+    return [m for m in MIGRATIONS if m.from_version >= found]
+
+
+def check(root: Path, found: int, *, allow_heavy: bool = False) -> None:
+    """Refuse a store this code cannot read, or one whose next step must be run explicitly."""
+    if found > SCHEMA_VERSION:
+        raise StoreError(f"{root}: store schema v{found} is newer than this vsearch (reads up to "
+                         f"v{SCHEMA_VERSION}); use a newer vsearch, or re-index into a new --store")
+    heavy = [m for m in pending(found) if m.heavy and not allow_heavy]
+    if heavy:
+        raise StoreError(f"{root}: store schema v{found} needs a migration to v{SCHEMA_VERSION} that rewrites "
+                         f"its tables; run `vsearch migrate --store {root}` (back the store up first)")
+
+
+def migrate(db: object, meta_set: Callable[[str, str], None], found: int) -> list[str]:
+    """Apply every pending step in order; returns one line per step applied."""
+    done = []
+    for m in pending(found):
+        m.apply(db)
+        meta_set(VERSION_KEY, str(m.to_version))
+        meta_set(f"migrated_v{m.from_version}_to_v{m.to_version}_utc", dt.datetime.now(dt.timezone.utc).isoformat())
+        done.append(f"schema v{m.from_version} → v{m.to_version}: {m.summary}")
+    return done
