@@ -23,8 +23,8 @@ from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, Re
 from vsearch.errors import QueryError
 from vsearch.query.engine import QueryResult, run_query
 from vsearch.query.spec import check_cameras, parse_line, parse_time_option
-from vsearch.catalogue.store import Store, record_to_tube, sql_str
-from vsearch.catalogue.tube_rows import attributes_as_dict
+from vsearch.catalogue.store import Store, sql_str
+from vsearch.catalogue.tube_rows import tube_details
 
 
 def print_coverage(res: QueryResult) -> None:
@@ -139,18 +139,10 @@ def show(ref: Annotated[str, typer.Argument(help="tube:ID (or the bare id).")],
     """Details of one tube: times, source file and offsets, attributes, path and thumbnail."""
     st = Store(store, create=False)
     tube_id = ref.removeprefix("tube:")
-    rec = st.tube_record(tube_id)
-    if rec is None:
+    info = tube_details(st, tube_id)
+    if info is None:
         raise QueryError(f"{ref}: no such tube in {store}; list them with `vsearch tubes`")
-    src = st.source(rec["source_id"])
-    tube = record_to_tube(rec)
-    attributes = attributes_as_dict(tube.attributes)
-    info = {"tube_id": tube_id, "camera": rec["camera"], "class": rec["class_name"],
-            "class_source": rec["class_source"], "start_utc": rec["start_utc"].isoformat(),
-            "end_utc": rec["end_utc"].isoformat(), "source_path": src.path if src else None,
-            "source_sha256": src.sha256 if src else None, "source_offset_s": [tube.first_pts_s, tube.last_pts_s],
-            "thumbnail": str(st.root / rec["thumb_path"]) if rec["thumb_path"] else None,
-            "attributes": attributes}
+    attributes = info["attributes"]
     if as_json:
         print_json(info)
         return

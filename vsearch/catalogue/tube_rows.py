@@ -149,3 +149,19 @@ def record_to_tube(r: Mapping[str, object]) -> Tube:
         class_source=r["class_source"],  # type: ignore[arg-type]
         attributes=attributes_from_dict(json.loads(r["attributes_json"] or "{}"), where=where),  # type: ignore[arg-type]
     )
+
+
+def tube_details(store, tube_id: str) -> dict[str, object] | None:
+    """The JSON of one tube as `vsearch show --json` and the review UI give it (metadata, no pixels); None if the
+    store has no such tube. `store` is a `catalogue.store.Store`."""
+    rec = store.tube_record(tube_id)
+    if rec is None:
+        return None
+    src = store.source(rec["source_id"])
+    tube = record_to_tube(rec)
+    return {"tube_id": tube_id, "camera": rec["camera"], "class": rec["class_name"],
+            "class_source": rec["class_source"], "start_utc": rec["start_utc"].isoformat(),
+            "end_utc": rec["end_utc"].isoformat(), "source_path": src.path if src else None,
+            "source_sha256": src.sha256 if src else None, "source_offset_s": [tube.first_pts_s, tube.last_pts_s],
+            "thumbnail": str(store.root / rec["thumb_path"]) if rec["thumb_path"] else None,
+            "attributes": attributes_as_dict(tube.attributes)}

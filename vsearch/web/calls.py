@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vsearch.catalogue.store import Store, record_to_tube
+from vsearch.catalogue.store import Store
+from vsearch.catalogue.tube_rows import tube_details
 from vsearch.cli.query_opts import QueryArgs
 from vsearch.errors import QueryError
 from vsearch.evidence import exhibits
@@ -99,17 +100,10 @@ def search(site: Site, access: Access, args: QueryArgs) -> QueryResult:
 
 def tube_info(st: Store, tube_id: str) -> dict[str, Any]:
     """The JSON of `vsearch show --json` for one tube (metadata only)."""
-    rec = st.tube_record(tube_id)
-    if rec is None:
+    info = tube_details(st, tube_id)
+    if info is None:
         raise NotFound(f"tube:{tube_id}: no such tube in {st.root}; list them with `vsearch tubes`")
-    src = st.source(rec["source_id"])
-    tube = record_to_tube(rec)
-    return {"tube_id": tube_id, "camera": rec["camera"], "class": rec["class_name"],
-            "class_source": rec["class_source"], "start_utc": rec["start_utc"].isoformat(),
-            "end_utc": rec["end_utc"].isoformat(), "source_path": src.path if src else None,
-            "source_sha256": src.sha256 if src else None, "source_offset_s": [tube.first_pts_s, tube.last_pts_s],
-            "thumbnail": str(st.root / rec["thumb_path"]) if rec["thumb_path"] else None,
-            "attributes": tube.attributes}
+    return info
 
 
 def view_tube(site: Site, access: Access, tube_id: str) -> dict[str, Any]:
