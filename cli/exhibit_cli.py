@@ -19,7 +19,8 @@ from vsearch.query.engine import run_query, tubes_for
 from vsearch.query.spec import get_tz
 from vsearch.site import load_site_config
 from vsearch.catalogue.store import Store
-from vsearch.synopsis.render import PassageOptions, SynopsisOptions
+from vsearch.synopsis.passages import PassageOptions
+from vsearch.synopsis.render import SynopsisOptions
 
 
 def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output video (.mp4); one file per "

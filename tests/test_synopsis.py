@@ -17,7 +17,8 @@ import pytest
 import synth
 from vsearch.synopsis.background import SourceClip, masked_median
 from vsearch.errors import UsageError
-from vsearch.synopsis.render import (PassageOptions, SynopsisOptions, render_passages, render_synopsis)
+from vsearch.synopsis.passages import PassageOptions, render_passages
+from vsearch.synopsis.render import SynopsisOptions, render_synopsis
 from vsearch.synopsis.plan import PlanItem, disorder_share, plan_placement
 
 SID = "5e" * 32
