@@ -65,10 +65,16 @@ def test_each_object_is_where_the_source_map_says_and_labelled(rendered: dict) -
             x0, y0, x1, y1 = (int(round(v)) for v in box)
             inside = _near(img[y0:y1, x0:x1], MATCH)
             assert inside.mean() > 0.4, (tube["tube_id"], s_t)
-            # a label (white text, dark outline) is drawn just above or below the object
-            band = img[max(0, y0 - 16):y0, max(0, x0 - 10):x1 + 40]
-            below = img[y1:y1 + 16, max(0, x0 - 10):x1 + 40]
-            assert _near(band, "white", 60).sum() + _near(below, "white", 60).sum() > 5, (tube["tube_id"], s_t)
+            # its label is where the source map says: bright text with a dark outline, clear of every object
+            k = int(np.argmin(np.abs(times - s_t)))
+            pos = [t["tube_id"] for t in rendered["map"]["tubes"]].index(tube["tube_id"])
+            rows = rendered["map"]["frame_objects"][k]
+            (row,) = [o for o in rows if o[0] == pos]
+            lx0, ly0, lx1, ly1 = row[6:10]
+            roi = img[ly0:ly1, lx0:lx1].max(axis=2)
+            assert (roi >= 190).sum() > 5 and (roi <= 60).sum() > 5, (tube["tube_id"], s_t)
+            for o in rows:
+                assert min(lx1, o[3]) <= max(lx0, o[1]) or min(ly1, o[4]) <= max(ly0, o[2]), (tube["tube_id"], s_t)
 
 
 def test_non_matching_objects_never_appear(rendered: dict) -> None:

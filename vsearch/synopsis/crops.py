@@ -12,7 +12,7 @@ import numpy as np
 from vsearch.indexers import masks as mask_rle
 from vsearch.records import Tube
 from vsearch.synopsis.background import SourceClip, boxes_to_output
-from vsearch.synopsis.plan import interp_box, nearest_sample
+from vsearch.synopsis.paths import interp_box, nearest_sample
 
 
 class CropStore:

@@ -1,30 +1,142 @@
-"""Object labels burnt into the synopsis: real wall-clock time next to each object."""
+"""Object labels burnt into the synopsis: the real local time (HH:MM:SS) next to each object.
+
+A label is placed, frame by frame, at the first free spot among positions around its object (above, below,
+beside, then further away with a leader line back to the object): free means overlapping no other label and
+no pasted object's box, and inside the frame (a label is never clipped). An object keeps the spot it had in
+the previous frame while that stays free, so labels do not jump. When no spot is free the least covered one
+is used and the frame counts in `label_overlaps`. With many objects on screen each label and its leader line
+take the object's own colour, so the eye can pair them. Text height is at least `MIN_TEXT_SHARE` of the frame
+height (and `MIN_TEXT_PX`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 LABEL_COLOUR = (255, 255, 255)
 OUTLINE_COLOUR = (0, 0, 0)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+MIN_TEXT_SHARE = 0.022  # text height / frame height (16 px at 720p)
+MIN_TEXT_PX = 9
+CROWDED = 5  # more objects on screen than this: labels in per-object colours
+# bright colours that read on a dark outline (BGR)
+PALETTE = ((255, 255, 255), (80, 220, 255), (255, 200, 80), (120, 255, 120), (255, 140, 255), (80, 160, 255),
+           (255, 255, 120), (180, 180, 255))
 
 
-def font_scale(out_h: int) -> float:
-    return max(0.35, 0.5 * out_h / 720)
+@dataclass(frozen=True)
+class LabelStyle:
+    scale: float
+    thick: int
+    text_h_px: int  # cap height of the digits
+    margin_px: int  # outline + breathing room around the text, inside the label rectangle
 
 
-def draw_label(img: np.ndarray, text: str, box: Sequence[float]) -> None:
-    """White text with a dark outline just above the box (below it when there is no room)."""
-    scale = font_scale(img.shape[0])
-    thick = max(1, int(round(scale * 2)))
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-    x = int(min(max(box[0], 2), img.shape[1] - tw - 2))
-    y = int(box[1]) - 4
-    if y - th < 2:
-        y = int(box[3]) + th + 4
-    y = int(min(y, img.shape[0] - base - 2))
-    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, OUTLINE_COLOUR, thick + 2, cv2.LINE_AA)
-    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, LABEL_COLOUR, thick, cv2.LINE_AA)
+def label_style(out_h: int) -> LabelStyle:
+    target = max(MIN_TEXT_PX, MIN_TEXT_SHARE * out_h)
+    (_, h1), _ = cv2.getTextSize("0", FONT, 1.0, 1)
+    scale = target / h1
+    thick = max(1, int(round(scale * 1.6)))
+    (_, h), _ = cv2.getTextSize("0", FONT, scale, thick)
+    return LabelStyle(scale, thick, h, thick + 1)
 
+
+def label_size(text: str, style: LabelStyle) -> tuple[int, int]:
+    """(width, height) of the label rectangle of `text`, outline included."""
+    (tw, th), base = cv2.getTextSize(text, FONT, style.scale, style.thick)
+    return tw + 2 * style.margin_px, th + base + 2 * style.margin_px
+
+
+def _candidates(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int) -> np.ndarray:
+    """(K, 4) label rectangles around `box`, nearest first, each shifted inside the frame."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    cx = (x0 + x1) / 2
+    spots = [(x0, y0 - gap - h), (x0, y1 + gap), (x1 - w, y0 - gap - h), (x1 - w, y1 + gap),
+             (x1 + gap, y0), (x0 - gap - w, y0), (x1 + gap, y1 - h), (x0 - gap - w, y1 - h)]
+    for k in (1, 2, 3, 4):  # further away: a leader line joins label and object
+        d = gap + k * (h + gap)
+        spots += [(cx - w / 2, y0 - d - h), (cx - w / 2, y1 + d), (x1 + d, y0), (x0 - d - w, y0),
+                  (x1 + d, y0 - d - h), (x0 - d - w, y0 - d - h), (x1 + d, y1 + d), (x0 - d - w, y1 + d)]
+    xy = np.array(spots, np.float64)
+    xy[:, 0] = np.clip(np.round(xy[:, 0]), 0, max(0, frame_w - w))
+    xy[:, 1] = np.clip(np.round(xy[:, 1]), 0, max(0, frame_h - h))
+    return np.concatenate([xy, xy + [w, h]], axis=1)
+
+
+def _overlap_area(rects: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(K,) total area of each rectangle covered by `others` (M, 4)."""
+    if len(others) == 0:
+        return np.zeros(len(rects))
+    ix = np.clip(np.minimum(rects[:, None, 2], others[None, :, 2]) - np.maximum(rects[:, None, 0], others[None, :, 0]),
+                 0, None)
+    iy = np.clip(np.minimum(rects[:, None, 3], others[None, :, 3]) - np.maximum(rects[:, None, 1], others[None, :, 1]),
+                 0, None)
+    return (ix * iy).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class PlacedLabel:
+    rect: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), output pixels
+    spot: int  # index of the candidate position used (kept from frame to frame while free)
+    leader: bool  # the label is away from its object: a line joins them
+    overlaps: bool  # no free spot: it overlaps another label or an object
+
+
+def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: int, frame_h: int,
+                 previous: Sequence[int | None] = (), gap: int = 2) -> list[PlacedLabel]:
+    """Label rectangles for objects with `boxes` (N, 4) and label `sizes`, placed in order.
+
+    `previous[i]` is the spot object i used in the previous frame (None: new), tried first."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    taken: list[np.ndarray] = []
+    out = []
+    for i, (box, (w, h)) in enumerate(zip(boxes, sizes)):
+        cand = _candidates(box, w, h, frame_w, frame_h, gap)
+        obstacles = np.concatenate([boxes, np.array(taken).reshape(-1, 4)])
+        cover = _overlap_area(cand, obstacles)
+        prev = previous[i] if i < len(previous) else None
+        free = np.flatnonzero(cover <= 0)
+        if prev is not None and cover[prev] <= 0:
+            k, bad = prev, False
+        elif len(free):
+            k, bad = int(free[0]), False
+        else:
+            k, bad = int(np.argmin(cover)), True
+        rect = cand[k]
+        taken.append(rect)
+        near = k < 8 and _overlap_area(rect[None], np.array([[box[0] - gap - 1, box[1] - gap - 1,
+                                                              box[2] + gap + 1, box[3] + gap + 1]]))[0] > 0
+        out.append(PlacedLabel(tuple(int(v) for v in rect), k, not near, bad))
+    return out
+
+
+def draw_placed(img: np.ndarray, text: str, box: Sequence[float], label: PlacedLabel, style: LabelStyle,
+                colour: tuple[int, int, int] = LABEL_COLOUR) -> None:
+    """Draw `text` in its rectangle (dark outline), and a leader line to the object when it is away."""
+    x0, y0, x1, y1 = label.rect
+    if label.leader:  # from the object point nearest the label to the label point nearest that
+        bx = float(np.clip((x0 + x1) / 2, box[0], box[2]))
+        by = float(np.clip((y0 + y1) / 2, box[1], box[3]))
+        a = (int(np.clip(round(bx), x0, x1 - 1)), int(np.clip(round(by), y0, y1 - 1)))
+        b = (int(round(bx)), int(round(by)))
+        cv2.line(img, a, b, OUTLINE_COLOUR, 3, cv2.LINE_AA)
+        cv2.line(img, a, b, colour, 1, cv2.LINE_AA)
+    (_, th), _ = cv2.getTextSize(text, FONT, style.scale, style.thick)
+    org = (x0 + style.margin_px, y0 + style.margin_px + th)
+    cv2.putText(img, text, org, FONT, style.scale, OUTLINE_COLOUR, style.thick + 2, cv2.LINE_AA)
+    cv2.putText(img, text, org, FONT, style.scale, colour, style.thick, cv2.LINE_AA)
+
+
+def draw_text_at(img: np.ndarray, text: str, x0: int, y0: int) -> None:
+    """A label with its top-left corner at (x0, y0) (the passages' timestamp)."""
+    style = label_style(img.shape[0])
+    w, h = label_size(text, style)
+    draw_placed(img, text, (x0, y0, x0, y0), PlacedLabel((x0, y0, x0 + w, y0 + h), 0, False, False), style)
+
+
+def label_colour(index: int, crowded: bool) -> tuple[int, int, int]:
+    return PALETTE[index % len(PALETTE)] if crowded else LABEL_COLOUR

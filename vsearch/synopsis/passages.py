@@ -19,7 +19,7 @@ from vsearch.synopsis.background import SourceClip, boxes_to_output, iter_neares
 from vsearch.synopsis.common import (camera_path, camera_size, fmt_wall, group_by_camera, iso, options_json,
                                      output_fps, r)
 from vsearch.synopsis.crops import Others, non_matching
-from vsearch.synopsis.labels import LABEL_COLOUR, draw_label, font_scale
+from vsearch.synopsis.labels import LABEL_COLOUR, draw_text_at
 from vsearch.synopsis.writers import Encoder, write_json, write_vtt
 
 Progress = Callable[[int, int], None]
@@ -130,7 +130,7 @@ def _passage_frame(img: np.ndarray, clip: SourceClip, q: float, matching: Others
         if opts.outline_matches:
             cv2.rectangle(img, (x0 - 2, y0 - 2), (x1 + 1, y1 + 1), LABEL_COLOUR, 1)
     text = f"{fmt_wall(clip.wall_time(q), opts.tz, True, decimals=2)} {clip.camera}"
-    draw_label(img, text, (4, 4 + 40 * font_scale(img.shape[0]), 0, 0))
+    draw_text_at(img, text, 4, 4)
     return img
 
 

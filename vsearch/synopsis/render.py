@@ -1,6 +1,7 @@
 """Video synopsis ("condense hours into minutes"): every matching tube, whole, pasted with its own feathered
-foreground mask over a time-lapse background plate, shifted in time by `plan.plan_placement` so many objects
-share the screen; each object carries its real wall-clock time.
+foreground mask over a time-lapse background plate, shifted in time by `plan.plan_placement` (the shortest
+synopsis within the collision budget) so many objects share the screen; each object carries its real local
+time (`labels`). Very long tubes (loiterers) can be played faster (`speed_up`), the factor in their label.
 
 Writes an H.264 MP4 (fixed encoder settings, bit-exact flags, no metadata: same inputs give the same bytes), a
 JSON sidecar (source map + metrics) and a WebVTT track. One output file per camera: with tubes of several
@@ -23,9 +24,10 @@ from vsearch.synopsis.background import PlateTimeline, SourceClip, boxes_to_outp
 from vsearch.synopsis.common import (camera_path, camera_size, fmt_wall, group_by_camera, iso, options_json,
                                      output_fps, r)
 from vsearch.synopsis.crops import CropStore, make_crop, non_matching
-from vsearch.synopsis.labels import draw_label
-from vsearch.synopsis.plan import PlanItem, interp_boxes, plan_placement
-from vsearch.synopsis.sourcemap import SourceMapEntry, synopsis_cues
+from vsearch.synopsis.compose import compose
+from vsearch.synopsis.paths import interp_boxes
+from vsearch.synopsis.plan import Plan, PlanItem, PlanLimits, plan_placement
+from vsearch.synopsis.sourcemap import FRAME_COLUMNS, SourceMapEntry, frames_json, synopsis_cues
 from vsearch.synopsis.writers import Encoder, write_json, write_vtt
 
 __all__ = ["SourceClip", "SynopsisOptions", "SourceMapEntry", "SynopsisMetrics", "CameraSynopsis", "SynopsisResult",
@@ -38,8 +40,11 @@ SIDECAR_FORMAT = "vsearch-synopsis/1"
 @dataclass(frozen=True)
 class SynopsisOptions:
     fps: Fraction | None = None  # output rate; None: the first clip's rate, capped at 25
-    density: float = 6.0  # average number of objects on screen the synopsis length is planned for
-    max_duration_s: float | None = None  # cap on the synopsis length (never met by dropping tubes)
+    max_collision: float = 0.05  # share of object-frames allowed to overlap another object (box IoU > 0.05)
+    max_duration_s: float | None = None  # cap on the length (objects are never dropped; collisions may rise)
+    density: int | None = None  # most objects on screen at once; None: as many as the collision budget allows
+    speed_up: float = 1.0  # tubes longer than long_tube_s are played this many times faster
+    long_tube_s: float = 60.0
     label: bool = True
     feather_px: int = 4
     plate_window_s: float = 600.0  # background refreshed every this much source time
@@ -51,13 +56,17 @@ class SynopsisOptions:
     def __post_init__(self) -> None:
         if self.fps is not None and not (0 < self.fps <= 60):
             raise UsageError(f"--fps must be in (0, 60], got {self.fps}")
-        if self.density <= 0:
-            raise UsageError(f"--density must be > 0 (objects on screen on average), got {self.density}")
+        if not 0 <= self.max_collision <= 1:
+            raise UsageError(f"--max-collision must be a share between 0 and 1 (e.g. 0.05), got {self.max_collision}")
+        if self.density is not None and self.density < 1:
+            raise UsageError(f"--density must be at least 1 (most objects on screen at once), got {self.density}")
         if self.max_duration_s is not None and self.max_duration_s <= 0:
             raise UsageError(f"--max-duration must be > 0 seconds, got {self.max_duration_s}")
+        if not 1 <= self.speed_up <= 64 or self.long_tube_s <= 0:
+            raise UsageError(f"--speed-up must be between 1 and 64 (got {self.speed_up}) and --long-tube > 0 "
+                             f"seconds (got {self.long_tube_s})")
         if self.feather_px < 0 or self.plate_window_s <= 0 or self.plate_samples < 1:
             raise UsageError("feather_px must be >= 0, plate_window_s > 0 and plate_samples >= 1")
-
 
 
 @dataclass(frozen=True)
@@ -67,9 +76,14 @@ class SynopsisMetrics:
     source_span_s: float  # wall clock from the first object's appearance to the last one's exit
     synopsis_duration_s: float
     condensation_ratio: float  # source span / synopsis duration
-    collision_rate: float  # share of object-frames whose mask overlaps another object's mask
+    collision_rate: float  # share of object-frames whose box overlaps another's (IoU > 0.05)
+    max_collision: float  # the budget asked for
+    max_collision_met: bool
+    lower_bound_s: float  # no synopsis within the budget is shorter (see collisions.lower_bound_frames)
     disorder: float  # share of object pairs shown in the reverse of their real order
-    target_duration_s: float
+    label_overlaps: int  # frames where a label overlaps another label or an object
+    max_on_screen: int  # most objects on screen at once
+    sped_up: int  # objects played faster than real time
     max_duration_met: bool  # False: the longest tube alone is longer than max_duration_s (all kept)
 
 
@@ -92,7 +106,6 @@ class SynopsisResult:
     parts: tuple[CameraSynopsis, ...]  # one per camera, in camera order
 
 
-
 @dataclass
 class _Job:
     """One camera's synopsis being built."""
@@ -103,24 +116,28 @@ class _Job:
     fps: Fraction
     out_w: int
     out_h: int
-    n_frames: list[int] = field(default_factory=list)
-    starts: list[int] = field(default_factory=list)
+    speeds: list[float] = field(default_factory=list)  # playback speed of each tube
+    n_frames: list[int] = field(default_factory=list)  # synopsis frames of each tube
+    starts: list[int] = field(default_factory=list)  # first synopsis frame of each tube
+
+    def frame_pts(self, i: int) -> np.ndarray:
+        """Source times shown at each synopsis frame of tube i."""
+        return self.tubes[i].first_pts_s + np.arange(self.n_frames[i]) * (self.speeds[i] / float(self.fps))
 
 
-def _tube_frame_pts(tube: Tube, n: int, fps: Fraction) -> np.ndarray:
-    return tube.first_pts_s + np.arange(n) / float(fps)
-
-
-def _plan(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions):
+def _plan(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Plan:
     items = []
+    f = float(job.fps)
     for i, t in enumerate(job.tubes):
-        n = int(np.floor((t.last_pts_s - t.first_pts_s) * float(job.fps) + 1e-9)) + 1
-        job.n_frames.append(n)
+        dur = t.last_pts_s - t.first_pts_s
+        speed = opts.speed_up if dur > opts.long_tube_s else 1.0
+        job.speeds.append(speed)
+        job.n_frames.append(int(np.floor(dur * f / speed + 1e-9)) + 1)
         clip = clips[t.source_id]
-        boxes = boxes_to_output(interp_boxes(t, _tube_frame_pts(t, n, job.fps)), clip, job.out_w)
+        boxes = boxes_to_output(interp_boxes(t, job.frame_pts(i)), clip, job.out_w)
         items.append(PlanItem(str(i), clip.wall_s(t.first_pts_s), boxes))
-    plan = plan_placement(items, fps=float(job.fps), width_px=job.out_w, height_px=job.out_h,
-                          density=opts.density, max_duration_s=opts.max_duration_s)
+    limits = PlanLimits(opts.max_collision, opts.max_duration_s, opts.density)
+    plan = plan_placement(items, fps=f, width_px=job.out_w, height_px=job.out_h, limits=limits)
     job.starts = [plan.start_frame[str(i)] for i in range(len(job.tubes))]
     return plan
 
@@ -130,9 +147,8 @@ def _extract_crops(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOption
     matching_ids = {t.tube_id for t in job.tubes}
     for clip in job.clips:
         others = non_matching(clip, matching_ids)
-        reqs = [(p, i, k) for i, t in enumerate(job.tubes) if t.source_id == clip.source_id
-                for k, p in enumerate(_tube_frame_pts(t, job.n_frames[i], job.fps))]
-        reqs.sort()
+        reqs = sorted((p, i, k) for i, t in enumerate(job.tubes) if t.source_id == clip.source_id
+                      for k, p in enumerate(job.frame_pts(i)))
         if not reqs:
             continue
         last_id, last_img = None, None
@@ -147,79 +163,45 @@ def _extract_crops(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOption
             tick()
 
 
-def _compose(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions, plates: PlateTimeline,
-             store: CropStore, enc: Encoder, n_out: int, tick: Callable[[], None]) -> float:
-    """Writes every synopsis frame; returns the collision rate."""
-    wall0 = min(clips[t.source_id].wall_s(t.first_pts_s) for t in job.tubes)
-    wall1 = max(clips[t.source_id].wall_s(t.last_pts_s) for t in job.tubes)
-    with_date = (dt.datetime.fromtimestamp(wall0, opts.tz).date()
-                 != dt.datetime.fromtimestamp(wall1, opts.tz).date())
-    order = sorted(range(len(job.tubes)), key=lambda i: job.starts[i])
-    cover = np.zeros((job.out_h, job.out_w), np.uint8)
-    object_frames = collided = 0
-    nxt = 0
-    active: list[int] = []
-    for s in range(n_out):
-        while nxt < len(order) and job.starts[order[nxt]] <= s:
-            active.append(order[nxt])
-            nxt += 1
-        active = sorted(i for i in active if s < job.starts[i] + job.n_frames[i])  # z-order: real time
-        frame = plates.at(wall0 + (wall1 - wall0) * (s / max(n_out - 1, 1))).copy()
-        placed = []
-        for i in active:
-            got = store.get((i, s - job.starts[i]))
-            if got is None:
-                continue
-            x0, y0, bgra, q, box = got
-            h, w = bgra.shape[:2]
-            a = bgra[..., 3:4].astype(np.uint16)
-            roi = frame[y0:y0 + h, x0:x0 + w]
-            roi[:] = ((bgra[..., :3] * a + roi * (255 - a) + 127) // 255).astype(np.uint8)
-            hard = bgra[..., 3] >= 128
-            cover[y0:y0 + h, x0:x0 + w] += hard
-            placed.append((i, x0, y0, hard, q, box))
-        for i, x0, y0, hard, q, box in placed:
-            object_frames += 1
-            h, w = hard.shape
-            collided += bool(np.any(cover[y0:y0 + h, x0:x0 + w][hard] > 1))
-        for i, x0, y0, hard, q, box in placed:
-            cover[y0:y0 + hard.shape[0], x0:x0 + hard.shape[1]] = 0
-            if opts.label:
-                clip = clips[job.tubes[i].source_id]
-                draw_label(frame, f"{fmt_wall(clip.wall_time(q), opts.tz, with_date)} {job.camera}", box)
-        enc.write(frame)
-        tick()
-    return collided / object_frames if object_frames else 0.0
+def _label_texter(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Callable[[int, float], str]:
+    """Label of tube i showing source time q: local HH:MM:SS (with the date when the objects span several
+    days), and the playback speed when it is sped up."""
+    walls = [clips[t.source_id].wall_time(p) for t in job.tubes for p in (t.first_pts_s, t.last_pts_s)]
+    with_date = min(walls).astimezone(opts.tz).date() != max(walls).astimezone(opts.tz).date()
+
+    def text(i: int, q: float) -> str:
+        speed = job.speeds[i]
+        stamp = fmt_wall(clips[job.tubes[i].source_id].wall_time(q), opts.tz, with_date)
+        return stamp if speed == 1 else f"{stamp} x{speed:g}"
+    return text
 
 
 def _entries(job: _Job, clips: dict[str, SourceClip]) -> list[SourceMapEntry]:
     out = []
     f = float(job.fps)
     for i, t in enumerate(job.tubes):
-        clip = clips[t.source_id]
+        clip, speed = clips[t.source_id], job.speeds[i]
         s0 = job.starts[i] / f
-        shown_end = t.first_pts_s + (job.n_frames[i] - 1) / f
+        shown_end = float(job.frame_pts(i)[-1])
         keep = np.asarray(t.pts_s) <= shown_end + 1e-9
         pts = np.asarray(t.pts_s, np.float64)[keep]
         boxes = boxes_to_output(np.asarray(t.boxes_xyxy, np.float64)[keep], clip, job.out_w)
-        samples = tuple((r(s0 + p - t.first_pts_s), r(p, 6), tuple(r(v, 2) for v in b))
+        samples = tuple((r(s0 + (p - t.first_pts_s) / speed), r(p, 6), tuple(r(v, 2) for v in b))
                         for p, b in zip(pts, boxes))
+        end = shown_end + speed / f
         out.append(SourceMapEntry(
             tube_id=t.tube_id, source_id=t.source_id, source_path=str(clip.path), camera=job.camera,
             synopsis_start_s=r(s0), synopsis_end_s=r((job.starts[i] + job.n_frames[i]) / f),
-            source_start_pts_s=r(t.first_pts_s, 6), source_end_pts_s=r(shown_end + 1 / f, 6),
-            wall_start=iso(clip.wall_time(t.first_pts_s)), wall_end=iso(clip.wall_time(shown_end + 1 / f)),
+            source_start_pts_s=r(t.first_pts_s, 6), source_end_pts_s=r(end, 6),
+            wall_start=iso(clip.wall_time(t.first_pts_s)), wall_end=iso(clip.wall_time(end)), speed=speed,
             samples=samples))
-    out.sort(key=lambda e: (e.synopsis_start_s, e.tube_id))
     return out
-
 
 
 def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: SynopsisOptions,
                    progress: Progress | None) -> CameraSynopsis:
     plan = _plan(job, clips, opts)
-    n_req = sum(job.n_frames)
-    total = len(job.clips) + n_req + plan.n_frames
+    total = len(job.clips) + sum(job.n_frames) + plan.n_frames
     done = 0
 
     def tick() -> None:
@@ -235,32 +217,48 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
         plates += build_plates(clip, known, (job.out_w, job.out_h), window_s=opts.plate_window_s,
                                samples=opts.plate_samples)
         tick()
+    timeline = PlateTimeline(plates)
+    wall0 = min(clips[t.source_id].wall_s(t.first_pts_s) for t in job.tubes)
+    wall1 = max(clips[t.source_id].wall_s(t.last_pts_s) for t in job.tubes)
+    n_out = plan.n_frames
+
+    def background(s: int) -> np.ndarray:  # time-lapse: synopsis frame s shows the plate of its share of the span
+        return timeline.at(wall0 + (wall1 - wall0) * (s / max(n_out - 1, 1)))
+
     store = CropStore()
     try:
         _extract_crops(job, clips, opts, store, tick)
         with Encoder(video, job.out_w, job.out_h, job.fps, opts.crf) as enc:
-            collision = _compose(job, clips, opts, PlateTimeline(plates), store, enc, plan.n_frames, tick)
+            made = compose(n_out, job.starts, job.n_frames, store, background,
+                           _label_texter(job, clips, opts) if opts.label else None, enc.write, tick)
     finally:
         store.close()
     f = float(job.fps)
     entries = _entries(job, clips)
-    duration = plan.n_frames / f
-    span = (max(clips[t.source_id].wall_s(t.last_pts_s) for t in job.tubes)
-            - min(clips[t.source_id].wall_s(t.first_pts_s) for t in job.tubes))
+    order = sorted(range(len(entries)), key=lambda i: (entries[i].synopsis_start_s, entries[i].tube_id))
+    position = {i: n for n, i in enumerate(order)}
+    duration = n_out / f
+    span = wall1 - wall0
     metrics = SynopsisMetrics(
         objects=len(job.tubes), object_seconds=r(sum(job.n_frames) / f, 3), source_span_s=r(span, 3),
         synopsis_duration_s=r(duration, 3), condensation_ratio=r(span / duration if duration else 0.0, 3),
-        collision_rate=r(collision), disorder=r(plan.disorder), target_duration_s=r(plan.target_frames / f, 3),
-        max_duration_met=plan.max_duration_met)
+        collision_rate=r(plan.collision_rate), max_collision=opts.max_collision,
+        max_collision_met=plan.max_collision_met, lower_bound_s=r(plan.lower_bound_frames / f, 3),
+        disorder=r(plan.disorder), label_overlaps=made.label_overlaps,
+        max_on_screen=max((len(objs) for objs in made.frames), default=0),
+        sped_up=sum(1 for s in job.speeds if s != 1), max_duration_met=plan.max_duration_met)
     sidecar, vtt = video.with_suffix(".json"), video.with_suffix(".vtt")
+    ordered = [entries[i] for i in order]
     write_json(sidecar, {
         "format": SIDECAR_FORMAT, "camera": job.camera, "video": video.name, "fps": str(job.fps),
-        "width_px": job.out_w, "height_px": job.out_h, "frames": plan.n_frames, "duration_s": r(duration),
+        "width_px": job.out_w, "height_px": job.out_h, "frames": n_out, "duration_s": r(duration),
         "metrics": asdict(metrics), "options": options_json(opts),
-        "tubes": [asdict(e) for e in entries]})
-    write_vtt(vtt, synopsis_cues(entries, duration))
-    return CameraSynopsis(job.camera, video, sidecar, vtt, job.fps, job.out_w, job.out_h, plan.n_frames,
-                          metrics, tuple(entries))
+        "tubes": [asdict(e) for e in ordered],
+        "frame_columns": list(FRAME_COLUMNS),
+        "frame_objects": frames_json(made.frames, [position[i] for i in range(len(entries))])})
+    write_vtt(vtt, synopsis_cues(ordered, duration))
+    return CameraSynopsis(job.camera, video, sidecar, vtt, job.fps, job.out_w, job.out_h, n_out,
+                          metrics, tuple(ordered))
 
 
 def render_synopsis(tubes: Sequence[Tube], clips: dict[str, SourceClip], out_path: Path,
@@ -276,4 +274,3 @@ def render_synopsis(tubes: Sequence[Tube], clips: dict[str, SourceClip], out_pat
         job = _Job(camera, cam_clips, ordered, output_fps(cam_clips, opts.fps), out_w, out_h)
         parts.append(_render_camera(job, clips, camera_path(Path(out_path), camera, len(groups)), opts, progress))
     return SynopsisResult(tuple(parts))
-
