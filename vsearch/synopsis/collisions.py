@@ -59,44 +59,70 @@ def collision_rate(boxes: Sequence[np.ndarray], starts: Sequence[int], n_frames:
     return hit / total if total else 0.0
 
 
-def lower_bound_frames(boxes: Sequence[np.ndarray], max_collision: float, max_on_screen: int | None = None) -> int:
-    """A lower bound on the length (frames) of any synopsis that keeps every object whole and at most a
-    `max_collision` share of object-frames colliding.
-
-    Three arguments, the strongest wins: (1) the longest object; (2) with at most `max_on_screen` objects at
-    once, total object-frames / max_on_screen; (3) space: split the frame into cells half the median object
-    size; two objects of similar size whose box centres share a cell overlap with IoU >= 1/7 > COLLISION_IOU,
-    so in each frame at most one non-colliding object has its centre in a cell. A cell that holds centres
-    for `load` object-frames then forces `load - L` colliding object-frames in a synopsis of L frames, and
-    those summed over all cells may not exceed max_collision * total. (3) is exact for objects of similar
-    size, an estimate otherwise (a small object inside a big one's box can have a lower IoU).
-    """
-    if not boxes:
-        return 0
-    total = sum(len(b) for b in boxes)
-    bound = max(len(b) for b in boxes)
-    if max_on_screen:
-        bound = max(bound, -(-total // max_on_screen))
-    allb = np.concatenate([np.asarray(b, np.float64) for b in boxes])
-    w = np.median(allb[:, 2] - allb[:, 0]) / 2
-    h = np.median(allb[:, 3] - allb[:, 1]) / 2
-    if w <= 0 or h <= 0:
-        return bound
-    cx = np.floor((allb[:, 0] + allb[:, 2]) / 2 / w).astype(np.int64)
-    cy = np.floor((allb[:, 1] + allb[:, 3]) / 2 / h).astype(np.int64)
-    cx -= cx.min()
-    cy -= cy.min()
-    load = np.sort(np.bincount(cy * (cx.max() + 1) + cx))[::-1].astype(np.int64)
-    allowed = max_collision * total
+def _cell_bound(boxes: Sequence[np.ndarray], cell_w: float, cell_h: float, allowed: float) -> int:
+    """Smallest L with sum over cells of max(0, load - (L - pre - post)) <= allowed (see lower_bound_frames)."""
+    cx = [np.floor((b[:, 0] + b[:, 2]) / 2 / cell_w).astype(np.int64) for b in boxes]
+    cy = [np.floor((b[:, 1] + b[:, 3]) / 2 / cell_h).astype(np.int64) for b in boxes]
+    x0, y0 = min(int(c.min()) for c in cx), min(int(c.min()) for c in cy)
+    ncols = max(int(c.max()) for c in cx) - x0 + 1
+    cell = [(y - y0) * ncols + (x - x0) for x, y in zip(cx, cy)]
+    n_cells = max(int(c.max()) for c in cell) + 1
+    load = np.zeros(n_cells, np.int64)
+    pre = np.full(n_cells, np.iinfo(np.int64).max)
+    post = np.full(n_cells, np.iinfo(np.int64).max)
+    for c in cell:
+        load += np.bincount(c, minlength=n_cells)
+        idx = np.arange(len(c))
+        first = np.full(n_cells, np.iinfo(np.int64).max)
+        last = np.full(n_cells, -1)
+        np.minimum.at(first, c, idx)
+        np.maximum.at(last, c, idx)
+        seen = last >= 0
+        pre[seen] = np.minimum(pre[seen], first[seen])
+        post[seen] = np.minimum(post[seen], len(c) - 1 - last[seen])
+    used = load > 0
+    load, edge = load[used], pre[used] + post[used]
 
     def excess(length: int) -> float:
-        return float(np.clip(load - length, 0, None).sum())
+        return float(np.clip(load - (length - edge), 0, None).sum())
 
-    lo, hi = 0, int(load[0])  # excess(hi) == 0
+    lo, hi = 0, int((load + edge).max())  # excess(hi) == 0
     while lo < hi:
         mid = (lo + hi) // 2
         if excess(mid) <= allowed:
             hi = mid
         else:
             lo = mid + 1
-    return max(bound, lo)
+    return lo
+
+
+def lower_bound_frames(boxes: Sequence[np.ndarray], max_collision: float, max_on_screen: int | None = None) -> int:
+    """A lower bound on the length (frames) of any synopsis that keeps every object whole, shifted in time
+    only, with at most a `max_collision` share of object-frames colliding.
+
+    The strongest of: (1) the longest object; (2) with at most `max_on_screen` objects at once, total
+    object-frames / max_on_screen; (3) space: split the frame into cells of 0.8 x 0.5 (or 0.5 x 0.8) times
+    the median object width x height. Two objects of similar size whose box centres share such a cell
+    overlap with an IoU above COLLISION_IOU, so in each frame at most one non-colliding object has its centre
+    in a cell. A cell's centres (`load` object-frames) all fall between the first object's arrival there
+    (it has been on screen `pre` frames already) and the last one's departure (it stays `post` frames more),
+    so a synopsis of L frames leaves at least `load - (L - pre - post)` of them colliding; summed over all
+    cells, that may not exceed max_collision * total. (3) is exact for objects of similar size and an
+    estimate otherwise (a small object inside a big one's box can have a lower IoU).
+    """
+    if not boxes:
+        return 0
+    boxes = [np.asarray(b, np.float64).reshape(-1, 4) for b in boxes]
+    total = sum(len(b) for b in boxes)
+    bound = max(len(b) for b in boxes)
+    if max_on_screen:
+        bound = max(bound, -(-total // max_on_screen))
+    allb = np.concatenate(boxes)
+    w = float(np.median(allb[:, 2] - allb[:, 0]))
+    h = float(np.median(allb[:, 3] - allb[:, 1]))
+    if w <= 0 or h <= 0:
+        return bound
+    allowed = max_collision * total
+    for fx, fy in ((0.8, 0.5), (0.5, 0.8)):  # (1 - 0.8) * (1 - 0.5) = 0.1: IoU > 0.1 / 1.9 > COLLISION_IOU
+        bound = max(bound, _cell_bound(boxes, fx * w, fy * h, allowed))
+    return bound

@@ -39,6 +39,13 @@ def paste(frame: np.ndarray, x0: int, y0: int, bgra: np.ndarray) -> None:
     roi[:] = ((bgra[..., :3] * a + roi * (255 - a) + 127) // 255).astype(np.uint8)
 
 
+def paste_core(frame: np.ndarray, x0: int, y0: int, bgra: np.ndarray) -> None:
+    """Copy the fully opaque pixels of a cut-out (the object itself) into `frame`."""
+    h, w = bgra.shape[:2]
+    core = bgra[..., 3] == 255
+    frame[y0:y0 + h, x0:x0 + w][core] = bgra[..., :3][core]
+
+
 def compose(n_out: int, starts: Sequence[int], lengths: Sequence[int], store: CropStore,
             background: Callable[[int], np.ndarray], label_text: Callable[[int, float], str] | None,
             write: Callable[[np.ndarray], None], tick: Callable[[], None]) -> Composed:
@@ -57,13 +64,17 @@ def compose(n_out: int, starts: Sequence[int], lengths: Sequence[int], store: Cr
         active = sorted(i for i in active if s < starts[i] + lengths[i])  # z-order: real time
         frame = background(s).copy()
         style = style or label_style(frame.shape[0])
-        shown = []
+        shown, crops = [], []
         for i in active:
             got = store.get((i, s - starts[i]))
             if got is not None:
                 x0, y0, bgra, q, box = got
                 paste(frame, x0, y0, bgra)
                 shown.append((i, q, box))
+                crops.append((x0, y0, bgra))
+        if len(crops) > 1:  # a neighbour's soft edge (background around it) must not veil an object
+            for x0, y0, bgra in crops:
+                paste_core(frame, x0, y0, bgra)
         rects: list[tuple[int, int, int, int] | None] = [None] * len(shown)
         if label_text is not None and shown:
             texts = [label_text(i, q) for i, q, _ in shown]

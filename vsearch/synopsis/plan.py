@@ -25,8 +25,12 @@ import numpy as np
 from vsearch.synopsis.collisions import COLLISION_IOU, collision_rate, lower_bound_frames
 
 PLAN_STEP_S = 0.5  # planning time step
-GROW = 1.4  # length search: factor between tries until one fits, then bisection
-TOLERANCE = 0.02  # ... down to this relative gap
+GROW = 1.5  # length search: factor between tries until one fits, then bisection
+TOLERANCE = 0.03  # ... down to this relative gap
+# a tube starts within this much of its time-lapse slot (keeps long synopses roughly chronological and the
+# search cheap): the larger of a minimum and a share of the synopsis length
+WINDOW_MIN_S = 60.0
+WINDOW_SHARE = 0.15
 W_COLLISION = 1.0  # per colliding planning step
 W_OVERLAP = 0.1  # per unit of overlapped share of the object's own area (tie-break)
 W_ORDER = 0.1  # per earlier tube shown later
@@ -68,10 +72,10 @@ class Plan:
 
 
 def _grid(items: list[PlanItem], width_px: int, height_px: int) -> tuple[int, int]:
-    """Planning grid (cols, rows): cells about a third of the median object size, 16 to 96 across."""
+    """Planning grid (cols, rows): cells about half the median object size, 16 to 64 across."""
     allb = np.concatenate([it.boxes_out for it in items])
     size = float(np.median(np.minimum(allb[:, 2] - allb[:, 0], allb[:, 3] - allb[:, 1])))
-    cols = int(np.clip(round(width_px / max(size / 3, 1.0)), 16, 96))
+    cols = int(np.clip(round(width_px / max(size / 2, 1.0)), 16, 64))
     return cols, max(1, int(round(cols * height_px / width_px)))
 
 
@@ -111,31 +115,37 @@ class _Packer:
         step = self.step
         n_steps = -(-length // step)
         max_d = max(len(c) for c in self.cover)
-        occ = np.zeros((n_steps + max_d + 1, self.cells), np.float32)
+        occ = np.zeros((self.cells, n_steps + max_d + 1), np.float32)  # cell x step: rows read contiguously
         count = np.zeros(n_steps + max_d + 1, np.int32)
+        window = max(int(WINDOW_MIN_S / PLAN_STEP_S), int(WINDOW_SHARE * n_steps))
         placed = np.zeros(0, np.int64)
         starts: dict[str, int] = {}
         for it, cover, area, rel in zip(self.items, self.cover, self.area, self.rel):
             d = len(cover)
-            n_cand = max(1, (length - it.n_frames) // step + 1)
+            n_all = max(1, (length - it.n_frames) // step + 1)
+            slot = rel * (n_all - 1)
+            a = int(max(0, np.floor(slot - window)))
+            b = int(min(n_all, np.ceil(slot + window) + 1))
+            n_cand = b - a
             hits = np.zeros(n_cand, np.float64)
             over = np.zeros(n_cand, np.float64)
             for j, (nz, v) in enumerate(cover):
-                ov = occ[j:j + n_cand, nz] @ v
+                ov = v @ occ[nz, a + j:a + j + n_cand]
                 hits += ov > OVERLAP_SHARE * area[j]
                 over += ov / area[j]
+            cand = np.arange(a, b)
             cost = W_COLLISION * hits + W_OVERLAP * over / d
-            later = len(placed) - np.searchsorted(placed, np.arange(n_cand), side="right")
-            cost += W_ORDER * later
-            cost += W_POSITION * np.abs(np.arange(n_cand) - rel * (n_cand - 1)) / max(n_cand - 1, 1)
+            cost += W_ORDER * (len(placed) - np.searchsorted(placed, cand, side="right"))
+            cost += W_POSITION * np.abs(cand - slot) / max(n_all - 1, 1)
             if self.max_on_screen is not None:
-                busy = np.lib.stride_tricks.sliding_window_view(count[:n_cand + d - 1], d).max(axis=1)
+                busy = np.lib.stride_tricks.sliding_window_view(count[a:b + d - 1], d).max(axis=1)
                 cost[busy >= self.max_on_screen] = np.inf
-            s = int(np.argmin(cost))
-            if not np.isfinite(cost[s]):
+            k = int(np.argmin(cost))
+            if not np.isfinite(cost[k]):
                 return None
+            s = a + k
             for j, (nz, v) in enumerate(cover):
-                occ[s + j, nz] += v
+                occ[nz, s + j] += v
             count[s:s + d] += 1
             placed = np.insert(placed, np.searchsorted(placed, s), s)
             starts[it.key] = s * step
