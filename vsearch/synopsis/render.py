@@ -11,6 +11,8 @@ cameras, `out.mp4` becomes `out.<camera>.mp4`, ... Non-matching objects are neve
 from __future__ import annotations
 
 import datetime as dt
+import resource
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -30,8 +32,8 @@ from vsearch.synopsis.plan import Plan, PlanItem, PlanLimits, plan_placement
 from vsearch.synopsis.sourcemap import FRAME_COLUMNS, SourceMapEntry, frames_json, synopsis_cues
 from vsearch.synopsis.writers import Encoder, write_json, write_vtt
 
-__all__ = ["SourceClip", "SynopsisOptions", "SourceMapEntry", "SynopsisMetrics", "CameraSynopsis", "SynopsisResult",
-           "render_synopsis"]
+__all__ = ["SourceClip", "SynopsisOptions", "SourceMapEntry", "SynopsisMetrics", "StageTimes", "CameraSynopsis",
+           "SynopsisResult", "render_synopsis"]
 
 Progress = Callable[[int, int], None]
 SIDECAR_FORMAT = "vsearch-synopsis/1"
@@ -88,6 +90,23 @@ class SynopsisMetrics:
 
 
 @dataclass(frozen=True)
+class StageTimes:
+    """Where the time went (seconds; wall clock except encode_cpu_s). Not written to the sidecar: the
+    outputs stay byte-identical from run to run."""
+
+    plan_s: float
+    plates_s: float
+    crops_s: float  # decoding the source frames and cutting the objects out
+    compose_s: float  # pasting and labelling, including waits on the encoder pipe
+    encode_cpu_s: float  # CPU time of the ffmpeg/x264 process (runs alongside compose)
+
+
+def _children_cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+@dataclass(frozen=True)
 class CameraSynopsis:
     camera: str
     video_path: Path
@@ -99,6 +118,7 @@ class CameraSynopsis:
     frames: int
     metrics: SynopsisMetrics
     entries: tuple[SourceMapEntry, ...]
+    times: StageTimes
 
 
 @dataclass(frozen=True)
@@ -200,7 +220,14 @@ def _entries(job: _Job, clips: dict[str, SourceClip]) -> list[SourceMapEntry]:
 
 def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: SynopsisOptions,
                    progress: Progress | None) -> CameraSynopsis:
+    clock = [time.perf_counter()]
+
+    def lap() -> float:
+        clock.append(time.perf_counter())
+        return clock[-1] - clock[-2]
+
     plan = _plan(job, clips, opts)
+    plan_s = lap()
     total = len(job.clips) + sum(job.n_frames) + plan.n_frames
     done = 0
 
@@ -225,12 +252,16 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
     def background(s: int) -> np.ndarray:  # time-lapse: synopsis frame s shows the plate of its share of the span
         return timeline.at(wall0 + (wall1 - wall0) * (s / max(n_out - 1, 1)))
 
+    plates_s = lap()
     store = CropStore()
     try:
         _extract_crops(job, clips, opts, store, tick)
+        crops_s = lap()
+        cpu0 = _children_cpu_s()
         with Encoder(video, job.out_w, job.out_h, job.fps, opts.crf) as enc:
             made = compose(n_out, job.starts, job.n_frames, store, background,
                            _label_texter(job, clips, opts) if opts.label else None, enc.write, tick)
+        times = StageTimes(plan_s, plates_s, crops_s, lap(), _children_cpu_s() - cpu0)
     finally:
         store.close()
     f = float(job.fps)
@@ -258,7 +289,7 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
         "frame_objects": frames_json(made.frames, [position[i] for i in range(len(entries))])})
     write_vtt(vtt, synopsis_cues(ordered, duration))
     return CameraSynopsis(job.camera, video, sidecar, vtt, job.fps, job.out_w, job.out_h, n_out,
-                          metrics, tuple(ordered))
+                          metrics, tuple(ordered), times)
 
 
 def render_synopsis(tubes: Sequence[Tube], clips: dict[str, SourceClip], out_path: Path,
