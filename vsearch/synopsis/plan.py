@@ -26,7 +26,7 @@ from vsearch.synopsis.collisions import COLLISION_IOU, collision_rate, lower_bou
 
 PLAN_STEP_S = 0.5  # planning time step
 GROW = 1.5  # length search: factor between tries until one fits, then bisection
-TOLERANCE = 0.03  # ... down to this relative gap
+TOLERANCE = 0.05  # ... down to this relative gap
 # a tube starts within this much of its time-lapse slot (keeps long synopses roughly chronological and the
 # search cheap): the larger of a minimum and a share of the synopsis length
 WINDOW_MIN_S = 60.0
@@ -34,6 +34,7 @@ WINDOW_SHARE = 0.15
 W_COLLISION = 1.0  # per colliding planning step
 W_OVERLAP = 0.1  # per unit of overlapped share of the object's own area (tie-break)
 W_ORDER = 0.1  # per earlier tube shown later
+REFINE_ROUNDS = 1  # passes that re-place each tube given all the others
 W_POSITION = 1.0  # at the far end of the candidate range from the time-lapse slot
 # an object overlapped on more than this share of its own area collides (equal boxes: IoU > COLLISION_IOU)
 OVERLAP_SHARE = 2 * COLLISION_IOU / (1 + COLLISION_IOU)
@@ -111,45 +112,58 @@ class _Packer:
 
     def place(self, length: int) -> dict[str, int] | None:
         """Start frames (multiples of the step) for a synopsis of `length` frames; None when the
-        on-screen limit cannot be kept."""
+        on-screen limit cannot be kept. A greedy pass in real-time order, then `REFINE_ROUNDS` passes that
+        move each tube, in turn, to its best start given all the others."""
         step = self.step
         n_steps = -(-length // step)
         max_d = max(len(c) for c in self.cover)
-        occ = np.zeros((self.cells, n_steps + max_d + 1), np.float32)  # cell x step: rows read contiguously
-        count = np.zeros(n_steps + max_d + 1, np.int32)
-        window = max(int(WINDOW_MIN_S / PLAN_STEP_S), int(WINDOW_SHARE * n_steps))
-        placed = np.zeros(0, np.int64)
-        starts: dict[str, int] = {}
-        for it, cover, area, rel in zip(self.items, self.cover, self.area, self.rel):
-            d = len(cover)
-            n_all = max(1, (length - it.n_frames) // step + 1)
-            slot = rel * (n_all - 1)
-            a = int(max(0, np.floor(slot - window)))
-            b = int(min(n_all, np.ceil(slot + window) + 1))
-            n_cand = b - a
-            hits = np.zeros(n_cand, np.float64)
-            over = np.zeros(n_cand, np.float64)
-            for j, (nz, v) in enumerate(cover):
-                ov = v @ occ[nz, a + j:a + j + n_cand]
-                hits += ov > OVERLAP_SHARE * area[j]
-                over += ov / area[j]
-            cand = np.arange(a, b)
-            cost = W_COLLISION * hits + W_OVERLAP * over / d
-            cost += W_ORDER * (len(placed) - np.searchsorted(placed, cand, side="right"))
-            cost += W_POSITION * np.abs(cand - slot) / max(n_all - 1, 1)
-            if self.max_on_screen is not None:
-                busy = np.lib.stride_tricks.sliding_window_view(count[a:b + d - 1], d).max(axis=1)
-                cost[busy >= self.max_on_screen] = np.inf
-            k = int(np.argmin(cost))
-            if not np.isfinite(cost[k]):
-                return None
-            s = a + k
-            for j, (nz, v) in enumerate(cover):
-                occ[nz, s + j] += v
-            count[s:s + d] += 1
-            placed = np.insert(placed, np.searchsorted(placed, s), s)
-            starts[it.key] = s * step
-        return starts
+        self._occ = np.zeros((self.cells, n_steps + max_d + 1), np.float32)  # cell x step: rows contiguous
+        self._count = np.zeros(n_steps + max_d + 1, np.int32)
+        self._window = max(int(WINDOW_MIN_S / PLAN_STEP_S), int(WINDOW_SHARE * n_steps))
+        start = np.full(len(self.items), -1, np.int64)  # in steps; -1: not placed yet
+        for rnd in range(1 + REFINE_ROUNDS):
+            for i in range(len(self.items)):
+                if rnd:
+                    self._add(i, int(start[i]), -1)
+                earlier, later = np.sort(start[:i]), np.sort(start[i + 1:][start[i + 1:] >= 0])
+                s = self._best(i, length, earlier, later)
+                if s is None:
+                    return None
+                start[i] = s
+                self._add(i, s, +1)
+        return {it.key: int(s) * step for it, s in zip(self.items, start)}
+
+    def _add(self, i: int, s: int, sign: int) -> None:
+        for j, (nz, v) in enumerate(self.cover[i]):
+            self._occ[nz, s + j] += sign * v
+        self._count[s:s + len(self.cover[i])] += sign
+
+    def _best(self, i: int, length: int, earlier: np.ndarray, later: np.ndarray) -> int | None:
+        """Best start step for item i given the others in the grid (`earlier`/`later`: sorted starts of the
+        tubes that happened before / after it)."""
+        it, cover, area = self.items[i], self.cover[i], self.area[i]
+        d = len(cover)
+        n_all = max(1, (length - it.n_frames) // self.step + 1)
+        slot = self.rel[i] * (n_all - 1)
+        a = int(max(0, np.floor(slot - self._window)))
+        b = int(min(n_all, np.ceil(slot + self._window) + 1))
+        n_cand = b - a
+        hits = np.zeros(n_cand, np.float64)
+        over = np.zeros(n_cand, np.float64)
+        for j, (nz, v) in enumerate(cover):
+            ov = v @ self._occ[nz, a + j:a + j + n_cand]
+            hits += ov > OVERLAP_SHARE * area[j]
+            over += ov / area[j]
+        cand = np.arange(a, b)
+        cost = W_COLLISION * hits + W_OVERLAP * over / d
+        reversed_ = (len(earlier) - np.searchsorted(earlier, cand, side="right")) + np.searchsorted(later, cand)
+        cost += W_ORDER * reversed_
+        cost += W_POSITION * np.abs(cand - slot) / max(n_all - 1, 1)
+        if self.max_on_screen is not None:
+            busy = np.lib.stride_tricks.sliding_window_view(self._count[a:b + d - 1], d).max(axis=1)
+            cost[busy >= self.max_on_screen] = np.inf
+        k = int(np.argmin(cost))
+        return a + k if np.isfinite(cost[k]) else None
 
     def rate(self, starts: dict[str, int], length: int, every: int) -> float:
         keys = [it.key for it in self.items]
