@@ -45,7 +45,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     r = vsearch_cli("synopsis", "--colour", MATCH, "-o", str(out), "--max-duration", "60", "--store", str(store),
                     "--config", str(cfg), "--investigator", "opj-0421", "--case", "PV-1", "--reason", "test")
     assert r.returncode == 0, r.stderr
-    return {"out": out, "map": json.loads(out.with_suffix(".json").read_text()), "stdout": r.stdout}
+    return {"out": out, "map": json.loads(out.with_suffix(".json").read_text()), "stdout": r.stdout,
+            "access": ["--store", str(store), "--config", str(cfg), "--investigator", "opj-0421", "--case", "PV-1",
+                       "--reason", "test"], "root": root}
 
 
 def test_six_matching_objects_in_under_a_minute(rendered: dict) -> None:
@@ -53,7 +55,19 @@ def test_six_matching_objects_in_under_a_minute(rendered: dict) -> None:
     assert len(smap["tubes"]) == 6
     assert smap["duration_s"] <= 60.0
     assert smap["metrics"]["condensation_ratio"] > 5
-    assert "condensation" in rendered["stdout"]
+    assert "condensation" in rendered["stdout"] and "budget 0.05" in rendered["stdout"]
+    assert "shorter than" in rendered["stdout"] and "label overlaps 0" in rendered["stdout"]
+    assert smap["metrics"]["collision_rate"] <= 0.05 and smap["metrics"]["label_overlaps"] == 0
+
+
+@pytest.mark.parametrize("args, named", [(["--max-collision", "1.5"], "--max-collision"),
+                                         (["--density", "0"], "--density"),
+                                         (["--speed-up", "0.5"], "--speed-up")])
+def test_bad_synopsis_options_are_one_clear_line(rendered: dict, args: list[str], named: str) -> None:
+    out = rendered["root"] / "bad.mp4"
+    r = vsearch_cli("synopsis", "--colour", MATCH, "-o", str(out), *args, *rendered["access"])
+    assert r.returncode == 2 and named in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not out.exists()
 
 
 def test_each_object_is_where_the_source_map_says_and_labelled(rendered: dict) -> None:
