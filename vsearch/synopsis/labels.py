@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -51,20 +52,25 @@ def label_size(text: str, style: LabelStyle) -> tuple[int, int]:
     return tw + 2 * style.margin_px, th + base + 2 * style.margin_px
 
 
-def _candidates(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int) -> np.ndarray:
-    """(K, 4) label rectangles around `box`, nearest first, each shifted inside the frame."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    cx = (x0 + x1) / 2
-    spots = [(x0, y0 - gap - h), (x0, y1 + gap), (x1 - w, y0 - gap - h), (x1 - w, y1 + gap),
-             (x1 + gap, y0), (x0 - gap - w, y0), (x1 + gap, y1 - h), (x0 - gap - w, y1 - h)]
+@lru_cache(maxsize=256)
+def _spot_coefficients(w: int, h: int, gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate label corners as linear forms: x = Cx @ (x0, x1, 1), y = Cy @ (y0, y1, 1) of the box."""
+    cx = (0.5, 0.5, -w / 2)  # label centred on the box
+    xs = [(1, 0, 0), (1, 0, 0), (0, 1, -w), (0, 1, -w), (0, 1, gap), (1, 0, -gap - w), (0, 1, gap), (1, 0, -gap - w)]
+    ys = [(1, 0, -gap - h), (0, 1, gap), (1, 0, -gap - h), (0, 1, gap), (1, 0, 0), (1, 0, 0), (0, 1, -h), (0, 1, -h)]
     for k in (1, 2, 3, 4):  # further away: a leader line joins label and object
         d = gap + k * (h + gap)
-        spots += [(cx - w / 2, y0 - d - h), (cx - w / 2, y1 + d), (x1 + d, y0), (x0 - d - w, y0),
-                  (x1 + d, y0 - d - h), (x0 - d - w, y0 - d - h), (x1 + d, y1 + d), (x0 - d - w, y1 + d)]
-    xy = np.array(spots, np.float64)
-    xy[:, 0] = np.clip(np.round(xy[:, 0]), 0, max(0, frame_w - w))
-    xy[:, 1] = np.clip(np.round(xy[:, 1]), 0, max(0, frame_h - h))
-    return np.concatenate([xy, xy + [w, h]], axis=1)
+        xs += [cx, cx, (0, 1, d), (1, 0, -d - w), (0, 1, d), (1, 0, -d - w), (0, 1, d), (1, 0, -d - w)]
+        ys += [(1, 0, -d - h), (0, 1, d), (1, 0, 0), (1, 0, 0), (1, 0, -d - h), (1, 0, -d - h), (0, 1, d), (0, 1, d)]
+    return np.array(xs, np.float64), np.array(ys, np.float64)
+
+
+def _candidates(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int) -> np.ndarray:
+    """(K, 4) label rectangles around `box`, nearest first, each shifted inside the frame."""
+    cxm, cym = _spot_coefficients(w, h, gap)
+    x = np.clip(np.round(cxm @ (box[0], box[2], 1.0)), 0, max(0, frame_w - w))
+    y = np.clip(np.round(cym @ (box[1], box[3], 1.0)), 0, max(0, frame_h - h))
+    return np.stack([x, y, x + w, y + h], axis=1)
 
 
 def _overlap_area(rects: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -92,12 +98,16 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: i
 
     `previous[i]` is the spot object i used in the previous frame (None: new), tried first."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    taken: list[np.ndarray] = []
+    n = len(boxes)
+    obstacles = np.concatenate([boxes, np.zeros((n, 4))])  # the objects, then the labels placed so far
     out = []
     for i, (box, (w, h)) in enumerate(zip(boxes, sizes)):
         cand = _candidates(box, w, h, frame_w, frame_h, gap)
-        obstacles = np.concatenate([boxes, np.array(taken).reshape(-1, 4)])
-        cover = _overlap_area(cand, obstacles)
+        now = obstacles[:n + i]
+        reach = (cand[:, 0].min(), cand[:, 1].min(), cand[:, 2].max(), cand[:, 3].max())
+        close = ((now[:, 0] < reach[2]) & (now[:, 2] > reach[0]) & (now[:, 1] < reach[3])
+                 & (now[:, 3] > reach[1]))  # only what a candidate can touch (crowded frames)
+        cover = _overlap_area(cand, now[close])
         prev = previous[i] if i < len(previous) else None
         free = np.flatnonzero(cover <= 0)
         if prev is not None and cover[prev] <= 0:
@@ -107,10 +117,11 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: i
         else:
             k, bad = int(np.argmin(cover)), True
         rect = cand[k]
-        taken.append(rect)
-        near = k < 8 and _overlap_area(rect[None], np.array([[box[0] - gap - 1, box[1] - gap - 1,
-                                                              box[2] + gap + 1, box[3] + gap + 1]]))[0] > 0
-        out.append(PlacedLabel(tuple(int(v) for v in rect), k, not near, bad))
+        obstacles[n + i] = rect
+        # adjacent: within `gap` + 1 px of the box (else a leader line is drawn)
+        adjacent = k < 8 and (rect[0] <= box[2] + gap + 1 and rect[2] >= box[0] - gap - 1
+                              and rect[1] <= box[3] + gap + 1 and rect[3] >= box[1] - gap - 1)
+        out.append(PlacedLabel((int(rect[0]), int(rect[1]), int(rect[2]), int(rect[3])), k, not adjacent, bad))
     return out
 
 
