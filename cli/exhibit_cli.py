@@ -19,7 +19,8 @@ from vsearch.query.engine import run_query, tubes_for
 from vsearch.query.spec import get_tz
 from vsearch.site import load_site_config
 from vsearch.catalogue.store import Store
-from vsearch.synopsis.render import PassageOptions, SynopsisOptions
+from vsearch.synopsis.passages import PassageOptions
+from vsearch.synopsis.render import SynopsisOptions
 
 
 def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output video (.mp4); one file per "
@@ -33,8 +34,15 @@ def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output
                                                                   "`vsearch search --json` output.")] = None,
              passages: Annotated[bool, typer.Option("--passages", help="Cut the original to the matching spans "
                                                     "instead (non-matching objects masked).")] = False,
-             density: Annotated[float, typer.Option(help="Average objects on screen.", min=0.1)] = 6.0,
-             max_duration: Annotated[Optional[float], typer.Option("--max-duration", help="Seconds.")] = None,
+             max_collision: Annotated[float, typer.Option("--max-collision", help="Share of object-frames "
+                                                          "allowed to overlap another object (0-1).")] = 0.05,
+             density: Annotated[Optional[int], typer.Option(help="Most objects on screen at once "
+                                                            "(default: as many as --max-collision allows).")] = None,
+             max_duration: Annotated[Optional[float], typer.Option("--max-duration", help="Cap in seconds "
+                                                                 "(collisions may then exceed the budget).")] = None,
+             speed_up: Annotated[float, typer.Option("--speed-up", help="Play objects on screen longer than "
+                                                     "--long-tube this many times faster.")] = 1.0,
+             long_tube: Annotated[float, typer.Option("--long-tube", help="Seconds; see --speed-up.")] = 60.0,
              padding: Annotated[float, typer.Option(help="Passages: seconds kept around each hit.")] = 2.0,
              mask: Annotated[str, typer.Option(help="Passages: grey | blur for non-matching objects.")] = "grey",
              case: CaseOpt = "", reason: ReasonOpt = "", investigator: InvestigatorOpt = None,
@@ -44,7 +52,8 @@ def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output
     args = q.QueryArgs(text, class_, colour, upper, lower, direction, camera, from_, to, date, zone, min_dwell,
                        min_speed, max_speed, None, limit, tz)
     st = Store(store, create=False)
-    params = {**args.params(), "passages": passages, "density": density, "max_duration": max_duration,
+    params = {**args.params(), "passages": passages, "max_collision": max_collision, "density": density,
+              "max_duration": max_duration, "speed_up": speed_up, "long_tube": long_tube,
               "from_results": str(from_results) if from_results else None}
     with guarded("synopsis", store, config, investigator, case, reason, recipient, params) as rec:
         if from_results is not None:
@@ -62,9 +71,9 @@ def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output
                 made = exhibits.passages(st, tubes, output, PassageOptions(padding_s=padding, mask=mask,
                                                                            tz=get_tz(tz)), progress)
             else:
-                made = exhibits.synopsis(st, tubes, output, SynopsisOptions(density=density,
-                                                                            max_duration_s=max_duration,
-                                                                            tz=get_tz(tz)), progress)
+                opts = SynopsisOptions(max_collision=max_collision, density=density, max_duration_s=max_duration,
+                                       speed_up=speed_up, long_tube_s=long_tube, tz=get_tz(tz))
+                made = exhibits.synopsis(st, tubes, output, opts, progress)
         parts = [dataclasses.asdict(p) | {"entries": len(getattr(p, "entries", ()))} for p in made.parts]
         rec.result = {"objects": len(tubes), "files": [str(p.video_path) for p in made.parts]}
         rec.outputs = {str(p.video_path): sha256_file(p.video_path) for p in made.parts} | \
@@ -81,8 +90,12 @@ def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output
             m = p.metrics
             out.print(f"[bold]{p.video_path}[/] ({p.camera}): {m.objects} object(s), {m.synopsis_duration_s:.1f} s "
                       f"for a {m.source_span_s:.0f} s span — condensation {m.condensation_ratio:.1f}×, collision "
-                      f"rate {m.collision_rate:.2f}, chronological disorder {m.disorder:.2f}; source map "
-                      f"{p.sidecar_path}", soft_wrap=True)
+                      f"rate {m.collision_rate:.3f} (budget {m.max_collision:g}"
+                      f"{'' if m.max_collision_met else ', NOT met: --max-duration too short'}), no synopsis "
+                      f"within the budget is shorter than {m.lower_bound_s:.1f} s, chronological disorder "
+                      f"{m.disorder:.2f}, label overlaps {m.label_overlaps} frame(s)"
+                      + (f", {m.sped_up} long object(s) sped up ×{speed_up:g}" if m.sped_up else "")
+                      + f"; source map {p.sidecar_path}", soft_wrap=True)
     if res is not None:
         print_coverage(res)
 

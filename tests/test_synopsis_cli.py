@@ -45,7 +45,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     r = vsearch_cli("synopsis", "--colour", MATCH, "-o", str(out), "--max-duration", "60", "--store", str(store),
                     "--config", str(cfg), "--investigator", "opj-0421", "--case", "PV-1", "--reason", "test")
     assert r.returncode == 0, r.stderr
-    return {"out": out, "map": json.loads(out.with_suffix(".json").read_text()), "stdout": r.stdout}
+    return {"out": out, "map": json.loads(out.with_suffix(".json").read_text()), "stdout": r.stdout,
+            "access": ["--store", str(store), "--config", str(cfg), "--investigator", "opj-0421", "--case", "PV-1",
+                       "--reason", "test"], "root": root}
 
 
 def test_six_matching_objects_in_under_a_minute(rendered: dict) -> None:
@@ -53,7 +55,19 @@ def test_six_matching_objects_in_under_a_minute(rendered: dict) -> None:
     assert len(smap["tubes"]) == 6
     assert smap["duration_s"] <= 60.0
     assert smap["metrics"]["condensation_ratio"] > 5
-    assert "condensation" in rendered["stdout"]
+    assert "condensation" in rendered["stdout"] and "budget 0.05" in rendered["stdout"]
+    assert "shorter than" in rendered["stdout"] and "label overlaps 0" in rendered["stdout"]
+    assert smap["metrics"]["collision_rate"] <= 0.05 and smap["metrics"]["label_overlaps"] == 0
+
+
+@pytest.mark.parametrize("args, named", [(["--max-collision", "1.5"], "--max-collision"),
+                                         (["--density", "0"], "--density"),
+                                         (["--speed-up", "0.5"], "--speed-up")])
+def test_bad_synopsis_options_are_one_clear_line(rendered: dict, args: list[str], named: str) -> None:
+    out = rendered["root"] / "bad.mp4"
+    r = vsearch_cli("synopsis", "--colour", MATCH, "-o", str(out), *args, *rendered["access"])
+    assert r.returncode == 2 and named in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not out.exists()
 
 
 def test_each_object_is_where_the_source_map_says_and_labelled(rendered: dict) -> None:
@@ -65,10 +79,16 @@ def test_each_object_is_where_the_source_map_says_and_labelled(rendered: dict) -
             x0, y0, x1, y1 = (int(round(v)) for v in box)
             inside = _near(img[y0:y1, x0:x1], MATCH)
             assert inside.mean() > 0.4, (tube["tube_id"], s_t)
-            # a label (white text, dark outline) is drawn just above or below the object
-            band = img[max(0, y0 - 16):y0, max(0, x0 - 10):x1 + 40]
-            below = img[y1:y1 + 16, max(0, x0 - 10):x1 + 40]
-            assert _near(band, "white", 60).sum() + _near(below, "white", 60).sum() > 5, (tube["tube_id"], s_t)
+            # its label is where the source map says: bright text with a dark outline, clear of every object
+            k = int(np.argmin(np.abs(times - s_t)))
+            pos = [t["tube_id"] for t in rendered["map"]["tubes"]].index(tube["tube_id"])
+            rows = rendered["map"]["frame_objects"][k]
+            (row,) = [o for o in rows if o[0] == pos]
+            lx0, ly0, lx1, ly1 = row[6:10]
+            roi = img[ly0:ly1, lx0:lx1].max(axis=2)
+            assert (roi >= 190).sum() > 5 and (roi <= 60).sum() > 5, (tube["tube_id"], s_t)
+            for o in rows:
+                assert min(lx1, o[3]) <= max(lx0, o[1]) or min(ly1, o[4]) <= max(ly0, o[2]), (tube["tube_id"], s_t)
 
 
 def test_non_matching_objects_never_appear(rendered: dict) -> None:

@@ -20,7 +20,8 @@ from vsearch.evidence.signing import SiteKey
 from vsearch.site import Investigator, SiteConfig
 from vsearch.catalogue.store import Store, sql_str
 from vsearch.catalogue.tube_rows import attributes_as_dict
-from vsearch.synopsis.render import PassageOptions, SourceClip, SynopsisOptions, render_passages, render_synopsis
+from vsearch.synopsis.passages import PassageOptions, render_passages
+from vsearch.synopsis.render import SourceClip, SynopsisOptions, render_synopsis
 
 SPAN_PADDING_S = 2.0  # context kept around each object in the native-format span copies
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from vsearch.errors import DecodeError, SourceError
 from vsearch.records import Tube
-from vsearch.synopsis.plan import interp_box
+from vsearch.synopsis.paths import interp_box
 
 MAX_OUTPUT_WIDTH_PX = 1280
 SEEK_GAP_S = 10.0  # re-seek instead of decoding through a gap longer than this

@@ -1,13 +1,19 @@
-"""Placement of object tubes in synopsis time (Pritch, Rav-Acha & Peleg, PAMI 2008, simplified).
+"""Placement of object tubes in synopsis time: the shortest synopsis within a collision budget.
 
-Every tube is kept whole (no activity loss) and shifted in time only. A greedy pass in chronological order
-places each tube at the start offset that minimises
+After Pritch, Rav-Acha & Peleg (PAMI 2008), simplified. Every tube is kept whole and shifted in time only;
+its boxes (its real path through the frame) travel with it, so objects that never share pixels can play
+together. For a candidate length L, a greedy pass in real-time order places each tube at the start that
+minimises
 
-    collision   overlap of its box volume with the tubes already placed (space-time, on a coarse grid),
-  + order       one unit per already-placed tube that would be shown after it although it happened before,
-  + position    distance from its "time-lapse" slot (its relative position in the source span),
+    collision   its frames that would overlap the tubes already placed (space-time, on a grid finer than
+                the objects), plus the overlapped area as a tie-break,
+  + order       a small cost per already-placed (earlier) tube that would be shown after it,
+  + position    distance from its time-lapse slot (its relative position in the source span),
 
-so objects share the screen where they do not overlap and keep roughly their real order. Pure numpy, no I/O.
+never putting more than `max_on_screen` objects on screen. The plan's collision rate is then measured
+exactly (box IoU, `collisions.collision_rate`); the shortest L whose plan stays within `max_collision` is
+found by a growing then bisecting search, starting from `collisions.lower_bound_frames`. Chronology is
+therefore soft: the disorder is reported, not enforced. Pure numpy, no I/O; deterministic.
 """
 
 from __future__ import annotations
@@ -16,54 +22,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vsearch.records import Tube
+from vsearch.synopsis.collisions import COLLISION_IOU, collision_rate, lower_bound_frames
 
-GRID_COLS = 32  # planning grid: 32 cells across, rows in proportion to the frame
 PLAN_STEP_S = 0.5  # planning time step
-W_COLLISION = 1.0
-W_ORDER = 0.25
-W_POSITION = 10.0
-
-
-def interp_boxes(tube: Tube, pts_s: np.ndarray) -> np.ndarray:
-    """Boxes (N, 4) in analysis pixels at arbitrary source times, linearly interpolated between samples
-    (clamped to the first/last sample outside the tube's span)."""
-    pts = np.asarray(pts_s, np.float64)
-    src_t = np.asarray(tube.pts_s, np.float64)
-    boxes = np.asarray(tube.boxes_xyxy, np.float64)
-    if len(src_t) == 1:
-        return np.repeat(boxes[:1], len(pts), axis=0)
-    return np.stack([np.interp(pts, src_t, boxes[:, c]) for c in range(4)], axis=1)
-
-
-def interp_box(tube: Tube, pts_s: float) -> np.ndarray:
-    """One box (4,) float64 in analysis pixels at source time `pts_s` (fast scalar form of `interp_boxes`)."""
-    src_t = tube.pts_s
-    i = int(np.searchsorted(src_t, pts_s))
-    if i <= 0:
-        return tube.boxes_xyxy[0].astype(np.float64)
-    if i >= len(src_t):
-        return tube.boxes_xyxy[-1].astype(np.float64)
-    t0, t1 = float(src_t[i - 1]), float(src_t[i])
-    w = (pts_s - t0) / (t1 - t0) if t1 > t0 else 0.0
-    return tube.boxes_xyxy[i - 1].astype(np.float64) * (1 - w) + tube.boxes_xyxy[i].astype(np.float64) * w
-
-
-def nearest_sample(tube: Tube, pts_s: float) -> int:
-    """Index of the tube sample nearest in time to `pts_s`."""
-    src_t = np.asarray(tube.pts_s, np.float64)
-    i = int(np.searchsorted(src_t, pts_s))
-    if i <= 0:
-        return 0
-    if i >= len(src_t):
-        return len(src_t) - 1
-    return i if src_t[i] - pts_s < pts_s - src_t[i - 1] else i - 1
+GROW = 1.5  # length search: factor between tries until one fits, then bisection
+TOLERANCE = 0.05  # ... down to this relative gap
+# a tube starts within this much of its time-lapse slot (keeps long synopses roughly chronological and the
+# search cheap): the larger of a minimum and a share of the synopsis length
+WINDOW_MIN_S = 60.0
+WINDOW_SHARE = 0.15
+W_COLLISION = 1.0  # per colliding planning step
+W_OVERLAP = 0.1  # per unit of overlapped share of the object's own area (tie-break)
+W_ORDER = 0.1  # per earlier tube shown later
+REFINE_ROUNDS = 1  # passes that re-place each tube given all the others
+W_POSITION = 1.0  # at the far end of the candidate range from the time-lapse slot
+# an object overlapped on more than this share of its own area collides (equal boxes: IoU > COLLISION_IOU)
+OVERLAP_SHARE = 2 * COLLISION_IOU / (1 + COLLISION_IOU)
 
 
 @dataclass(frozen=True)
 class PlanItem:
-    """One tube as the planner sees it: its length in output frames, its boxes in output pixels at each
-    of those frames, and its real start time (seconds on one clock shared by all items)."""
+    """One tube as the planner sees it: its box in output pixels at each of its synopsis frames, and its
+    real start time (seconds on one clock shared by all items)."""
 
     key: str
     order_s: float
@@ -75,30 +55,29 @@ class PlanItem:
 
 
 @dataclass(frozen=True)
+class PlanLimits:
+    max_collision: float = 0.05  # share of object-frames allowed to collide
+    max_duration_s: float | None = None  # cap on the length; may force collisions above max_collision
+    max_on_screen: int | None = None  # most objects on screen at once
+
+
+@dataclass(frozen=True)
 class Plan:
     start_frame: dict[str, int]  # key -> first synopsis frame
     n_frames: int  # synopsis length in frames
-    target_frames: int  # length the planner aimed for (from density / max duration)
+    lower_bound_frames: int  # no plan within the limits can be shorter (see collisions.lower_bound_frames)
+    collision_rate: float  # share of object-frames colliding, measured on every frame
+    max_collision_met: bool
     max_duration_met: bool  # False when the longest tube alone exceeds max_duration_s
     disorder: float  # share of pairs shown out of their real order
 
 
-def target_length_frames(items: list[PlanItem], fps: float, density: float,
-                         max_duration_s: float | None) -> tuple[int, bool]:
-    """Synopsis length aimed for: total object time / density, at least the longest tube, at most
-    `max_duration_s` (unless the longest tube alone is longer: then that tube's length, and False)."""
-    if density <= 0:
-        raise ValueError(f"density must be > 0, got {density}")
-    longest = max(it.n_frames for it in items)
-    total = sum(it.n_frames for it in items)
-    target = max(longest, int(np.ceil(total / density)))
-    met = True
-    if max_duration_s is not None:
-        cap = int(np.floor(max_duration_s * fps))
-        if longest > cap:
-            met = False
-        target = max(longest, min(target, cap))
-    return target, met
+def _grid(items: list[PlanItem], width_px: int, height_px: int) -> tuple[int, int]:
+    """Planning grid (cols, rows): cells about half the median object size, 16 to 64 across."""
+    allb = np.concatenate([it.boxes_out for it in items])
+    size = float(np.median(np.minimum(allb[:, 2] - allb[:, 0], allb[:, 3] - allb[:, 1])))
+    cols = int(np.clip(round(width_px / max(size / 2, 1.0)), 16, 64))
+    return cols, max(1, int(round(cols * height_px / width_px)))
 
 
 def _coverage(boxes: np.ndarray, width: int, height: int, cols: int, rows: int) -> np.ndarray:
@@ -111,44 +90,146 @@ def _coverage(boxes: np.ndarray, width: int, height: int, cols: int, rows: int) 
     return (oy[:, :, None] * ox[:, None, :]).reshape(len(boxes), rows * cols)
 
 
-def plan_placement(items: list[PlanItem], *, fps: float, width_px: int, height_px: int, density: float,
-                   max_duration_s: float | None) -> Plan:
-    """Choose a start frame for every item (all items kept, whole). Deterministic for a given input."""
+class _Packer:
+    """Greedy placement for a given length; the per-step grid coverage of every item is computed once."""
+
+    def __init__(self, items: list[PlanItem], fps: float, width_px: int, height_px: int,
+                 max_on_screen: int | None):
+        self.items = sorted(items, key=lambda it: (it.order_s, it.key))
+        self.step = max(1, int(round(PLAN_STEP_S * fps)))
+        self.max_on_screen = max_on_screen
+        cols, rows = _grid(items, width_px, height_px)
+        self.cells = cols * rows
+        self.cover: list[list[tuple[np.ndarray, np.ndarray]]] = []
+        self.area: list[np.ndarray] = []
+        for it in self.items:
+            m = _coverage(it.boxes_out[::self.step].astype(np.float64), width_px, height_px, cols, rows)
+            nz = [np.flatnonzero(row) for row in m]
+            self.cover.append([(z, row[z].astype(np.float32)) for z, row in zip(nz, m)])
+            self.area.append(np.maximum(m.sum(axis=1), 1e-6))
+        t0, t1 = self.items[0].order_s, self.items[-1].order_s
+        self.rel = [(it.order_s - t0) / max(t1 - t0, 1e-9) for it in self.items]
+
+    def place(self, length: int) -> dict[str, int] | None:
+        """Start frames (multiples of the step) for a synopsis of `length` frames; None when the
+        on-screen limit cannot be kept. A greedy pass in real-time order, then `REFINE_ROUNDS` passes that
+        move each tube, in turn, to its best start given all the others."""
+        step = self.step
+        n_steps = -(-length // step)
+        max_d = max(len(c) for c in self.cover)
+        self._occ = np.zeros((self.cells, n_steps + max_d + 1), np.float32)  # cell x step: rows contiguous
+        self._count = np.zeros(n_steps + max_d + 1, np.int32)
+        self._window = max(int(WINDOW_MIN_S / PLAN_STEP_S), int(WINDOW_SHARE * n_steps))
+        start = np.full(len(self.items), -1, np.int64)  # in steps; -1: not placed yet
+        for rnd in range(1 + REFINE_ROUNDS):
+            for i in range(len(self.items)):
+                if rnd:
+                    self._add(i, int(start[i]), -1)
+                earlier, later = np.sort(start[:i]), np.sort(start[i + 1:][start[i + 1:] >= 0])
+                s = self._best(i, length, earlier, later)
+                if s is None:
+                    return None
+                start[i] = s
+                self._add(i, s, +1)
+        return {it.key: int(s) * step for it, s in zip(self.items, start)}
+
+    def _add(self, i: int, s: int, sign: int) -> None:
+        for j, (nz, v) in enumerate(self.cover[i]):
+            self._occ[nz, s + j] += sign * v
+        self._count[s:s + len(self.cover[i])] += sign
+
+    def _best(self, i: int, length: int, earlier: np.ndarray, later: np.ndarray) -> int | None:
+        """Best start step for item i given the others in the grid (`earlier`/`later`: sorted starts of the
+        tubes that happened before / after it)."""
+        it, cover, area = self.items[i], self.cover[i], self.area[i]
+        d = len(cover)
+        n_all = max(1, (length - it.n_frames) // self.step + 1)
+        slot = self.rel[i] * (n_all - 1)
+        a = int(max(0, np.floor(slot - self._window)))
+        b = int(min(n_all, np.ceil(slot + self._window) + 1))
+        n_cand = b - a
+        hits = np.zeros(n_cand, np.float64)
+        over = np.zeros(n_cand, np.float64)
+        for j, (nz, v) in enumerate(cover):
+            ov = v @ self._occ[nz, a + j:a + j + n_cand]
+            hits += ov > OVERLAP_SHARE * area[j]
+            over += ov / area[j]
+        cand = np.arange(a, b)
+        cost = W_COLLISION * hits + W_OVERLAP * over / d
+        reversed_ = (len(earlier) - np.searchsorted(earlier, cand, side="right")) + np.searchsorted(later, cand)
+        cost += W_ORDER * reversed_
+        cost += W_POSITION * np.abs(cand - slot) / max(n_all - 1, 1)
+        if self.max_on_screen is not None:
+            busy = np.lib.stride_tricks.sliding_window_view(self._count[a:b + d - 1], d).max(axis=1)
+            cost[busy >= self.max_on_screen] = np.inf
+        k = int(np.argmin(cost))
+        return a + k if np.isfinite(cost[k]) else None
+
+    def rate(self, starts: dict[str, int], length: int, every: int) -> float:
+        keys = [it.key for it in self.items]
+        return collision_rate([it.boxes_out for it in self.items], [starts[k] for k in keys], length, every)
+
+
+def plan_placement(items: list[PlanItem], *, fps: float, width_px: int, height_px: int,
+                   limits: PlanLimits = PlanLimits()) -> Plan:
+    """The shortest plan found whose collision rate is within `limits.max_collision` (all items kept,
+    whole), capped at `limits.max_duration_s`. Deterministic for a given input."""
     if not items:
-        return Plan({}, 0, 0, True, 0.0)
-    target, met = target_length_frames(items, fps, density, max_duration_s)
-    step = max(1, int(round(PLAN_STEP_S * fps)))
-    cols = GRID_COLS
-    rows = max(1, int(round(GRID_COLS * height_px / width_px)))
-    order = sorted(items, key=lambda it: (it.order_s, it.key))
-    t0, t1 = order[0].order_s, order[-1].order_s
-    span = max(t1 - t0, 1e-9)
-    target_steps = -(-target // step)
-    max_len_steps = max(-(-it.n_frames // step) for it in items)
-    occ = np.zeros((target_steps + max_len_steps + 1, rows * cols), np.float32)
-    starts: dict[str, int] = {}
-    placed_steps: list[int] = []
-    for it in order:
-        m = _coverage(it.boxes_out[::step].astype(np.float64), width_px, height_px, cols, rows).astype(np.float32)
-        d_steps = len(m)
-        n_cand = max(1, -(-(target - it.n_frames + 1) // step))
-        cost = np.zeros(n_cand, np.float64)
-        for j in range(d_steps):  # a box covers few grid cells: correlate over those only
-            nz = np.flatnonzero(m[j])
-            cost += occ[j:j + n_cand, nz] @ m[j, nz]
-        cost *= W_COLLISION / max(float(m.sum()), 1e-6)
-        if placed_steps:
-            ps = np.sort(np.asarray(placed_steps))
-            later = len(ps) - np.searchsorted(ps, np.arange(n_cand), side="right")
-            cost += W_ORDER * later
-        slot = (it.order_s - t0) / span * (n_cand - 1)
-        cost += W_POSITION * np.abs(np.arange(n_cand) - slot) / max(n_cand - 1, 1)
-        s = int(np.argmin(cost))
-        occ[s:s + d_steps] += m
-        placed_steps.append(s)
-        starts[it.key] = s * step
+        return Plan({}, 0, 0, 0.0, True, True, 0.0)
+    if not 0 <= limits.max_collision <= 1:
+        raise ValueError(f"max_collision must be in [0, 1], got {limits.max_collision}")
+    if limits.max_on_screen is not None and limits.max_on_screen < 1:
+        raise ValueError(f"max_on_screen must be >= 1, got {limits.max_on_screen}")
+    packer = _Packer(items, fps, width_px, height_px, limits.max_on_screen)
+    longest = max(it.n_frames for it in items)
+    bound = lower_bound_frames([it.boxes_out for it in items], limits.max_collision, limits.max_on_screen)
+    cap = None if limits.max_duration_s is None else max(longest, int(np.floor(limits.max_duration_s * fps)))
+    duration_met = limits.max_duration_s is None or longest <= limits.max_duration_s * fps
+
+    tried: dict[int, tuple[dict[str, int] | None, float]] = {}
+
+    def attempt(length: int) -> bool:
+        if length not in tried:
+            starts = packer.place(length)
+            tried[length] = (starts, 1.0 if starts is None else packer.rate(starts, length, packer.step))
+        starts, rate = tried[length]
+        return starts is not None and rate <= limits.max_collision
+
+    lo = max(longest, bound)
+    if cap is not None and lo >= cap:
+        good = cap
+    else:
+        hi, enough = lo, 2 * sum(it.n_frames for it in items)  # one after the other always fits
+        while not attempt(hi) and (cap is None or hi < cap) and hi < enough:
+            lo = hi + 1
+            hi = int(np.ceil(hi * GROW)) + packer.step
+            if cap is not None:
+                hi = min(hi, cap)
+        good = hi
+        while lo < good and good - lo > max(packer.step, TOLERANCE * good):
+            mid = (lo + good) // 2
+            if attempt(mid):
+                good = mid
+            else:
+                lo = mid + 1
+    attempt(good)
+    starts = tried[good][0]
+    if starts is None:  # only when the cap leaves no room for the on-screen limit: ignore that limit
+        starts = _Packer(items, fps, width_px, height_px, None).place(good)
+        assert starts is not None
     n_frames = max(starts[it.key] + it.n_frames for it in items)
-    return Plan(starts, n_frames, target, met, disorder_share(items, starts))
+    rate = packer.rate(starts, n_frames, 1)
+    for _ in range(3):  # planned on every step, measured on every frame: a little longer when that differs
+        if rate <= limits.max_collision or (cap is not None and good >= cap):
+            break
+        good = int(np.ceil(good * (1 + TOLERANCE))) + packer.step
+        good = good if cap is None else min(good, cap)
+        if attempt(good) or tried[good][0] is not None:
+            starts = tried[good][0]
+            n_frames = max(starts[it.key] + it.n_frames for it in items)
+            rate = packer.rate(starts, n_frames, 1)
+    return Plan(starts, n_frames, bound, rate, rate <= limits.max_collision, duration_met,
+                disorder_share(items, starts))
 
 
 def disorder_share(items: list[PlanItem], start_frame: dict[str, int]) -> float:

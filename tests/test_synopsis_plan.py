@@ -1,0 +1,112 @@
+"""Synopsis planning without video: collision measure, lower bound, the shortest plan within a collision
+budget (lane scene target), on-screen cap, duration cap, and label placement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import synth
+from synopsis_scenes import lane_scene
+from vsearch.synopsis.collisions import collision_rate, lower_bound_frames, pairwise_iou
+from vsearch.synopsis.labels import label_size, label_style, place_labels
+from vsearch.synopsis.paths import interp_boxes
+from vsearch.synopsis.plan import PlanItem, PlanLimits, plan_placement
+
+FPS = 5
+
+
+def items_of(video: synth.SynthVideo) -> tuple[list[PlanItem], float]:
+    """Plan items at FPS from the ground truth, and the source span in seconds."""
+    tubes = synth.tubes_from_truth(video, "1a" * 32, "lane-cam")
+    items = []
+    for t in tubes:
+        n = int(np.floor((t.last_pts_s - t.first_pts_s) * FPS + 1e-9)) + 1
+        items.append(PlanItem(t.tube_id, t.first_pts_s, interp_boxes(t, t.first_pts_s + np.arange(n) / FPS)))
+    return items, max(t.last_pts_s for t in tubes) - min(t.first_pts_s for t in tubes)
+
+
+def _item(key: str, t: float, n: int, x: float, y: float = 10) -> PlanItem:
+    return PlanItem(key, t, np.tile(np.array([[x, y, x + 20, y + 20]], float), (n, 1)))
+
+
+def test_pairwise_iou_and_collision_rate():
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [100, 100, 110, 110]], float)
+    iou = pairwise_iou(b)
+    assert iou[0, 1] == pytest.approx(50 / 150) and iou[0, 2] == 0 and iou[1, 1] == 0
+    # a and b overlap in their first 5 frames only (b starts 5 frames later): 2 x 5 of 20 object-frames
+    a_boxes, b_boxes = np.tile(b[0], (10, 1)), np.tile(b[1], (10, 1))
+    assert collision_rate([a_boxes, b_boxes], [0, 5], 15) == pytest.approx(10 / 20)
+    assert collision_rate([a_boxes, b_boxes], [0, 10], 20) == 0.0
+    # side by side, overlapping by half a pixel: IoU 5/195, under the collision IoU; by a pixel: 10/190, over
+    assert collision_rate([a_boxes, np.tile([9.5, 0, 19.5, 10], (10, 1))], [0, 0], 10) == 0.0
+    assert collision_rate([a_boxes, np.tile([9, 0, 19, 10], (10, 1))], [0, 0], 10) == 1.0
+
+
+def test_lower_bound_is_never_above_what_a_plan_achieves():
+    same_path = [_item(k, i, 10, 50) for i, k in enumerate("abcd")]  # four objects on one spot
+    lb = lower_bound_frames([it.boxes_out for it in same_path], 0.0)
+    assert lb == 40  # they can only play one after the other
+    plan = plan_placement(same_path, fps=10, width_px=200, height_px=100, limits=PlanLimits(max_collision=0.0))
+    assert plan.n_frames == 40 and plan.collision_rate == 0 and plan.lower_bound_frames == 40
+    # a budget of 50% lets two of them share: the bound drops accordingly
+    assert lower_bound_frames([it.boxes_out for it in same_path], 0.5) == 20
+    assert lower_bound_frames([it.boxes_out for it in same_path], 0.0, max_on_screen=1) == 40
+
+
+def test_lane_scene_condenses_15x_within_the_collision_budget():
+    items, span_s = items_of(lane_scene(Path("unused.mp4"), write=False))
+    assert len(items) == 40
+    plan = plan_placement(items, fps=FPS, width_px=640, height_px=360)
+    duration_s = plan.n_frames / FPS
+    assert plan.collision_rate <= 0.05 and plan.max_collision_met
+    assert span_s / duration_s >= 15, (span_s, duration_s)
+    assert plan.lower_bound_frames <= plan.n_frames
+    assert set(plan.start_frame) == {it.key for it in items}  # every tube kept
+    # the budget matters: with no collision allowed the plan is longer, with 30% shorter
+    strict = plan_placement(items, fps=FPS, width_px=640, height_px=360, limits=PlanLimits(max_collision=0.0))
+    loose = plan_placement(items, fps=FPS, width_px=640, height_px=360, limits=PlanLimits(max_collision=0.3))
+    assert strict.collision_rate == 0.0 and strict.n_frames >= plan.n_frames >= loose.n_frames
+    assert loose.collision_rate <= 0.3
+
+
+def test_max_duration_caps_and_reports_the_collision_it_costs():
+    items, _ = items_of(lane_scene(Path("unused.mp4"), write=False))
+    plan = plan_placement(items, fps=FPS, width_px=640, height_px=360, limits=PlanLimits(max_duration_s=20.0))
+    assert plan.n_frames <= 20 * FPS and plan.max_duration_met
+    assert plan.collision_rate > 0.05 and not plan.max_collision_met
+
+
+def test_density_is_the_most_objects_on_screen():
+    items = [_item(k, i, 10, 25 * i, 10) for i, k in enumerate("abcdef")]  # never overlapping
+    free = plan_placement(items, fps=10, width_px=200, height_px=100)
+    assert free.n_frames == 10  # all at once
+    capped = plan_placement(items, fps=10, width_px=200, height_px=100, limits=PlanLimits(max_on_screen=2))
+    starts = np.array([capped.start_frame[k] for k in "abcdef"])
+    on_screen = [(starts <= f) & (f < starts + 10) for f in range(capped.n_frames)]
+    assert max(int(s.sum()) for s in on_screen) <= 2
+    assert capped.lower_bound_frames == 30 <= capped.n_frames <= 30 + 5  # within one planning step of it
+
+
+def test_labels_avoid_each_other_the_objects_and_the_edges():
+    style = label_style(180)
+    assert style.text_h_px >= 0.022 * 180 - 0.5
+    size = label_size("14:02:10", style)
+    # five objects in a tight cluster at the top-right corner: no label may touch another label, any object,
+    # or leave the frame
+    boxes = np.array([[270, 2, 300, 20], [300, 2, 318, 20], [270, 22, 300, 40], [300, 22, 318, 40],
+                      [240, 2, 268, 40]], float)
+    placed = place_labels(boxes, [size] * 5, 320, 180)
+    rects = np.array([p.rect for p in placed], float)
+    assert not any(p.overlaps for p in placed)
+    assert np.all(rects[:, 0] >= 0) and np.all(rects[:, 1] >= 0)
+    assert np.all(rects[:, 2] <= 320) and np.all(rects[:, 3] <= 180)
+    both = np.concatenate([rects, boxes])
+    inter = pairwise_iou(both)[:5]
+    assert np.all(inter == 0), inter
+    assert any(p.leader for p in placed)  # some had to move away: a leader line joins them
+    # a label keeps its spot from the previous frame while it is free
+    again = place_labels(boxes, [size] * 5, 320, 180, [p.spot for p in placed])
+    assert [p.rect for p in again] == [p.rect for p in placed]

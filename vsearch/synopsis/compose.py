@@ -1,0 +1,94 @@
+"""Compositing of synopsis frames: background plate, object cut-outs in real-time order, labels on top.
+
+Every pasted object is recorded per frame (box, exact source time of the pixels shown, label rectangle):
+that is the click-to-source map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vsearch.synopsis.crops import CropStore
+from vsearch.synopsis.labels import CROWDED, draw_placed, label_colour, label_size, label_style, place_labels
+
+
+@dataclass(frozen=True)
+class FrameObject:
+    """One object on one synopsis frame."""
+
+    tube: int  # index of the tube in the synopsis
+    box: tuple[float, float, float, float]  # output pixels
+    source_pts_s: float  # presentation time, in its source file, of the frame its pixels come from
+    label: tuple[int, int, int, int] | None  # label rectangle (x0, y0, x1, y1), output pixels
+
+
+@dataclass(frozen=True)
+class Composed:
+    frames: tuple[tuple[FrameObject, ...], ...]  # per synopsis frame
+    label_overlaps: int  # frames where a label overlaps another label or a pasted object
+
+
+def paste(frame: np.ndarray, x0: int, y0: int, bgra: np.ndarray) -> None:
+    """Alpha-blend a BGRA cut-out into `frame` in place (rounded, integer arithmetic: deterministic)."""
+    h, w = bgra.shape[:2]
+    a = bgra[..., 3:4].astype(np.uint16)
+    roi = frame[y0:y0 + h, x0:x0 + w]
+    roi[:] = ((bgra[..., :3] * a + roi * (255 - a) + 127) // 255).astype(np.uint8)
+
+
+def paste_core(frame: np.ndarray, x0: int, y0: int, bgra: np.ndarray) -> None:
+    """Copy the fully opaque pixels of a cut-out (the object itself) into `frame`."""
+    h, w = bgra.shape[:2]
+    core = bgra[..., 3] == 255
+    frame[y0:y0 + h, x0:x0 + w][core] = bgra[..., :3][core]
+
+
+def compose(n_out: int, starts: Sequence[int], lengths: Sequence[int], store: CropStore,
+            background: Callable[[int], np.ndarray], label_text: Callable[[int, float], str] | None,
+            write: Callable[[np.ndarray], None], tick: Callable[[], None]) -> Composed:
+    """Write synopsis frames 0..n_out-1; tube i is on screen from `starts[i]` for `lengths[i]` frames and
+    its crop for its k-th frame is `store.get((i, k))`. `label_text(i, source_pts_s)` gives its label."""
+    order = sorted(range(len(starts)), key=lambda i: starts[i])
+    frames: list[tuple[FrameObject, ...]] = []
+    spot: dict[int, int] = {}
+    overlaps = nxt = 0
+    active: list[int] = []
+    style = None
+    for s in range(n_out):
+        while nxt < len(order) and starts[order[nxt]] <= s:
+            active.append(order[nxt])
+            nxt += 1
+        active = sorted(i for i in active if s < starts[i] + lengths[i])  # z-order: real time
+        frame = background(s).copy()
+        style = style or label_style(frame.shape[0])
+        shown, crops = [], []
+        for i in active:
+            got = store.get((i, s - starts[i]))
+            if got is not None:
+                x0, y0, bgra, q, box = got
+                paste(frame, x0, y0, bgra)
+                shown.append((i, q, box))
+                crops.append((x0, y0, bgra))
+        if len(crops) > 1:  # a neighbour's soft edge (background around it) must not veil an object
+            for x0, y0, bgra in crops:
+                paste_core(frame, x0, y0, bgra)
+        rects: list[tuple[int, int, int, int] | None] = [None] * len(shown)
+        if label_text is not None and shown:
+            texts = [label_text(i, q) for i, q, _ in shown]
+            boxes = np.array([b for _, _, b in shown], np.float64)
+            placed = place_labels(boxes, [label_size(t, style) for t in texts], frame.shape[1], frame.shape[0],
+                                  [spot.get(i) for i, _, _ in shown])
+            crowded = len(shown) > CROWDED
+            for (i, _, box), text, lab in zip(shown, texts, placed):
+                draw_placed(frame, text, box, lab, style, label_colour(i, crowded))
+                spot[i] = lab.spot
+            rects = [lab.rect for lab in placed]
+            overlaps += any(lab.overlaps for lab in placed)
+        frames.append(tuple(FrameObject(i, tuple(float(v) for v in box), float(q), rect)
+                            for (i, q, box), rect in zip(shown, rects)))
+        write(frame)
+        tick()
+    return Composed(tuple(frames), overlaps)

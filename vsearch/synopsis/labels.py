@@ -1,0 +1,153 @@
+"""Object labels burnt into the synopsis: the real local time (HH:MM:SS) next to each object.
+
+A label is placed, frame by frame, at the first free spot among positions around its object (above, below,
+beside, then further away with a leader line back to the object): free means overlapping no other label and
+no pasted object's box, and inside the frame (a label is never clipped). An object keeps the spot it had in
+the previous frame while that stays free, so labels do not jump. When no spot is free the least covered one
+is used and the frame counts in `label_overlaps`. With many objects on screen each label and its leader line
+take the object's own colour, so the eye can pair them. Text height is at least `MIN_TEXT_SHARE` of the frame
+height (and `MIN_TEXT_PX`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+LABEL_COLOUR = (255, 255, 255)
+OUTLINE_COLOUR = (0, 0, 0)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+MIN_TEXT_SHARE = 0.022  # text height / frame height (16 px at 720p)
+MIN_TEXT_PX = 9
+CROWDED = 5  # more objects on screen than this: labels in per-object colours
+# bright colours that read on a dark outline (BGR)
+PALETTE = ((255, 255, 255), (80, 220, 255), (255, 200, 80), (120, 255, 120), (255, 140, 255), (80, 160, 255),
+           (255, 255, 120), (180, 180, 255))
+
+
+@dataclass(frozen=True)
+class LabelStyle:
+    scale: float
+    thick: int
+    text_h_px: int  # cap height of the digits
+    margin_px: int  # outline + breathing room around the text, inside the label rectangle
+
+
+def label_style(out_h: int) -> LabelStyle:
+    target = max(MIN_TEXT_PX, MIN_TEXT_SHARE * out_h)
+    (_, h1), _ = cv2.getTextSize("0", FONT, 1.0, 1)
+    scale = target / h1
+    thick = max(1, int(round(scale * 1.6)))
+    (_, h), _ = cv2.getTextSize("0", FONT, scale, thick)
+    return LabelStyle(scale, thick, h, thick + 1)
+
+
+def label_size(text: str, style: LabelStyle) -> tuple[int, int]:
+    """(width, height) of the label rectangle of `text`, outline included."""
+    (tw, th), base = cv2.getTextSize(text, FONT, style.scale, style.thick)
+    return tw + 2 * style.margin_px, th + base + 2 * style.margin_px
+
+
+@lru_cache(maxsize=256)
+def _spot_coefficients(w: int, h: int, gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate label corners as linear forms: x = Cx @ (x0, x1, 1), y = Cy @ (y0, y1, 1) of the box."""
+    cx = (0.5, 0.5, -w / 2)  # label centred on the box
+    xs = [(1, 0, 0), (1, 0, 0), (0, 1, -w), (0, 1, -w), (0, 1, gap), (1, 0, -gap - w), (0, 1, gap), (1, 0, -gap - w)]
+    ys = [(1, 0, -gap - h), (0, 1, gap), (1, 0, -gap - h), (0, 1, gap), (1, 0, 0), (1, 0, 0), (0, 1, -h), (0, 1, -h)]
+    for k in (1, 2, 3, 4):  # further away: a leader line joins label and object
+        d = gap + k * (h + gap)
+        xs += [cx, cx, (0, 1, d), (1, 0, -d - w), (0, 1, d), (1, 0, -d - w), (0, 1, d), (1, 0, -d - w)]
+        ys += [(1, 0, -d - h), (0, 1, d), (1, 0, 0), (1, 0, 0), (1, 0, -d - h), (1, 0, -d - h), (0, 1, d), (0, 1, d)]
+    return np.array(xs, np.float64), np.array(ys, np.float64)
+
+
+def _candidates(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int) -> np.ndarray:
+    """(K, 4) label rectangles around `box`, nearest first, each shifted inside the frame."""
+    cxm, cym = _spot_coefficients(w, h, gap)
+    x = np.clip(np.round(cxm @ (box[0], box[2], 1.0)), 0, max(0, frame_w - w))
+    y = np.clip(np.round(cym @ (box[1], box[3], 1.0)), 0, max(0, frame_h - h))
+    return np.stack([x, y, x + w, y + h], axis=1)
+
+
+def _overlap_area(rects: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(K,) total area of each rectangle covered by `others` (M, 4)."""
+    if len(others) == 0:
+        return np.zeros(len(rects))
+    ix = np.clip(np.minimum(rects[:, None, 2], others[None, :, 2]) - np.maximum(rects[:, None, 0], others[None, :, 0]),
+                 0, None)
+    iy = np.clip(np.minimum(rects[:, None, 3], others[None, :, 3]) - np.maximum(rects[:, None, 1], others[None, :, 1]),
+                 0, None)
+    return (ix * iy).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class PlacedLabel:
+    rect: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), output pixels
+    spot: int  # index of the candidate position used (kept from frame to frame while free)
+    leader: bool  # the label is away from its object: a line joins them
+    overlaps: bool  # no free spot: it overlaps another label or an object
+
+
+def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: int, frame_h: int,
+                 previous: Sequence[int | None] = (), gap: int = 2) -> list[PlacedLabel]:
+    """Label rectangles for objects with `boxes` (N, 4) and label `sizes`, placed in order.
+
+    `previous[i]` is the spot object i used in the previous frame (None: new), tried first."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    n = len(boxes)
+    obstacles = np.concatenate([boxes, np.zeros((n, 4))])  # the objects, then the labels placed so far
+    out = []
+    for i, (box, (w, h)) in enumerate(zip(boxes, sizes)):
+        cand = _candidates(box, w, h, frame_w, frame_h, gap)
+        now = obstacles[:n + i]
+        reach = (cand[:, 0].min(), cand[:, 1].min(), cand[:, 2].max(), cand[:, 3].max())
+        close = ((now[:, 0] < reach[2]) & (now[:, 2] > reach[0]) & (now[:, 1] < reach[3])
+                 & (now[:, 3] > reach[1]))  # only what a candidate can touch (crowded frames)
+        cover = _overlap_area(cand, now[close])
+        prev = previous[i] if i < len(previous) else None
+        free = np.flatnonzero(cover <= 0)
+        if prev is not None and cover[prev] <= 0:
+            k, bad = prev, False
+        elif len(free):
+            k, bad = int(free[0]), False
+        else:
+            k, bad = int(np.argmin(cover)), True
+        rect = cand[k]
+        obstacles[n + i] = rect
+        # adjacent: within `gap` + 1 px of the box (else a leader line is drawn)
+        adjacent = k < 8 and (rect[0] <= box[2] + gap + 1 and rect[2] >= box[0] - gap - 1
+                              and rect[1] <= box[3] + gap + 1 and rect[3] >= box[1] - gap - 1)
+        out.append(PlacedLabel((int(rect[0]), int(rect[1]), int(rect[2]), int(rect[3])), k, not adjacent, bad))
+    return out
+
+
+def draw_placed(img: np.ndarray, text: str, box: Sequence[float], label: PlacedLabel, style: LabelStyle,
+                colour: tuple[int, int, int] = LABEL_COLOUR) -> None:
+    """Draw `text` in its rectangle (dark outline), and a leader line to the object when it is away."""
+    x0, y0, x1, y1 = label.rect
+    if label.leader:  # from the object point nearest the label to the label point nearest that
+        bx = float(np.clip((x0 + x1) / 2, box[0], box[2]))
+        by = float(np.clip((y0 + y1) / 2, box[1], box[3]))
+        a = (int(np.clip(round(bx), x0, x1 - 1)), int(np.clip(round(by), y0, y1 - 1)))
+        b = (int(round(bx)), int(round(by)))
+        cv2.line(img, a, b, OUTLINE_COLOUR, 3, cv2.LINE_AA)
+        cv2.line(img, a, b, colour, 1, cv2.LINE_AA)
+    (_, th), _ = cv2.getTextSize(text, FONT, style.scale, style.thick)
+    org = (x0 + style.margin_px, y0 + style.margin_px + th)
+    cv2.putText(img, text, org, FONT, style.scale, OUTLINE_COLOUR, style.thick + 2, cv2.LINE_AA)
+    cv2.putText(img, text, org, FONT, style.scale, colour, style.thick, cv2.LINE_AA)
+
+
+def draw_text_at(img: np.ndarray, text: str, x0: int, y0: int) -> None:
+    """A label with its top-left corner at (x0, y0) (the passages' timestamp)."""
+    style = label_style(img.shape[0])
+    w, h = label_size(text, style)
+    draw_placed(img, text, (x0, y0, x0, y0), PlacedLabel((x0, y0, x0 + w, y0 + h), 0, False, False), style)
+
+
+def label_colour(index: int, crowded: bool) -> tuple[int, int, int]:
+    return PALETTE[index % len(PALETTE)] if crowded else LABEL_COLOUR
