@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from vsearch.evidence import retention
-from vsearch.evidence.bundle import verify_bundle
+from vsearch.evidence.verify import verify_bundle
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
                                 guarded, out, print_json)
 from vsearch.errors import VerificationError

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from synth import crossing_scene
-from vsearch.evidence.bundle import (ExportInputs, ExportObject, ExportSource, ExportVideo, sha256_file, verify_bundle,
-                            write_bundle)
+from vsearch.evidence.bundle import ExportInputs, ExportObject, ExportSource, ExportVideo, sha256_file, write_bundle
+from vsearch.evidence.verify import verify_bundle
 from vsearch.errors import ConfigError, UsageError, VerificationError
 from vsearch.evidence.signing import SiteKey
 from vsearch.site import Investigator
