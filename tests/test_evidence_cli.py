@@ -55,23 +55,49 @@ def test_export_verifies_and_a_flipped_byte_is_named(env: dict) -> None:
     bundle = env["root"] / "bundle"
     r = vsearch_cli("export", "--colour", "green", "-o", str(bundle), "--zip", *env["access"])
     assert r.returncode == 0, r.stderr
-    assert vsearch_cli("verify", str(bundle)).returncode == 0
-    assert vsearch_cli("verify", str(bundle.with_suffix(".zip"))).returncode == 0
+    site = ["--store", str(env["store"]), "--config", str(env["config"])]
+    ok = vsearch_cli("verify", str(bundle), *site)
+    assert ok.returncode == 0, ok.stderr
+    fp = json.loads((bundle / "manifest.json").read_text())["signing"]["public_key_sha256"]
+    assert fp in ok.stdout and "Test site" in ok.stdout and fp in (bundle / "VERIFY.txt").read_text()
+    assert vsearch_cli("verify", str(bundle.with_suffix(".zip")), *site).returncode == 0
     copy = env["root"] / "elsewhere" / "bundle"
     shutil.copytree(bundle, copy)
-    assert vsearch_cli("verify", str(copy)).returncode == 0
+    # a third party with only the published fingerprint, or the site's public key file
+    assert vsearch_cli("verify", str(copy), "--trusted-key", fp).returncode == 0
+    assert vsearch_cli("verify", str(copy), "--trusted-key", str(env["store"] / "keys" / "site_ed25519.pub.pem")
+                       ).returncode == 0
+    # no trusted key given: intact but untrusted, a distinct exit naming the fingerprint
+    r = vsearch_cli("verify", str(copy), env={"VSEARCH_STORE": ""})
+    assert r.returncode == 5 and fp in r.stderr and "Traceback" not in r.stderr
+    assert vsearch_cli("verify", str(copy), "--trusted-key", "ab" * 32).returncode == 5
+    r = vsearch_cli("verify", str(copy), "--trusted-key", str(env["root"] / "nope.pem"))
+    assert r.returncode == 2 and "--trusted-key" in r.stderr
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["case"] == "PV-2026-118"
     span = next(p for p in copy.rglob("*") if p.parent.name == "spans")
     data = bytearray(span.read_bytes())
     data[len(data) // 2] ^= 0x01
     span.write_bytes(bytes(data))
-    r = vsearch_cli("verify", str(copy))
+    r = vsearch_cli("verify", str(copy), *site)
     assert r.returncode == 4 and span.name in r.stderr
     log = json.loads(vsearch_cli("audit", "show", "--json", "--store", str(env["store"]), "--config",
                                  str(env["config"])).stdout)
     exports = [e for e in log if e["action"] == "export"]
     assert exports and exports[-1]["outputs"]["manifest.json"] == _sha(bundle / "manifest.json")
+
+
+def test_foreign_site_bundle_is_untrusted(env: dict) -> None:
+    """Another site's vsearch (its own store and key) exports a bundle: valid, but not signed by this site."""
+    foreign = env["root"] / "foreign-store"
+    shutil.copytree(env["store"], foreign, ignore=shutil.ignore_patterns("keys"))
+    bundle = env["root"] / "foreign-bundle"
+    r = vsearch_cli("export", "--colour", "green", "-o", str(bundle), *env["access"][2:], "--store", str(foreign))
+    assert r.returncode == 0, r.stderr
+    theirs = json.loads((bundle / "manifest.json").read_text())["signing"]["public_key_sha256"]
+    assert vsearch_cli("verify", str(bundle), "--store", str(foreign), "--config", str(env["config"])).returncode == 0
+    r = vsearch_cli("verify", str(bundle), "--store", str(env["store"]), "--config", str(env["config"]))
+    assert r.returncode == 5 and theirs in r.stderr and "UNTRUSTED" in r.stderr
 
 
 def test_purge_keeps_locked_and_removes_expired(env: dict) -> None:

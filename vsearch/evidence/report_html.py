@@ -17,8 +17,10 @@ def verify_text(manifest: Mapping[str, Any]) -> str:
 How to verify this vsearch export bundle with standard tools
 =============================================================
 Case: {manifest['case']}    Site: {manifest['site_name']}    Software: vsearch {manifest['software']['version']}
-Site public key fingerprint (SHA-256 of its DER SubjectPublicKeyInfo):
+Signing key fingerprint (SHA-256 of its DER SubjectPublicKeyInfo) - copy it into the case file:
     {fp}
+This bundle is only as trustworthy as this key: check it against the fingerprint the site declared to you
+independently (letter, court registry, phone), never against this file alone (step 3).
 
 Run these commands inside this folder (unzip first if you received the .zip).
 
@@ -48,7 +50,9 @@ span actually copied (source presentation time, in seconds), whether every video
 the original's, and the camera clock offset used to correct times (offset = camera clock - true UTC).
 signature.json records when the bundle was signed (the exporting machine's clock).
 
-With vsearch installed, the same checks run with:  vsearch verify <this folder or its .zip>
+With vsearch installed, the same checks run with:
+    vsearch verify <this folder or its .zip> --trusted-key <the fingerprint the site declared>
+It exits 0 only when the bundle is intact AND signed by that key; 5 when intact but signed by another key.
 """
 
 

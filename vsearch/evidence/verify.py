@@ -6,27 +6,98 @@ import base64
 import hashlib
 import json
 import re
+import stat
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vsearch.evidence.audit import canonical_json
-from vsearch.evidence.layout import (CHUNK, CONTROL_FILES, MANIFEST, MANIFEST_SIG, PUBLIC_KEY, SIGNATURE,
-                                     SIGNATURE_KEYS, SUMS, json_file, safe_rel, sums_text)
-from vsearch.evidence.signing import fingerprint, verify_signature
-from vsearch.errors import UsageError
+from vsearch.evidence.layout import (CHUNK, CONTROL_FILES, MANIFEST, MANIFEST_SIG, PUBLIC_KEY, REPORT, SIGNATURE,
+                                     SIGNATURE_KEYS, SUMS, VERIFY_TXT, json_file, safe_rel, sums_text)
+from vsearch.evidence.signing import fingerprint, site_public_fingerprint, verify_signature
+from vsearch.errors import UsageError, VerificationError
 from vsearch.indexing.sources import sha256_file
+from vsearch.site import SiteConfig
+
+
+# Members a bundle may hold, below its one top folder in a zip: the control files, the two texts, and these folders.
+TOP_FILES = CONTROL_FILES | {VERIFY_TXT, REPORT}
+PAYLOAD_FOLDERS = frozenset({"spans", "thumbnails", "synopsis", "passages"})
+
+
+class UntrustedSignerError(VerificationError):
+    """The bundle is intact and validly signed, but by a key nobody told us to trust."""
+
+    exit_code = 5
 
 
 @dataclass(frozen=True)
 class VerifyReport:
-    ok: bool
+    ok: bool  # every hash, the signature and the layout hold (says nothing about *who* signed)
     first_bad: str | None  # bundle-relative name of the first file that does not hold
     problems: list[str]
     files_checked: int
+    signer_fingerprint: str | None = None  # SHA-256 of the DER public key that signed (when the signature holds)
+    site_name: str | None = None  # as the signed manifest states it (a forger can write any name)
+    trusted_by: str | None = None  # which trusted key matched the signer, e.g. "site key of store X"
 
+    @property
+    def trusted(self) -> bool:
+        return self.ok and self.trusted_by is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "trusted": self.trusted, "trusted_by": self.trusted_by,
+                "signer_fingerprint": self.signer_fingerprint, "site_name": self.site_name,
+                "first_bad": self.first_bad, "problems": self.problems, "files_checked": self.files_checked}
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """A key fingerprint the verifier accepts as a signer, and where it came from (for the report)."""
+
+    fingerprint: str
+    origin: str
+
+
+def parse_trusted_key(value: str) -> TrustedKey:
+    """`--trusted-key` value: a fingerprint (64 hex digits, colons and spaces allowed) or a PEM public key file."""
+    compact = re.sub(r"[\s:]", "", value).lower()
+    if re.fullmatch(r"[0-9a-f]{64}", compact):
+        return TrustedKey(compact, f"--trusted-key {compact[:16]}…")
+    path = Path(value)
+    if not path.is_file():
+        raise UsageError(f"--trusted-key {value!r}: neither a 64-hex-digit key fingerprint nor an existing public "
+                         "key file; give the fingerprint the site published or its public_key.pem")
+    try:
+        return TrustedKey(fingerprint(path.read_bytes()), f"--trusted-key {path}")
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--trusted-key {path}: not an Ed25519 public key PEM file ({e})") from e
+
+
+def site_trusted_keys(store: Path | None, config: SiteConfig | None) -> list[TrustedKey]:
+    """The site's own key, when we know where it is: the config's `key_dir`, else `<store>/keys`."""
+    if config is not None and config.key_dir is not None:
+        key_dir = config.key_dir
+    elif store is not None:
+        key_dir = config.key_dir_path(store) if config is not None else Path(store) / "keys"
+    else:
+        return []
+    site = f" ({config.site_name})" if config is not None else ""
+    return [TrustedKey(site_public_fingerprint(key_dir), f"site key in {key_dir}{site}")]
+
+
+def require_trusted(rep: VerifyReport, where: Path) -> None:
+    """Raise unless the bundle holds and its signer is trusted: VerificationError (exit 4) for a damaged or
+    forged bundle, UntrustedSignerError (exit 5) for a valid signature by a key not among the trusted ones."""
+    if not rep.ok:
+        raise VerificationError(f"{where}: FAILED at {rep.first_bad}: {rep.problems[0] if rep.problems else ''}")
+    if rep.trusted_by is None:
+        raise UntrustedSignerError(
+            f"{where}: intact, but signed by an UNTRUSTED key {rep.signer_fingerprint} (manifest says site "
+            f"{rep.site_name!r}); compare it with the fingerprint the site declared, then pass --trusted-key "
+            "FINGERPRINT (or --store of that site)")
 
 
 class _Reader:
@@ -47,11 +118,37 @@ class _Reader:
                     self._names.append(rel)
         else:
             self.zip = zipfile.ZipFile(path)
-            members = [n for n in self.zip.namelist() if not n.endswith("/")]
-            tops = {n.split("/", 1)[0] for n in members}
-            if len(tops) == 1 and all("/" in n for n in members):
-                self.prefix = next(iter(tops)) + "/"
-            self._names = sorted(n[len(self.prefix):] for n in members)
+            self._names = self._zip_names(self.zip)
+
+    def _zip_names(self, zf: zipfile.ZipFile) -> list[str]:
+        """Bundle names of the members, after refusing what `unzip` could turn into something other than what we
+        check: repeated names (the extracted copy may be a forged one placed first), directory or link members,
+        and members outside the one top folder or the bundle layout."""
+        infos = zf.infolist()
+        tops = {i.filename.split("/", 1)[0] for i in infos}
+        if len(tops) == 1 and all("/" in i.filename for i in infos):
+            self.prefix = next(iter(tops)) + "/"
+        seen: set[str] = set()
+        names = []
+        for info in infos:
+            n = info.filename
+            rel = n[len(self.prefix):]
+            mode = info.external_attr >> 16
+            if n in seen:
+                self.problems.append((rel, f"{rel}: appears more than once in the zip (a second copy could be "
+                                           "the one extracted)"))
+            elif info.is_dir() or stat.S_ISDIR(mode):
+                self.problems.append((rel, f"{rel}: directory entry; a bundle zip holds files only"))
+            elif stat.S_ISLNK(mode):
+                self.problems.append((rel, f"{rel}: is a symbolic link, not a file"))
+            elif not self.prefix or not safe_rel(rel) or not _in_layout(rel):
+                self.problems.append((rel or n, f"{n}: outside the bundle layout (one top folder holding "
+                                                 f"{', '.join(sorted(TOP_FILES))} and "
+                                                 f"{', '.join(sorted(PAYLOAD_FOLDERS))}/)"))
+            else:
+                names.append(rel)
+            seen.add(n)
+        return sorted(set(names))
 
     def names(self) -> list[str]:
         return self._names
@@ -75,9 +172,15 @@ class _Reader:
             self.zip.close()
 
 
-def verify_bundle(path: Path) -> VerifyReport:
+def _in_layout(rel: str) -> bool:
+    parts = rel.split("/")
+    return rel in TOP_FILES if len(parts) == 1 else parts[0] in PAYLOAD_FOLDERS
+
+
+def verify_bundle(path: Path, trusted: Sequence[TrustedKey] = ()) -> VerifyReport:
     """Check a bundle folder or zip: every file's hash, no missing or extra file, the manifest signature,
-    the signature record and the manifest's own cross-references. `first_bad` names the first failing file."""
+    the signature record and the manifest's own cross-references. `first_bad` names the first failing file.
+    When everything holds, the report names the signer's key fingerprint and which of `trusted` it matched."""
     path = Path(path)
     if not path.exists():
         raise UsageError(f"{path} does not exist; give an export folder or its .zip")
@@ -88,8 +191,12 @@ def verify_bundle(path: Path) -> VerifyReport:
     try:
         problems = list(reader.problems)
         problems += _check(reader)
-        return VerifyReport(not problems, problems[0][0] if problems else None, [p[1] for p in problems],
-                            len(reader.names()))
+        if problems:
+            return VerifyReport(False, problems[0][0], [p[1] for p in problems], len(reader.names()))
+        fp = fingerprint(reader.read(PUBLIC_KEY))
+        site = json.loads(reader.read(MANIFEST)).get("site_name")
+        by = next((k.origin for k in trusted if k.fingerprint == fp), None)
+        return VerifyReport(True, None, [], len(reader.names()), fp, site, by)
     finally:
         reader.close()
 
