@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import synth
-from conftest import vsearch_cli
+from conftest import tubes_json, vsearch_cli
 from test_search_cli import CONFIG
 
 
@@ -109,10 +109,10 @@ def test_purge_keeps_locked_and_removes_expired(env: dict) -> None:
     dry = json.loads(vsearch_cli("purge", "--older-than", "1h", "--dry-run", "--json", *access).stdout)
     assert [Path(p["path"]).name for p in dry["purged"]] == ["old-cam.mp4"]
     assert [Path(p["path"]).name for p in dry["kept_locked"]] == ["new-cam.mp4"]
-    assert len(json.loads(vsearch_cli("tubes", "--store", str(store), "--json").stdout)) == 4  # dry run: nothing gone
+    assert len(tubes_json(store, env["config"])) == 4  # dry run: nothing gone
     rep = json.loads(vsearch_cli("purge", "--older-than", "1h", "--json", *access).stdout)
     assert len(rep["purged"]) == 1
-    left = json.loads(vsearch_cli("tubes", "--store", str(store), "--json").stdout)
+    left = tubes_json(store, env["config"])
     assert {t["camera"] for t in left} == {"new-cam"}
     srcs = {s["camera"]: s for s in json.loads(vsearch_cli("sources", "--store", str(store), "--json").stdout)}
     assert srcs["old-cam"]["status"] == "purged" and Path(srcs["old-cam"]["path"]).is_file()  # original kept

@@ -102,6 +102,7 @@ class ExportInputs:
     recipients: tuple[str, ...] = ()
     camera_clock_offsets_s: Mapping[str, float] = field(default_factory=dict)
     software_version: str = __version__
+    audit_head: Mapping[str, Any] | None = None  # signed head of the site's audit log when the export began
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,7 @@ def _write_files(inputs: ExportInputs, out_dir: Path, key: SiteKey
         "sources": src_entries,
         "objects": obj_entries,
         "videos": videos,
+        "audit_head": None if inputs.audit_head is None else _plain(inputs.audit_head),
         "signing": {"algorithm": "Ed25519", "public_key_file": PUBLIC_KEY, "public_key_sha256": fp,
                     "signature_file": MANIFEST_SIG},
     }

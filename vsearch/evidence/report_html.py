@@ -41,7 +41,12 @@ Run these commands inside this folder (unzip first if you received the .zip).
        python3 -c 'import json; [print(h + "  " + p) for p, h in sorted(json.load(open("manifest.json"))["files"].items())]' | sha256sum -c
    Every line must end in "OK".
 
-5. The originals: manifest.json gives, for each source recording, the SHA-256 of the whole original file;
+5. The audit log: manifest.json "audit_head" is the signed head of the site's audit log when this export
+   began (entry {(manifest.get('audit_head') or {}).get('seq', '-')}, SHA-256 {(manifest.get('audit_head') or {}).get('sha256', '-')}).
+   Copy it into the case file too: later, `vsearch audit verify --anchor <this bundle>` at the site must
+   find that very entry, or the log was rewritten after this export.
+
+6. The originals: manifest.json gives, for each source recording, the SHA-256 of the whole original file;
    compare it with the original kept by the site:  sha256sum <original file>
 
 Files in spans/ are stream copies (no re-encoding) of the originals, in their native container. A copy starts
@@ -164,6 +169,8 @@ def render_report(manifest: Mapping[str, Any], files: Mapping[str, str]) -> str:
 <th>bytes</th><th>clock offset (s)</th></tr>{src_rows}</table>
 <h2>Span copies (source seconds: requested, copied)</h2><table class="spans"><tr><th>file</th><th>requested</th>
 <th>copied</th><th>packets identical</th></tr>{span_rows}</table>
+<h2>Audit log anchor</h2>{_kv_table({k: v for k, v in (manifest.get('audit_head') or {}).items()
+                                      if k in ('log', 'seq', 'sha256', 'time_utc', 'public_key_sha256')}, 'audit')}
 <h2>Models</h2><table class="models">{model_rows or '<tr><td>(none)</td></tr>'}</table>
 <h2>File hashes (SHA-256)</h2><table class="hashes">{file_rows}</table>
 <p class="meta">Check this bundle as described in VERIFY.txt. The manifest (manifest.json) is signed; this page is
