@@ -318,3 +318,35 @@ def test_verify_txt_instructions_work_with_standard_tools(bundle: Path, key: Sit
             assert key.fingerprint in res.stdout
         if cmd.startswith("openssl pkeyutl"):
             assert "Signature Verified Successfully" in res.stdout
+
+
+def test_span_before_the_first_packet_starts_at_it_and_an_uncopyable_span_is_recorded(key: SiteKey,
+                                                                                       tmp_path: Path) -> None:
+    """highway/video02.avi: its first video packet has pts 0.04 s (and seeking to it yields no video)."""
+    from conftest import shared_path
+
+    clip = shared_path("footage", "highway", "video02.avi")
+    sha = sha256_file(clip)
+    src = ExportSource(clip, sha, "highway", START, ((0.0, 0.03), (4.0, 6.0), (10.0, 12.0)))
+    src_first = ExportSource(clip, sha, "highway", START, ((0.0, 2.0),))
+    objects = [ExportObject("early", sha, "highway", 0.0, 0.02, "car"),  # ends before the first packet
+               ExportObject("later", sha, "highway", 4.5, 5.5, "car")]
+    inputs = ExportInputs(case="PV 1", investigator=INV, reason="r", query={}, parameters={}, coverage={},
+                          models=[], sources=[src], objects=objects, site_name="CSU Test")
+    rep = write_bundle(inputs, tmp_path / "b", key)
+    m = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    (s,) = m["sources"]
+    assert [(sp["requested_start_s"], sp["requested_end_s"]) for sp in s["spans"]] == [(4.0, 6.0), (10.0, 12.0)]
+    assert [(f["requested_start_s"], f["requested_end_s"]) for f in s["failed_spans"]] == [(0.0, 0.03)]
+    assert "before its first video packet" in s["failed_spans"][0]["error"]
+    errors = {o["object_id"]: o["span_copy_error"] for o in m["objects"]}
+    assert errors["later"] is None and "first video packet" in errors["early"]
+    assert len(rep.failed_spans) == 1 and "Spans NOT copied" in (tmp_path / "b" / "report.html").read_text()
+    assert verify_bundle(tmp_path / "b", [TrustedKey(key.fingerprint, "site")]).trusted
+
+    first = write_bundle(ExportInputs(**{**inputs.__dict__, "sources": [src_first], "objects": objects[1:]}),
+                         tmp_path / "first", key)
+    (sp,) = json.loads((tmp_path / "first" / "manifest.json").read_text())["sources"][0]["spans"]
+    assert (sp["requested_start_s"], sp["copy_start_in_source_s"], sp["starts_at_first_packet"]) == (0.0, 0.04, True)
+    assert sp["requested_start_offset_in_copy_s"] == 0.0 and sp["packets_identical_to_source"]
+    assert sp["video_packets"] >= 45 and not first.failed_spans

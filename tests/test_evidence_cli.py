@@ -90,7 +90,7 @@ def test_export_verifies_and_a_flipped_byte_is_named(env: dict) -> None:
 def test_foreign_site_bundle_is_untrusted(env: dict) -> None:
     """Another site's vsearch (its own store and key) exports a bundle: valid, but not signed by this site."""
     foreign = env["root"] / "foreign-store"
-    shutil.copytree(env["store"], foreign, ignore=shutil.ignore_patterns("keys"))
+    shutil.copytree(env["store"], foreign, ignore=shutil.ignore_patterns("keys", "audit.jsonl*"))
     bundle = env["root"] / "foreign-bundle"
     r = vsearch_cli("export", "--colour", "green", "-o", str(bundle), *env["access"][2:], "--store", str(foreign))
     assert r.returncode == 0, r.stderr
@@ -125,3 +125,29 @@ def test_purge_keeps_locked_and_removes_expired(env: dict) -> None:
     log = json.loads(vsearch_cli("audit", "show", "--json", "--store", str(store), "--config", str(env["config"])).stdout)
     assert [e["action"] for e in log].count("purge") == 2
     assert vsearch_cli("audit", "verify", "--store", str(store), "--config", str(env["config"])).returncode == 0
+
+
+def test_export_cars_on_real_highway_footage_verifies_against_the_site(tmp_path: Path) -> None:
+    """Issue 12 #3: the detector finds cars from the first frame of video02.avi, whose first video packet has
+    pts 0.04 s; the export used to abort with 'no video packet at or before 0.000s'."""
+    from conftest import shared_path
+
+    clip = shared_path("footage", "highway", "video02.avi")
+    env = {"VSEARCH_MODELS": str(tmp_path / "models")}
+    assert vsearch_cli("models", "install", str(shared_path("models")), env=env).returncode == 0
+    store = tmp_path / "store"
+    r = vsearch_cli("index", str(clip), "--camera", "highway", "--start", "2026-11-20T14:00:00+01:00", "--store",
+                    str(store), "-q", env=env)
+    assert r.returncode == 0, r.stderr
+    cfg = tmp_path / "vsearch.toml"
+    cfg.write_text(CONFIG)
+    site = ["--store", str(store), "--config", str(cfg)]
+    r = vsearch_cli("export", "--class", "car", "-o", str(tmp_path / "b"), *site, "--investigator", "opj-0421",
+                    "--case", "PV-1", "--reason", "test", "--no-synopsis", "--no-passages", env=env)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    spans = [sp for s in m["sources"] for sp in s["spans"]]
+    assert spans and spans[0]["copy_start_in_source_s"] == 0.04 and spans[0]["starts_at_first_packet"]
+    assert not any(s["failed_spans"] for s in m["sources"]) and m["audit_head"]["seq"] >= 2
+    r = vsearch_cli("verify", str(tmp_path / "b"), *site)
+    assert r.returncode == 0, r.stderr

@@ -116,6 +116,7 @@ class BundleReport:
     public_key_sha256: str
     spans: int
     objects: int
+    failed_spans: tuple[str, ...] = ()  # one line per span that could not be copied (recorded in the manifest)
 
 
 
@@ -147,7 +148,8 @@ def write_bundle(inputs: ExportInputs, out_dir: Path, key: SiteKey, zip: bool = 
 
     The bundle is built in a hidden sibling folder and renamed into place, so `out_dir` never holds half a
     bundle. Raises VerificationError when an original no longer matches its indexed SHA-256, SourceError when
-    it is missing, ExportError when a span cannot be stream-copied.
+    it is missing. A span that cannot be stream-copied is recorded (manifest `failed_spans`, each object's
+    `span_copy_error`, report.html) and the rest is exported.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
@@ -156,7 +158,7 @@ def write_bundle(inputs: ExportInputs, out_dir: Path, key: SiteKey, zip: bool = 
     staging = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        manifest_sha, all_files, signed_at, fp, n_spans, n_objects = _write_files(inputs, staging, key)
+        manifest_sha, all_files, signed_at, fp, n_spans, n_objects, failed = _write_files(inputs, staging, key)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -165,11 +167,11 @@ def write_bundle(inputs: ExportInputs, out_dir: Path, key: SiteKey, zip: bool = 
     os.rename(staging, out_dir)
     zip_path = _write_zip(out_dir) if zip else None
     return BundleReport(out_dir, zip_path, None if zip_path is None else sha256_file(zip_path), manifest_sha,
-                        all_files, signed_at, fp, n_spans, n_objects)
+                        all_files, signed_at, fp, n_spans, n_objects, failed)
 
 
 def _write_files(inputs: ExportInputs, out_dir: Path, key: SiteKey
-                 ) -> tuple[str, dict[str, str], str, str, int, int]:
+                 ) -> tuple[str, dict[str, str], str, str, int, int, tuple[str, ...]]:
     for sub in ("spans", "thumbnails"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
@@ -183,6 +185,7 @@ def _write_files(inputs: ExportInputs, out_dir: Path, key: SiteKey
     sources = sorted(inputs.sources, key=lambda s: (s.camera, s.start_utc, s.sha256))
     by_sha = {s.sha256: s for s in sources}
     src_entries = [_export_source(s, inputs, out_dir, files) for s in sources]
+    entries_by_sha = {e["sha256"]: e for e in src_entries}
     for obj in inputs.objects:
         if obj.source_sha256 not in by_sha:
             raise UsageError(f"object {obj.object_id} refers to source {obj.source_sha256[:16]} "
@@ -197,7 +200,8 @@ def _write_files(inputs: ExportInputs, out_dir: Path, key: SiteKey
             "label": obj.label, "score": obj.score, "attributes": dict(obj.attributes),
             "first_pts_s": secs(obj.first_pts_s), "last_pts_s": secs(obj.last_pts_s),
             "start": _times(src, obj.first_pts_s, offset), "end": _times(src, obj.last_pts_s, offset),
-            "camera_clock_offset_s": offset, "thumbnail": None}
+            "camera_clock_offset_s": offset, "thumbnail": None,
+            "span_copy_error": _span_error(entries_by_sha[obj.source_sha256], obj)}
         if obj.thumbnail_jpeg is not None:
             rel = f"thumbnails/{safe_name(obj.object_id)}.jpg"
             entry["thumbnail"] = {"file": rel, "sha256": put(rel, obj.thumbnail_jpeg)}
@@ -256,8 +260,10 @@ def _write_files(inputs: ExportInputs, out_dir: Path, key: SiteKey
         "public_key_file": PUBLIC_KEY, **statement,
         "statement_signature_b64": base64.b64encode(key.sign(canonical_json(statement))).decode("ascii")}))
     all_files[SUMS] = sha256_file(out_dir / SUMS)
+    failed = tuple(f"{s['file_name']} [{f['requested_start_s']}s, {f['requested_end_s']}s): {f['error']}"
+                   for s in src_entries for f in s["failed_spans"])
     return (manifest_sha, dict(sorted(all_files.items())), signed_at, fp, sum(len(s["spans"]) for s in src_entries),
-            len(obj_entries))
+            len(obj_entries), failed)
 
 
 def _plain(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -280,22 +286,36 @@ def _export_source(src: ExportSource, inputs: ExportInputs, out_dir: Path, files
         raise VerificationError(f"original {path} has SHA-256 {actual}, but {src.sha256} when it was indexed: "
                                 f"the file changed since indexing; do not export it, have it examined")
     offset = _camera_offset(src, inputs.camera_clock_offsets_s)
-    spans = []
+    spans, failed = [], []
     for start, end in _merge_spans(src.spans_s, f"source {path}"):
         rel = (f"spans/{safe_name(src.camera)}_{src.sha256[:12]}_{int(round(start * 1000)):09d}-"
                f"{int(round(end * 1000)):09d}{path.suffix.lower()}")
-        probe = copy_span_covering(path, start, end, out_dir / rel)
+        try:
+            probe = copy_span_covering(path, start, end, out_dir / rel)
+        except ExportError as e:  # one span that cannot be copied must not cost the case the others
+            (out_dir / rel).unlink(missing_ok=True)
+            failed.append({"requested_start_s": secs(start), "requested_end_s": secs(end), "error": str(e),
+                           "requested_start": _times(src, start, offset), "requested_end": _times(src, end, offset)})
+            continue
         files[rel] = sha256_file(out_dir / rel)
         spans.append({
             "file": rel, "sha256": files[rel], "size_bytes": (out_dir / rel).stat().st_size,
             "requested_start_s": secs(start), "requested_end_s": secs(end), **probe,
-            "requested_start_offset_in_copy_s": secs(start - probe["copy_start_in_source_s"]),
+            "requested_start_offset_in_copy_s": secs(max(0.0, start - probe["copy_start_in_source_s"])),
             "copy_start": _times(src, probe["copy_start_in_source_s"], offset),
             "requested_start": _times(src, start, offset), "requested_end": _times(src, end, offset),
             "method": "ffmpeg stream copy (-c copy), keyframe-aligned start, no re-encoding"})
     return {"file_name": path.name, "original_path": str(path), "sha256": actual, "size_bytes": path.stat().st_size,
             "camera": src.camera, "start_utc_camera_clock": utc_iso(src.start_utc), "start_pts_s": src.start_pts_s,
-            "camera_clock_offset_s": offset, "spans": spans}
+            "camera_clock_offset_s": offset, "spans": spans, "failed_spans": failed}
+
+
+def _span_error(source: Mapping[str, Any], obj: ExportObject) -> str | None:
+    """Why the native copy of this object's time is missing from the bundle, or None when it is there."""
+    for f in source["failed_spans"]:
+        if f["requested_start_s"] <= obj.last_pts_s and obj.first_pts_s <= f["requested_end_s"]:
+            return f["error"]
+    return None
 
 
 def _write_zip(out_dir: Path) -> Path:

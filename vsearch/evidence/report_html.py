@@ -145,6 +145,15 @@ def render_report(manifest: Mapping[str, Any], files: Mapping[str, str]) -> str:
         f'<td>{sp["copy_start_in_source_s"]}–{sp["copy_end_in_source_s"]}</td>'
         f'<td>{_e(sp["packets_identical_to_source"])}</td></tr>'
         for s in manifest["sources"] for sp in s["spans"])
+    failed_rows = "".join(
+        f'<tr><td>{_e(s["file_name"])}</td><td>{f["requested_start_s"]}–{f["requested_end_s"]}</td>'
+        f'<td>{_e(f["error"])}</td></tr>' for s in manifest["sources"] for f in s.get("failed_spans", []))
+    missing_objs = ", ".join(_e(o["object_id"]) for o in objs if o.get("span_copy_error"))
+    failed_html = "" if not failed_rows else (
+        f'<h2 class="failed">Spans NOT copied</h2><p>The native copy of these spans could not be made; the '
+        f'objects they hold are listed in the manifest without a span copy: {missing_objs or "(none)"}. The '
+        f'originals are unchanged and can be copied by other means.</p><table class="failed-spans"><tr><th>source'
+        f'</th><th>requested</th><th>why</th></tr>{failed_rows}</table>')
     file_rows = "".join(f'<tr><td>{_e(rel)}</td><td class="h">{h}</td></tr>'
                         for rel, h in sorted(files.items()) if rel != REPORT)
     model_rows = "".join(f'<tr><td>{_e(m.get("name", ""))}</td><td class="h">{_e(m.get("sha256", ""))}</td></tr>'
@@ -169,6 +178,7 @@ def render_report(manifest: Mapping[str, Any], files: Mapping[str, str]) -> str:
 <th>bytes</th><th>clock offset (s)</th></tr>{src_rows}</table>
 <h2>Span copies (source seconds: requested, copied)</h2><table class="spans"><tr><th>file</th><th>requested</th>
 <th>copied</th><th>packets identical</th></tr>{span_rows}</table>
+{failed_html}
 <h2>Audit log anchor</h2>{_kv_table({k: v for k, v in (manifest.get('audit_head') or {}).items()
                                       if k in ('log', 'seq', 'sha256', 'time_utc', 'public_key_sha256')}, 'audit')}
 <h2>Models</h2><table class="models">{model_rows or '<tr><td>(none)</td></tr>'}</table>

@@ -24,12 +24,15 @@ def secs(x: float | Fraction) -> float:
     return round(float(x), 6)
 
 
-def copy_span(src: Path, start_s: float, end_s: float, out: Path) -> None:
+def copy_span(src: Path, start_s: float, end_s: float, out: Path, *, from_file_start: bool = False) -> None:
     """Stream-copy `src` from the pts `start_s` to `end_s` (source seconds) into `out`: same container, no
     re-encoding. Call it with `start_s` on a keyframe (see `keyframes_before`); `-seek_timestamp 1` makes
-    `-ss` an absolute pts even when the file does not start at 0; `+bitexact` keeps the bytes reproducible."""
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error", "-seek_timestamp", "1",
-           "-ss", f"{start_s:.6f}", "-i", str(src), "-t", f"{end_s - start_s:.6f}", "-map", "0", "-ignore_unknown",
+    `-ss` an absolute pts even when the file does not start at 0; `+bitexact` keeps the bytes reproducible.
+    `from_file_start`: `start_s` is the file's first video packet; copy from the start without seeking (a seek
+    to the very first pts of some AVI files yields a copy with no video at all)."""
+    seek = [] if from_file_start else ["-seek_timestamp", "1", "-ss", f"{start_s:.6f}"]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-y", "-loglevel", "error", *seek,
+           "-i", str(src), "-t", f"{end_s - start_s:.6f}", "-map", "0", "-ignore_unknown",
            "-c", "copy", "-fflags", "+bitexact", "-avoid_negative_ts", "make_zero", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
@@ -37,9 +40,20 @@ def copy_span(src: Path, start_s: float, end_s: float, out: Path) -> None:
                           f"{proc.stderr.strip()[-800:] or 'empty output'}")
 
 
+def first_video_pts(src: Path) -> float:
+    """Presentation time of the first video packet of `src` (source seconds; not always 0: 0.04 s, 1.4 s...)."""
+    with av.open(str(src)) as c:
+        tb = c.streams.video[0].time_base
+        for pkt in _video_packets(c):
+            pts = pkt.pts if pkt.pts is not None else pkt.dts
+            if pts is not None:
+                return float(pts * tb)
+    raise ExportError(f"{src} holds no video packet; nothing can be copied from it")
+
+
 def keyframes_before(src: Path, start_s: float, n: int = 3) -> list[float]:
     """Presentation times of up to `n` video keyframes at or before `start_s`, latest first (the first packet
-    of the file when there is none)."""
+    seen when none is a keyframe; empty when `start_s` is before the file's first packet)."""
     with av.open(str(src)) as c:
         vs = c.streams.video[0]
         tb = vs.time_base
@@ -53,20 +67,25 @@ def keyframes_before(src: Path, start_s: float, n: int = 3) -> list[float]:
                 break
             if pkt.is_keyframe or not keys:
                 keys.append(float(pts * tb))
-    if not keys:
-        raise ExportError(f"{src} has no video packet at or before {start_s:.3f}s; check the span")
     return keys[::-1][:n]
 
 
 def copy_span_covering(src: Path, start_s: float, end_s: float, out: Path) -> dict[str, Any]:
     """Copy a span that starts on the keyframe at or before `start_s`, probing the result; falls back to an
-    earlier keyframe when the container's seek lands late (MPEG-TS). Returns `probe_copy`'s answer."""
-    for key_s in keyframes_before(src, start_s):
-        copy_span(src, key_s, end_s, out)
+    earlier keyframe when the container's seek lands late (MPEG-TS). A span asked from before the file's first
+    video packet starts at that packet (`starts_at_first_packet`). Returns `probe_copy`'s answer."""
+    first_s = first_video_pts(src)
+    if end_s <= first_s:
+        raise ExportError(f"span [{start_s:.3f}s, {end_s:.3f}s) of {src} ends before its first video packet "
+                          f"({first_s:.3f}s); nothing to copy")
+    effective_s = max(start_s, first_s)
+    for key_s in keyframes_before(src, effective_s) or [first_s]:
+        at_start = key_s <= first_s + 1e-6
+        copy_span(src, key_s, end_s, out, from_file_start=at_start)
         probe = probe_copy(src, out, key_s)
-        if probe["copy_start_in_source_s"] <= start_s + 1e-6:
-            return probe
-    raise ExportError(f"stream copy of {src} could not be made to start at or before {start_s:.3f}s "
+        if probe["copy_start_in_source_s"] <= effective_s + 1e-6:
+            return {**probe, "starts_at_first_packet": start_s < first_s - 1e-6}
+    raise ExportError(f"stream copy of {src} could not be made to start at or before {effective_s:.3f}s "
                       f"(seeking in this container lands after the requested start)")
 
 
