@@ -82,5 +82,10 @@ def purge(reason: ReasonOpt, case: CaseOpt = "retention",
               f"kept {len(rep.kept_locked)} locked")
     for p in rep.purged:
         out.print(f"  {verb}: {p['camera']} {p['path']} (ended {p['end_utc']})", soft_wrap=True)
+    if rep.tables:
+        versions = sum(v["old_versions_removed"] for v in rep.tables.values())
+        out.print(f"  erased {versions} old table version(s) of {', '.join(sorted(rep.tables))} "
+                  f"({sum(v['bytes_removed'] for v in rep.tables.values()) / 1e6:.1f} MB), "
+                  f"{rep.thumbnails_deleted} thumbnail(s), {len(rep.temp_files_deleted)} temp file(s)", soft_wrap=True)
     for p in rep.kept_locked:
         out.print(f"  kept (locked for {', '.join(p['locks'])}): {p['path']}", soft_wrap=True)

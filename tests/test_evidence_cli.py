@@ -100,6 +100,28 @@ def test_foreign_site_bundle_is_untrusted(env: dict) -> None:
     assert r.returncode == 5 and theirs in r.stderr and "UNTRUSTED" in r.stderr
 
 
+def _assert_no_version_holds(store: Path, source_id: str, tube_ids: set[str]) -> None:
+    """Issue 12 #6: open every remaining version of every table; none may return a purged row (nor, for
+    `sources`, the row as it was before the purge)."""
+    import lancedb
+
+    db = lancedb.connect(str(store / "lancedb"))
+    names = db.list_tables().tables
+    assert any(n.startswith("vectors_") for n in names) and "scenes" in names
+    for name in names:
+        table = db.open_table(name)
+        for v in table.list_versions():
+            table.checkout(v["version"])
+            rows = table.to_arrow().to_pylist()
+            cols = set(table.schema.names)
+            for r in rows:
+                held = (r.get("source_id") == source_id and (name != "sources" or r.get("status") != "purged")) or \
+                       (cols & {"tube_id", "item_id"} and (r.get("tube_id") or r.get("item_id")) in tube_ids)
+                assert not held, (name, v["version"], {k: r[k] for k in cols & {"source_id", "tube_id", "status"}})
+    blobs = b"".join(p.read_bytes() for p in (store / "lancedb").rglob("*") if p.is_file())
+    assert not [t for t in tube_ids if t.encode() in blobs]  # not even in data files or indices
+
+
 def test_purge_keeps_locked_and_removes_expired(env: dict) -> None:
     store, access = env["store"], env["access"]
     # lock the new camera's footage to a case; both clips are older than 1 hour, the old one older than 30 days
@@ -110,8 +132,14 @@ def test_purge_keeps_locked_and_removes_expired(env: dict) -> None:
     assert [Path(p["path"]).name for p in dry["purged"]] == ["old-cam.mp4"]
     assert [Path(p["path"]).name for p in dry["kept_locked"]] == ["new-cam.mp4"]
     assert len(tubes_json(store, env["config"])) == 4  # dry run: nothing gone
+    purged_sha = dry["purged"][0]["sha256"]
+    purged_tubes = {t["tube_id"] for t in tubes_json(store, env["config"]) if t["source_id"] == purged_sha}
+    assert purged_tubes
     rep = json.loads(vsearch_cli("purge", "--older-than", "1h", "--json", *access).stdout)
-    assert len(rep["purged"]) == 1
+    assert len(rep["purged"]) == 1 and rep["thumbnails_deleted"] == len(purged_tubes)
+    assert {"tubes", "scenes", "sources"} <= set(rep["tables"])
+    assert sum(v["old_versions_removed"] for v in rep["tables"].values()) > 0
+    _assert_no_version_holds(store, purged_sha, purged_tubes)
     left = tubes_json(store, env["config"])
     assert {t["camera"] for t in left} == {"new-cam"}
     srcs = {s["camera"]: s for s in json.loads(vsearch_cli("sources", "--store", str(store), "--json").stdout)}

@@ -358,6 +358,32 @@ class Store:
         }
         self.table("scenes").add(pa.table(data, schema=SCENES_SCHEMA))
 
+    def erase_history(self, names: list[str]) -> dict[str, dict[str, int]]:
+        """Make deleted rows unrecoverable in the tables `names`: a Lance table keeps every old version (a
+        `checkout` of one returns rows deleted since), data files keep deleted rows behind deletion marks, and
+        indices keep their values. So: drop the indices, compact (fragments whose rows are all deleted, as a
+        purged source's are, are dropped; others are rewritten), rebuild the indices, then delete every version
+        but the latest and every file it no longer uses. Only for a purge: a reader holding an old version at
+        that moment fails."""
+        def size(name: str) -> int:
+            return sum(f.stat().st_size for f in (self.root / "lancedb" / f"{name}.lance").rglob("*") if f.is_file())
+
+        before = {name: (len(self.table(name).list_versions()), size(name)) for name in names}
+        for name in names:
+            table = self.table(name)
+            for ix in table.list_indices():
+                table.drop_index(ix.name)
+            table.optimize(cleanup_older_than=dt.timedelta(0), delete_unverified=True)
+        self.ensure_scalar_indices()
+        self.ensure_vector_indices()
+        removed: dict[str, dict[str, int]] = {}
+        for name in names:
+            table = self.table(name)
+            table.optimize(cleanup_older_than=dt.timedelta(0), delete_unverified=True)
+            removed[name] = {"old_versions_removed": before[name][0] - len(table.list_versions()),
+                             "bytes_removed": max(0, before[name][1] - size(name))}
+        return removed
+
     def ensure_vector_indices(self) -> None:
         """Scalar pre-filter indexes, and an IVF_PQ index once a vector table is large enough (see
         docs/embeddings.md); called at the end of each indexing job."""

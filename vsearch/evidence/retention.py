@@ -52,6 +52,9 @@ class PurgeReport:
     purged: list[dict[str, object]] = field(default_factory=list)
     kept_locked: list[dict[str, object]] = field(default_factory=list)
     deleted_files: list[str] = field(default_factory=list)
+    thumbnails_deleted: int = 0
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)  # per table: old versions and bytes removed
+    temp_files_deleted: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -106,9 +109,23 @@ def purge(store: Store, *, older_than: dt.timedelta, now: dt.datetime | None = N
         report.purged.append(entry)
         if dry_run:
             continue
+        report.thumbnails_deleted += len(list((store.thumbs_dir / src.source_id).glob("*")))
         store.write_source(replace(src, status="purged", n_tubes=0,
                                    error=f"index purged by retention on {now.date().isoformat()}"), None)
         if delete_sources and Path(src.path).is_file():
             Path(src.path).unlink()
             report.deleted_files.append(src.path)
+    if report.purged and not dry_run:
+        report.tables = store.erase_history(["sources", "tubes", "scenes", *store.vector_tables()])
+        report.temp_files_deleted = _delete_temp_files(store.root)
     return report
+
+
+def _delete_temp_files(root: Path) -> list[str]:
+    """Leftovers of interrupted writes of job reports and audit heads (`.<name>.tmp`); Lance owns its folder."""
+    gone = []
+    for p in sorted(root.rglob(".*.tmp")):
+        if p.is_file() and not p.is_symlink() and "lancedb" not in p.relative_to(root).parts:
+            p.unlink()
+            gone.append(str(p.relative_to(root)))
+    return gone
