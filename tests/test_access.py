@@ -171,3 +171,50 @@ def test_bad_outputs_and_options_give_one_line_errors(site: dict[str, Path], tmp
     ok = vsearch_cli(*frame, "-o", str(a_file), "--force")
     assert ok.returncode == 0, ok.stderr
     assert a_file.read_bytes()[:2] == b"\xff\xd8"
+
+
+# ---------------------------------------------------------------------------------------------- #8 locks
+def test_a_lock_keeps_the_asked_span_not_the_whole_file(tmp_path: Path) -> None:
+    clip = tmp_path / "footage" / "cam1.mp4"
+    objs = [synth.SynthObject(1, "red", [(2.0, 30, 60), (4.5, 290, 60)], (30, 20)),
+            synth.SynthObject(2, "blue", [(6.5, 290, 130), (9.5, 30, 130)], (30, 20))]
+    synth.write_video(synth.SynthVideo(clip, 320, 180, 25, 10.0, objs))
+    clip.with_name("cam1.mp4.json").write_text(json.dumps({"camera": "cam1", "start": "2026-11-20T14:00:00+01:00"}))
+    store, cfg = tmp_path / "store", tmp_path / "vsearch.toml"
+    assert vsearch_cli("index", str(clip.parent), "--store", str(store), "--detector", "motion", "-q").returncode == 0
+    cfg.write_text(CONFIG)
+    access = ["--store", str(store), "--config", str(cfg), *INV]
+    before = tubes_json(store, cfg)
+    assert len(before) == 2
+    r = vsearch_cli("lock", "--camera", "cam1", "--from", "2026-11-20T14:00:03+01:00", "--to",
+                    "2026-11-20T14:00:04+01:00", *access)  # the case asks for 1 s of the red car
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(vsearch_cli("purge", "--older-than", "1h", "--json", *access).stdout)
+    assert rep["purged"] == [] and rep["kept_locked"][0]["tubes_purged_outside_locks"] == 1
+    after = tubes_json(store, cfg)
+    assert [t["tube_id"] for t in after] == [t["tube_id"] for t in before if t["first_pts_s"] < 5.0]
+    assert len(list((store / "thumbs").rglob("*.jpg"))) == 1
+    (src,) = json.loads(vsearch_cli("sources", "--store", str(store), "--json").stdout)
+    assert src["status"] == "partial" and src["n_tubes"] == 1
+    gaps = [(g["start_s"], g["end_s"]) for g in src["gaps"]]
+    assert gaps == [(0.0, 3.0), (4.0, 10.0)] and "locked for PV-2026-7" in src["gaps"][0]["reason"]
+
+
+def test_a_job_killed_mid_way_is_already_audited(tmp_path: Path) -> None:
+    """The index job's entry is written before any data: a job killed after writing data is not unaudited."""
+    from vsearch.evidence.audit import AuditLog
+    from vsearch.indexing.job import IndexOptions, NullSink, run_index
+
+    class Killed(NullSink):
+        def file_done(self, outcome: object) -> None:  # the first file is in the store: now the job dies
+            raise KeyboardInterrupt
+
+    d = tmp_path / "footage"
+    _clip(d / "a.mp4", "cam1", "2026-11-20T14:00:00+01:00", seconds=2.0)
+    _clip(d / "b.mp4", "cam1", "2026-11-20T14:01:00+01:00", seconds=2.0, colour="blue")
+    log = AuditLog(tmp_path / "store" / "audit.jsonl")
+    with pytest.raises(KeyboardInterrupt):
+        run_index([d], IndexOptions(store=tmp_path / "store", detector="motion"), Killed(), audit=log)
+    (entry,) = log.entries()
+    assert entry.action == "index" and entry.result["state"] == "started" and entry.result["files"] == 2
+    assert log.verify().ok

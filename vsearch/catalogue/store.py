@@ -302,6 +302,11 @@ class Store:
                 self.table(name).delete(cond)
         shutil.rmtree(self.thumbs_dir / source_id, ignore_errors=True)
 
+    def replace_source_row(self, row: SourceRow) -> None:
+        """Rewrite a source's catalogue row alone (its derived rows stay)."""
+        self.table("sources").delete(f"source_id = {sql_str(row.source_id)}")
+        self._add_source_row(row)
+
     def write_source(self, row: SourceRow, result: SourceResult | None) -> None:
         """Commit one source: derived rows first, the `sources` row last (it marks the source as done)."""
         self.clear_source(row.source_id)
@@ -309,8 +314,10 @@ class Store:
             self._write_tubes(row, result)
             self._write_vectors(row, result)
             self._write_scenes(row, result)
-        data = {k: [getattr(row, k)] for k in SOURCES_SCHEMA.names}
-        self.table("sources").add(pa.table(data, schema=SOURCES_SCHEMA))
+        self._add_source_row(row)
+
+    def _add_source_row(self, row: SourceRow) -> None:
+        self.table("sources").add(pa.table({k: [getattr(row, k)] for k in SOURCES_SCHEMA.names}, schema=SOURCES_SCHEMA))
 
     def _write_tubes(self, row: SourceRow, result: SourceResult) -> None:
         if not result.tubes:
@@ -357,32 +364,6 @@ class Store:
             "jpeg": [s.jpeg for s in result.scenes],
         }
         self.table("scenes").add(pa.table(data, schema=SCENES_SCHEMA))
-
-    def erase_history(self, names: list[str]) -> dict[str, dict[str, int]]:
-        """Make deleted rows unrecoverable in the tables `names`: a Lance table keeps every old version (a
-        `checkout` of one returns rows deleted since), data files keep deleted rows behind deletion marks, and
-        indices keep their values. So: drop the indices, compact (fragments whose rows are all deleted, as a
-        purged source's are, are dropped; others are rewritten), rebuild the indices, then delete every version
-        but the latest and every file it no longer uses. Only for a purge: a reader holding an old version at
-        that moment fails."""
-        def size(name: str) -> int:
-            return sum(f.stat().st_size for f in (self.root / "lancedb" / f"{name}.lance").rglob("*") if f.is_file())
-
-        before = {name: (len(self.table(name).list_versions()), size(name)) for name in names}
-        for name in names:
-            table = self.table(name)
-            for ix in table.list_indices():
-                table.drop_index(ix.name)
-            table.optimize(cleanup_older_than=dt.timedelta(0), delete_unverified=True)
-        self.ensure_scalar_indices()
-        self.ensure_vector_indices()
-        removed: dict[str, dict[str, int]] = {}
-        for name in names:
-            table = self.table(name)
-            table.optimize(cleanup_older_than=dt.timedelta(0), delete_unverified=True)
-            removed[name] = {"old_versions_removed": before[name][0] - len(table.list_versions()),
-                             "bytes_removed": max(0, before[name][1] - size(name))}
-        return removed
 
     def ensure_vector_indices(self) -> None:
         """Scalar pre-filter indexes, and an IVF_PQ index once a vector table is large enough (see
