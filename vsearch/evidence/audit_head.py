@@ -61,7 +61,8 @@ def head_path(log_path: Path) -> Path:
 
 
 def sign_head(key: SiteKey, log_path: Path, seq: int, sha256: str, now: dt.datetime) -> AuditHead:
-    unsigned = AuditHead(log_path.name, seq, sha256, utc_iso(now), key.fingerprint, key.public_pem().decode("ascii"), "")
+    unsigned = AuditHead(log_path.name, seq, sha256, utc_iso(now), key.fingerprint,
+                         key.public_pem().decode("ascii"), "")
     return AuditHead(**{**asdict(unsigned), "signature_b64": base64.b64encode(key.sign(unsigned.statement()))
                         .decode("ascii")})
 

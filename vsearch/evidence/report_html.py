@@ -13,6 +13,7 @@ from vsearch.evidence.layout import REPORT
 
 def verify_text(manifest: Mapping[str, Any]) -> str:
     fp = manifest["signing"]["public_key_sha256"]
+    head = manifest.get("audit_head") or {}
     return f"""\
 How to verify this vsearch export bundle with standard tools
 =============================================================
@@ -42,7 +43,7 @@ Run these commands inside this folder (unzip first if you received the .zip).
    Every line must end in "OK".
 
 5. The audit log: manifest.json "audit_head" is the signed head of the site's audit log when this export
-   began (entry {(manifest.get('audit_head') or {}).get('seq', '-')}, SHA-256 {(manifest.get('audit_head') or {}).get('sha256', '-')}).
+   began (entry {head.get('seq', '-')}, SHA-256 {head.get('sha256', '-')}).
    Copy it into the case file too: later, `vsearch audit verify --anchor <this bundle>` at the site must
    find that very entry, or the log was rewritten after this export.
 

@@ -113,7 +113,8 @@ def purge(store: Store, *, older_than: dt.timedelta, now: dt.datetime | None = N
                                        "kept_utc": [[lk.from_utc.isoformat(), lk.to_utc.isoformat()] for lk in holding],
                                        "tubes_purged_outside_locks": len(outside.tube_ids)})
             if not dry_run and (outside.tube_ids or outside.scene_ids or outside.gaps):
-                report.thumbnails_deleted += erase.delete_items(store, src.source_id, outside.tube_ids, outside.scene_ids)
+                report.thumbnails_deleted += erase.delete_items(store, src.source_id, outside.tube_ids,
+                                                                outside.scene_ids)
                 store.replace_source_row(replace(
                     src, status="partial", n_tubes=src.n_tubes - len(outside.tube_ids),
                     gaps_json=json.dumps([asdict(g) for g in [*src.gaps, *outside.gaps]])))
@@ -151,13 +152,16 @@ def _outside_locks(store: Store, src: SourceRow, holding: list[Lock]) -> _Outsid
     scenes = store.table("scenes").search().where(cond).select(["scene_id", "time_utc"]).limit(None).to_arrow()
     tube_ids = [r["tube_id"] for r in tubes
                 if not any(r["start_utc"] <= to and r["end_utc"] >= fr for fr, to in windows)]
-    scene_ids = [r["scene_id"] for r in scenes.to_pylist() if not any(fr <= r["time_utc"] <= to for fr, to in windows)]
+    scene_ids = [r["scene_id"] for r in scenes.to_pylist()
+                 if not any(fr <= r["time_utc"] <= to for fr, to in windows)]
     assert src.start_utc is not None
-    pts = [(src.start_pts_s + (fr - src.start_utc).total_seconds(), src.start_pts_s + (to - src.start_utc).total_seconds())
+    origin = src.start_utc
+    pts = [(src.start_pts_s + (fr - origin).total_seconds(), src.start_pts_s + (to - origin).total_seconds())
            for fr, to in windows]
     end_pts = src.start_pts_s + (src.duration_s or 0.0)
     gaps, cursor = [], src.start_pts_s
-    reason = f"index purged by retention outside the span(s) locked for {', '.join(sorted({lk.case_ref for lk in holding}))}"
+    cases = ", ".join(sorted({lk.case_ref for lk in holding}))
+    reason = f"index purged by retention outside the span(s) locked for {cases}"
     for a, b in pts:
         if a > cursor:
             gaps.append(Gap(round(cursor, 6), round(min(a, end_pts), 6), reason))
