@@ -13,7 +13,7 @@ from vsearch.cli.common import ConfigOpt, JsonOpt, StoreOpt, out, print_json
 from vsearch.errors import UsageError, VerificationError
 from vsearch.evidence.audit import AuditLog
 from vsearch.evidence.audit_anchors import parse_anchor, store_anchors
-from vsearch.site import optional_site_config
+from vsearch.site import optional_site_config, os_operator
 
 app = typer.Typer(no_args_is_help=True, help="The tamper-evident (hash-chained, head-signed) audit log.")
 LogOpt = Annotated[Optional[Path], typer.Option("--log", help="Audit log file (default from the site config, "
@@ -69,3 +69,14 @@ def verify(store: StoreOpt = Path("vsearch-data"), config: ConfigOpt = None, log
     if not as_json:
         out.print(f"{audit.path}: {res.entries} entries, chain intact and matching its signed head "
                   f"(head {res.head_sha256}); {len(anchors)} recorded anchor(s) agree", soft_wrap=True)
+
+
+@app.command()
+def adopt(reason: Annotated[str, typer.Option("--reason", help="Why (e.g. 'upgrade to vsearch 0.x'); logged.")],
+          store: StoreOpt = Path("vsearch-data"), config: ConfigOpt = None, log: LogOpt = None) -> None:
+    """Start anchoring a log written by a vsearch without signed heads (after an upgrade). Refused when the
+    log already has a head or its chain is broken; the adoption itself is logged."""
+    audit = _log(store, config, log)
+    entry = audit.adopt(os_operator(), reason)
+    out.print(f"{audit.path}: anchored at entry {entry.result['anchored_from_seq']}; adoption logged as entry "
+              f"{entry.seq}", soft_wrap=True)

@@ -252,3 +252,21 @@ def test_anchors_expose_a_rewrite_even_with_the_site_key(tmp_path: Path) -> None
     assert log.verify().ok  # consistent on its own...
     res = log.verify([anchor])
     assert not res.ok and "manifest.json of PV 1" in (res.reason or "") and res.first_bad_line == 4
+
+
+def test_a_log_from_before_heads_is_adopted_once_and_on_record(tmp_path: Path) -> None:
+    log = _fill(tmp_path / "audit.jsonl")
+    (tmp_path / "audit.jsonl.head").unlink()  # what a log written by an older vsearch looks like
+    with pytest.raises(AuditLogError, match="head"):
+        log.append("search", "opj-1", "c", "r")
+    entry = log.adopt("os:admin", "upgrade")
+    assert entry.seq == 6 and entry.action == "audit-adopt" and entry.result["anchored_from_seq"] == 5
+    assert log.verify().ok
+    log.append("search", "opj-1", "c", "r")
+    with pytest.raises(AuditLogError, match="already anchored"):
+        log.adopt("os:admin", "again")
+    broken = _fill(tmp_path / "b" / "audit.jsonl")
+    (tmp_path / "b" / "audit.jsonl.head").unlink()
+    broken.path.write_bytes(b"".join(_lines(broken.path)[1:]))  # damaged: not adopted
+    with pytest.raises(AuditLogError, match="line 1"):
+        broken.adopt("os:admin", "upgrade")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pwd
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -300,6 +301,14 @@ def log_system_action(audit: AuditLog, action: str, params: Mapping[str, Any] | 
     """Log an action that is not an access to footage by an investigator (indexing jobs, retention purges
     run by the scheduler): `operator` is the OS user or service that ran it."""
     return audit.append(action, operator, None, reason, params, result, outputs)
+
+
+def os_operator() -> str:
+    """Who ran a system action (indexing, log adoption): the OS account, as `os:<name>`."""
+    try:
+        return "os:" + pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"os:uid={os.getuid()}"
 
 
 def audit_log_for(store_dir: Path, config_path: Path | None = None) -> AuditLog:

@@ -269,22 +269,15 @@ class AuditLog:
         if not self.path.exists() and expect_history:
             return VerifyResult(False, 0, 1, f"{self.path.name} is missing but the store has history (indexed "
                                              "sources or job reports): the audit log was deleted")
-        wanted = {a.seq for a in anchors}
         seen: dict[int, str] = {}
-        prev, seq, count = GENESIS_SHA256, 0, 0
-        for no, raw in self._lines():
-            bad = _check_line(raw, prev, seq + 1)
-            if bad is not None:
-                return VerifyResult(False, count, no, bad, prev)
-            entry = json.loads(raw)
-            prev, seq, count = entry["sha256"], entry["seq"], count + 1
-            if seq in wanted:
-                seen[seq] = prev
+        broken, last = self._check_chain({a.seq for a in anchors}, seen)
+        if broken is not None:
+            return broken
+        count, prev = (0, GENESIS_SHA256) if last is None else (last.seq, last.sha256)
         site_fp = self._site_fingerprint()
         if site_fp is None and head_path(self.path).exists():
             return VerifyResult(False, count, count + 1, f"the site key that signs the head is missing from "
                                                          f"{self.key_dir}", prev)
-        last = AuditEntry.from_dict(json.loads(raw)) if count else None
         problem = self._head_problem(last, site_fp)
         if problem is not None:
             return VerifyResult(False, count, count + 1 if count else 1, problem, prev)
@@ -295,6 +288,36 @@ class AuditLog:
                                     f"{a.origin} anchors entry {a.seq} with SHA-256 {a.sha256}, but that entry "
                                     f"{got}: the log was rewritten or truncated after it", prev)
         return VerifyResult(True, count, None, None, prev)
+
+    def _check_chain(self, wanted: set[int], seen: dict[int, str]) -> tuple[VerifyResult | None, AuditEntry | None]:
+        """Walk the hash chain: (the failure at the first bad line, or None; the last entry). Fills `seen` with
+        the hashes of the entries numbered in `wanted`."""
+        prev, seq, count, raw = GENESIS_SHA256, 0, 0, b""
+        for no, raw in self._lines():
+            bad = _check_line(raw, prev, seq + 1)
+            if bad is not None:
+                return VerifyResult(False, count, no, bad, prev), None
+            entry = json.loads(raw)
+            prev, seq, count = entry["sha256"], entry["seq"], count + 1
+            if seq in wanted:
+                seen[seq] = prev
+        return None, AuditEntry.from_dict(json.loads(raw)) if count else None
+
+    def adopt(self, operator: str, reason: str) -> AuditEntry:
+        """Start anchoring a log written before heads existed (an upgrade): only when it has no head and its
+        chain holds. The adoption is itself an entry, so the moment anchoring began stays on record."""
+        if head_path(self.path).exists():
+            raise AuditLogError(f"{head_path(self.path)} exists: the log is already anchored; nothing to adopt")
+        broken, last = self._check_chain(set(), {})
+        if broken is not None:
+            raise AuditLogError(f"{self.path}: line {broken.first_bad_line}: {broken.reason}; a damaged log is not "
+                                "adopted")
+        if last is None:
+            raise AuditLogError(f"{self.path}: empty or missing; a new log is anchored from its first entry")
+        write_head(self.path, sign_head(self._site_key(), self.path, last.seq, last.sha256,
+                                        dt.datetime.now(dt.timezone.utc)))
+        return self.append("audit-adopt", operator, None, reason, params={"entries_before": last.seq},
+                           result={"anchored_from_seq": last.seq, "anchored_from_sha256": last.sha256})
 
     def signed_head(self) -> dict[str, Any] | None:
         """The current signed head as a plain dict (copied into export manifests and job reports), None for a

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import pwd
 import queue
 import secrets
 import threading
@@ -28,7 +27,7 @@ from vsearch.errors import DecodeError, SourceError, UsageError, VsearchError
 from vsearch.indexers import activity, decode
 from vsearch.indexers.base import FrameContext, SourceResult, Stage
 from vsearch.records import SourceRef
-from vsearch.site import SiteConfig, log_system_action
+from vsearch.site import SiteConfig, log_system_action, os_operator
 from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
 from vsearch.catalogue.store import SourceRow, Store
 
@@ -359,7 +358,7 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     audit_params = {"paths": [str(p) for p in paths], **report.options}
     if audit is not None:  # logged before any data is written, so a killed job is still audited
         log_system_action(audit, "index", params=audit_params,
-                          result={"job_id": job_id, "state": "started", "files": len(specs)}, operator=_os_user())
+                          result={"job_id": job_id, "state": "started", "files": len(specs)}, operator=os_operator())
         report.audit_head = audit.signed_head()
     done = {r.source_id: r.status for r in store.sources()
             if r.status == "purged" or (r.status in ("ok", "partial") and r.params_json == params)}
@@ -421,15 +420,8 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
                                   "footage_s": round(report.footage_s, 3),
                                   "failed": [f["path"] for f in report.failed]},
                           outputs={f["path"]: f["sha256"] for f in report.files if f["sha256"]},
-                          operator=_os_user())
+                          operator=os_operator())
     return report
-
-
-def _os_user() -> str:
-    try:
-        return "os:" + pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        return f"os:uid={os.getuid()}"
 
 
 def _note_changed(store: Store, outcome: FileOutcome, report: JobReport) -> None:
