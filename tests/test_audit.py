@@ -270,3 +270,17 @@ def test_a_log_from_before_heads_is_adopted_once_and_on_record(tmp_path: Path) -
     broken.path.write_bytes(b"".join(_lines(broken.path)[1:]))  # damaged: not adopted
     with pytest.raises(AuditLogError, match="line 1"):
         broken.adopt("os:admin", "upgrade")
+
+
+def test_a_write_interrupted_before_its_head_is_named_and_recoverable(tmp_path: Path) -> None:
+    from vsearch.evidence.audit_head import head_path
+
+    log = _fill(tmp_path / "audit.jsonl", 3)
+    saved = head_path(log.path).read_bytes()
+    log.append("search", "opj-1", "c", "r")
+    head_path(log.path).write_bytes(saved)  # as if killed after the entry's fsync, before its head was written
+    res = log.verify()
+    assert not res.ok and "interrupted" in (res.reason or "")
+    head_path(log.path).rename(tmp_path / "examined.head")
+    log.adopt("os:admin", "interrupted write examined")
+    assert log.verify().ok and log.entries()[-1].action == "audit-adopt"

@@ -114,6 +114,10 @@ def head_problem(log_path: Path, head: AuditHead | None, seq: int, sha256: str, 
     if head.seq > seq:
         return (f"the log ends at entry {seq} but its signed head says {head.seq} entries (written "
                 f"{head.time_utc}): {head.seq - seq} entr{'y' if head.seq - seq == 1 else 'ies'} cut off the end")
+    if head.seq == seq - 1:
+        return (f"the log has {seq} entries but its signed head says {head.seq}: a write interrupted between the "
+                "last entry and its head, or an entry added by hand; once examined, move the head aside and run "
+                "`vsearch audit adopt`")
     if head.seq < seq:
         return (f"the log has {seq} entries but its signed head says {head.seq}: entries appended without "
                 "vsearch (by hand?)")
