@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
-from vsearch.site import Access, ActionRecord, audited_action, load_site_config, resolve_investigator_id
+from vsearch.errors import UsageError
+from vsearch.site import guarded_access as guarded  # authorise + audit an access to footage
 
 out = Console()
 err = Console(stderr=True)
@@ -34,11 +33,11 @@ def print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
 
 
-@contextmanager
-def guarded(action: str, store: Path, config: Path | None, investigator: str | None, case: str, reason: str,
-            recipients: list[str] | None, params: dict[str, Any]) -> Iterator[ActionRecord]:
-    """Authorise the investigator for `action` and write the audit entry (also on refusal or failure)."""
-    cfg = load_site_config(config)
-    access = Access(resolve_investigator_id(investigator), case, reason, tuple(recipients or ()))
-    with audited_action(cfg, access, action, cfg.open_audit_log(store), params) as record:
-        yield record
+def check_output_file(path: Path, force: bool, option: str) -> None:
+    """An output file option must name a file in an existing folder, and not silently replace one."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a folder; give a file name inside it, e.g. {path / 'still.jpg'}")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option} {path}: folder {path.parent} does not exist; create it first")
+    if path.exists() and not force:
+        raise UsageError(f"{option} {path}: file exists; choose another name or pass --force to overwrite it")

@@ -8,26 +8,34 @@ from typing import Annotated, Optional
 import typer
 
 from vsearch.evidence import retention
-from vsearch.evidence.bundle import verify_bundle
+from vsearch.evidence.verify import parse_trusted_key, require_trusted, site_trusted_keys, verify_bundle
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
                                 guarded, out, print_json)
-from vsearch.errors import VerificationError
 from vsearch.query.spec import parse_time_option
-from vsearch.site import load_site_config
+from vsearch.site import load_site_config, optional_site_config
 from vsearch.catalogue.store import Store
 
 
 def verify(bundle: Annotated[Path, typer.Argument(help="Export bundle folder or .zip.")],
-           as_json: JsonOpt = False) -> None:
-    """Re-check an export bundle offline: every hash, the signature and the manifest."""
-    rep = verify_bundle(bundle)
+           trusted_key: Annotated[Optional[list[str]], typer.Option(
+               "--trusted-key", help="A signer to trust: the key fingerprint the site published (64 hex digits) "
+                                     "or its public key PEM file (repeatable).")] = None,
+           store: Annotated[Optional[Path], typer.Option("--store", envvar="VSEARCH_STORE", help="Trust this "
+                                                         "site's own key (<store>/keys, or key_dir).")] = None,
+           config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Re-check an export bundle offline: every hash, the signature, the manifest, and who signed it.
+
+    Exit 0 only when the signer is trusted (the site's own key via --store / the site config, or a
+    --trusted-key); 4 when the bundle is damaged or forged; 5 when it is intact but signed by another key."""
+    trusted = [parse_trusted_key(v) for v in trusted_key or ()]
+    trusted += site_trusted_keys(store, optional_site_config(config))
+    rep = verify_bundle(bundle, trusted)
     if as_json:
-        print_json({"ok": rep.ok, "first_bad": rep.first_bad, "problems": rep.problems,
-                    "files_checked": rep.files_checked})
-    if not rep.ok:
-        raise VerificationError(f"{bundle}: FAILED at {rep.first_bad}: {rep.problems[0] if rep.problems else ''}")
+        print_json(rep.to_dict())
+    require_trusted(rep, bundle)
     if not as_json:
-        out.print(f"{bundle}: OK — {rep.files_checked} files, hashes and signature verified")
+        out.print(f"{bundle}: OK — {rep.files_checked} files, hashes and signature verified; signed by key "
+                  f"{rep.signer_fingerprint} (site {rep.site_name!r}), trusted: {rep.trusted_by}", soft_wrap=True)
 
 
 def lock(case: CaseOpt, camera: Annotated[str, typer.Option(help="Camera id.")],
@@ -74,5 +82,10 @@ def purge(reason: ReasonOpt, case: CaseOpt = "retention",
               f"kept {len(rep.kept_locked)} locked")
     for p in rep.purged:
         out.print(f"  {verb}: {p['camera']} {p['path']} (ended {p['end_utc']})", soft_wrap=True)
+    if rep.tables:
+        versions = sum(v["old_versions_removed"] for v in rep.tables.values())
+        out.print(f"  erased {versions} old table version(s) of {', '.join(sorted(rep.tables))} "
+                  f"({sum(v['bytes_removed'] for v in rep.tables.values()) / 1e6:.1f} MB), "
+                  f"{rep.thumbnails_deleted} thumbnail(s), {len(rep.temp_files_deleted)} temp file(s)", soft_wrap=True)
     for p in rep.kept_locked:
         out.print(f"  kept (locked for {', '.join(p['locks'])}): {p['path']}", soft_wrap=True)

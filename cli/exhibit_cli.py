@@ -124,14 +124,18 @@ def export(case: CaseOpt, output: Annotated[Path, typer.Option("-o", "--output",
                                      with_passages=not no_passages, zip=zip_)
         rep = exhibits.export(st, cfg, res, req, output, params)
         rec.result = {"objects": len(res.hits), "sources": len({h.source_id for h in res.hits}),
-                      "not_searched": len(res.coverage.not_searched)}
+                      "not_searched": len(res.coverage.not_searched), "failed_spans": list(rep.failed_spans)}
         rec.outputs = {"manifest.json": rep.manifest_sha256} | ({str(rep.zip_path): rep.zip_sha256}
                                                                if rep.zip_path else {})
     if as_json:
         print_json({"bundle": str(rep.out_dir), "zip": str(rep.zip_path) if rep.zip_path else None,
-                    "manifest_sha256": rep.manifest_sha256, "files": len(rep.files), "objects": len(res.hits)})
+                    "manifest_sha256": rep.manifest_sha256, "files": len(rep.files), "objects": len(res.hits),
+                    "signer_fingerprint": rep.public_key_sha256, "failed_spans": list(rep.failed_spans)})
         return
     out.print(f"[bold]{rep.out_dir}[/]: {len(res.hits)} object(s), {len(rep.files)} files, manifest SHA-256 "
               f"{rep.manifest_sha256}, signed (key {rep.public_key_sha256[:16]}…)"
               + (f"; zip {rep.zip_path}" if rep.zip_path else ""), soft_wrap=True)
-    out.print(f"check it offline with: vsearch verify {rep.out_dir}   (or see {rep.out_dir}/VERIFY.txt)")
+    for line in rep.failed_spans:
+        err.print(f"[yellow]span NOT copied[/] (recorded in the bundle): {line}", soft_wrap=True, highlight=False)
+    out.print(f"check it offline with: vsearch verify {rep.out_dir} --trusted-key {rep.public_key_sha256}   "
+              f"(or see {rep.out_dir}/VERIFY.txt)", soft_wrap=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -93,7 +94,8 @@ def index(
 
 @app.command()
 def sources(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> None:
-    """List catalogued files with hash, camera, times and status."""
+    """List catalogued files with hash, camera, times and status (file-level facts, no per-object data: open
+    without an investigator, not logged)."""
     rows = Store(store, create=False).sources()
     if as_json:
         _print_json([r.to_dict() for r in rows])
@@ -108,7 +110,7 @@ def sources(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) ->
 
 @app.command()
 def status(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> None:
-    """Summarise what is indexed, partial and failed."""
+    """Summarise what is indexed, partial and failed (counts only: open without an investigator, not logged)."""
     s = status_summary(Store(store, create=False))
     if as_json:
         _print_json(s)
@@ -158,6 +160,7 @@ def _root(version: Annotated[bool, typer.Option("--version", help="Show the vers
 
 def main() -> None:
     """Entry point: the one place where library errors become messages and exit codes."""
+    os.umask(0o077)  # the store holds person-derived data (crops, stills, boxes): nothing readable by others
     try:
         rc = app(standalone_mode=False)
     except VsearchError as e:

@@ -19,12 +19,13 @@ from vsearch.query import similar as similar_lib
 from vsearch.site import optional_site_config
 from vsearch.cli import query_opts as q
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
-                                guarded, out, print_json)
+                                check_output_file, guarded, out, print_json)
 from vsearch.errors import QueryError
 from vsearch.query.engine import QueryResult, run_query
 from vsearch.query.spec import check_cameras, parse_line, parse_time_option
 from vsearch.catalogue.store import Store, sql_str
 from vsearch.catalogue.tube_rows import tube_details
+from vsearch.indexing.sources import sha256_file
 
 
 def print_coverage(res: QueryResult) -> None:
@@ -110,11 +111,16 @@ def search(text: q.Text = None, class_: q.Class = None, colour: q.Colour = None,
 def tubes(store: StoreOpt = Path("vsearch-data"), camera: q.Camera = None,
           limit: Annotated[Optional[int], typer.Option(help="At most this many.")] = None,
           with_boxes: Annotated[bool, typer.Option("--with-boxes", help="Include per-sample boxes/masks.")] = False,
-          as_json: JsonOpt = False) -> None:
-    """List tubes with all their attributes (no investigator needed: metadata only)."""
+          case: CaseOpt = "", reason: ReasonOpt = "", investigator: InvestigatorOpt = None,
+          recipient: RecipientOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """List tubes with all their attributes, boxes and thumbnails (per-object data about people: needs an
+    authorised investigator, a case and a reason, and is logged like a search)."""
     st = Store(store, create=False)
     where = ("camera IN (" + ", ".join(sql_str(c) for c in camera) + ")") if camera else None
-    rows = sorted(st.tubes_arrow(where).to_pylist(), key=lambda r: (r["start_utc"], r["tube_id"]))[:limit]
+    params = {"camera": camera, "limit": limit, "with_boxes": with_boxes}
+    with guarded("tubes", store, config, investigator, case, reason, recipient, params) as rec:
+        rows = sorted(st.tubes_arrow(where).to_pylist(), key=lambda r: (r["start_utc"], r["tube_id"]))[:limit]
+        rec.result = {"tubes": len(rows), "tube_ids": [r["tube_id"] for r in rows]}
     heavy = ("frame_index", "pts_s", "boxes_xyxy", "scores", "masks_rle")
     items = []
     for r in rows:
@@ -135,13 +141,18 @@ def tubes(store: StoreOpt = Path("vsearch-data"), camera: q.Camera = None,
 
 
 def show(ref: Annotated[str, typer.Argument(help="tube:ID (or the bare id).")],
-         store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> None:
-    """Details of one tube: times, source file and offsets, attributes, path and thumbnail."""
+         store: StoreOpt = Path("vsearch-data"), case: CaseOpt = "", reason: ReasonOpt = "",
+         investigator: InvestigatorOpt = None, recipient: RecipientOpt = None, config: ConfigOpt = None,
+         as_json: JsonOpt = False) -> None:
+    """Details of one tube: times, source file and offsets, attributes, path and thumbnail (per-object data:
+    needs an authorised investigator, a case and a reason; logged)."""
     st = Store(store, create=False)
     tube_id = ref.removeprefix("tube:")
-    info = tube_details(st, tube_id)
-    if info is None:
-        raise QueryError(f"{ref}: no such tube in {store}; list them with `vsearch tubes`")
+    with guarded("show", store, config, investigator, case, reason, recipient, {"tube_id": tube_id}) as audit_rec:
+        info = tube_details(st, tube_id)
+        if info is None:
+            raise QueryError(f"{ref}: no such tube in {store}; list them with `vsearch tubes`")
+        audit_rec.result = {"tube_ids": [tube_id]}
     attributes = info["attributes"]
     if as_json:
         print_json(info)
@@ -159,16 +170,17 @@ def frame(camera: Annotated[str, typer.Option(help="Camera id.")],
           output: Annotated[Path, typer.Option("-o", "--output", help="JPEG file to write.")],
           date: q.Date = None, tz: q.Tz = "Europe/Paris", case: CaseOpt = "", reason: ReasonOpt = "",
           investigator: InvestigatorOpt = None, store: StoreOpt = Path("vsearch-data"),
-          config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+          config: ConfigOpt = None,
+          force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")] = False,
+          as_json: JsonOpt = False) -> None:
     """Write a still of a camera at a time (e.g. to draw a --zone on)."""
+    check_output_file(output, force, "-o")
     st = Store(store, create=False)
     when = parse_time_option(at, date, tz, option="--at")
     with guarded("frame", store, config, investigator, case, reason, None, {"camera": camera, "at": when}) as rec:
         still = stills.still_at(st, camera, when)
         stills.write_jpeg(still, output)
         rec.result = {"source": still.source.path, "pts_s": still.pts_s}
-        from vsearch.evidence.bundle import sha256_file
-
         rec.outputs = {str(output): sha256_file(output)}
     info = {"output": str(output), "camera": camera, "time_utc": still.time_utc.isoformat(),
             "source": still.source.path, "pts_s": still.pts_s,
@@ -184,7 +196,8 @@ def count(text: q.Text = None, class_: q.Class = None, camera: q.Camera = None, 
           to: q.To = None, date: q.Date = None, tz: q.Tz = "Europe/Paris",
           line: Annotated[Optional[str], typer.Option("--line", help='Counting line "x1,y1 x2,y2" for flows.')] = None,
           store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> None:
-    """Counts per camera, hour and class, and flows across a line (aggregates only)."""
+    """Counts per camera, hour and class, and flows across a line (aggregates only: open without an
+    investigator, and not logged; per-object lists need `search` or `tubes`)."""
     st = Store(store, create=False)
     spec = q.QueryArgs(text, class_, cameras=camera, time_from=from_, time_to=to, date=date, tz=tz).spec(st)
     rep = counting.count(st, spec, parse_line(line, option="--line") if line else None)

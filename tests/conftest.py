@@ -58,3 +58,13 @@ def save_tiny_clip(root: Path, name: str, seeds: tuple[int, ...]) -> tuple[Path,
         torch.save(model.state_dict(), root / f"tiny-{seed}.pt")
         weights.append(root / f"tiny-{seed}.pt")
     return config_path, weights
+
+
+def tubes_json(store: Path, config: Path, *args: str) -> list[dict]:
+    """`vsearch tubes --json` as an authorised investigator (per-object data needs one; see docs/legal.md)."""
+    import json
+
+    r = vsearch_cli("tubes", *args, "--store", str(store), "--config", str(config), "--investigator", "opj-0421",
+                    "--case", "TEST-CASE", "--reason", "test", "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)

@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import subprocess
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -16,8 +17,8 @@ import numpy as np
 import pytest
 
 from synth import crossing_scene
-from vsearch.evidence.bundle import (ExportInputs, ExportObject, ExportSource, ExportVideo, sha256_file, verify_bundle,
-                            write_bundle)
+from vsearch.evidence.bundle import ExportInputs, ExportObject, ExportSource, ExportVideo, sha256_file, write_bundle
+from vsearch.evidence.verify import TrustedKey, UntrustedSignerError, require_trusted, verify_bundle
 from vsearch.errors import ConfigError, UsageError, VerificationError
 from vsearch.evidence.signing import SiteKey
 from vsearch.site import Investigator
@@ -189,12 +190,85 @@ def test_flipped_byte_in_zip_member_is_named(bundle: Path, tmp_path: Path) -> No
     assert not rep.ok and rep.first_bad == "thumbnails/obj-walk.jpg", rep.problems
 
 
-def test_forged_resigned_bundle_shows_a_different_key(bundle: Path, tmp_path: Path) -> None:
-    """A forger can re-sign with their own key; verification passes but the fingerprint changes, which is
-    why VERIFY.txt tells the expert to compare it with the site's declared fingerprint."""
-    m = json.loads((bundle / "manifest.json").read_text())
-    other = SiteKey.load_or_create(tmp_path / "other")
-    assert other.fingerprint != m["signing"]["public_key_sha256"]
+def _resign(bundle: Path, out: Path, forger: SiteKey, case: str) -> Path:
+    """What a forger with any copy of vsearch can do: edit the manifest, re-sign everything with a fresh key and
+    recompute every hash, so the bundle is internally consistent."""
+    import base64
+
+    from vsearch.evidence.audit import canonical_json
+    from vsearch.evidence.layout import json_file, sums_text
+
+    shutil.copytree(bundle, out)
+    m = json.loads((out / "manifest.json").read_text())
+    m["case"] = case
+    m["signing"]["public_key_sha256"] = forger.fingerprint
+    data = json_file(m)
+    (out / "manifest.json").write_bytes(data)
+    (out / "manifest.json.sig").write_bytes(forger.sign(data))
+    (out / "public_key.pem").write_bytes(forger.public_pem())
+    files = {**m["files"], **{n: sha256_file(out / n) for n in ("manifest.json", "manifest.json.sig", "public_key.pem")}}
+    (out / "SHA256SUMS").write_bytes(sums_text(files))
+    st = {"manifest_sha256": files["manifest.json"], "public_key_sha256": forger.fingerprint,
+          "signed_at_utc": "2025-05-05T00:00:00.000000Z"}
+    (out / "signature.json").write_bytes(json_file({
+        "algorithm": "Ed25519", "signed_file": "manifest.json", "signature_file": "manifest.json.sig",
+        "public_key_file": "public_key.pem", **st,
+        "statement_signature_b64": base64.b64encode(forger.sign(canonical_json(st))).decode()}))
+    return out
+
+
+def test_signer_is_named_and_only_a_trusted_key_passes(bundle: Path, key: SiteKey, tmp_path: Path) -> None:
+    site = [TrustedKey(key.fingerprint, "site")]
+    rep = verify_bundle(bundle, site)
+    assert rep.ok and rep.trusted and rep.signer_fingerprint == key.fingerprint and rep.site_name == "CSU Test"
+    require_trusted(rep, bundle)
+    untrusted = verify_bundle(bundle)  # nobody said which key to trust: intact, but not trusted
+    assert untrusted.ok and not untrusted.trusted
+    with pytest.raises(UntrustedSignerError, match=key.fingerprint) as e:
+        require_trusted(untrusted, bundle)
+    assert e.value.exit_code == 5
+
+
+def test_forged_resigned_bundle_is_refused(bundle: Path, key: SiteKey, tmp_path: Path) -> None:
+    forger = SiteKey.load_or_create(tmp_path / "forger")
+    forged = _resign(bundle, tmp_path / "forged", forger, "PV 2025/999")
+    rep = verify_bundle(forged, [TrustedKey(key.fingerprint, "site")])
+    assert rep.ok and not rep.trusted and rep.signer_fingerprint == forger.fingerprint  # consistent, yet refused
+    with pytest.raises(UntrustedSignerError, match=forger.fingerprint):
+        require_trusted(rep, forged)
+
+
+def _rezip(bundle: Path, out: Path, extra: list[tuple[zipfile.ZipInfo | str, bytes]], first: bool = True) -> Path:
+    genuine = [(f"bundle/{p.relative_to(bundle).as_posix()}", p.read_bytes())
+               for p in sorted(bundle.rglob("*")) if p.is_file()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name we write on purpose
+        with zipfile.ZipFile(out, "w") as zf:
+            for name, data in (extra + genuine if first else genuine + extra):
+                zf.writestr(name, data)
+    return out
+
+
+def _link_member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+@pytest.mark.parametrize(("member", "why"), [
+    ("bundle/report.html", "more than once"),          # forged copy before the genuine one: unzip extracts it
+    ("bundle/spans/", "directory entry"),
+    (_link_member("bundle/thumbnails/x.jpg"), "symbolic link"),
+    ("other/report.html", "outside the bundle layout"),
+    ("bundle/notes/readme.txt", "outside the bundle layout"),
+    ("bundle/../evil.txt", "outside the bundle layout"),
+])
+def test_zip_with_duplicate_or_foreign_members_is_refused(bundle: Path, tmp_path: Path,
+                                                          member: zipfile.ZipInfo | str, why: str) -> None:
+    z = _rezip(bundle, tmp_path / "b.zip", [(member, b"<html>forged</html>")])
+    assert verify_bundle(_rezip(bundle, tmp_path / "plain.zip", [])).ok  # the same zip without it is fine
+    rep = verify_bundle(z)
+    assert not rep.ok and any(why in p for p in rep.problems), rep.problems
 
 
 def test_changed_original_is_refused(data: Path, key: SiteKey, tmp_path: Path) -> None:
@@ -244,3 +318,35 @@ def test_verify_txt_instructions_work_with_standard_tools(bundle: Path, key: Sit
             assert key.fingerprint in res.stdout
         if cmd.startswith("openssl pkeyutl"):
             assert "Signature Verified Successfully" in res.stdout
+
+
+def test_span_before_the_first_packet_starts_at_it_and_an_uncopyable_span_is_recorded(key: SiteKey,
+                                                                                       tmp_path: Path) -> None:
+    """highway/video02.avi: its first video packet has pts 0.04 s (and seeking to it yields no video)."""
+    from conftest import shared_path
+
+    clip = shared_path("footage", "highway", "video02.avi")
+    sha = sha256_file(clip)
+    src = ExportSource(clip, sha, "highway", START, ((0.0, 0.03), (4.0, 6.0), (10.0, 12.0)))
+    src_first = ExportSource(clip, sha, "highway", START, ((0.0, 2.0),))
+    objects = [ExportObject("early", sha, "highway", 0.0, 0.02, "car"),  # ends before the first packet
+               ExportObject("later", sha, "highway", 4.5, 5.5, "car")]
+    inputs = ExportInputs(case="PV 1", investigator=INV, reason="r", query={}, parameters={}, coverage={},
+                          models=[], sources=[src], objects=objects, site_name="CSU Test")
+    rep = write_bundle(inputs, tmp_path / "b", key)
+    m = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    (s,) = m["sources"]
+    assert [(sp["requested_start_s"], sp["requested_end_s"]) for sp in s["spans"]] == [(4.0, 6.0), (10.0, 12.0)]
+    assert [(f["requested_start_s"], f["requested_end_s"]) for f in s["failed_spans"]] == [(0.0, 0.03)]
+    assert "before its first video packet" in s["failed_spans"][0]["error"]
+    errors = {o["object_id"]: o["span_copy_error"] for o in m["objects"]}
+    assert errors["later"] is None and "first video packet" in errors["early"]
+    assert len(rep.failed_spans) == 1 and "Spans NOT copied" in (tmp_path / "b" / "report.html").read_text()
+    assert verify_bundle(tmp_path / "b", [TrustedKey(key.fingerprint, "site")]).trusted
+
+    first = write_bundle(ExportInputs(**{**inputs.__dict__, "sources": [src_first], "objects": objects[1:]}),
+                         tmp_path / "first", key)
+    (sp,) = json.loads((tmp_path / "first" / "manifest.json").read_text())["sources"][0]["spans"]
+    assert (sp["requested_start_s"], sp["copy_start_in_source_s"], sp["starts_at_first_packet"]) == (0.0, 0.04, True)
+    assert sp["requested_start_offset_in_copy_s"] == 0.0 and sp["packets_identical_to_source"]
+    assert sp["video_packets"] >= 45 and not first.failed_spans

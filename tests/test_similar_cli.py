@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import synth
-from conftest import save_tiny_clip, vsearch_cli
+from conftest import save_tiny_clip, tubes_json, vsearch_cli
 from test_search_cli import CONFIG
 
 
@@ -45,7 +45,7 @@ def _access(env: dict[str, Path], store: Path) -> list[str]:
 
 
 def _tubes(store: Path, camera: str) -> list[dict]:
-    return json.loads(vsearch_cli("tubes", "--camera", camera, "--store", str(store), "--json").stdout)
+    return tubes_json(store, store.parent / "vsearch.toml", "--camera", camera)
 
 
 def _dominant(t: dict) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import cv2
 
-from conftest import shared_path, vsearch_cli
+from conftest import shared_path, tubes_json, vsearch_cli
+from test_search_cli import CONFIG
 
 
 def test_no_models_says_motion_only_then_install_makes_the_detector_default(tmp_path: Path, sample_clip: Path) -> None:
@@ -43,8 +44,8 @@ def test_no_models_says_motion_only_then_install_makes_the_detector_default(tmp_
     src = json.loads(vsearch_cli("sources", "--store", str(tmp_path / "s2"), "--json").stdout)[0]
     assert src["params"]["detector"] == "pvb-2002"
 
-    tubes = json.loads(vsearch_cli("tubes", "--camera", "pets-crossing", "--store", str(tmp_path / "s2"),
-                                   "--json").stdout)
+    (tmp_path / "vsearch.toml").write_text(CONFIG)
+    tubes = tubes_json(tmp_path / "s2", tmp_path / "vsearch.toml", "--camera", "pets-crossing")
     assert len(tubes) >= 3
     persons = [t for t in tubes if t["class_name"] == "person"]
     assert persons, [t["class_name"] for t in tubes]

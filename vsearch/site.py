@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pwd
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ INVESTIGATOR_ENV = "VSEARCH_INVESTIGATOR"
 CONFIG_FILE_NAME = "vsearch.toml"
 MAX_RETENTION_DAYS = 31  # CSI L252-5: at most one month unless a judicial procedure needs it (use a lock)
 # actions that need --investigator/--case/--reason (indexing is logged with log_system_action instead)
-PROTECTED_ACTIONS = frozenset({"search", "synopsis", "frame", "export", "purge"})
+PROTECTED_ACTIONS = frozenset({"search", "synopsis", "frame", "export", "purge", "lock", "tubes", "show"})
 
 EXAMPLE_CONFIG = """\
 site_name = "Commissariat central - CSU"
@@ -131,7 +132,8 @@ class SiteConfig(BaseModel):
         return self.key_dir if self.key_dir is not None else Path(store_dir) / "keys"
 
     def open_audit_log(self, store_dir: Path) -> AuditLog:
-        return AuditLog(self.audit_log_path(store_dir), clock_offset_s=self.host_clock_offset_s)
+        return AuditLog(self.audit_log_path(store_dir), clock_offset_s=self.host_clock_offset_s,
+                        key_dir=self.key_dir_path(store_dir))
 
 
 def find_config_path(path: Path | None = None, env: Mapping[str, str] | None = None,
@@ -270,6 +272,29 @@ def audited_action(config: SiteConfig, access: Access, action: str, audit: Audit
                                 record.outputs, recipients=access.recipients)
 
 
+@contextmanager
+def guarded_access(action: str, store_dir: Path, config_path: Path | None, investigator: str | None, case: str,
+                   reason: str, recipients: Sequence[str] | None, params: Mapping[str, Any]) -> Iterator[ActionRecord]:
+    """`audited_action` from command-line values: find the site config, the investigator and the audit log.
+
+    A request refused before an investigator can even be checked (no site config, no investigator id) is also
+    logged, in the store's audit log, when the store exists: an attempt to reach footage without
+    authorisation is itself something the site must be able to show."""
+    try:
+        cfg = load_site_config(config_path)
+        access = Access(resolve_investigator_id(investigator), case, reason, tuple(recipients or ()))
+    except (ConfigError, UsageError) as e:
+        if (Path(store_dir) / "lancedb").is_dir():
+            log = audit_log_for(store_dir, config_path) if not isinstance(e, ConfigError) else \
+                AuditLog(Path(store_dir) / "audit.jsonl", key_dir=Path(store_dir) / "keys")
+            log.append("refused", (investigator or "").strip() or None, case or None, reason or None,
+                       params={"requested_action": action, **params}, result={"refused": str(e)},
+                       recipients=tuple(recipients or ()))
+        raise
+    with audited_action(cfg, access, action, cfg.open_audit_log(store_dir), params) as record:
+        yield record
+
+
 def log_system_action(audit: AuditLog, action: str, params: Mapping[str, Any] | None = None,
                       result: Mapping[str, Any] | None = None, outputs: Mapping[str, str] | None = None,
                       operator: str | None = None, reason: str | None = None) -> AuditEntry:
@@ -278,14 +303,24 @@ def log_system_action(audit: AuditLog, action: str, params: Mapping[str, Any] | 
     return audit.append(action, operator, None, reason, params, result, outputs)
 
 
+def os_operator() -> str:
+    """Who ran a system action (indexing, log adoption): the OS account, as `os:<name>`."""
+    try:
+        return "os:" + pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"os:uid={os.getuid()}"
+
+
 def audit_log_for(store_dir: Path, config_path: Path | None = None) -> AuditLog:
     """The audit log system actions (indexing) go to: the site's, or `<store>/audit.jsonl` on a machine with
     no site config yet (indexing does not need an investigator, but it is still logged)."""
     site = optional_site_config(config_path)
-    return site.open_audit_log(store_dir) if site is not None else AuditLog(Path(store_dir) / "audit.jsonl")
+    return site.open_audit_log(store_dir) if site is not None else AuditLog(Path(store_dir) / "audit.jsonl",
+                                                                              key_dir=Path(store_dir) / "keys")
 
 
 __all__ = [
     "Access", "ActionRecord", "EXAMPLE_CONFIG", "Investigator", "SiteConfig", "audited_action", "authorise",
+    "guarded_access",
     "find_config_path", "load_site_config", "log_system_action", "resolve_investigator_id",
 ]

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import stat
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -201,6 +203,29 @@ class SourceRow:
         return d
 
 
+def has_history(root: Path) -> bool:
+    """Whether a store folder ever held indexed data (a `sources` data file or a job report), read from the file
+    layout alone so it opens nothing: with history, a missing audit log means a deleted one."""
+    root = Path(root)
+    return any((root / "jobs").glob("*.json")) or any((root / "lancedb" / "sources.lance" / "data").glob("*"))
+
+
+def _owner_only(folder: Path) -> None:
+    """Person-derived data (crops, stills, boxes) must not be readable by other accounts: folders 0700. Only
+    the folder's owner can change its mode; another authorised account opening the store leaves it as it is."""
+    st = folder.stat()
+    if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(folder, 0o700)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 def _as_utc(v: dt.datetime | None) -> dt.datetime | None:
     return v.astimezone(UTC) if v is not None else None
 
@@ -214,9 +239,15 @@ class Store:
         self.root = Path(root)
         self.migrated: list[str] = []  # one line per migration step applied by this open
         self._allow_heavy = allow_heavy_migration
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"--store {self.root}: is a file, not a store folder; give a new or existing store folder")
         if not create and not (self.root / "lancedb").is_dir():
             raise StoreError(f"{self.root}: no vsearch store here; run `vsearch index PATH --store {self.root}` first")
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as e:
+            raise StoreError(f"--store {self.root}: cannot create the store folder ({e.strerror or e})") from e
+        _owner_only(self.root)
         self.thumbs_dir = self.root / "thumbs"
         self.jobs_dir = self.root / "jobs"
         self.db = lancedb.connect(str(self.root / "lancedb"))
@@ -293,6 +324,11 @@ class Store:
                 self.table(name).delete(cond)
         shutil.rmtree(self.thumbs_dir / source_id, ignore_errors=True)
 
+    def replace_source_row(self, row: SourceRow) -> None:
+        """Rewrite a source's catalogue row alone (its derived rows stay)."""
+        self.table("sources").delete(f"source_id = {sql_str(row.source_id)}")
+        self._add_source_row(row)
+
     def write_source(self, row: SourceRow, result: SourceResult | None) -> None:
         """Commit one source: derived rows first, the `sources` row last (it marks the source as done)."""
         self.clear_source(row.source_id)
@@ -300,21 +336,24 @@ class Store:
             self._write_tubes(row, result)
             self._write_vectors(row, result)
             self._write_scenes(row, result)
-        data = {k: [getattr(row, k)] for k in SOURCES_SCHEMA.names}
-        self.table("sources").add(pa.table(data, schema=SOURCES_SCHEMA))
+        self._add_source_row(row)
+
+    def _add_source_row(self, row: SourceRow) -> None:
+        self.table("sources").add(pa.table({k: [getattr(row, k)] for k in SOURCES_SCHEMA.names}, schema=SOURCES_SCHEMA))
 
     def _write_tubes(self, row: SourceRow, result: SourceResult) -> None:
         if not result.tubes:
             return
         thumb_dir = self.thumbs_dir / row.source_id
-        thumb_dir.mkdir(parents=True, exist_ok=True)
+        thumb_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _owner_only(self.thumbs_dir)
         scale = row.width_px / row.analysis_width_px if row.analysis_width_px else 1.0
         records = []
         for t in result.tubes:
             thumb_path = ""
             if t.tube_id in result.thumbnails:
                 p = thumb_dir / f"{t.tube_id}.jpg"
-                p.write_bytes(result.thumbnails[t.tube_id])
+                _write_private(p, result.thumbnails[t.tube_id])
                 thumb_path = str(p.relative_to(self.root))
             records.append(tube_to_record(t, result.source.wall_time, scale, thumb_path))
         self.table("tubes").add(pa.Table.from_pylist(records, schema=TUBES_SCHEMA))

@@ -141,6 +141,7 @@ def export(store: Store, config: SiteConfig, result: QueryResult, req: ExportReq
             parameters=parameters, coverage=result.coverage.to_dict(),
             models=models_used(store, set(by_source), req.models_dir), sources=sources, objects=objects,
             videos=tuple(videos), site_name=config.site_name, recipients=req.recipients,
-            camera_clock_offsets_s=config.camera_clock_offsets_s)
+            camera_clock_offsets_s=config.camera_clock_offsets_s,
+            audit_head=config.open_audit_log(store.root).signed_head())
         key = SiteKey.load_or_create(config.key_dir_path(store.root))
         return write_bundle(inputs, out_dir, key, zip=req.zip)

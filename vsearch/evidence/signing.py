@@ -86,6 +86,22 @@ def _create(priv_path: Path) -> None:
         tmp.unlink()
 
 
+def site_public_fingerprint(key_dir: Path) -> str:
+    """Fingerprint of the site key kept in `key_dir` (its public file, else the private key), without ever creating
+    a key: a verifier must not mint the key it then trusts. ConfigError when there is none."""
+    key_dir = Path(key_dir)
+    pub, priv = key_dir / PUBLIC_KEY_FILE, key_dir / PRIVATE_KEY_FILE
+    try:
+        if pub.is_file():
+            return fingerprint(pub.read_bytes())
+        if priv.is_file():
+            return SiteKey.load_or_create(key_dir).fingerprint
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"site key in {key_dir} cannot be read ({e}); restore it from backup") from e
+    raise ConfigError(f"no site signing key in {key_dir} ({PUBLIC_KEY_FILE}); check --store / key_dir, or pass "
+                      "--trusted-key with the fingerprint the site published")
+
+
 def public_pem(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import pwd
 import queue
 import secrets
 import threading
@@ -28,7 +27,7 @@ from vsearch.errors import DecodeError, SourceError, UsageError, VsearchError
 from vsearch.indexers import activity, decode
 from vsearch.indexers.base import FrameContext, SourceResult, Stage
 from vsearch.records import SourceRef
-from vsearch.site import SiteConfig, log_system_action
+from vsearch.site import SiteConfig, log_system_action, os_operator
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing.identity import parse as parse_identity
 from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
@@ -100,6 +99,7 @@ class JobReport:
     warnings: list[str] = field(default_factory=list)
     software: str = f"vsearch {__version__}"
     pipeline: dict[str, object] = field(default_factory=dict)  # the identity of what this job indexes with
+    audit_head: dict[str, object] | None = None  # signed head of the audit log after the job's start entry
 
     @property
     def x_realtime(self) -> float:
@@ -361,7 +361,8 @@ def _internal_error(path: Path, e: BaseException) -> str:
 def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None = None,
               audit: AuditLog | None = None) -> JobReport:
     sink = sink or NullSink()
-    specs = discover(paths, camera=opts.camera, start=opts.start, tz=opts.tz)
+    found = discover(paths, camera=opts.camera, start=opts.start, tz=opts.tz)
+    specs = found.specs
     store = Store(opts.store)
     job_id = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
     report = JobReport(job_id=job_id, started_utc=dt.datetime.now(UTC).isoformat(),
@@ -369,6 +370,11 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     stages, warnings, index_params = build_stages(opts)
     params = json.dumps(index_params, sort_keys=True)
     report.options["index_params"] = index_params
+    audit_params = {"paths": [str(p) for p in paths], **report.options}
+    if audit is not None:  # logged before any data is written, so a killed job is still audited
+        log_system_action(audit, "index", params=audit_params,
+                          result={"job_id": job_id, "state": "started", "files": len(specs)}, operator=os_operator())
+        report.audit_head = audit.signed_head()
     current = pipeline_identity(stages, index_params)
     report.pipeline = current.to_dict()
     identity = current.to_json()
@@ -376,6 +382,10 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     for w in warnings:
         sink.warn(w)
     report.warnings.extend(warnings)
+    for prob in found.problems:  # a dangling link is footage missing (failed); a loop only repeats a folder
+        sink.warn(prob.message)
+        report.files.append({"path": str(prob.path), "status": "skipped" if prob.kind == "loop" else "failed",
+                             "message": prob.message, "sha256": None, "tubes": 0, "footage_s": 0.0, "wall_s": 0.0})
     sink.start(len(specs))
     t0 = time.perf_counter()
     written: set[str] = set()
@@ -427,11 +437,12 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     tmp.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     os.replace(tmp, store.jobs_dir / f"{job_id}.json")
     if audit is not None:
-        log_system_action(audit, "index", params={"paths": [str(p) for p in paths], **report.options},
-                          result={"job_id": job_id, **report.counts, "footage_s": round(report.footage_s, 3),
+        log_system_action(audit, "index", params=audit_params,
+                          result={"job_id": job_id, "state": "completed", **report.counts,
+                                  "footage_s": round(report.footage_s, 3),
                                   "failed": [f["path"] for f in report.failed]},
                           outputs={f["path"]: f["sha256"] for f in report.files if f["sha256"]},
-                          operator=_os_user())
+                          operator=os_operator())
     return report
 
 
@@ -452,13 +463,6 @@ def _plan(rows: list[SourceRow], current: PipelineIdentity, *,
             else:
                 redo[r.source_id] = "pipeline changed since it was indexed: " + "; ".join(diffs)
     return skip, redo
-
-
-def _os_user() -> str:
-    try:
-        return "os:" + pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        return f"os:uid={os.getuid()}"
 
 
 def _note_changed(store: Store, outcome: FileOutcome, report: JobReport) -> None:

@@ -12,11 +12,12 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from vsearch.errors import SourceError, UsageError
+from vsearch.errors import QueryError, SourceError, UsageError
+from vsearch.query.spec import get_tz
 
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".webm", ".wmv", ".flv",
@@ -36,6 +37,14 @@ class SourceSpec:
     clock_offset_s: float | None = None
 
 
+def site_zone(tz: str) -> dt.tzinfo:
+    """The `--tz` zone, or UsageError naming the option."""
+    try:
+        return get_tz(tz)
+    except QueryError as e:
+        raise UsageError(f"--tz {tz}: {e}") from e
+
+
 def parse_start(value: str, *, tz: str, what: str) -> dt.datetime:
     """ISO-8601 → aware UTC datetime; naive values are read in the site's time zone `tz`."""
     try:
@@ -43,7 +52,7 @@ def parse_start(value: str, *, tz: str, what: str) -> dt.datetime:
     except ValueError as e:
         raise UsageError(f"{what}: {value!r} is not an ISO-8601 time; use e.g. 2026-11-26T14:00:00+01:00") from e
     if t.tzinfo is None:
-        t = t.replace(tzinfo=ZoneInfo(tz))
+        t = t.replace(tzinfo=site_zone(tz))
     return t.astimezone(dt.timezone.utc)
 
 
@@ -81,13 +90,67 @@ def _read_manifest(path: Path, *, tz: str) -> list[SourceSpec]:
     return specs
 
 
-def discover(paths: list[Path], *, camera: str | None, start: str | None, tz: str) -> list[SourceSpec]:
-    """Expand PATH arguments into files to index, in a stable order, without duplicates."""
+@dataclass(frozen=True)
+class PathProblem:
+    """Something inside an indexed folder that cannot be followed (a loop, a link to nothing), one line each."""
+
+    path: Path
+    kind: str  # "loop" | "dangling link" | "unreadable folder"
+    message: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    specs: list[SourceSpec]
+    problems: list[PathProblem]
+
+
+def _video_files(root: Path, problems: list[PathProblem]) -> list[Path]:
+    """Video files under `root`, following links to folders (a mounted USB disk linked into the evidence
+    folder is footage too). A real folder reached twice is read once; a link back to one of its own parent
+    folders is a loop and a link to nothing is dangling: both are reported, never silently dropped."""
+    found: list[Path] = []
+    visited: set[tuple[int, int]] = set()
+
+    def visit(folder: Path, ancestors: frozenset[tuple[int, int]]) -> None:
+        st = folder.stat()
+        key = (st.st_dev, st.st_ino)
+        if key in ancestors:
+            problems.append(PathProblem(folder, "loop", f"{folder}: link loop (leads back to "
+                                        f"{folder.resolve()}, which contains it); not followed"))
+            return
+        if key in visited:
+            return
+        visited.add(key)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e:
+            problems.append(PathProblem(folder, "unreadable folder", f"{folder}: cannot be read "
+                                        f"({e.strerror or e}); its footage is NOT indexed"))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_symlink() and not path.exists():
+                problems.append(PathProblem(path, "dangling link", f"{path}: link to {os.readlink(path)}, which "
+                                            "does not exist (disk not mounted?); NOT indexed"))
+            elif entry.is_dir():
+                visit(path, ancestors | {key})
+            elif entry.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS:
+                found.append(path)
+
+    visit(root, frozenset())
+    return sorted(found)
+
+
+def discover(paths: list[Path], *, camera: str | None, start: str | None, tz: str) -> Discovery:
+    """Expand PATH arguments into files to index, in a stable order, each real file once, with what could not
+    be followed inside folders (loops, dangling links)."""
+    site_zone(tz)
     specs: list[SourceSpec] = []
+    problems: list[PathProblem] = []
     for p in paths:
         if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
-            specs.extend(SourceSpec(f) for f in files)
+            specs.extend(SourceSpec(f) for f in _video_files(p, problems))
         elif p.is_file() and p.suffix.lower() == ".csv":
             specs.extend(_read_manifest(p, tz=tz))
         elif p.exists():
@@ -113,7 +176,7 @@ def discover(paths: list[Path], *, camera: str | None, start: str | None, tz: st
             start=start_utc or s.start,
             start_origin="option" if start_utc else s.start_origin,
         ))
-    return out
+    return Discovery(out, problems)
 
 
 def resolve(spec: SourceSpec, creation_time: dt.datetime | None, *, tz: str) -> tuple[str, dt.datetime, str, float | None]:
