@@ -291,7 +291,9 @@ def test_spec_from_options_full(tmp_path: Path) -> None:
     )
     spec = spec_from_options(opts, known_cameras={"gate", "hall"})
     assert spec.classes == {"car", "truck"}
-    assert spec.colours == (ColourTerm("red"), ColourTerm("white", "upper"), ColourTerm("blue", "lower", "dark"))
+    # options are filters: their colours are hard (text colours only rank)
+    assert spec.colours == (ColourTerm("red", hard=True), ColourTerm("white", "upper", hard=True),
+                            ColourTerm("blue", "lower", "dark", hard=True))
     assert spec.direction == "left"
     assert spec.time_from == dt.datetime(2024, 5, 3, 14, tzinfo=PARIS)
     assert spec.time_to == dt.datetime(2024, 5, 3, 15, 30, tzinfo=PARIS)
@@ -338,7 +340,7 @@ def test_spec_canonical_order_and_to_dict() -> None:
     assert a == b
     assert a.to_dict() == b.to_dict()
     assert list(a.to_dict())[:3] == ["classes", "colours", "direction"]
-    assert a.to_dict()["colours"][0] == {"name": "red", "part": "any", "shade": None}
+    assert a.to_dict()["colours"][0] == {"name": "red", "part": "any", "shade": None, "hard": False}
 
 
 def test_spec_validates_its_fields() -> None:

@@ -284,7 +284,7 @@ def test_build_query_merges_text_and_options() -> None:
                                                              date="2024-05-02", limit=3),
                        now=NOW, cameras=CAMERAS)
     assert spec.classes == {"car", "truck"}
-    assert set(spec.colours) == {ColourTerm("red"), ColourTerm("white", "upper")}
+    assert set(spec.colours) == {ColourTerm("red"), ColourTerm("white", "upper", hard=True)}
     assert spec.time_from == at(2, 14) and spec.time_to == at(3, 0)  # text time of day on --date
     assert spec.limit == 3
 

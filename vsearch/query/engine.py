@@ -21,24 +21,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from vsearch.query.spec import ITEM_ATTRIBUTES, PARTS, QuerySpec
 from vsearch.catalogue.store import COLOUR_MIN_FRACTION, SOURCES_SCHEMA, TS as TS_TYPE, SourceRow, Store, record_to_tube, sql_str
 from vsearch.query import zones
+from vsearch.query.spec import QuerySpec
+from vsearch.query.terms import MATCHED, NEUTRAL, WEIGHT, Candidates, Evidence, Status, Term, status, terms_for
 
 UTC = dt.timezone.utc
 # A colour term matches when it covers at least this share of the object (or garment). It is the threshold the
 # store used to list colours in the `colours` / `upper_colours` / `lower_colours` columns, which is what makes
 # the colour pre-filter exact.
 COLOUR_MIN = COLOUR_MIN_FRACTION
-ITEM_MIN = 0.5  # attribute-model probability for a carried item / garment
 STATIONARY_MIN_S = 10.0  # "loitering / s'arrête": longest stationary period at least this long
 
 
 @dataclass(frozen=True)
 class TermScore:
     term: str  # e.g. "colour upper=white"
-    score: float  # 0..1
+    score: float | None  # 0..1; None when not measurable for this object
     detail: str  # human-readable evidence, e.g. "white covers 64 % of the upper body"
+    status: Status = "matched"
 
 
 @dataclass
@@ -66,7 +67,8 @@ class Hit:
 
     @property
     def why(self) -> str:
-        return "; ".join(f"{t.term} {t.score:.2f} ({t.detail})" for t in self.terms) or "matches all filters"
+        return "; ".join(f"{t.term} {t.status}" + (f" {t.score:.2f}" if t.score is not None else "") + f" ({t.detail})"
+                         for t in self.terms) or "matches all filters"
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -109,7 +111,6 @@ class QueryResult:
                 "coverage": self.coverage.to_dict(), "candidates": self.candidates}
 
 
-_PART_COLUMN = {"any": "colours", "upper": "upper_colours", "lower": "lower_colours"}
 _HIT_COLUMNS = ["tube_id", "source_id", "camera", "class_name", "class_source", "start_utc", "end_utc",
                 "first_pts_s", "last_pts_s", "colours", "upper_colours", "lower_colours", "direction8",
                 "stationary_max_s", "thumb_path"]
@@ -143,16 +144,13 @@ def _direction_column(direction: str) -> str:
 
 
 def search_filter(spec: QuerySpec) -> str | None:
-    """The full pre-filter of a search: `_prefilter` plus direction, colour presence per part (colours on one
-    part are alternatives) and speed bounds in frame widths per second. Exact, not an approximation: the
-    Python checks after it would keep every row it keeps."""
+    """The full pre-filter of a search: `_prefilter` plus direction, speed bounds in frame widths per second and
+    the SQL of every required term (hard colours; every term of a --strict query that has one). Exact, not an
+    approximation: the checks after it would keep every row it keeps."""
     conds = [c for c in (_prefilter(spec),) if c]
     if spec.direction:
         conds.append(f"{_direction_column(spec.direction)} = {sql_str(spec.direction)}")
-    for part in PARTS:
-        names = sorted({c.name for c in spec.colours if c.part == part})
-        if names:
-            conds.append(f"array_has_any({_PART_COLUMN[part]}, [{', '.join(sql_str(n) for n in names)}])")
+    conds += [sql for t in terms_for(spec) if t.required and (sql := t.sql())]
     if spec.min_speed is not None and spec.min_speed.unit == "fw/s":
         conds.append(f"speed_mean_fw_s >= {float(spec.min_speed.value)}")
     if spec.max_speed is not None and spec.max_speed.unit == "fw/s":
@@ -160,74 +158,33 @@ def search_filter(spec: QuerySpec) -> str | None:
     return " AND ".join(conds) if conds else None
 
 
-def _columns(spec: QuerySpec) -> list[str]:
+def _columns(spec: QuerySpec, terms: list[Term]) -> list[str]:
     """Columns read for every candidate: what filtering and ranking need (the rest is read for hits only)."""
     cols = ["tube_id", "start_utc"]
     if spec.time_of_day_from is not None or spec.time_of_day_to is not None:
         cols.append("end_utc")
     if spec.min_speed is not None or spec.max_speed is not None:
         cols += ["source_id", "speed_mean_fw_s"]
-    if spec.colours or spec.items:
+    if any(t.json_fields() for t in terms):
         cols.append("attributes_json")
+    cols += [c for t in terms for c in t.columns()]
     if spec.zones:
         cols += ["source_id", "n_samples", "pts_s", "boxes_xyxy"]
     return list(dict.fromkeys(cols))
 
 
-def _colour_terms(spec: QuerySpec, attrs: dict[str, object]) -> list[TermScore] | None:
-    """Colours on the same part are alternatives (best one counts); different parts must all match."""
-    out = []
-    for part in PARTS:
-        wanted = [c for c in spec.colours if c.part == part]
-        if not wanted:
-            continue
-        fractions: dict[str, float] = attrs.get(_PART_COLUMN[part]) or {}
-        if not fractions:
-            return None  # e.g. no upper/lower split: not a person
-        best = max(wanted, key=lambda c: (float(fractions.get(c.name, 0.0)), c.name))
-        frac = float(fractions.get(best.name, 0.0))
-        if frac < COLOUR_MIN:
-            return None
-        where = "object" if part == "any" else f"{part} body"
-        shade = f" (shade '{best.shade}' not checked: palette colours only)" if best.shade else ""
-        label = "colour" if part == "any" else f"colour {part}"
-        out.append(TermScore(f"{label}={best.name}", frac,
-                             f"{best.name} covers {frac:.0%} of the {where}{shade}"))
-    return out
-
-
-def _item_terms(spec: QuerySpec, attrs: dict[str, object]) -> list[TermScore] | None:
-    models: dict[str, object] = attrs.get("models") or {}
-    out = []
-    for item in sorted(spec.items):
-        key = ITEM_ATTRIBUTES[item]
-        p = models.get(key)
-        if p is None or float(p) < ITEM_MIN:
-            return None
-        out.append(TermScore(f"item={item}", float(p), f"attribute model: {key} p={float(p):.2f}"))
-    return out
-
-
 _ZONE_DETAIL = {"entered": "entered the zone", "crossed": "crossed the line"}
 
 
-def _zone_terms(spec: QuerySpec, rec: dict[str, object], src: SourceRow | None) -> list[TermScore] | None:
-    if not spec.zones:
-        return []
+def _zone_ok(spec: QuerySpec, rec: dict[str, object], src: SourceRow | None) -> bool:
     if src is None or not src.analysis_width_px:
-        return None
+        return False
     n = int(rec["n_samples"])
     boxes = np.asarray(rec["boxes_xyxy"], np.float32).reshape(n, 4)
     pts = zones.ground_points(boxes, src.analysis_width_px, src.analysis_height_px)
     times = np.asarray(rec["pts_s"], np.float64)
-    out = []
-    for z in spec.zones:
-        shape = z.shape.normalised_for(src.width_px, src.height_px)
-        if not zones.zone_test(z.mode, shape, times, pts, z.min_s):
-            return None
-        detail = _ZONE_DETAIL.get(z.mode) or f"stayed ≥ {z.min_s:g} s in the zone"
-        out.append(TermScore(f"zone {z.mode}", 1.0, detail))
-    return out
+    return all(zones.zone_test(z.mode, z.shape.normalised_for(src.width_px, src.height_px), times, pts, z.min_s)
+               for z in spec.zones)
 
 
 def _hard_terms(spec: QuerySpec, rec: dict[str, object]) -> list[TermScore]:
@@ -238,6 +195,8 @@ def _hard_terms(spec: QuerySpec, rec: dict[str, object]) -> list[TermScore]:
         hard.append(TermScore(f"direction={spec.direction}", 1.0, f"moving {rec['direction8']}"))
     if spec.stationary:
         hard.append(TermScore("stationary", 1.0, f"stationary {rec['stationary_max_s']:.0f} s"))
+    hard += [TermScore(f"zone {z.mode}", 1.0, _ZONE_DETAIL.get(z.mode) or f"stayed ≥ {z.min_s:g} s in the zone")
+             for z in spec.zones]
     return hard
 
 
@@ -270,52 +229,36 @@ def _time_of_day_mask(spec: QuerySpec, table: pa.Table) -> np.ndarray:
     return ok
 
 
-def _parsed_attributes(spec: QuerySpec, table: pa.Table) -> pa.Table | None:
-    """The colour fractions and item probabilities of every row, parsed from `attributes_json` in C++."""
-    if not (spec.colours or spec.items) or table.num_rows == 0:
+def _parsed_attributes(terms: list[Term], table: pa.Table) -> pa.Table | None:
+    """The attribute values the terms read, parsed from `attributes_json` in C++ (absent keys are null)."""
+    wanted: dict[str, dict[str, pa.DataType]] = {}
+    for t in terms:
+        for key, sub, typ in t.json_fields():
+            wanted.setdefault(key, {})[sub] = typ
+    if not wanted or table.num_rows == 0:
         return None
-    fields = []
-    for part in PARTS:
-        names = sorted({c.name for c in spec.colours if c.part == part})
-        if names:
-            fields.append(pa.field(_PART_COLUMN[part], pa.struct([pa.field(c, pa.float64()) for c in names])))
-    if spec.items:
-        keys = sorted({ITEM_ATTRIBUTES[i] for i in spec.items})
-        fields.append(pa.field("models", pa.struct([pa.field(k, pa.float64()) for k in keys])))
+    schema = pa.schema([pa.field(k, pa.struct([pa.field(n, typ) for n, typ in sorted(subs.items())]))
+                        for k, subs in sorted(wanted.items())])
     col = pc.fill_null(table.column("attributes_json").combine_chunks(), "{}")
     col = pc.if_else(pc.equal(col, ""), "{}", col)
     offsets = pa.array([0, len(col)], pa.int32())
     text = pc.binary_join(pa.ListArray.from_arrays(offsets, col), "\n")[0].as_buffer()
-    opts = pa_json.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore",
+    opts = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore",
                                 newlines_in_values=False)
     block = max(1 << 20, min(len(text) + 1, 1 << 26))
     return pa_json.read_json(pa.BufferReader(text), read_options=pa_json.ReadOptions(block_size=block),
                              parse_options=opts)
 
 
-def _struct_field(parsed: pa.Table, column: str, name: str) -> np.ndarray:
-    arr = pc.struct_field(parsed.column(column).combine_chunks(), name)
-    return pc.fill_null(arr, 0.0).to_numpy(zero_copy_only=False).astype(np.float64)
-
-
-def _soft_scores(spec: QuerySpec, parsed: pa.Table | None, n: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """(rows passing the colour / item thresholds, per-term score arrays in the order terms are listed)."""
-    ok = np.ones(n, bool)
-    scores: list[np.ndarray] = []
-    if parsed is None:
-        return ok, scores
-    for part in PARTS:
-        names = sorted({c.name for c in spec.colours if c.part == part})
-        if names:
-            best = np.max(np.stack([_struct_field(parsed, _PART_COLUMN[part], c) for c in names]), axis=0)
-            ok &= best >= COLOUR_MIN
-            scores.append(best)
-    for item in sorted(spec.items):
-        p = _struct_field(parsed, "models", ITEM_ATTRIBUTES[item])
-        present = pc.is_valid(pc.struct_field(parsed.column("models").combine_chunks(), ITEM_ATTRIBUTES[item]))
-        ok &= present.to_numpy(zero_copy_only=False) & (p >= ITEM_MIN)
-        scores.append(p)
-    return ok, scores
+def _ranking_score(terms: list[Term], evidence: list[Evidence], n: int) -> np.ndarray:
+    """Weighted mean of the soft scores (a not-measurable term counts NEUTRAL); 1 when nothing is soft."""
+    weights = [WEIGHT[t.kind] for t in terms]
+    if not sum(weights):
+        return np.ones(n)
+    total = np.zeros(n)
+    for w, e in zip(weights, evidence):
+        total += w * np.where(np.isfinite(e.score), e.score, NEUTRAL)
+    return np.round(total / sum(weights), 4)
 
 
 class _SourceIndex:
@@ -378,42 +321,67 @@ def _rank(table: pa.Table, score: np.ndarray, limit: int | None) -> list[int]:
 
 
 def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | None = None) -> QueryResult:
-    """Evaluate `spec`. `similar` (tube_id → appearance score) comes from the vector search for --like/CLIP."""
+    """Evaluate `spec` (use `vsearch.query.search.execute`, which also computes `similar`: tube_id → appearance
+    score from the vector search for --like/CLIP)."""
     sources = _SourceIndex()
-    table = store.tubes_arrow(search_filter(spec), columns=_columns(spec))
+    terms = terms_for(spec)
+    table = store.tubes_arrow(search_filter(spec), columns=_columns(spec, terms))
     candidates = table.num_rows
     if similar is not None:
         table = table.filter(pc.is_in(table.column("tube_id"), value_set=pa.array(sorted(similar), pa.string())))
     keep = _time_of_day_mask(spec, table) & _speed_mask(store, spec, table, sources)
-    ok, soft = _soft_scores(spec, _parsed_attributes(spec, table), table.num_rows)
-    keep &= ok
+    cands = Candidates(table, _parsed_attributes(terms, table))
+    evidence = [t.evaluate(cands) for t in terms]
+    if similar is not None:
+        ids = table.column("tube_id").to_pylist()
+        like = np.array([similar[i].score for i in ids], np.float64)
+        terms, evidence = terms + [LikeTerm(similar)], evidence + [Evidence(like, like)]
+    for t, e in zip(terms, evidence):
+        if t.required:
+            keep &= np.nan_to_num(e.score, nan=-1.0) >= MATCHED
     if spec.zones:
         keep = _zone_mask(store, spec, table, keep, sources)
     table = table.filter(pa.array(keep))
-    soft = [s[keep] for s in soft]
-    if similar is not None:
-        ids = table.column("tube_id").to_pylist()
-        soft.append(np.array([similar[i].score for i in ids], np.float64))
-    n_hard = int(bool(spec.classes)) + int(bool(spec.direction)) + int(spec.stationary) + len(spec.zones)
-    n_terms = n_hard + len(soft)
-    total = np.full(table.num_rows, float(n_hard))
-    for s in soft:
-        total = total + s
-    score = np.round(total / n_terms, 4) if n_terms else np.ones(table.num_rows)
+    evidence = [e.take(keep) for e in evidence]
+    score = _ranking_score(terms, evidence, table.num_rows)
     order = _rank(table, score, spec.limit)
-    rows = _hit_rows(store, spec, table.column("tube_id").take(pa.array(order, pa.int64())).to_pylist())
+    rows = _hit_rows(store, table.column("tube_id").take(pa.array(order, pa.int64())).to_pylist())
     sources.fetch(store, {r["source_id"] for r in rows})
-    hits = [_hit(store, spec, rec, float(score[i]), sources, similar) for i, rec in zip(order, rows)]
+    hits = []
+    for i, rec in zip(order, rows):
+        explained = [TermScore(t.label, _rounded(e.score[i]), t.explain(e.score[i], e.value[i], e.choice_at(i)),
+                               status(e.score[i])) for t, e in zip(terms, evidence)]
+        hits.append(_hit(store, spec, rec, float(score[i]), sources, _hard_terms(spec, rec) + explained))
     return QueryResult(spec, hits, _coverage_for(store, spec), candidates)
 
 
-def _hit_rows(store: Store, spec: QuerySpec, tube_ids: list[str]) -> list[dict[str, object]]:
+def _rounded(score: float) -> float | None:
+    return round(float(score), 4) if np.isfinite(score) else None
+
+
+@dataclass(frozen=True)
+class LikeTerm:
+    """Appearance similarity (--like) and/or CLIP text similarity, computed by the vector search."""
+
+    scores: dict[str, TermScore]
+    required: bool = False
+    kind: str = "like"
+
+    @property
+    def label(self) -> str:
+        return next(iter(self.scores.values())).term if self.scores else "like"
+
+    def explain(self, score: float, value: float, choice: int = 0) -> str:
+        return next(iter(self.scores.values())).detail if self.scores else ""
+
+
+def _hit_rows(store: Store, tube_ids: list[str]) -> list[dict[str, object]]:
     """Full hit columns of the ranked tubes, in rank order (read by tube id, only for the ranks returned)."""
-    cols = _HIT_COLUMNS + (["attributes_json"] if spec.colours or spec.items else [])
     by_id: dict[str, dict[str, object]] = {}
     for lo in range(0, len(tube_ids), 500):
         ids = ", ".join(sql_str(i) for i in tube_ids[lo:lo + 500])
-        by_id.update((r["tube_id"], r) for r in store.tubes_arrow(f"tube_id IN ({ids})", columns=cols).to_pylist())
+        by_id.update((r["tube_id"], r) for r in store.tubes_arrow(f"tube_id IN ({ids})", columns=_HIT_COLUMNS)
+                     .to_pylist())
     return [by_id[i] for i in tube_ids]
 
 
@@ -424,21 +392,13 @@ def _zone_mask(store: Store, spec: QuerySpec, table: pa.Table, keep: np.ndarray,
     recs = table.select(["source_id", "n_samples", "pts_s", "boxes_xyxy"]).take(pa.array(rows, pa.int64())).to_pylist()
     sources.fetch(store, {r["source_id"] for r in recs})
     for i, rec in zip(rows, recs):
-        keep[i] = _zone_terms(spec, rec, sources.row(rec["source_id"])) is not None
+        keep[i] = _zone_ok(spec, rec, sources.row(rec["source_id"]))
     return keep
 
 
 def _hit(store: Store, spec: QuerySpec, rec: dict[str, object], score: float, sources: _SourceIndex,
-         similar: dict[str, TermScore] | None) -> Hit:
+         terms: list[TermScore]) -> Hit:
     src = sources.row(rec["source_id"])
-    attrs = json.loads(rec.get("attributes_json") or "{}") if "attributes_json" in rec else {}
-    terms = _hard_terms(spec, rec)
-    terms += _colour_terms(spec, attrs) or []
-    terms += _item_terms(spec, attrs) or []
-    terms += [TermScore(f"zone {z.mode}", 1.0, _ZONE_DETAIL.get(z.mode) or f"stayed ≥ {z.min_s:g} s in the zone")
-              for z in spec.zones]
-    if similar is not None:
-        terms.append(similar[rec["tube_id"]])
     start, end = rec["start_utc"].astimezone(UTC), rec["end_utc"].astimezone(UTC)
     return Hit(
         tube_id=rec["tube_id"], camera=rec["camera"], source_id=rec["source_id"],

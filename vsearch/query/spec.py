@@ -31,19 +31,21 @@ from vsearch.query.zones import Line, Polygon, zone_test
 
 DEFAULT_TZ = "Europe/Paris"
 
-Part = Literal["any", "upper", "lower"]
+Part = Literal["any", "upper", "lower", "head"]
 Shade = Literal["light", "dark"]
 ZoneMode = Literal["entered", "crossed", "stayed"]
 SpeedUnit = Literal["fw/s", "px/s"]
 
-PARTS = ("any", "upper", "lower")
+PARTS = ("any", "upper", "lower", "head")  # "head": headwear colour (attribute `head_colours`)
 SHADES = ("light", "dark")
 ZONE_MODES = ("entered", "crossed", "stayed")
 # Canonical colour names: the palette used by tests/synth.py and the garment colour sampler. The vehicle
 # attribute model says "gray"; matchers map it to "grey".
 COLOURS = ("white", "black", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 DIRECTIONS = ("left", "right", "up", "down", "N", "NE", "E", "SE", "S", "SW", "W", "NW")
-# Carried items / clothing kinds -> key of the person-attributes model output that tests them.
+# Carried items / clothing kinds -> key under the tube attributes' `models` that holds its probability. The first
+# six are written by the person-attributes model; the others have no producer yet: they are "not measurable"
+# for every tube until an indexer writes that key (see vsearch/query/vocabulary.toml).
 ITEM_ATTRIBUTES = {
     "bag": "has_bag",
     "backpack": "has_backpack",
@@ -51,8 +53,15 @@ ITEM_ATTRIBUTES = {
     "coat": "has_coat_jacket",
     "long_sleeves": "has_longsleeves",
     "long_trousers": "has_longpants",
+    "suitcase": "has_suitcase",
+    "umbrella": "has_umbrella",
+    "pushchair": "has_pushchair",
 }
 ITEMS = tuple(ITEM_ATTRIBUTES)
+# Fine vehicle types (the vehicle-attributes model's `type` output, or a detector class of that name).
+VEHICLE_TYPES = ("car", "van", "bus", "truck")
+# Camera-relative motion: box growing / shrinking over the tube, entering / leaving through a frame edge.
+MOTIONS = ("towards", "away", "entering", "leaving")
 
 LEGAL_NOTICE = (
     "Words about sex, age, origin, religion, hair, face or body are never used for matching "
@@ -150,6 +159,8 @@ class ColourTerm:
     name: str
     part: Part = "any"
     shade: Shade | None = None
+    # True: a filter (from --colour/--upper/--lower); False: soft evidence that ranks (from the query text)
+    hard: bool = False
 
     def __post_init__(self) -> None:
         if self.name not in COLOURS:
@@ -160,7 +171,7 @@ class ColourTerm:
             raise ValueError(f"shade {self.shade!r} is not one of {SHADES}")
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "part": self.part, "shade": self.shade}
+        return {"name": self.name, "part": self.part, "shade": self.shade, "hard": self.hard}
 
 
 @dataclass(frozen=True)
@@ -243,12 +254,16 @@ class QuerySpec:
     max_speed: SpeedTerm | None = None
     stationary: bool = False
     items: frozenset[str] = frozenset()
+    vehicle_types: frozenset[str] = frozenset()  # soft: fine vehicle type wanted (van, bus, truck, car)
+    motion: frozenset[str] = frozenset()  # soft: camera-relative motion (towards, away, entering, leaving)
+    strict: bool = False  # every soft term must be matched (else they only rank)
     like: str | None = None  # a reference image path or "tube:<tube_id>"
     free_text: str = ""
     # the whole text minus sensitive words, for CLIP; kept out of equality and to_dict (which are the
     # structured query, the same whatever the wording)
     phrase: str = field(default="", compare=False)
     unknown_words: tuple[str, ...] = ()
+    unmeasurable: tuple[str, ...] = ()  # words understood but measured by no stored attribute ("striped")
     ignored_sensitive: tuple[str, ...] = ()
     language: str | None = None  # "fr", "en", "mixed"; None when there was no text
     limit: int | None = None
@@ -256,6 +271,12 @@ class QuerySpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "classes", frozenset(self.classes))
         object.__setattr__(self, "items", frozenset(self.items))
+        object.__setattr__(self, "vehicle_types", frozenset(self.vehicle_types))
+        object.__setattr__(self, "motion", frozenset(self.motion))
+        for name, allowed in (("vehicle_types", VEHICLE_TYPES), ("motion", MOTIONS)):
+            bad = getattr(self, name) - set(allowed)
+            if bad:
+                raise ValueError(f"unknown {name} {sorted(bad)}; use {allowed}")
         bad = self.classes - set(CLASSES)
         if bad:
             raise ValueError(f"unknown classes {sorted(bad)}; use {CLASSES}")
@@ -271,11 +292,12 @@ class QuerySpec:
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
         # canonical order, so equal queries compare (and serialise) equal
-        colours = sorted(set(self.colours), key=lambda c: (PARTS.index(c.part), c.name, c.shade or ""))
+        colours = sorted(set(self.colours), key=lambda c: (PARTS.index(c.part), c.name, c.shade or "", c.hard))
         object.__setattr__(self, "colours", tuple(colours))
         object.__setattr__(self, "cameras", tuple(sorted(set(self.cameras))))
         object.__setattr__(self, "zones", tuple(dict.fromkeys(self.zones)))
         object.__setattr__(self, "unknown_words", tuple(self.unknown_words))
+        object.__setattr__(self, "unmeasurable", tuple(dict.fromkeys(self.unmeasurable)))
         object.__setattr__(self, "ignored_sensitive", tuple(dict.fromkeys(self.ignored_sensitive)))
 
     def tzinfo(self) -> dt.tzinfo:
@@ -291,7 +313,8 @@ class QuerySpec:
 
     def has_constraints(self) -> bool:
         """False when nothing would restrict the search (no filter, no text, no reference)."""
-        reporting = ("tz", "language", "limit", "unknown_words", "ignored_sensitive", "phrase")
+        reporting = ("tz", "language", "limit", "unknown_words", "ignored_sensitive", "phrase", "unmeasurable",
+                     "strict")
         return any(getattr(self, f.name) != f.default for f in fields(self) if f.name not in reporting)
 
     def to_dict(self) -> dict[str, object]:
@@ -312,9 +335,13 @@ class QuerySpec:
             "max_speed": None if self.max_speed is None else self.max_speed.to_dict(),
             "stationary": self.stationary,
             "items": sorted(self.items),
+            "vehicle_types": sorted(self.vehicle_types),
+            "motion": sorted(self.motion),
+            "strict": self.strict,
             "like": self.like,
             "free_text": self.free_text,
             "unknown_words": list(self.unknown_words),
+            "unmeasurable": list(self.unmeasurable),
             "ignored_sensitive": list(self.ignored_sensitive),
             "legal_notice": self.legal_notice,
             "language": self.language,
@@ -330,13 +357,13 @@ class QuerySpec:
         changes: dict[str, object] = {}
         for f in fields(self):
             mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            if f.name in ("classes", "items"):
+            if f.name in ("classes", "items", "vehicle_types", "motion"):
                 changes[f.name] = mine | theirs
-            elif f.name in ("colours", "cameras", "zones", "unknown_words", "ignored_sensitive"):
+            elif f.name in ("colours", "cameras", "zones", "unknown_words", "unmeasurable", "ignored_sensitive"):
                 changes[f.name] = mine + theirs
             elif f.name in ("free_text", "phrase"):
                 changes[f.name] = " ".join(s for s in (mine, theirs) if s)
-            elif f.name == "stationary":
+            elif f.name in ("stationary", "strict"):
                 changes[f.name] = mine or theirs
             elif f.name == "language":
                 changes[f.name] = mine if theirs is None else theirs if mine is None or mine == theirs else "mixed"
@@ -711,6 +738,7 @@ class QueryOptions:
     max_speed: str | None = None
     like: str | None = None
     limit: int | None = None
+    strict: bool = False
 
 
 def _time_bound(value: str, option: str, date: dt.date | None, zone: dt.tzinfo) -> dt.datetime | dt.time:
@@ -736,6 +764,7 @@ def spec_from_options(
     colours = [parse_colour(v, "any", option="--colour") for v in opts.colours]
     colours += [parse_colour(v, "upper", option="--upper") for v in opts.upper]
     colours += [parse_colour(v, "lower", option="--lower") for v in opts.lower]
+    colours = [replace(c, hard=True) for c in colours]  # explicit options filter; text words only rank
     bounds: dict[str, dt.datetime | dt.time | None] = {"from": None, "to": None}
     for key, value in (("from", opts.time_from), ("to", opts.time_to)):
         if value is not None:
@@ -766,6 +795,7 @@ def spec_from_options(
         max_speed=max_speed,
         like=opts.like,
         limit=None if opts.limit is None else int(opts.limit),
+        strict=bool(opts.strict),
     )
     _check_time_order(spec)
     if date is not None:
