@@ -235,7 +235,9 @@ def test_parse_colour_part_and_errors() -> None:
 
 def test_parse_class() -> None:
     assert parse_class("car") == {"car"}
-    assert parse_class("Poids lourd") == {"truck"}
+    # a fine vehicle word accepts every vehicle class (pvb-2002 calls every vehicle "car"); its type only ranks
+    assert parse_class("Poids lourd") == {"car", "truck", "bus"}
+    assert parse_class("truck") == {"truck"}  # a class name is that class
     assert parse_class("vélo") == {"bicycle"}
     with pytest.raises(QueryError, match="--class 'tank'"):
         parse_class("tank")
@@ -290,7 +292,7 @@ def test_spec_from_options_full(tmp_path: Path) -> None:
         like=str(ref), limit=20,
     )
     spec = spec_from_options(opts, known_cameras={"gate", "hall"})
-    assert spec.classes == {"car", "truck"}
+    assert spec.classes == {"car", "truck", "bus"}
     # options are filters: their colours are hard (text colours only rank)
     assert spec.colours == (ColourTerm("red", hard=True), ColourTerm("white", "upper", hard=True),
                             ColourTerm("blue", "lower", "dark", hard=True))

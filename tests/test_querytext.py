@@ -75,7 +75,8 @@ def test_french_and_english_pairs_agree(fr: str, en: str) -> None:
         ("personne haut blanc avec un sac à dos",
          {"classes": {"person"}, "colours": (ColourTerm("white", "upper"),), "items": {"backpack"}}),
         ("camion blanc après 14h hier",
-         {"classes": {"truck"}, "colours": (ColourTerm("white"),), "time_from": at(2, 14), "time_to": at(3, 0),
+         {"classes": {"car", "truck", "bus"}, "vehicle_types": {"truck"}, "colours": (ColourTerm("white"),),
+          "time_from": at(2, 14), "time_to": at(3, 0),
           "time_of_day_from": None}),
         ("vélo vers la droite", {"classes": {"bicycle"}, "direction": "right"}),
         ("bicyclette de gauche à droite", {"classes": {"bicycle"}, "direction": "right"}),
@@ -87,7 +88,8 @@ def test_french_and_english_pairs_agree(fr: str, en: str) -> None:
         ("auto grise ou verte", {"classes": {"car"}, "colours": (ColourTerm("green"), ColourTerm("grey"))}),
         ("voiture bleu clair", {"colours": (ColourTerm("blue", shade="light"),)}),
         ("light blue car", {"colours": (ColourTerm("blue", shade="light"),)}),
-        ("beige van", {"classes": {"car", "truck"}, "colours": (ColourTerm("brown", shade="light"),)}),
+        ("beige van", {"classes": {"car", "truck", "bus"}, "vehicle_types": {"van"},
+                       "colours": (ColourTerm("brown", shade="light"),)}),
         ("haut blanc pantalon noir",
          {"classes": {"person"}, "colours": (ColourTerm("white", "upper"), ColourTerm("black", "lower")),
           "items": {"long_trousers"}}),
@@ -96,7 +98,7 @@ def test_french_and_english_pairs_agree(fr: str, en: str) -> None:
         ("personne habillée en noir", {"classes": {"person"}, "colours": (ColourTerm("black"),)}),
         ("someone with a hat and long sleeves", {"classes": {"person"}, "items": {"hat", "long_sleeves"}}),
         ("personne avec un bonnet", {"classes": {"person"}, "items": {"hat"}}),
-        ("autobus", {"classes": {"bus"}}),
+        ("autobus", {"classes": {"car", "truck", "bus"}, "vehicle_types": {"bus"}}),
         ("véhicule", {"classes": {"car", "truck", "bus", "motorbike"}}),
         ("loitering person", {"classes": {"person"}, "stationary": True}),
         ("individu qui s'arrête", {"classes": {"person"}, "stationary": True}),
@@ -209,7 +211,7 @@ PHRASES = [
 def test_every_token_lands_in_exactly_one_bucket(text: str) -> None:
     a = analyse(text, now=NOW, cameras=CAMERAS)
     assert len(a.buckets) == len(a.tokens)
-    assert set(a.buckets) <= {"mapped", "stop", "sensitive", "unknown"}
+    assert set(a.buckets) <= {"mapped", "unmeasurable", "stop", "sensitive", "unknown"}
     # the tokens cover every letter and digit of the text, in order
     assert "".join(re.findall(r"[^\W_]", "".join(t.text for t in a.tokens))) == "".join(re.findall(r"[^\W_]", text))
     unknown = tuple(t.text for t, b in zip(a.tokens, a.buckets, strict=True) if b == "unknown")
@@ -217,20 +219,22 @@ def test_every_token_lands_in_exactly_one_bucket(text: str) -> None:
     assert a.spec.unknown_words == unknown
     assert a.spec.ignored_sensitive == tuple(dict.fromkeys(sensitive))
     assert a.spec.free_text == " ".join(unknown)
+    assert bool(a.spec.unmeasurable) == ("unmeasurable" in a.buckets)
 
 
 def test_unknown_words_are_reported_and_kept_for_clip() -> None:
     spec = parse("voiture rouge avec un parapluie jaune près du kiosque")
-    assert spec.classes == {"car"}
-    assert spec.unknown_words == ("parapluie", "jaune", "près", "kiosque")  # "jaune" has nothing to attach to
-    assert spec.free_text == "parapluie jaune près kiosque"
+    assert spec.classes == {"car"} and spec.items == {"umbrella"}
+    assert spec.unknown_words == ("près", "kiosque")
+    assert spec.unmeasurable == ("jaune",)  # the umbrella's colour: understood, no stored attribute
+    assert spec.free_text == "près kiosque"
     assert spec.phrase == "voiture rouge avec un parapluie jaune près du kiosque"
 
 
 def test_colour_of_a_carried_item_is_reported_not_matched() -> None:
     spec = parse("sac à dos rouge")
     assert spec.items == {"backpack"} and spec.colours == ()
-    assert spec.unknown_words == ("rouge",)
+    assert spec.unmeasurable == ("rouge",) and spec.unknown_words == ()
 
 
 def test_shade_without_colour_is_reported() -> None:

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -27,6 +26,8 @@ import numpy as np
 
 from vsearch.errors import QueryError
 from vsearch.records import CLASSES
+from vsearch.query import vocabulary
+from vsearch.query.vocabulary import fold
 from vsearch.query.zones import Line, Polygon, zone_test
 
 DEFAULT_TZ = "Europe/Paris"
@@ -68,84 +69,9 @@ LEGAL_NOTICE = (
     "(no biometric or sensitive inference): {words}"
 )
 
-# ---------------------------------------------------------------------------------------------------------------
-# Vocabulary shared with the free-text parser: (canonical value, French words, English words). Words are
-# lower-case and accent-free ("fonce" for "foncé"); a word in both lists counts for both languages.
-COLOUR_VOCAB: tuple[tuple[tuple[str, Shade | None], str, str], ...] = (
-    (("white", None), "blanc blanche blancs blanches", "white"),
-    (("black", None), "noir noire noirs noires", "black"),
-    (("grey", None), "gris grise grises", "grey gray"),
-    (("red", None), "rouge rouges", "red"),
-    (("orange", None), "orange oranges orange orangee orangees", "orange"),
-    (("yellow", None), "jaune jaunes", "yellow"),
-    (("green", None), "vert verte verts vertes", "green"),
-    (("blue", None), "bleu bleue bleus bleues", "blue"),
-    (("purple", None), "violet violette violets violettes", "purple violet"),
-    (("pink", None), "rose roses", "pink"),
-    (("brown", None), "marron marrons brun brune bruns brunes", "brown"),
-    # decided shades of basic colours (documented in docs/query-language.md)
-    (("blue", "dark"), "", "navy"),
-    (("red", "dark"), "bordeaux", "burgundy"),
-    (("brown", "light"), "beige", "beige tan"),
-    (("green", "dark"), "kaki", "khaki"),
-    (("blue", "light"), "turquoise cyan", "turquoise cyan"),
-    (("purple", "light"), "mauve", "mauve"),
-    (("grey", "light"), "argent argente argentee", "silver"),
-    (("yellow", None), "dore doree", "gold golden"),
-)
-SHADE_VOCAB: tuple[tuple[Shade, str, str], ...] = (
-    ("light", "clair claire clairs claires pale pales pastel", "light pale pastel"),
-    ("dark", "fonce foncee fonces foncees sombre sombres", "dark deep"),
-)
-CLASS_VOCAB: tuple[tuple[tuple[str, ...], str, str], ...] = (
-    (("car",), "voiture voitures auto autos automobile automobiles berline berlines taxi taxis",
-     "car cars automobile automobiles taxi taxis suv"),
-    (("person",), "personne personnes pieton pietons pietonne pietonnes individu individus passant passants "
-     "passante passantes gens quelqu'un",
-     "person persons people pedestrian pedestrians individual individuals someone"),
-    (("bicycle",), "velo velos bicyclette bicyclettes cycliste cyclistes vtt",
-     "bicycle bicycles bike bikes cyclist cyclists"),
-    (("motorbike",), "moto motos motocyclette motocyclettes scooter scooters motard motards",
-     "motorbike motorbikes motorcycle motorcycles scooter scooters"),
-    (("truck",), "camion camions semi-remorque semi-remorques poids-lourd poids-lourds", "truck trucks lorry lorries"),
-    (("bus",), "bus autobus autocar autocars minibus", "bus buses coach coaches minibus"),
-    (("car", "truck"), "camionnette camionnettes fourgon fourgons fourgonnette fourgonnettes utilitaire utilitaires",
-     "van vans"),
-    (("car", "truck", "bus", "motorbike"), "vehicule vehicules", "vehicle vehicles"),
-    (("bicycle", "motorbike"), "deux-roues", "two-wheeler two-wheelers"),
-)
-
-
-def _words(vocab: tuple[tuple[object, str, str], ...]) -> dict[str, object]:
-    return {w: value for value, fr, en in vocab for w in (fr + " " + en).split()}
-
-
-COLOUR_WORDS: dict[str, tuple[str, Shade | None]] = _words(COLOUR_VOCAB)  # type: ignore[assignment]
-SHADE_WORDS: dict[str, Shade] = _words(SHADE_VOCAB)  # type: ignore[assignment]
-CLASS_WORDS: dict[str, frozenset[str]] = {
-    w: frozenset(v) for w, v in _words(CLASS_VOCAB).items()  # type: ignore[call-overload]
-}
-
-DIRECTION_WORDS: dict[str, str] = {
-    "left": "left", "gauche": "left", "leftward": "left", "leftwards": "left",
-    "right": "right", "droite": "right", "rightward": "right", "rightwards": "right",
-    "up": "up", "upward": "up", "upwards": "up", "haut": "up",
-    "down": "down", "downward": "down", "downwards": "down", "bas": "down",
-    "n": "N", "north": "N", "nord": "N", "northbound": "N",
-    "s": "S", "south": "S", "sud": "S", "southbound": "S",
-    "e": "E", "east": "E", "est": "E", "eastbound": "E",
-    "w": "W", "o": "W", "west": "W", "ouest": "W", "westbound": "W",
-    "ne": "NE", "northeast": "NE", "north-east": "NE", "nord-est": "NE",
-    "nw": "NW", "no": "NW", "northwest": "NW", "north-west": "NW", "nord-ouest": "NW",
-    "se": "SE", "southeast": "SE", "south-east": "SE", "sud-est": "SE",
-    "sw": "SW", "so": "SW", "southwest": "SW", "south-west": "SW", "sud-ouest": "SW",
-}
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents ("Foncé" -> "fonce"); apostrophes become "'"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+# Compass abbreviations accepted by --direction (codes, not words: the words are in vocabulary.toml)
+_COMPASS_CODES = {"n": "N", "s": "S", "e": "E", "w": "W", "o": "W", "ne": "NE", "nw": "NW", "no": "NW", "se": "SE",
+                  "sw": "SW", "so": "SW"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -636,26 +562,33 @@ def parse_direction(value: str, *, option: str = "--direction") -> str:
     key = re.sub(r"^(vers-la-|vers-le-|vers-l'|to-the-|heading-|going-|direction-)", "", key)
     if key.upper() in DIRECTIONS:
         return key.upper() if len(key) <= 2 else key
-    if key in DIRECTION_WORDS:
-        return DIRECTION_WORDS[key]
+    if key in _COMPASS_CODES:
+        return _COMPASS_CODES[key]
+    named = {w.replace(" ", "-"): d for w, d in vocabulary.words("direction").items()}
+    for candidate in (key, key.replace("ward", "").rstrip("s")):
+        if candidate in named:
+            return named[candidate]  # type: ignore[return-value]
     raise QueryError(f"{option} {value!r} is not a direction; use left, right, up, down or N, NE, E, SE, S, SW, W, NW")
 
 
 def parse_colour(value: str, part: Part = "any", *, option: str = "--colour") -> ColourTerm:
     """A colour with optional shade, in English or French: "red", "dark blue", "bleu foncé", "navy", "beige"."""
-    words = fold(value.strip()).replace("-", " ").split()
+    text = " ".join(fold(value.strip()).replace("-", " ").split())
+    colour_words = vocabulary.words("colour")
+    shade_words = vocabulary.words("shade")
     names: list[tuple[str, Shade | None]] = []
     shade: Shade | None = None
-    for word in words:
-        if word in SHADE_WORDS:
-            shade = SHADE_WORDS[word]
-        elif word in COLOUR_WORDS:
-            names.append(COLOUR_WORDS[word])
-        else:
-            names = []
-            break
-    if words == ["bleu", "marine"] or words == ["blue", "marine"]:
-        names = [("blue", "dark")]
+    if text in colour_words:  # a phrase of the vocabulary ("bleu marine", "navy blue")
+        names = [colour_words[text]]  # type: ignore[list-item]
+    else:
+        for word in text.split():
+            if word in shade_words:
+                shade = shade_words[word]  # type: ignore[assignment]
+            elif word in colour_words:
+                names.append(colour_words[word])  # type: ignore[arg-type]
+            else:
+                names = []
+                break
     if len(names) != 1:
         raise QueryError(
             f"{option} {value!r} is not a colour; use one of {', '.join(COLOURS)}, optionally with light/dark"
@@ -666,11 +599,13 @@ def parse_colour(value: str, part: Part = "any", *, option: str = "--colour") ->
 
 def parse_class(value: str, *, option: str = "--class") -> frozenset[str]:
     """Object classes from a class name or a FR/EN synonym ("voiture" -> car, "vehicle" -> car/truck/bus/moto)."""
-    key = fold(value.strip()).replace(" ", "-")
+    key = fold(value.strip())
     if key in CLASSES:
         return frozenset((key,))
-    if key in CLASS_WORDS:
-        return CLASS_WORDS[key]
+    named = vocabulary.words("class")
+    for candidate in (key, key.replace("-", " "), key.replace(" ", "-")):
+        if candidate in named:
+            return named[candidate][0]  # type: ignore[index]
     raise QueryError(f"{option} {value!r} is not a class; use one of {', '.join(CLASSES)}")
 
 

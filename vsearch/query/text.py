@@ -17,23 +17,21 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from vsearch.query import vocabulary
 from vsearch.query.spec import (
-    CLASS_VOCAB,
-    COLOUR_VOCAB,
     DEFAULT_TZ,
-    SHADE_VOCAB,
     ColourTerm,
     QueryOptions,
     QuerySpec,
-    fold,
     get_tz,
     parse_clock,
     parse_date_option,
     spec_from_options,
     tz_name,
 )
+from vsearch.query.vocabulary import fold
 
-Bucket = Literal["mapped", "stop", "sensitive", "unknown"]
+Bucket = Literal["mapped", "unmeasurable", "stop", "sensitive", "unknown"]
 AROUND_MIN = 15  # "vers 14h" / "around 2pm" / "à 14h" = 13:45 to 14:15
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "morning": (dt.time(6), dt.time(12)),
@@ -60,6 +58,14 @@ def tokenise(text: str) -> list[Token]:
     tokens = []
     for m in _TOKEN_RE.finditer(text):
         raw, norm = m.group(), fold(m.group())
+        if "/" in norm and not re.fullmatch(r"[\d/]+", norm):  # "red/white": two words and a separator
+            pos = m.start()
+            for n, part in enumerate(raw.split("/")):
+                if n:
+                    tokens.append(Token("/", "/", pos - 1, pos))
+                tokens.append(Token(part, fold(part), pos, pos + len(part)))
+                pos += len(part) + 1
+            continue
         e = _ELISION_RE.match(norm)
         if e and norm not in _LEXICON_NORM_WORDS:
             cut = len(e[1]) + 1
@@ -101,139 +107,24 @@ def _add(kind: str, value: object, fr: str = "", en: str = "", sep: str = " ") -
         _LEXICON[tuple(split)] = (kind, value, lang)
 
 
-for _value, _fr, _en in CLASS_VOCAB:
-    _add("class", frozenset(_value), _fr.replace("poids-lourds", "").replace("poids-lourd", ""), _en)
-_add("class", frozenset({"truck"}), "poids lourd,poids lourds,poids-lourd,poids-lourds,semi remorque", sep=",")
-_add("class", frozenset({"bicycle", "motorbike"}), "deux roues", "two wheeler,two wheelers", sep=",")
-for _value, _fr, _en in COLOUR_VOCAB:
-    _add("colour", _value, _fr, _en)
-_add("colour", ("blue", "dark"), "bleu marine,bleu nuit", "navy blue", sep=",")
-_add("colour", ("blue", "light"), "bleu ciel", "sky blue", sep=",")
-for _value, _fr, _en in SHADE_VOCAB:
-    _add("shade", _value, _fr, _en)
-
-# garments: (part, item implied or None)
-_add("garment", ("upper", None), "haut hauts t-shirt t-shirts tee-shirt tee-shirts tshirt pull pulls pull-over sweat "
-     "sweats sweat-shirt chemise chemises chemisier polo polos debardeur gilet gilets",
-     "top tops t-shirt t-shirts tshirt tee shirt shirts sweater sweaters jumper jumpers hoodie hoodies sweatshirt "
-     "blouse polo cardigan")
-_add("garment", ("upper", "coat"), "veste vestes blouson blousons manteau manteaux doudoune doudounes parka anorak "
-     "impermeable imper", "jacket jackets coat coats parka anorak raincoat")
-_add("garment", ("lower", None), "bas jupe jupes short shorts jogging survetement", "skirt skirts shorts bottoms")
-_add("garment", ("lower", "long_trousers"), "pantalon pantalons jean jeans legging leggings",
-     "trousers pants jeans leggings")
-_add("garment", ("any", None), "robe robes tenue vetement vetements", "dress dresses outfit clothes clothing")
-_add("item", "long_sleeves", "manches longues,a manches longues", "long sleeves,long-sleeved,long sleeved", sep=",")
-_add("item", "bag", "sac,sacs,sac a main,sacs a main,sacoche,sacoches,valise,valises,cabas,sac de sport",
-     "bag,bags,handbag,handbags,suitcase,suitcases,purse,luggage,holdall", sep=",")
-_add("item", "backpack", "sac a dos,sacs a dos,sac-a-dos,sacs-a-dos,cartable,cartables",
-     "backpack,backpacks,rucksack,rucksacks,knapsack", sep=",")
-_add("item", "hat", "chapeau chapeaux bonnet bonnets casquette casquettes", "hat hats cap caps beanie beanies")
-
-_add("stationary", True,
-     "stationne,stationnent,stationnant,stationnes,stationnees,stationnement,en stationnement,arrete,arretee,"
-     "arretes,arretees,arretent,a l'arret,immobile,immobiles,statique,statiques,attend,attendent,attendant,rode,"
-     "rodent,rodant,traine,trainent,trainant,flane,flanant,garee,garees",
-     "loitering,loiter,loiters,loitered,stationary,stopped,stopping,stops,stop,parked,idle,idling,waiting,"
-     "lingering,lingers,standing still,stand still,hanging around", sep=",")
-for _word in ("garé", "garée", "garés", "garées"):  # "gare" (station) must not match: accents decide
-    _EXACT[(_word,)] = ("stationary", True, "fr")
-
-for _d, _fr, _en in (
-    ("left", "vers la gauche,a gauche,gauche,de droite a gauche,sur la gauche",
-     "left,to the left,leftward,leftwards,from right to left,right to left"),
-    ("right", "vers la droite,a droite,droite,de gauche a droite,sur la droite",
-     "right,to the right,rightward,rightwards,from left to right,left to right"),
-    ("up", "vers le haut,en montant", "up,upward,upwards"),
-    ("down", "vers le bas,en descendant", "down,downward,downwards"),
-    ("N", "nord,vers le nord,direction nord", "north,northbound,northward,northwards"),
-    ("S", "sud,vers le sud,direction sud", "south,southbound,southward,southwards"),
-    ("E", "vers l'est,direction est,a l'est", "east,eastbound,eastward,eastwards"),
-    ("W", "ouest,vers l'ouest,direction ouest", "west,westbound,westward,westwards"),
-    ("NE", "nord-est,vers le nord-est", "north-east,northeast"),
-    ("NW", "nord-ouest,vers le nord-ouest", "north-west,northwest"),
-    ("SE", "sud-est,vers le sud-est", "south-east,southeast"),
-    ("SW", "sud-ouest,vers le sud-ouest", "south-west,southwest"),
-):
-    _add("direction", _d, _fr, _en, sep=",")
-
-# days (offset from today), day parts, and both together
-_add("day", -1, "hier", "yesterday")
-_add("day", 0, "aujourd'hui", "today")
-_add("day", -2, "avant-hier,avant hier", "day before yesterday,the day before yesterday", sep=",")
-_WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-for _n, (_fr, _en) in enumerate(zip(_WEEKDAYS_FR, _WEEKDAYS_EN, strict=True)):
-    _add("weekday", _n, _fr, _en)
-_add("period", "morning", "matin,matinee,le matin", "morning,in the morning", sep=",")
-_add("period", "afternoon", "apres-midi,apres midi,l'apres-midi", "afternoon,in the afternoon", sep=",")
-_add("period", "evening", "soir,soiree,le soir", "evening,in the evening", sep=",")
-_add("period", "night", "nuit,la nuit,de nuit", "night,at night", sep=",")
-_add("dayperiod", (0, "morning"), "ce matin", "this morning", sep=",")
-_add("dayperiod", (0, "afternoon"), "cet apres-midi,cet apres midi", "this afternoon", sep=",")
-_add("dayperiod", (0, "evening"), "ce soir", "this evening,tonight", sep=",")
-_add("dayperiod", (-1, "night"), "cette nuit", "last night", sep=",")
-_add("dayperiod", (-1, "evening"), "", "yesterday evening", sep=",")
-_add("dayperiod", (-1, "morning"), "", "yesterday morning", sep=",")
-
-# Sensitive words: never matched, reported. "person" nouns are also what a colour next to them would describe.
-_add("person_sensitive", None,
-     "homme hommes femme femmes garcon garcons fille filles monsieur messieurs madame mesdames mademoiselle dame "
-     "dames gars mec mecs nana nanas meuf meufs enfant enfants bebe bebes ado ados adolescent adolescente "
-     "adolescents adolescentes vieillard vieillards",
-     "man men woman women boy boys girl girls guy guys lady ladies gentleman gentlemen child children kid kids "
-     "baby babies teen teens teenager teenagers male males female females")
-_add("sensitive", None,
-     # sex and gender
-     "sexe genre masculin masculine feminin feminine il elle ils elles "
-     # age
-     "age ages agee agees vieux vieille vieilles jeune jeunes adulte adultes senior seniors ans "
-     # origin, religion
-     "arabe arabes africain africaine africains africaines asiatique asiatiques maghrebin maghrebine maghrebins "
-     "maghrebines europeen europeenne europeens europeennes caucasien caucasienne hispanique latino latina metis "
-     "metisse gitan gitane gitans rom roms rrom chinois chinoise indien indienne ethnie ethnique origine race "
-     "racial nationalite etranger etrangere musulman musulmane musulmans juif juive juifs chretien chretienne "
-     "voile voilee voilees hijab burqa niqab kippa turban religieux religieuse "
-     # hair, face, body, health
-     "cheveux cheveu chevelure blond blonds blondes roux rousse chauve chauves frise crepu visage visages barbe "
-     "barbu barbus moustache moustachu yeux oeil nez peau teint corps grand grande grands grandes petit petite "
-     "petits petites gros grosse mince minces maigre maigres obese corpulent corpulente costaud muscle musclee "
-     "taille poids tatouage tatoue tatouee handicape handicapee fauteuil enceinte boiteux brunette",
-     "sex gender masculine feminine he she him her his hers "
-     "age aged old young elderly adult adults years "
-     "arab arabs african africans asian asians european caucasian hispanic latino latina chinese indian roma "
-     "gypsy ethnic ethnicity origin race racial nationality foreign foreigner muslim jewish christian religious "
-     "hijab burqa niqab turban "
-     "hair haired blond blonde bald redhead ginger brunette face faces beard bearded moustache mustache eyes eye "
-     "nose skin complexion body tall fat thin slim skinny obese overweight muscular height weight tattoo tattooed "
-     "wheelchair pregnant disabled")
-_add("sensitive", None, "fauteuil roulant", "", sep=",")
-_add("stop", None, "il y a,y a-t-il", "", sep=",")  # grammar, though "il" alone is a sensitive pronoun
-
-_STOP_FR = ("le la les l' un une des de du d' en avec et ou a au aux sur dans par pour ce cet cette ces son sa ses "
-            "leur leurs est sont etait qui que qu' se s' y porte portant portent habille habillee habilles "
-            "habillees vetu vetue vetus vetues tres couleur couleurs camera cameras cam va vont allant roule roulent "
-            "roulant circule circulant marche marchant dirige dirigeant part partant passe traverse traversant sort "
-            "sortant entre entrant arrive arrivant venant vient tout toute tous toutes quelque j' c' m' t' "
-            "lorsqu' puisqu' jusqu'")
-_STOP_EN = ("a an the with in on of and or at to from by for some any who that which is are was were there this "
-            "these those its wearing wears wore dressed carrying carries holding holds colour color coloured colored "
-            "camera cameras cam heading going moving driving walking riding travelling traveling goes moves drives "
-            "walks rides heads passing crossing enters entering leaving coming comes all")
-_add("stop", None, _STOP_FR, _STOP_EN)
-_add("negation", None, "ne n' pas sans jamais aucun aucune ni non",
-     "not no never without don't doesn't isn't aren't wasn't weren't didn't none")
-_add("sensitive", None, "", "short")  # body height; re-read as a garment when nothing says "person" (see below)
+for _entry in vocabulary.entries():
+    if _entry.exact:  # accents decide: keyed on the lower-case text as typed
+        for _phrase in _entry.fr + _entry.en:
+            _EXACT[tuple(_phrase.lower().split())] = (_entry.kind, _entry.value, "fr" if _phrase in _entry.fr else "en")
+    else:
+        _add(_entry.kind, _entry.value, ",".join(_entry.fr), ",".join(_entry.en), sep=",")
+_LEXICON[("/",)] = ("stop", None, "both")  # "red/white": the tokeniser's separator, a conjunction
 
 _CLOTHING_PREPS = {"en", "in", "wearing", "portant", "porte", "habille", "habillee", "habilles", "habillees",
                    "vetu", "vetue", "vetus", "vetues", "dressed"}
 _ARTICLES = {"un", "une", "le", "la", "les", "l'", "des", "du", "de", "d'", "a", "an", "the", "some", "ce", "cette",
              "ces"}
-_CONJ = {"et", "and", "ou", "or"}
+_CONJ = {"et", "and", "ou", "or", "/"}
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
-_NOUN_KINDS = {"class", "garment", "item", "person_sensitive"}
-_CONTENT_KINDS = {"class", "colour", "shade", "garment", "item", "direction", "stationary", "time", "day", "weekday",
-                  "period", "dayperiod", "date", "duration", "camera"}
+_NOUN_KINDS = {"class", "rider", "garment", "item", "person_sensitive"}
+_CONTENT_KINDS = {"class", "rider", "colour", "shade", "garment", "item", "direction", "motion", "stationary", "time",
+                  "day", "weekday", "period", "dayperiod", "date", "duration", "camera", "unmeasurable"}
+_MODIFIER_KINDS = {"unknown", "unmeasurable"}  # may stand between a colour and its noun ("blue double-decker bus")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -449,7 +340,7 @@ def _resolve_short(units: list[_Unit], tokens: list[Token]) -> None:
         if u.kind == "sensitive" and _norm(u, tokens) == "short":
             nxt = units[k + 1] if k + 1 < len(units) else None
             is_person = nxt is not None and (
-                nxt.kind == "person_sensitive" or (nxt.kind == "class" and nxt.value == frozenset({"person"}))
+                nxt.kind == "person_sensitive" or (nxt.kind == "class" and nxt.value[0] == frozenset({"person"}))
             )
             if not is_person:
                 u.kind, u.value, u.lang = "garment", ("lower", None), "both"
@@ -509,7 +400,9 @@ def _noun_outcome(u: _Unit) -> tuple[str, object] | None:
     if u.kind == "garment":
         return ("part", u.value[0])  # type: ignore[index]
     if u.kind == "class":
-        return ("sensitive", None) if u.value == frozenset({"person"}) else ("part", "any")
+        return ("sensitive", None) if u.value[0] == frozenset({"person"}) else ("part", "any")  # type: ignore[index]
+    if u.kind == "rider":
+        return ("part", "any")  # worn by the rider, seen on the whole object
     if u.kind == "item":
         return ("item", None)
     if u.kind == "person_sensitive":
@@ -522,6 +415,17 @@ def _colour_target(units: list[_Unit], lo: int, hi: int, sides: tuple[tuple[int,
     # 1. a noun right next to the colour (French: after the noun, English: before it)
     for idx, _ in sides:
         if idx in inside and (outcome := _noun_outcome(units[idx])) is not None:
+            return outcome
+    # 1b. a noun past adjectives or grammar words ("navy striped jumper", "blouson de cuir noir"), not across
+    #     "et"/"and" nor across "in"/"en" (a worn colour: "man in red" does not describe the man)
+    for idx, step in sides:
+        walked, modifiers = 0, 0
+        while idx in inside and walked < 3 and (units[idx].kind in _MODIFIER_KINDS or (
+                units[idx].kind == "stop" and units[idx].value not in _CONJ | _CLOTHING_PREPS)):
+            modifiers += units[idx].kind in _MODIFIER_KINDS
+            idx += step
+            walked += 1
+        if modifiers and idx in inside and (outcome := _noun_outcome(units[idx])) is not None:
             return outcome
     # 2. next to a sensitive word ("jeune noir"): describes a person
     if any(idx in inside and units[idx].kind == "sensitive" for idx, _ in sides):
@@ -537,7 +441,8 @@ def _colour_target(units: list[_Unit], lo: int, hi: int, sides: tuple[tuple[int,
     # 5. a noun up to 3 grammar words away ("voiture de couleur rouge"), not across "et"/"and"
     for idx, step in sides:
         walked = 0
-        while idx in inside and units[idx].kind == "stop" and units[idx].value not in _CONJ and walked < 3:
+        while idx in inside and units[idx].kind == "stop" and units[idx].value not in _CONJ | _CLOTHING_PREPS \
+                and walked < 3:
             idx += step
             walked += 1
         if walked and idx in inside and (outcome := _noun_outcome(units[idx])) is not None:
@@ -593,6 +498,8 @@ def analyse(
     classes: set[str] = set()
     colours: list[ColourTerm] = []
     items: set[str] = set()
+    vehicle_types: set[str] = set()
+    motion: set[str] = set()
     cameras_found: list[str] = []
     wants_person = False
     day: dt.date | None = None
@@ -610,7 +517,16 @@ def analyse(
         elif u.kind in ("unknown", "negation"):
             u.bucket = "unknown"
         elif u.kind == "class":
-            classes |= u.value  # type: ignore[arg-type]
+            wanted, vtype = u.value  # type: ignore[misc]
+            classes |= wanted
+            if vtype:
+                vehicle_types.add(vtype)
+        elif u.kind == "rider":
+            pass  # only decides what a colour next to it describes
+        elif u.kind == "unmeasurable":
+            u.bucket = "unmeasurable"
+        elif u.kind == "motion":
+            motion.add(u.value)  # type: ignore[arg-type]
         elif u.kind == "garment":
             part, item = u.value  # type: ignore[misc]
             wants_person = True
@@ -626,7 +542,7 @@ def analyse(
             if outcome == "sensitive":
                 u.bucket = "sensitive"
             elif outcome == "item":
-                u.bucket = "unknown"
+                u.bucket = "unmeasurable"  # the colour of a carried item: no stored attribute
             else:
                 part = detail if outcome == "part" else "any"
                 colours.append(ColourTerm(name, part, shade))  # type: ignore[arg-type]
@@ -680,6 +596,7 @@ def analyse(
         for i in range(u.start, u.end):
             buckets[i] = u.bucket
     unknown = tuple(tokens[i].text for i in range(len(tokens)) if buckets[i] == "unknown")
+    unmeasurable = tuple(_phrase_texts(units, tokens, "unmeasurable"))
     sensitive = tuple(tokens[i].text for i in range(len(tokens)) if buckets[i] == "sensitive")
     spec = QuerySpec(
         classes=frozenset(classes),
@@ -692,6 +609,9 @@ def analyse(
         min_dwell_s=found.get("min_dwell_s"),  # type: ignore[arg-type]
         stationary=bool(found.get("stationary", False)),
         items=frozenset(items),
+        vehicle_types=frozenset(vehicle_types),
+        motion=frozenset(motion),
+        unmeasurable=unmeasurable,
         free_text=" ".join(unknown),
         phrase=" ".join(tokens[i].text for i in range(len(tokens)) if buckets[i] != "sensitive"),
         unknown_words=unknown,
@@ -703,6 +623,11 @@ def analyse(
             spec = replace(spec, time_of_day_from=dt.time(0, 0))
         spec = spec.resolve_date(day)
     return Analysis(tuple(tokens), tuple(buckets), spec)
+
+
+def _phrase_texts(units: list[_Unit], tokens: list[Token], bucket: Bucket) -> list[str]:
+    """The words of each unit in `bucket`, as typed ("à rayures", "red" of "red bag")."""
+    return [" ".join(t.text for t in tokens[u.start:u.end]) for u in units if u.bucket == bucket]
 
 
 def _day_of(u: _Unit, today: dt.date) -> tuple[dt.date | None, str | None]:
