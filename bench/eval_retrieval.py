@@ -7,7 +7,7 @@ top-1, top-3, MRR (first expected rank, 0 when absent) and FR/EN agreement (same
 
     python bench/eval_retrieval.py [--store DIR] [--models ../shared/models] [--json rows.json]
 
-With `--store`, an existing store indexed from the same clips (camera = clip key) is reused; otherwise the clips
+With `--store`, an existing store indexed from the same clips (camera = cam-<clip key>) is reused; otherwise the clips
 are indexed into a temporary store with the default detector.
 """
 
@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 SET = REPO / "bench" / "retrieval_set.toml"
 START = "2026-11-20T14:00:00+01:00"
 NOW = dt.datetime(2026, 11, 21, 9, tzinfo=dt.timezone.utc)
+CAMERA = "cam-{}"  # camera id of each clip (not a word of any query)
 MATCH_DT_S = 0.6
 MATCH_IOU = 0.3
 
@@ -52,7 +53,7 @@ def owner(tube, scale: float, objects: dict[str, dict]) -> str | None:  # noqa: 
     pts = np.asarray(tube.pts_s, np.float64)
     boxes = np.asarray(tube.boxes_xyxy, np.float64).reshape(-1, 4) * scale
     for name, obj in objects.items():
-        if obj["clip"] != tube.camera:
+        if CAMERA.format(obj["clip"]) != tube.camera:
             continue
         for t, *box in obj["samples"]:
             k = int(np.argmin(np.abs(pts - t)))
@@ -65,7 +66,7 @@ def index_clips(clips: dict[str, str], store: Path, models: Path | None) -> floa
     exe = Path(sys.executable).with_name("vsearch")
     t = time.perf_counter()
     for camera, rel in clips.items():
-        cmd = [str(exe), "index", str((REPO / rel).resolve()), "--camera", camera, "--start", START, "--store",
+        cmd = [str(exe), "index", str((REPO / rel).resolve()), "--camera", CAMERA.format(camera), "--start", START, "--store",
                str(store), "-q"] + (["--models-dir", str(models)] if models else [])
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:

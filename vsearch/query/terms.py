@@ -19,7 +19,7 @@ Where each score comes from (the vocabulary file says which word builds which te
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 import numpy as np
@@ -33,11 +33,12 @@ Status = Literal["matched", "partial", "not matched", "not measurable"]
 MATCHED = 0.5  # score at or above: matched (a colour at the store's listing threshold scores exactly this)
 PARTIAL = 0.2  # score at or above: partial evidence
 NEUTRAL = 0.3  # what a not-measurable term adds to the ranking score: no evidence either way
-COLOUR_FULL = 2 * COLOUR_MIN_FRACTION  # a colour covering this share (or more) scores 1
+COLOUR_FULL = 0.85  # a colour covering this share (or more) of the part scores 1
 GROWTH_FULL = 0.3  # box height growing by e^0.3 (35 %) over the tube: fully "towards the camera"
 PART_COLUMN = {"any": "colours", "upper": "upper_colours", "lower": "lower_colours", "head": "head_colours"}
 _LISTED = {"any", "upper", "lower"}  # parts with a list column of the colours above COLOUR_MIN_FRACTION
 _SHADE_NEIGHBOURS = {"dark": ("black",), "light": ("white", "grey")}
+TALL_FULL = 1.3  # box height / width of a lorry or bus seen from a road camera; a car is about 0.7-0.9
 # how much each kind of evidence weighs in the ranking score (attribute-model outputs are noisier than colours)
 WEIGHT = {"colour": 1.0, "item": 0.6, "vehicle": 0.7, "motion": 1.0, "like": 1.0, "unmeasurable": 0.0}
 
@@ -116,10 +117,11 @@ class ColourChoice:
 
     def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
         names = {c.name for c in self.colours} | {n for c in self.colours for n in _SHADE_NEIGHBOURS.get(c.shade, ())}
-        return [(PART_COLUMN[self.part], n, pa.float64()) for n in sorted(names)]
+        parts = (self.part, "any") if self.part == "head" else (self.part,)  # head falls back on the whole object
+        return [(PART_COLUMN[p], n, pa.float64()) for p in parts for n in sorted(names)]
 
     def columns(self) -> list[str]:
-        return [PART_COLUMN[self.part]] if self.part in _LISTED else []
+        return [PART_COLUMN[self.part if self.part in _LISTED else "any"]]
 
     def sql(self) -> str | None:
         if self.part not in _LISTED or any(c.shade for c in self.colours):
@@ -132,9 +134,11 @@ class ColourChoice:
         fracs = []
         for term in self.colours:
             frac = np.nan_to_num(c.attr(key, term.name))
-            for n in _SHADE_NEIGHBOURS.get(term.shade, ()):
-                frac = frac + 0.5 * np.nan_to_num(c.attr(key, n))
-            fracs.append(frac)
+            near = sum((np.nan_to_num(c.attr(key, n)) for n in _SHADE_NEIGHBOURS.get(term.shade, ())),
+                       np.zeros_like(frac))
+            # navy is mostly binned black, so "dark" counts black; "light" only strengthens a colour that is there
+            # (light blue with grey/white), else every grey coat would be "light blue"
+            fracs.append(frac + 0.5 * (near if term.shade == "dark" else np.minimum(near, frac)))
         stacked = np.stack(fracs) if fracs else np.zeros((1, c.table.num_rows))
         choice = np.argmax(stacked, axis=0)
         best = stacked.max(axis=0)
@@ -143,9 +147,13 @@ class ColourChoice:
             measured = np.nan_to_num(measured.astype(float), nan=0.0) > 0
         else:
             measured = np.zeros(c.table.num_rows, bool)
-            for _, n, _ in self.json_fields():
-                measured |= np.isfinite(c.attr(key, n))
-        score = np.where(measured, np.clip(best / COLOUR_FULL, 0.0, 1.0), np.nan)
+            for k, n, _ in self.json_fields():
+                measured |= np.isfinite(c.attr(k, n)) & (k == key)
+        score = np.where(measured, colour_score(best), np.nan)
+        if self.part == "head":  # no headwear colour stored: the colour anywhere on the object, as half evidence
+            anywhere = ColourChoice("any", tuple(replace(t, part="any") for t in self.colours), False).evaluate(c)
+            score = np.where(measured, score, 0.5 * anywhere.score)
+            return Evidence(score, np.where(measured, best, anywhere.value), choice)
         return Evidence(score, np.where(measured, best, np.nan), choice)
 
     def explain(self, score: float, value: float, choice: int = 0) -> str:
@@ -153,9 +161,20 @@ class ColourChoice:
                  "head": "the headwear"}[self.part]
         if not np.isfinite(score):
             return f"no colour stored for {where}"
+        if self.part == "head" and np.isfinite(value) and score <= 0.5 * colour_score(np.array([value]))[0] + 1e-9:
+            return (f"no headwear colour stored; {_colour_name(self.colours[choice])} covers {value:.0%} of the whole "
+                    "object (half evidence)")
         best = self.colours[choice]
         shade = " (shade counted from neighbouring colours: no lightness stored)" if best.shade else ""
         return f"{_colour_name(best)} covers {value:.0%} of {where}{shade}"
+
+
+def colour_score(frac: np.ndarray) -> np.ndarray:
+    """0..1 from a colour share: 0.5 at the store's listing threshold (so "matched" = listed, and the SQL
+    pre-filter is exact), rising linearly to 1 at COLOUR_FULL."""
+    low = 0.5 * frac / COLOUR_MIN_FRACTION
+    high = 0.5 + 0.5 * (frac - COLOUR_MIN_FRACTION) / (COLOUR_FULL - COLOUR_MIN_FRACTION)
+    return np.clip(np.where(frac < COLOUR_MIN_FRACTION, low, high), 0.0, 1.0)
 
 
 def _colour_name(c: ColourTerm) -> str:
@@ -208,8 +227,11 @@ class VehicleTypeTerm:
     def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
         return [("models", "vehicle_type", pa.string()), ("models", "vehicle_type_p", pa.float64())]
 
+    def tall(self) -> bool:
+        return self.vtype in ("truck", "bus")
+
     def columns(self) -> list[str]:
-        return ["class_name"]
+        return ["class_name", "n_samples", "boxes_xyxy"] if self.tall() else ["class_name"]
 
     def sql(self) -> str | None:
         return None
@@ -223,13 +245,18 @@ class VehicleTypeTerm:
         cls = np.asarray(c.table.column("class_name").to_pylist(), object)
         fine = np.isin(cls, list(_FINE_CLASSES))
         from_class = np.where(cls == self.vtype, 1.0, 0.0)
+        if self.tall():  # the type model confuses vans and lorries: half the evidence is the box shape
+            shape = np.clip((box_aspect(c.table) - 0.9) / (TALL_FULL - 0.9), 0.0, 1.0)
+            model = np.where(np.isfinite(model), 0.5 * model + 0.5 * shape, shape)
         score = np.where(fine, from_class, model)
         return Evidence(score, score)
 
     def explain(self, score: float, value: float, choice: int = 0) -> str:
         if not np.isfinite(score):
             return "not measurable: no vehicle type stored for this object"
-        return f"vehicle type {self.vtype}: p={value:.2f} (detector class or vehicle-attributes model)"
+        how = "detector class, or vehicle-attributes model and box shape" if self.tall() else \
+            "detector class or vehicle-attributes model"
+        return f"vehicle type {self.vtype}: p={value:.2f} ({how})"
 
 
 @dataclass(frozen=True)
@@ -278,14 +305,25 @@ class MotionTerm:
         return f"box height changed by {np.expm1(value):+.0%} over the tube (bigger = closer to the camera)"
 
 
+def _boxes(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all boxes as an (N, 4) array, first box index of each tube, samples per tube)."""
+    flat = table.column("boxes_xyxy").combine_chunks()
+    values = flat.values.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 4)
+    return values, flat.offsets.to_numpy()[:-1] // 4, table.column("n_samples").to_numpy(zero_copy_only=False)
+
+
+def box_aspect(table: pa.Table) -> np.ndarray:
+    """Median box height / width of each tube."""
+    boxes, starts, n = _boxes(table)
+    ratio = (boxes[:, 3] - boxes[:, 1]) / np.maximum(boxes[:, 2] - boxes[:, 0], 1e-6)
+    return np.array([np.median(ratio[s:s + k]) if k else np.nan for s, k in zip(starts, n)])
+
+
 def box_growth(table: pa.Table) -> np.ndarray:
     """log(end height / start height) of each tube's box (mean of its first and last 3 samples); NaN under 4."""
-    n = table.column("n_samples").to_numpy(zero_copy_only=False)
-    flat = table.column("boxes_xyxy").combine_chunks()
-    values = flat.values.to_numpy(zero_copy_only=False).astype(np.float64)  # every box of every tube
-    starts = flat.offsets.to_numpy()[:-1] // 4
+    boxes, starts, n = _boxes(table)
     out = np.full(len(n), np.nan)
-    h = values[3::4] - values[1::4]
+    h = boxes[:, 3] - boxes[:, 1]
     for i, (s, k) in enumerate(zip(starts, n)):
         if k >= 4:
             m = min(3, k // 2)
