@@ -122,7 +122,7 @@ _ARTICLES = {"un", "une", "le", "la", "les", "l'", "des", "du", "de", "d'", "a",
 _CONJ = {"et", "and", "ou", "or", "/"}
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
 _NOUN_KINDS = {"class", "rider", "garment", "item", "person_sensitive"}
-_CONTENT_KINDS = {"class", "rider", "colour", "shade", "garment", "item", "direction", "motion", "stationary", "time",
+_CONTENT_KINDS = {"class", "rider", "outfit", "colour", "shade", "garment", "item", "direction", "motion", "stationary", "time",
                   "day", "weekday", "period", "dayperiod", "date", "duration", "camera", "unmeasurable"}
 _MODIFIER_KINDS = {"unknown", "unmeasurable"}  # may stand between a colour and its noun ("blue double-decker bus")
 
@@ -435,6 +435,9 @@ def _colour_target(units: list[_Unit], lo: int, hi: int, sides: tuple[tuple[int,
     if first in inside and units[first].kind == "unknown":
         return ("item", None)
     prev = units[lo - 1] if lo - 1 in inside else None
+    # 3b. "tout en noir", "all in black": the whole outfit
+    if prev is not None and prev.kind == "outfit":
+        return ("outfit", None)
     # 4. "en rouge", "in red", "wearing black": a worn colour
     if prev is not None and prev.kind == "stop" and prev.value in _CLOTHING_PREPS:
         return ("clothing", None)
@@ -521,7 +524,7 @@ def analyse(
             classes |= wanted
             if vtype:
                 vehicle_types.add(vtype)
-        elif u.kind == "rider":
+        elif u.kind in ("rider", "outfit"):
             pass  # only decides what a colour next to it describes
         elif u.kind == "unmeasurable":
             u.bucket = "unmeasurable"
@@ -543,6 +546,9 @@ def analyse(
                 u.bucket = "sensitive"
             elif outcome == "item":
                 u.bucket = "unmeasurable"  # the colour of a carried item: no stored attribute
+            elif outcome == "outfit":
+                colours += [ColourTerm(name, "upper", shade), ColourTerm(name, "lower", shade)]  # type: ignore[arg-type]
+                wants_person = True
             else:
                 part = detail if outcome == "part" else "any"
                 colours.append(ColourTerm(name, part, shade))  # type: ignore[arg-type]

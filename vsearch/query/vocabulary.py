@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-KINDS = ("colour", "shade", "class", "rider", "garment", "item", "unmeasurable", "direction", "motion", "stationary",
+KINDS = ("colour", "shade", "class", "rider", "garment", "outfit", "item", "unmeasurable", "direction", "motion", "stationary",
          "day", "weekday", "period", "dayperiod", "person_sensitive", "sensitive", "stop", "negation")
 
 
