@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from vsearch.query.engine import run_query, search_filter
-from vsearch.query.spec import QueryOptions
+from vsearch.query.options import QueryOptions
 from vsearch.query.text import build_query
 from vsearch.catalogue.store import SOURCES_SCHEMA, TUBES_SCHEMA, Store
 

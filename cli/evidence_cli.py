@@ -12,7 +12,7 @@ from vsearch.evidence.bundle import verify_bundle
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
                                 guarded, out, print_json)
 from vsearch.errors import VerificationError
-from vsearch.query.spec import parse_time_option
+from vsearch.query.clock import parse_time_option
 from vsearch.site import load_site_config
 from vsearch.catalogue.store import Store
 

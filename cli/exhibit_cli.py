@@ -18,7 +18,7 @@ from vsearch.evidence.bundle import sha256_file
 from vsearch.query.engine import tubes_for
 from vsearch.query.search import execute
 from vsearch.query.similar import embed_config
-from vsearch.query.spec import get_tz
+from vsearch.query.clock import get_tz
 from vsearch.site import load_site_config, optional_site_config
 from vsearch.catalogue.store import Store
 from vsearch.synopsis.render import PassageOptions, SynopsisOptions

@@ -8,7 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from vsearch.query.spec import QueryOptions, QuerySpec, get_tz
+from vsearch.query.clock import get_tz
+from vsearch.query.options import QueryOptions
+from vsearch.query.spec import QuerySpec
 from vsearch.query.text import build_query
 from vsearch.catalogue.store import Store
 

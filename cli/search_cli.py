@@ -23,7 +23,8 @@ from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, Re
 from vsearch.errors import QueryError
 from vsearch.query.engine import QueryResult
 from vsearch.query.search import execute
-from vsearch.query.spec import check_cameras, parse_line, parse_time_option
+from vsearch.query.clock import parse_time_option
+from vsearch.query.options import check_cameras, parse_line
 from vsearch.catalogue.store import Store, record_to_tube, sql_str
 
 

@@ -11,8 +11,10 @@ import pytest
 
 import synth
 from conftest import vsearch_cli
-from vsearch.query.engine import COLOUR_MIN, coverage, run_query, search_filter
-from vsearch.query.spec import COLOURS, ColourTerm, QueryOptions, QuerySpec
+from vsearch.query.coverage import coverage
+from vsearch.query.engine import COLOUR_MIN, run_query, search_filter
+from vsearch.query.options import QueryOptions
+from vsearch.query.spec import COLOURS, ColourTerm, QuerySpec
 from vsearch.query.text import build_query
 from vsearch.catalogue.store import Store
 

@@ -11,25 +11,21 @@ import numpy as np
 import pytest
 
 from vsearch.errors import QueryError, UsageError
-from vsearch.query.spec import (
-    ColourTerm,
+from vsearch.query.clock import parse_clock, parse_time_option
+from vsearch.query.options import (
     QueryOptions,
-    QuerySpec,
-    SpeedTerm,
-    ZoneTerm,
     check_cameras,
     parse_class,
-    parse_clock,
     parse_colour,
     parse_direction,
     parse_duration,
     parse_line,
     parse_polygon,
     parse_speed,
-    parse_time_option,
     parse_zone,
     spec_from_options,
 )
+from vsearch.query.spec import ColourTerm, QuerySpec, SpeedTerm, ZoneTerm
 from vsearch.query.zones import Line, Polygon
 
 PARIS = ZoneInfo("Europe/Paris")

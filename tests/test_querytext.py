@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from vsearch.errors import QueryError
-from vsearch.query.spec import ColourTerm, QueryOptions
+from vsearch.query.options import QueryOptions
+from vsearch.query.spec import ColourTerm
 from vsearch.query.text import analyse, build_query, parse_text, tokenise
 
 PARIS = ZoneInfo("Europe/Paris")

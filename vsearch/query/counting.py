@@ -10,7 +10,8 @@ import numpy as np
 from vsearch.query import zones
 from vsearch.query.engine import tubes_for
 from vsearch.query.search import execute
-from vsearch.query.spec import QuerySpec, get_tz
+from vsearch.query.clock import get_tz
+from vsearch.query.spec import QuerySpec
 from vsearch.catalogue.store import Store
 
 

@@ -1,38 +1,28 @@
 """Model-free French/English query text -> `QuerySpec`.
 
-Pipeline: tokenise (accents folded for matching, original spelling kept for reporting) -> match units left to
-right, longest first (camera names, time and duration expressions, then the lexicon of multi-word and single
-words) -> negation -> attach colours and shades to the nearest garment or object -> build the spec.
+Pipeline: tokenise (`vsearch.query.lexicon`) -> match units left to right, longest first (camera names, time and
+duration expressions of `vsearch.query.timewords`, then the vocabulary's phrases) -> negation -> attach colours
+and shades to the nearest garment or object -> build the spec.
 
-Every token lands in exactly one bucket: "mapped" (it set a term), "stop" (grammar word), "sensitive" (refused
-for legal reasons, reported in `ignored_sensitive`) or "unknown" (reported in `unknown_words` and passed on
-as `free_text` for CLIP). Nothing is dropped silently; `analyse()` exposes the buckets.
+Every token lands in exactly one bucket: "mapped" (it set a term), "unmeasurable" (understood, but no stored
+attribute measures it: reported in `unmeasurable`), "stop" (grammar word), "sensitive" (refused for legal
+reasons, reported in `ignored_sensitive`) or "unknown" (reported in `unknown_words` and passed on as
+`free_text` for CLIP). Nothing is dropped silently; `analyse()` exposes the buckets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from typing import Literal
 
-from vsearch.query import vocabulary
-from vsearch.query.spec import (
-    DEFAULT_TZ,
-    ColourTerm,
-    QueryOptions,
-    QuerySpec,
-    get_tz,
-    parse_clock,
-    parse_date_option,
-    spec_from_options,
-    tz_name,
-)
-from vsearch.query.vocabulary import fold
+from vsearch.query.clock import DEFAULT_TZ, get_tz, parse_date_option, tz_name
+from vsearch.query.options import QueryOptions, spec_from_options
+from vsearch.query.spec import ColourTerm, QuerySpec
+from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _CONTENT_KINDS, _MODIFIER_KINDS, Bucket, Token,
+                                   _match_lexicon, _starts_with, _Unit, tokenise)
+from vsearch.query.timewords import _match_duration, _match_time
 
-Bucket = Literal["mapped", "unmeasurable", "stop", "sensitive", "unknown"]
-AROUND_MIN = 15  # "vers 14h" / "around 2pm" / "à 14h" = 13:45 to 14:15
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "morning": (dt.time(6), dt.time(12)),
     "afternoon": (dt.time(12), dt.time(18)),
@@ -41,260 +31,9 @@ PERIODS = {  # time-of-day windows of day-part words; None = until midnight
 }
 
 
-@dataclass(frozen=True)
-class Token:
-    text: str  # as typed
-    norm: str  # lower-case, accents folded
-    start: int  # character offsets in the query text
-    end: int
-
-
-_TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’:/.][^\W_]+)*['’]?")
-_ELISION_RE = re.compile(r"^(l|d|s|n|j|c|m|t|qu|jusqu|lorsqu|puisqu)'(.+)$")
-
-
-def tokenise(text: str) -> list[Token]:
-    """Word tokens (punctuation and symbols are separators); French elisions split off ("l'entrée" -> l' entrée)."""
-    tokens = []
-    for m in _TOKEN_RE.finditer(text):
-        raw, norm = m.group(), fold(m.group())
-        if "/" in norm and not re.fullmatch(r"[\d/]+", norm):  # "red/white": two words and a separator
-            pos = m.start()
-            for n, part in enumerate(raw.split("/")):
-                if n:
-                    tokens.append(Token("/", "/", pos - 1, pos))
-                tokens.append(Token(part, fold(part), pos, pos + len(part)))
-                pos += len(part) + 1
-            continue
-        e = _ELISION_RE.match(norm)
-        if e and norm not in _LEXICON_NORM_WORDS:
-            cut = len(e[1]) + 1
-            tokens.append(Token(raw[:cut], norm[:cut], m.start(), m.start() + cut))
-            tokens.append(Token(raw[cut:], norm[cut:], m.start() + cut, m.end()))
-        else:
-            tokens.append(Token(raw, norm, m.start(), m.end()))
-    return tokens
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Lexicon: phrase (folded, tokenised) -> (kind, value, language). Language "both" gives no language cue.
-
-Entry = tuple[str, object, str]
-_LEXICON: dict[tuple[str, ...], Entry] = {}
-_EXACT: dict[tuple[str, ...], Entry] = {}  # keyed on lower-case text WITH accents, tried first
-_LEXICON_NORM_WORDS: set[str] = {"aujourd'hui", "quelqu'un", "o'clock"}
-
-
-def _key(phrase: str) -> tuple[str, ...]:
-    return tuple(m.group() for m in _TOKEN_RE.finditer(fold(phrase)))
-
-
-def _add(kind: str, value: object, fr: str = "", en: str = "", sep: str = " ") -> None:
-    """Add FR and EN words (or `sep`-separated phrases); one in both lists is language-neutral."""
-    fr_set = {p.strip() for p in fr.split(sep) if p.strip()}
-    en_set = {p.strip() for p in en.split(sep) if p.strip()}
-    for phrase in fr_set | en_set:
-        lang = "both" if phrase in fr_set and phrase in en_set else "fr" if phrase in fr_set else "en"
-        key = _key(phrase)
-        # elided forms stay whole in lexicon keys only when the tokeniser keeps them whole
-        split: list[str] = []
-        for word in key:
-            e = _ELISION_RE.match(word)
-            if e and word not in _LEXICON_NORM_WORDS:
-                split += [word[: len(e[1]) + 1], word[len(e[1]) + 1 :]]
-            else:
-                split.append(word)
-        _LEXICON[tuple(split)] = (kind, value, lang)
-
-
-for _entry in vocabulary.entries():
-    if _entry.exact:  # accents decide: keyed on the lower-case text as typed
-        for _phrase in _entry.fr + _entry.en:
-            _EXACT[tuple(_phrase.lower().split())] = (_entry.kind, _entry.value, "fr" if _phrase in _entry.fr else "en")
-    else:
-        _add(_entry.kind, _entry.value, ",".join(_entry.fr), ",".join(_entry.en), sep=",")
-_LEXICON[("/",)] = ("stop", None, "both")  # "red/white": the tokeniser's separator, a conjunction
-
-_CLOTHING_PREPS = {"en", "in", "wearing", "portant", "porte", "habille", "habillee", "habilles", "habillees",
-                   "vetu", "vetue", "vetus", "vetues", "dressed"}
-_ARTICLES = {"un", "une", "le", "la", "les", "l'", "des", "du", "de", "d'", "a", "an", "the", "some", "ce", "cette",
-             "ces"}
-_CONJ = {"et", "and", "ou", "or", "/"}
-_MAX_PHRASE = max(len(k) for k in _LEXICON)
-_NOUN_KINDS = {"class", "rider", "garment", "item", "person_sensitive"}
-_CONTENT_KINDS = {"class", "rider", "outfit", "colour", "shade", "garment", "item", "direction", "motion", "stationary", "time",
-                  "day", "weekday", "period", "dayperiod", "date", "duration", "camera", "unmeasurable"}
-_MODIFIER_KINDS = {"unknown", "unmeasurable"}  # may stand between a colour and its noun ("blue double-decker bus")
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Matching
-
-
-@dataclass
-class _Unit:
-    kind: str
-    value: object
-    start: int  # token span [start, end)
-    end: int
-    lang: str = "both"
-    bucket: Bucket = "mapped"
-
-
-_DURATION_PREFIXES = [_key(p) for p in ("plus de", "au moins", "pendant", "durant", "more than", "at least", "over",
-                                        "for", "longer than", "plus longtemps que")]
-_DURATION_UNIT = {"s": 1, "sec": 1, "secs": 1, "seconde": 1, "secondes": 1, "second": 1, "seconds": 1,
-                  "min": 60, "mins": 60, "mn": 60, "minute": 60, "minutes": 60}
-_DURATION_HOURS = {"h": 3600, "heure": 3600, "heures": 3600, "hour": 3600, "hours": 3600, "hr": 3600, "hrs": 3600}
-_CLOCK_SUFFIX = {"h", "heure", "heures", "pm", "am", "p.m", "a.m", "o'clock"}
-_NUM_RE = re.compile(r"^\d+(?:[.,]\d+)?$")
-_RANGE_START = {"entre": "fr", "between": "en", "de": "fr", "from": "en"}
-_RANGE_JOIN = {"et": "fr", "and": "en", "a": "fr", "to": "en", "until": "en", "till": "en", "-": "both"}
-_AFTER = {("apres",): "fr", ("after",): "en", ("depuis",): "fr", ("since",): "en", ("a", "partir", "de"): "fr",
-          ("from",): "en", ("des",): "fr", ("passe",): "fr", ("later", "than"): "en"}
-_BEFORE = {("avant",): "fr", ("before",): "en", ("jusqu'", "a"): "fr", ("until",): "en", ("till",): "en",
-           ("up", "to"): "en", ("earlier", "than"): "en"}
-_AROUND = {("vers",): "fr", ("around",): "en", ("about",): "en", ("environ",): "fr", ("a",): "fr", ("at",): "en",
-           ("aux", "alentours", "de"): "fr", ("autour", "de"): "fr"}
-
-
-@dataclass
-class _Clock:
-    time: dt.time
-    n: int  # tokens used
-    suffix: str | None  # "pm", "am", "h" or None for a bare hour
-    lang: str
-
-
-def _clock_at(tokens: list[Token], i: int, *, bare: bool = False) -> _Clock | None:
-    if i >= len(tokens):
-        return None
-    norm = tokens[i].norm
-    nxt = tokens[i + 1].norm if i + 1 < len(tokens) else ""
-    try:
-        if nxt in ("am", "pm", "a.m", "p.m") and not norm.endswith(("am", "pm", "a.m", "p.m")):
-            t = parse_clock(norm + nxt)
-            return None if t is None else _Clock(t, 2, nxt.replace(".", ""), "en")
-        if norm.isdigit() and len(norm) <= 2 and nxt in _CLOCK_SUFFIX:
-            t = parse_clock(norm + nxt)
-            suffix = "pm" if nxt.startswith("p") else "am" if nxt.startswith("a") else "h"
-            return None if t is None else _Clock(t, 2, suffix, "fr" if suffix == "h" and nxt != "o'clock" else "en")
-        t = parse_clock(norm, bare_hour=bare)
-    except ValueError:
-        return None
-    if t is None:
-        return None
-    if norm in ("midi", "minuit", "noon", "midnight"):
-        return _Clock(t, 1, "h", "fr" if norm in ("midi", "minuit") else "en")
-    suffix = "pm" if norm.endswith(("pm", "p.m")) else "am" if norm.endswith(("am", "a.m")) else None
-    if suffix is None and ("h" in norm or ":" in norm):
-        suffix = "h"
-    lang = "en" if suffix in ("am", "pm") else "fr" if "h" in norm else "both"
-    return _Clock(t, 1, suffix, lang)
-
-
-def _inherit(first: _Clock, second: _Clock) -> dt.time:
-    """A bare first hour of a range takes the am/pm of the second ("between 2 and 3pm")."""
-    if first.suffix is not None or second.suffix not in ("am", "pm"):
-        return first.time
-    pm = dt.time((first.time.hour % 12) + 12, first.time.minute)
-    return pm if second.suffix == "pm" and pm <= second.time else first.time
-
-
-def _starts_with(tokens: list[Token], i: int, words: tuple[str, ...]) -> bool:
-    return tuple(t.norm for t in tokens[i : i + len(words)]) == words
-
-
-def _match_time(tokens: list[Token], i: int) -> _Unit | None:
-    """Clock expressions: ranges, after/before/around X, a bare clock, and dates."""
-    norm = tokens[i].norm
-    # "14h-15h30" in one token
-    if "-" in norm and not norm.startswith("-"):
-        a, _, b = norm.partition("-")
-        try:
-            ta, tb = parse_clock(a, bare_hour=True), parse_clock(b)
-        except ValueError:
-            ta = tb = None
-        if ta is not None and tb is not None:
-            return _Unit("time", (ta, tb), i, i + 1, "both")
-    date = _date_token(norm)
-    if date is not None:
-        return _Unit("date", date, i, i + 1, "both")
-    if norm in _RANGE_START:
-        first = _clock_at(tokens, i + 1, bare=True)
-        if first is not None:
-            j = i + 1 + first.n
-            if j < len(tokens) and tokens[j].norm in _RANGE_JOIN:
-                second = _clock_at(tokens, j + 1)
-                if second is not None and (first.suffix is not None or second.suffix is not None):
-                    lang = _RANGE_START[norm]
-                    return _Unit("time", (_inherit(first, second), second.time), i, j + 1 + second.n, lang)
-    for table, kind in ((_AFTER, "after"), (_BEFORE, "before"), (_AROUND, "around")):
-        for words, lang in table.items():
-            if _starts_with(tokens, i, words):
-                clock = _clock_at(tokens, i + len(words))
-                if clock is not None:
-                    return _Unit("time", _window(kind, clock.time), i, i + len(words) + clock.n, lang)
-    clock = _clock_at(tokens, i)
-    if clock is not None and clock.suffix is not None:
-        return _Unit("time", _window("around", clock.time), i, i + clock.n, clock.lang)
-    return None
-
-
-def _window(kind: str, t: dt.time) -> tuple[dt.time | None, dt.time | None]:
-    if kind == "after":
-        return (t, None)
-    if kind == "before":
-        return (None, t)
-    base = dt.datetime.combine(dt.date(2000, 1, 2), t)
-    delta = dt.timedelta(minutes=AROUND_MIN)
-    return ((base - delta).time(), (base + delta).time())
-
-
-def _date_token(norm: str) -> dt.date | tuple[int, int] | None:
-    """ISO or dd/mm/yyyy -> date; dd/mm -> (day, month), resolved against `now` later."""
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}", norm):
-        try:
-            return parse_date_option(norm)
-        except ValueError:
-            return None
-    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})", norm)
-    if m and 1 <= int(m[1]) <= 31 and 1 <= int(m[2]) <= 12:
-        return (int(m[1]), int(m[2]))
-    return None
-
-
-def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | None:
-    j, lang = i, "both"
-    if prefixed:
-        for words in _DURATION_PREFIXES:
-            if _starts_with(tokens, i, words):
-                j = i + len(words)
-                lang = "en" if words[0] in ("more", "at", "over", "for", "longer") else "fr"
-                break
-        else:
-            return None
-    if j >= len(tokens):
-        return None
-    units = dict(_DURATION_UNIT, **(_DURATION_HOURS if prefixed else {}))
-    norm = tokens[j].norm
-    m = re.fullmatch(r"(\d+(?:[.,]\d+)?)([a-z]+)", norm)
-    if m and m[2] in units:
-        return _Unit("duration", float(m[1].replace(",", ".")) * units[m[2]], i, j + 1, lang)
-    if _NUM_RE.match(norm) and j + 1 < len(tokens) and tokens[j + 1].norm in units:
-        seconds = float(norm.replace(",", ".")) * units[tokens[j + 1].norm]
-        return _Unit("duration", seconds, i, j + 2, lang)
-    return None
-
-
-def _match_lexicon(tokens: list[Token], i: int) -> _Unit | None:
-    for n in range(min(_MAX_PHRASE, len(tokens) - i), 0, -1):
-        exact = tuple(t.text.lower().replace("’", "'") for t in tokens[i : i + n])
-        entry = _EXACT.get(exact) or _LEXICON.get(tuple(t.norm for t in tokens[i : i + n]))
-        if entry is not None:
-            kind, value, lang = entry
-            return _Unit(kind, value, i, i + n, lang)
-    return None
 
 
 def _match_units(tokens: list[Token], cameras: dict[tuple[str, ...], str]) -> list[_Unit]:
