@@ -303,3 +303,88 @@ def test_build_query_options_only_and_errors() -> None:
         build_query("voiture", QueryOptions(zones=("0,0 1,1 1,0 0,1",)), now=NOW, cameras=CAMERAS)
     with pytest.raises(QueryError, match="--from"):
         build_query("voiture", QueryOptions(time_from="26h"), now=NOW, cameras=CAMERAS)
+
+
+# --- vocabulary v2 (issue 14) ------------------------------------------------------------------------------------
+
+
+def _colours(spec) -> set[tuple[str, str, str | None]]:  # noqa: ANN001
+    return {(c.name, c.part, c.shade) for c in spec.colours}
+
+
+@pytest.mark.parametrize(("text", "colours"), [
+    ("yellow and blue bus", {("yellow", "any", None), ("blue", "any", None)}),
+    ("yellow and blue double-decker bus", {("yellow", "any", None), ("blue", "any", None)}),
+    ("yellow and blue hybrid bus", {("yellow", "any", None), ("blue", "any", None)}),  # unknown word in between
+    ("bus jaune et bleu", {("yellow", "any", None), ("blue", "any", None)}),
+    ("man in a red and blue jacket", {("red", "upper", None), ("blue", "upper", None)}),
+    ("a red and navy padded jacket", {("red", "upper", None), ("blue", "upper", "dark")}),
+    ("doudoune rouge et bleu marine", {("red", "upper", None), ("blue", "upper", "dark")}),
+    ("red/white top", {("red", "upper", None), ("white", "upper", None)}),
+    ("person in a navy striped jumper", {("blue", "upper", "dark")}),
+    ("blouson de cuir noir", {("black", "upper", None)}),
+    ("white hat", {("white", "head", None)}),
+    ("bonnet rouge", {("red", "head", None)}),
+    ("motorbike rider in red", {("red", "any", None)}),
+    ("dressed all in black", {("black", "upper", None), ("black", "lower", None)}),
+    ("habillé tout en noir", {("black", "upper", None), ("black", "lower", None)}),
+])
+def test_colours_reach_the_right_part(text: str, colours: set) -> None:
+    spec = parse(text)
+    assert _colours(spec) == colours
+    assert "red" not in spec.ignored_sensitive
+
+
+def test_red_and_blue_jacket_refuses_only_the_person_word() -> None:
+    spec = parse("man in a red and blue jacket")
+    assert spec.ignored_sensitive == ("man",) and spec.items == {"coat"} and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "items", "unmeasurable"), [
+    ("ciré jaune", {"coat"}, ()),
+    ("anorak", {"coat"}, ()),
+    ("doudoune", {"coat"}, ()),
+    ("a padded jacket", {"coat"}, ("padded",)),
+    ("sac en bandoulière", {"bag"}, ()),
+    ("shoulder bag", {"bag"}, ()),
+    ("personne avec une poussette", {"pushchair"}, ()),
+    ("someone with an umbrella", {"umbrella"}, ()),
+    ("valise", {"suitcase"}, ()),
+    ("a striped shirt", set(), ("striped",)),
+])
+def test_garments_items_and_unmeasurable_words(text: str, items: set, unmeasurable: tuple) -> None:
+    spec = parse(text)
+    assert spec.items == items and spec.unmeasurable == unmeasurable and spec.unknown_words == ()
+    assert spec.classes == {"person"}
+
+
+@pytest.mark.parametrize(("fr", "en", "vtype"), [
+    ("camion", "lorry", "truck"), ("poids lourd", "truck", "truck"), ("camionnette", "van", "van"),
+    ("minibus", "minibus", "van"), ("autocar", "coach", "bus"), ("bus", "double-decker bus", "bus"),
+])
+def test_fine_vehicle_words_accept_every_vehicle_class_and_rank_by_type(fr: str, en: str, vtype: str) -> None:
+    for text in (fr, en):
+        spec = parse(text)
+        assert spec.classes == {"car", "truck", "bus"} and spec.vehicle_types == {vtype}, text
+
+
+@pytest.mark.parametrize(("fr", "en", "motion"), [
+    ("camionnette blanche qui vient vers la caméra", "white van coming towards the camera", "towards"),
+    ("voiture qui s'éloigne", "car driving away", "away"),
+    ("voiture qui arrive en face", "oncoming car", "towards"),
+    ("personne qui entre dans le champ", "person entering", "entering"),
+    ("personne qui sort du champ", "person leaving", "leaving"),
+])
+def test_camera_relative_motion(fr: str, en: str, motion: str) -> None:
+    a, b = parse(fr), parse(en)
+    assert a.motion == b.motion == {motion}
+    assert a.unknown_words == b.unknown_words == ()
+    assert a.direction is None and b.direction is None  # not an on-screen direction
+
+
+def test_vocabulary_sections_say_what_they_read() -> None:
+    import tomllib
+    from importlib import resources
+
+    data = tomllib.loads(resources.files("vsearch.query").joinpath("vocabulary.toml").read_text(encoding="utf-8"))
+    assert all(section.get("reads") for section in data.values())
