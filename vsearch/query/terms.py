@@ -371,7 +371,9 @@ def terms_for(spec: QuerySpec) -> list[Term]:
             out.append(ColourChoice(part, hard, True))
         out += [ColourChoice(part, (c,), spec.strict) for c in spec.colours if c.part == part and not c.hard]
     out += [ItemTerm(i, spec.strict) for i in sorted(spec.items)]
-    out += [VehicleTypeTerm(v, spec.strict) for v in sorted(spec.vehicle_types)]
+    # "car" only refines the ranking among the tubes the class filter already requires to be cars (a detector
+    # such as pvb-2002 calls vans cars): even --strict does not require the type model to agree
+    out += [VehicleTypeTerm(v, spec.strict and v != "car") for v in sorted(spec.vehicle_types)]
     out += [MotionTerm(m, spec.strict) for m in sorted(spec.motion)]
     out += [UnmeasurableTerm(w) for w in spec.unmeasurable]
     return out
