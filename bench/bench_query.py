@@ -1,4 +1,4 @@
-"""Query speed over a large synthetic catalogue: 1 M tubes, end to end through `run_query`.
+"""Query speed over a large synthetic catalogue: 1 M tubes, end to end through `search.execute`.
 
 Generates tube rows directly into a `Store` (pyarrow batches in `TUBES_SCHEMA`, with the heavy per-sample
 columns: 20-50 samples of frame index, pts, boxes, scores and mask RLE per tube) and the matching `sources`
@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from vsearch.query.engine import run_query, search_filter
-from vsearch.query.spec import QueryOptions
+from vsearch.query.engine import search_filter
+from vsearch.query.search import execute
+from vsearch.query.options import QueryOptions
 from vsearch.query.text import build_query
 from vsearch.catalogue.store import SOURCES_SCHEMA, TUBES_SCHEMA, Store
 
@@ -208,6 +209,11 @@ def queries() -> list[tuple[str, str, QueryOptions]]:
         ("upper/lower colours, 30 days", "", QueryOptions(classes=("person",), upper=("white",), lower=("blue",))),
         ("colour only, 30 days", "", QueryOptions(colours=("red",))),
         ("direction only, 30 days", "", QueryOptions(direction="left")),
+        # descriptive words rank (soft): every person of the scope is scored, none filtered out
+        ("text EN, 4 soft terms, camera + 1 day", "person in a red coat with a backpack and jeans on cam07",
+         QueryOptions(**day)),
+        ("text FR, 3 soft terms, 1 day", "personne en doudoune rouge avec un sac", QueryOptions(**day)),
+        ("text EN, 3 soft terms, 30 days", "white van coming towards the camera", QueryOptions()),
     ]
 
 
@@ -253,13 +259,13 @@ def main() -> None:
     print(f"# {store.counts()['tubes']:,} tubes, {store.counts()['sources']:,} sources, {size_gb:.2f} GB on disk; "
           f"build {build_s:.0f} s, scalar indices {index_s:.0f} s; {os.cpu_count()} CPUs, "
           f"{platform.processor() or platform.machine()}, load {os.getloadavg()[0]:.1f}")
-    print("| query | candidates | hits | run_query p50 ms | p99 ms | bare count p50 ms | p99 ms |")
+    print("| query | candidates | hits | execute p50 ms | p99 ms | bare count p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, text, opts in queries():
         spec = build_query(text, replace(opts, limit=opts.limit or 50), now=now, cameras=cams)  # CLI default
         where = search_filter(spec)
-        res = run_query(store, spec)
-        q = timed(lambda: run_query(store, spec), args.repeat)  # noqa: B023
+        res = execute(store, spec)
+        q = timed(lambda: execute(store, spec), args.repeat)  # noqa: B023
         b = timed(lambda: table.count_rows(where), args.repeat)  # noqa: B023
         print(f"| {name} | {res.candidates:,} | {len(res.hits)} | {pct(q, 50):.0f} | {pct(q, 99):.0f} | "
               f"{pct(b, 50):.0f} | {pct(b, 99):.0f} |", flush=True)

@@ -35,8 +35,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 import synth  # noqa: E402
 
-from vsearch.query.engine import run_query, tubes_for  # noqa: E402
-from vsearch.query.spec import QueryOptions  # noqa: E402
+from vsearch.query.engine import tubes_for  # noqa: E402
+from vsearch.query.search import execute  # noqa: E402
+from vsearch.query.options import QueryOptions  # noqa: E402
 from vsearch.query.text import build_query  # noqa: E402
 from vsearch.catalogue.store import Store  # noqa: E402
 
@@ -161,7 +162,7 @@ def evaluate(store_dir: Path, cases: list[Case], gt, label: str) -> list[dict[st
     out = []
     for c in cases:
         spec = build_query(c.text, c.opts, now=NOW, cameras=cams)
-        res = run_query(store, spec)
+        res = execute(store, spec)
         tubes = tubes_for(store, res.hits)
         owners = []
         for t in tubes:

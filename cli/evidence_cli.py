@@ -11,7 +11,7 @@ from vsearch.evidence import retention
 from vsearch.evidence.verify import parse_trusted_key, require_trusted, site_trusted_keys, verify_bundle
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
                                 guarded, out, print_json)
-from vsearch.query.spec import parse_time_option
+from vsearch.query.clock import parse_time_option
 from vsearch.site import load_site_config, optional_site_config
 from vsearch.catalogue.store import Store
 

@@ -15,9 +15,11 @@ from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, Re
                                 err, guarded, out, print_json)
 from vsearch.cli.search_cli import print_coverage
 from vsearch.evidence.bundle import sha256_file
-from vsearch.query.engine import run_query, tubes_for
-from vsearch.query.spec import get_tz
-from vsearch.site import load_site_config
+from vsearch.query.engine import tubes_for
+from vsearch.query.search import execute
+from vsearch.query.similar import embed_config
+from vsearch.query.clock import get_tz
+from vsearch.site import load_site_config, optional_site_config
 from vsearch.catalogue.store import Store
 from vsearch.synopsis.passages import PassageOptions
 from vsearch.synopsis.render import SynopsisOptions
@@ -28,8 +30,8 @@ def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output
              text: q.Text = None, class_: q.Class = None, colour: q.Colour = None, upper: q.Upper = None,
              lower: q.Lower = None, direction: q.Direction = None, camera: q.Camera = None, from_: q.From = None,
              to: q.To = None, date: q.Date = None, zone: q.Zone = None, min_dwell: q.MinDwell = None,
-             min_speed: q.MinSpeed = None, max_speed: q.MaxSpeed = None, limit: q.Limit = None,
-             tz: q.Tz = "Europe/Paris",
+             min_speed: q.MinSpeed = None, max_speed: q.MaxSpeed = None, like: q.Like = None,
+             limit: q.Limit = None, strict: q.Strict = False, tz: q.Tz = "Europe/Paris",
              from_results: Annotated[Optional[Path], typer.Option("--from-results", help="Tubes of a saved "
                                                                   "`vsearch search --json` output.")] = None,
              passages: Annotated[bool, typer.Option("--passages", help="Cut the original to the matching spans "
@@ -50,7 +52,7 @@ def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output
              as_json: JsonOpt = False) -> None:
     """Condense the matching objects into a short video (or cut the matching passages), with a source map."""
     args = q.QueryArgs(text, class_, colour, upper, lower, direction, camera, from_, to, date, zone, min_dwell,
-                       min_speed, max_speed, None, limit, tz)
+                       min_speed, max_speed, like, limit, tz, strict)
     st = Store(store, create=False)
     params = {**args.params(), "passages": passages, "max_collision": max_collision, "density": density,
               "max_duration": max_duration, "speed_up": speed_up, "long_tube": long_tube,
@@ -59,7 +61,7 @@ def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output
         if from_results is not None:
             tubes, res = exhibits.tubes_from_results(st, from_results), None
         else:
-            res = run_query(st, args.spec(st))
+            res = execute(st, args.spec(st), clip=embed_config(optional_site_config(config)))
             tubes = tubes_for(st, res.hits)
         with Progress(console=err, transient=True, disable=as_json) as bar:
             task = bar.add_task("rendering", total=None)
@@ -104,8 +106,8 @@ def export(case: CaseOpt, output: Annotated[Path, typer.Option("-o", "--output",
            text: q.Text = None, class_: q.Class = None, colour: q.Colour = None, upper: q.Upper = None,
            lower: q.Lower = None, direction: q.Direction = None, camera: q.Camera = None, from_: q.From = None,
            to: q.To = None, date: q.Date = None, zone: q.Zone = None, min_dwell: q.MinDwell = None,
-           min_speed: q.MinSpeed = None, max_speed: q.MaxSpeed = None, limit: q.Limit = 50,
-           tz: q.Tz = "Europe/Paris",
+           min_speed: q.MinSpeed = None, max_speed: q.MaxSpeed = None, like: q.Like = None, limit: q.Limit = 50,
+           strict: q.Strict = False, tz: q.Tz = "Europe/Paris",
            zip_: Annotated[bool, typer.Option("--zip", help="Also write <output>.zip.")] = False,
            no_synopsis: Annotated[bool, typer.Option("--no-synopsis", help="Skip the synopsis video.")] = False,
            no_passages: Annotated[bool, typer.Option("--no-passages", help="Skip the passages video.")] = False,
@@ -113,12 +115,12 @@ def export(case: CaseOpt, output: Annotated[Path, typer.Option("-o", "--output",
            store: StoreOpt = Path("vsearch-data"), config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Write a signed evidentiary bundle for a query (spans in native format, videos, report, manifest)."""
     args = q.QueryArgs(text, class_, colour, upper, lower, direction, camera, from_, to, date, zone, min_dwell,
-                       min_speed, max_speed, None, limit, tz)
+                       min_speed, max_speed, like, limit, tz, strict)
     st = Store(store, create=False)
     cfg = load_site_config(config)
     params = {**args.params(), "zip": zip_, "synopsis": not no_synopsis, "passages": not no_passages}
     with guarded("export", store, config, investigator, case, reason, recipient, params) as rec:
-        res = run_query(st, args.spec(st))
+        res = execute(st, args.spec(st), clip=embed_config(cfg))
         req = exhibits.ExportRequest(case=case, reason=reason, investigator=rec.investigator,
                                      recipients=tuple(recipient or ()), with_synopsis=not no_synopsis,
                                      with_passages=not no_passages, zip=zip_)

@@ -8,7 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from vsearch.query.spec import QueryOptions, QuerySpec, get_tz
+from vsearch.query.clock import get_tz
+from vsearch.query.options import QueryOptions
+from vsearch.query.spec import QuerySpec
 from vsearch.query.text import build_query
 from vsearch.catalogue.store import Store
 
@@ -31,6 +33,8 @@ MaxSpeed = Annotated[Optional[str], typer.Option("--max-speed", help="e.g. 0.1fw
 Like = Annotated[Optional[str], typer.Option("--like", help="Example image FILE or tube:ID (more like this).")]
 Limit = Annotated[Optional[int], typer.Option("--limit", help="Maximum number of hits.", min=1)]
 Tz = Annotated[str, typer.Option("--tz", help="Local time zone for clock times.")]
+Strict = Annotated[bool, typer.Option("--strict", help="Every descriptive word must match (by default they rank "
+                                      "the hits; only options, times and cameras filter).")]
 
 
 @dataclass
@@ -52,6 +56,7 @@ class QueryArgs:
     like: str | None = None
     limit: int | None = None
     tz: str = "Europe/Paris"
+    strict: bool = False
 
     def spec(self, store: Store) -> QuerySpec:
         opts = QueryOptions(
@@ -59,9 +64,9 @@ class QueryArgs:
             lower=tuple(self.lower or ()), direction=self.direction, cameras=tuple(self.cameras or ()),
             time_from=self.time_from, time_to=self.time_to, date=self.date, zones=tuple(self.zones or ()),
             min_dwell=self.min_dwell, min_speed=self.min_speed, max_speed=self.max_speed, like=self.like,
-            limit=self.limit)
+            limit=self.limit, strict=self.strict)
         return build_query(self.text or "", opts, now=dt.datetime.now(get_tz(self.tz)), tz=self.tz,
                            cameras=store.cameras())
 
     def params(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, [], "")}
+        return {k: v for k, v in self.__dict__.items() if v not in (None, [], "", False)}

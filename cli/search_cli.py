@@ -21,8 +21,10 @@ from vsearch.cli import query_opts as q
 from vsearch.cli.common import (CaseOpt, ConfigOpt, InvestigatorOpt, JsonOpt, ReasonOpt, RecipientOpt, StoreOpt,
                                 check_output_file, guarded, out, print_json)
 from vsearch.errors import QueryError
-from vsearch.query.engine import QueryResult, run_query
-from vsearch.query.spec import check_cameras, parse_line, parse_time_option
+from vsearch.query.engine import QueryResult
+from vsearch.query.search import execute
+from vsearch.query.clock import parse_time_option
+from vsearch.query.options import check_cameras, parse_line
 from vsearch.catalogue.store import Store, sql_str
 from vsearch.catalogue.tube_rows import tube_details
 from vsearch.indexing.sources import sha256_file
@@ -48,6 +50,9 @@ def print_coverage(res: QueryResult) -> None:
 def _print_spec_notes(res: QueryResult) -> None:
     if res.spec.legal_notice:
         out.print(f"[bold yellow]note[/] {res.spec.legal_notice}", soft_wrap=True)
+    if res.spec.unmeasurable:
+        out.print(f"[yellow]understood but not measurable[/] (listed, not used to rank): "
+                  f"{escape(', '.join(res.spec.unmeasurable))}", soft_wrap=True)
     if res.spec.unknown_words:
         out.print(f"[yellow]not understood[/]: {escape(', '.join(res.spec.unknown_words))}", soft_wrap=True)
 
@@ -56,7 +61,7 @@ def search(text: q.Text = None, class_: q.Class = None, colour: q.Colour = None,
            lower: q.Lower = None, direction: q.Direction = None, camera: q.Camera = None, from_: q.From = None,
            to: q.To = None, date: q.Date = None, zone: q.Zone = None, min_dwell: q.MinDwell = None,
            min_speed: q.MinSpeed = None, max_speed: q.MaxSpeed = None, like: q.Like = None, limit: q.Limit = 50,
-           tz: q.Tz = "Europe/Paris", case: CaseOpt = "", reason: ReasonOpt = "", investigator: InvestigatorOpt = None,
+           strict: q.Strict = False, tz: q.Tz = "Europe/Paris", case: CaseOpt = "", reason: ReasonOpt = "", investigator: InvestigatorOpt = None,
            recipient: RecipientOpt = None, store: StoreOpt = Path("vsearch-data"), config: ConfigOpt = None,
            clip_model: Annotated[Optional[str], typer.Option("--clip-model", help="open_clip model the index was "
                                                              "built with: scores unmapped words by CLIP.")] = None,
@@ -67,16 +72,12 @@ def search(text: q.Text = None, class_: q.Class = None, colour: q.Colour = None,
            as_csv: Annotated[bool, typer.Option("--csv", help="CSV of the hits on stdout.")] = False) -> None:
     """Search tubes by attributes and/or French/English text; ranked, explained, with a coverage report."""
     args = q.QueryArgs(text, class_, colour, upper, lower, direction, camera, from_, to, date, zone, min_dwell,
-                       min_speed, max_speed, like, limit, tz)
+                       min_speed, max_speed, like, limit, tz, strict)
     st = Store(store, create=False)
     spec = args.spec(st)
     clip = similar_lib.embed_config(optional_site_config(config), clip_model, clip_weights, clip_config)
-    scope = similar_lib.Scope(cameras=spec.cameras, time_from=spec.time_from, time_to=spec.time_to)
     with guarded("search", store, config, investigator, case, reason, recipient, args.params()) as rec:
-        appearance = similar_lib.like_scores(st, spec.like, clip, scope) if spec.like else None
-        words = spec.free_text.strip()
-        clip_text = similar_lib.text_scores(st, words, clip, scope) if clip.clip_model and words else None
-        res = run_query(st, spec, similar=similar_lib.merge_scores(appearance, clip_text))
+        res = execute(st, spec, clip=clip)
         rec.result = {"hits": len(res.hits), "candidates": res.candidates,
                       "not_searched": len(res.coverage.not_searched), "tube_ids": [h.tube_id for h in res.hits]}
     if as_json:

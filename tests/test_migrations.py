@@ -15,7 +15,7 @@ from vsearch.catalogue import migrations
 from vsearch.catalogue.store import SCHEMA_VERSION, Store
 from vsearch.errors import StoreError
 from vsearch.query.engine import run_query
-from vsearch.query.spec import QueryOptions
+from vsearch.query.options import QueryOptions
 from vsearch.query.text import build_query
 
 FIXTURE = REPO / "tests" / "fixtures" / "store-v1"

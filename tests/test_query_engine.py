@@ -12,8 +12,10 @@ import pytest
 import synth
 from conftest import vsearch_cli
 from vsearch.catalogue.tube_rows import attributes_as_dict
-from vsearch.query.engine import COLOUR_MIN, coverage, run_query, search_filter
-from vsearch.query.spec import COLOURS, ColourTerm, QueryOptions, QuerySpec
+from vsearch.query.coverage import coverage
+from vsearch.query.engine import COLOUR_MIN, run_query, search_filter
+from vsearch.query.options import QueryOptions
+from vsearch.query.spec import COLOURS, ColourTerm, QuerySpec
 from vsearch.query.text import build_query
 from vsearch.catalogue.store import Store
 
@@ -65,7 +67,8 @@ def test_colours_on_one_part_are_alternatives_and_parts_are_anded(store: Store) 
     assert colours(query(store, upper=("green",), lower=("black",))) == {"green"}
     assert query(store, upper=("green",), lower=("red",)) == []
     hit = query(store, upper=("yellow", "blue"))[0]
-    assert [t.term for t in hit.terms] == ["colour upper=yellow"]  # the alternative that matched is explained
+    assert [t.term for t in hit.terms] == ["colour upper=blue|yellow"]
+    assert hit.terms[0].detail.startswith("yellow covers")  # the alternative that matched is explained
     assert hit.score == pytest.approx(hit.terms[0].score, abs=1e-4)
 
 
@@ -75,7 +78,7 @@ def test_colour_prefilter_is_exact(store: Store, part: str) -> None:
     key = {"any": "colours", "upper": "upper_colours", "lower": "lower_colours"}[part]
     tubes = store.tubes()
     for name in COLOURS:
-        spec = QuerySpec(colours=(ColourTerm(name, part),))
+        spec = QuerySpec(colours=(ColourTerm(name, part, hard=True),))
         assert "array_has_any" in (search_filter(spec) or "")
         want = {t.tube_id for t in tubes
                 if (attributes_as_dict(t.attributes).get(key) or {}).get(name, 0.0) >= COLOUR_MIN}
@@ -83,9 +86,12 @@ def test_colour_prefilter_is_exact(store: Store, part: str) -> None:
 
 
 def test_items_and_speed_bounds(store: Store) -> None:
-    """Items need the attribute model (absent with the motion detector): no hit, no error. Speed bounds in
-    frame widths and in source pixels per second select the same tubes (640-px source)."""
-    assert query(store, "personne avec un sac") == []
+    """Items need the attribute model (absent with the motion detector): every person is listed, the item
+    "not measurable" for each (no error, no empty list). Speed bounds in frame widths and in source pixels per
+    second select the same tubes (640-px source)."""
+    hits = query(store, "personne avec un sac")
+    assert len(hits) == 2 and all(h.class_name == "person" for h in hits)
+    assert all([(t.term, t.status, t.score) for t in h.terms][-1] == ("item=bag", "not measurable", None) for h in hits)
     fast = {h.tube_id for h in query(store, min_speed="0.2fw/s")}
     assert fast and fast == {h.tube_id for h in query(store, min_speed="128px/s")}
     slow = {h.tube_id for h in query(store, max_speed="0.2fw/s")}

@@ -11,25 +11,21 @@ import numpy as np
 import pytest
 
 from vsearch.errors import QueryError, UsageError
-from vsearch.query.spec import (
-    ColourTerm,
+from vsearch.query.clock import parse_clock, parse_time_option
+from vsearch.query.options import (
     QueryOptions,
-    QuerySpec,
-    SpeedTerm,
-    ZoneTerm,
     check_cameras,
     parse_class,
-    parse_clock,
     parse_colour,
     parse_direction,
     parse_duration,
     parse_line,
     parse_polygon,
     parse_speed,
-    parse_time_option,
     parse_zone,
     spec_from_options,
 )
+from vsearch.query.spec import ColourTerm, QuerySpec, SpeedTerm, ZoneTerm
 from vsearch.query.zones import Line, Polygon
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -235,7 +231,9 @@ def test_parse_colour_part_and_errors() -> None:
 
 def test_parse_class() -> None:
     assert parse_class("car") == {"car"}
-    assert parse_class("Poids lourd") == {"truck"}
+    # a fine vehicle word accepts every vehicle class (pvb-2002 calls every vehicle "car"); its type only ranks
+    assert parse_class("Poids lourd") == {"car", "truck", "bus"}
+    assert parse_class("truck") == {"truck"}  # a class name is that class
     assert parse_class("vélo") == {"bicycle"}
     with pytest.raises(QueryError, match="--class 'tank'"):
         parse_class("tank")
@@ -290,8 +288,10 @@ def test_spec_from_options_full(tmp_path: Path) -> None:
         like=str(ref), limit=20,
     )
     spec = spec_from_options(opts, known_cameras={"gate", "hall"})
-    assert spec.classes == {"car", "truck"}
-    assert spec.colours == (ColourTerm("red"), ColourTerm("white", "upper"), ColourTerm("blue", "lower", "dark"))
+    assert spec.classes == {"car", "truck", "bus"}
+    # options are filters: their colours are hard (text colours only rank)
+    assert spec.colours == (ColourTerm("red", hard=True), ColourTerm("white", "upper", hard=True),
+                            ColourTerm("blue", "lower", "dark", hard=True))
     assert spec.direction == "left"
     assert spec.time_from == dt.datetime(2024, 5, 3, 14, tzinfo=PARIS)
     assert spec.time_to == dt.datetime(2024, 5, 3, 15, 30, tzinfo=PARIS)
@@ -338,7 +338,7 @@ def test_spec_canonical_order_and_to_dict() -> None:
     assert a == b
     assert a.to_dict() == b.to_dict()
     assert list(a.to_dict())[:3] == ["classes", "colours", "direction"]
-    assert a.to_dict()["colours"][0] == {"name": "red", "part": "any", "shade": None}
+    assert a.to_dict()["colours"][0] == {"name": "red", "part": "any", "shade": None, "hard": False}
 
 
 def test_spec_validates_its_fields() -> None:

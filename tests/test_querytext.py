@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from vsearch.errors import QueryError
-from vsearch.query.spec import ColourTerm, QueryOptions
+from vsearch.query.options import QueryOptions
+from vsearch.query.spec import ColourTerm
 from vsearch.query.text import analyse, build_query, parse_text, tokenise
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -75,7 +76,8 @@ def test_french_and_english_pairs_agree(fr: str, en: str) -> None:
         ("personne haut blanc avec un sac à dos",
          {"classes": {"person"}, "colours": (ColourTerm("white", "upper"),), "items": {"backpack"}}),
         ("camion blanc après 14h hier",
-         {"classes": {"truck"}, "colours": (ColourTerm("white"),), "time_from": at(2, 14), "time_to": at(3, 0),
+         {"classes": {"car", "truck", "bus"}, "vehicle_types": {"truck"}, "colours": (ColourTerm("white"),),
+          "time_from": at(2, 14), "time_to": at(3, 0),
           "time_of_day_from": None}),
         ("vélo vers la droite", {"classes": {"bicycle"}, "direction": "right"}),
         ("bicyclette de gauche à droite", {"classes": {"bicycle"}, "direction": "right"}),
@@ -87,7 +89,8 @@ def test_french_and_english_pairs_agree(fr: str, en: str) -> None:
         ("auto grise ou verte", {"classes": {"car"}, "colours": (ColourTerm("green"), ColourTerm("grey"))}),
         ("voiture bleu clair", {"colours": (ColourTerm("blue", shade="light"),)}),
         ("light blue car", {"colours": (ColourTerm("blue", shade="light"),)}),
-        ("beige van", {"classes": {"car", "truck"}, "colours": (ColourTerm("brown", shade="light"),)}),
+        ("beige van", {"classes": {"car", "truck", "bus"}, "vehicle_types": {"van"},
+                       "colours": (ColourTerm("brown", shade="light"),)}),
         ("haut blanc pantalon noir",
          {"classes": {"person"}, "colours": (ColourTerm("white", "upper"), ColourTerm("black", "lower")),
           "items": {"long_trousers"}}),
@@ -96,7 +99,7 @@ def test_french_and_english_pairs_agree(fr: str, en: str) -> None:
         ("personne habillée en noir", {"classes": {"person"}, "colours": (ColourTerm("black"),)}),
         ("someone with a hat and long sleeves", {"classes": {"person"}, "items": {"hat", "long_sleeves"}}),
         ("personne avec un bonnet", {"classes": {"person"}, "items": {"hat"}}),
-        ("autobus", {"classes": {"bus"}}),
+        ("autobus", {"classes": {"car", "truck", "bus"}, "vehicle_types": {"bus"}}),
         ("véhicule", {"classes": {"car", "truck", "bus", "motorbike"}}),
         ("loitering person", {"classes": {"person"}, "stationary": True}),
         ("individu qui s'arrête", {"classes": {"person"}, "stationary": True}),
@@ -209,7 +212,7 @@ PHRASES = [
 def test_every_token_lands_in_exactly_one_bucket(text: str) -> None:
     a = analyse(text, now=NOW, cameras=CAMERAS)
     assert len(a.buckets) == len(a.tokens)
-    assert set(a.buckets) <= {"mapped", "stop", "sensitive", "unknown"}
+    assert set(a.buckets) <= {"mapped", "unmeasurable", "stop", "sensitive", "unknown"}
     # the tokens cover every letter and digit of the text, in order
     assert "".join(re.findall(r"[^\W_]", "".join(t.text for t in a.tokens))) == "".join(re.findall(r"[^\W_]", text))
     unknown = tuple(t.text for t, b in zip(a.tokens, a.buckets, strict=True) if b == "unknown")
@@ -217,20 +220,22 @@ def test_every_token_lands_in_exactly_one_bucket(text: str) -> None:
     assert a.spec.unknown_words == unknown
     assert a.spec.ignored_sensitive == tuple(dict.fromkeys(sensitive))
     assert a.spec.free_text == " ".join(unknown)
+    assert bool(a.spec.unmeasurable) == ("unmeasurable" in a.buckets)
 
 
 def test_unknown_words_are_reported_and_kept_for_clip() -> None:
     spec = parse("voiture rouge avec un parapluie jaune près du kiosque")
-    assert spec.classes == {"car"}
-    assert spec.unknown_words == ("parapluie", "jaune", "près", "kiosque")  # "jaune" has nothing to attach to
-    assert spec.free_text == "parapluie jaune près kiosque"
+    assert spec.classes == {"car"} and spec.items == {"umbrella"}
+    assert spec.unknown_words == ("près", "kiosque")
+    assert spec.unmeasurable == ("jaune",)  # the umbrella's colour: understood, no stored attribute
+    assert spec.free_text == "près kiosque"
     assert spec.phrase == "voiture rouge avec un parapluie jaune près du kiosque"
 
 
 def test_colour_of_a_carried_item_is_reported_not_matched() -> None:
     spec = parse("sac à dos rouge")
     assert spec.items == {"backpack"} and spec.colours == ()
-    assert spec.unknown_words == ("rouge",)
+    assert spec.unmeasurable == ("rouge",) and spec.unknown_words == ()
 
 
 def test_shade_without_colour_is_reported() -> None:
@@ -284,7 +289,7 @@ def test_build_query_merges_text_and_options() -> None:
                                                              date="2024-05-02", limit=3),
                        now=NOW, cameras=CAMERAS)
     assert spec.classes == {"car", "truck"}
-    assert set(spec.colours) == {ColourTerm("red"), ColourTerm("white", "upper")}
+    assert set(spec.colours) == {ColourTerm("red"), ColourTerm("white", "upper", hard=True)}
     assert spec.time_from == at(2, 14) and spec.time_to == at(3, 0)  # text time of day on --date
     assert spec.limit == 3
 
@@ -298,3 +303,88 @@ def test_build_query_options_only_and_errors() -> None:
         build_query("voiture", QueryOptions(zones=("0,0 1,1 1,0 0,1",)), now=NOW, cameras=CAMERAS)
     with pytest.raises(QueryError, match="--from"):
         build_query("voiture", QueryOptions(time_from="26h"), now=NOW, cameras=CAMERAS)
+
+
+# --- vocabulary v2 (issue 14) ------------------------------------------------------------------------------------
+
+
+def _colours(spec) -> set[tuple[str, str, str | None]]:  # noqa: ANN001
+    return {(c.name, c.part, c.shade) for c in spec.colours}
+
+
+@pytest.mark.parametrize(("text", "colours"), [
+    ("yellow and blue bus", {("yellow", "any", None), ("blue", "any", None)}),
+    ("yellow and blue double-decker bus", {("yellow", "any", None), ("blue", "any", None)}),
+    ("yellow and blue hybrid bus", {("yellow", "any", None), ("blue", "any", None)}),  # unknown word in between
+    ("bus jaune et bleu", {("yellow", "any", None), ("blue", "any", None)}),
+    ("man in a red and blue jacket", {("red", "upper", None), ("blue", "upper", None)}),
+    ("a red and navy padded jacket", {("red", "upper", None), ("blue", "upper", "dark")}),
+    ("doudoune rouge et bleu marine", {("red", "upper", None), ("blue", "upper", "dark")}),
+    ("red/white top", {("red", "upper", None), ("white", "upper", None)}),
+    ("person in a navy striped jumper", {("blue", "upper", "dark")}),
+    ("blouson de cuir noir", {("black", "upper", None)}),
+    ("white hat", {("white", "head", None)}),
+    ("bonnet rouge", {("red", "head", None)}),
+    ("motorbike rider in red", {("red", "any", None)}),
+    ("dressed all in black", {("black", "upper", None), ("black", "lower", None)}),
+    ("habillé tout en noir", {("black", "upper", None), ("black", "lower", None)}),
+])
+def test_colours_reach_the_right_part(text: str, colours: set) -> None:
+    spec = parse(text)
+    assert _colours(spec) == colours
+    assert "red" not in spec.ignored_sensitive
+
+
+def test_red_and_blue_jacket_refuses_only_the_person_word() -> None:
+    spec = parse("man in a red and blue jacket")
+    assert spec.ignored_sensitive == ("man",) and spec.items == {"coat"} and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "items", "unmeasurable"), [
+    ("ciré jaune", {"coat"}, ()),
+    ("anorak", {"coat"}, ()),
+    ("doudoune", {"coat"}, ()),
+    ("a padded jacket", {"coat"}, ("padded",)),
+    ("sac en bandoulière", {"bag"}, ()),
+    ("shoulder bag", {"bag"}, ()),
+    ("personne avec une poussette", {"pushchair"}, ()),
+    ("someone with an umbrella", {"umbrella"}, ()),
+    ("valise", {"suitcase"}, ()),
+    ("a striped shirt", set(), ("striped",)),
+])
+def test_garments_items_and_unmeasurable_words(text: str, items: set, unmeasurable: tuple) -> None:
+    spec = parse(text)
+    assert spec.items == items and spec.unmeasurable == unmeasurable and spec.unknown_words == ()
+    assert spec.classes == {"person"}
+
+
+@pytest.mark.parametrize(("fr", "en", "vtype"), [
+    ("camion", "lorry", "truck"), ("poids lourd", "truck", "truck"), ("camionnette", "van", "van"),
+    ("minibus", "minibus", "van"), ("autocar", "coach", "bus"), ("bus", "double-decker bus", "bus"),
+])
+def test_fine_vehicle_words_accept_every_vehicle_class_and_rank_by_type(fr: str, en: str, vtype: str) -> None:
+    for text in (fr, en):
+        spec = parse(text)
+        assert spec.classes == {"car", "truck", "bus"} and spec.vehicle_types == {vtype}, text
+
+
+@pytest.mark.parametrize(("fr", "en", "motion"), [
+    ("camionnette blanche qui vient vers la caméra", "white van coming towards the camera", "towards"),
+    ("voiture qui s'éloigne", "car driving away", "away"),
+    ("voiture qui arrive en face", "oncoming car", "towards"),
+    ("personne qui entre dans le champ", "person entering", "entering"),
+    ("personne qui sort du champ", "person leaving", "leaving"),
+])
+def test_camera_relative_motion(fr: str, en: str, motion: str) -> None:
+    a, b = parse(fr), parse(en)
+    assert a.motion == b.motion == {motion}
+    assert a.unknown_words == b.unknown_words == ()
+    assert a.direction is None and b.direction is None  # not an on-screen direction
+
+
+def test_vocabulary_sections_say_what_they_read() -> None:
+    import tomllib
+    from importlib import resources
+
+    data = tomllib.loads(resources.files("vsearch.query").joinpath("vocabulary.toml").read_text(encoding="utf-8"))
+    assert all(section.get("reads") for section in data.values())

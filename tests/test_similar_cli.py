@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def test_same_object_on_camera_a_is_top_hit_on_camera_b_weight_free(two_cameras:
     a_tubes, b_tubes = _tubes(store, "camA"), _tubes(store, "camB")
     assert len(a_tubes) == 3 and len(b_tubes) == 5
     b_colour = {t["tube_id"]: _dominant(t) for t in b_tubes}
+    b_times = {t["tube_id"]: (t["start_utc"], t["end_utc"]) for t in b_tubes}
     for t in a_tubes:
         r = vsearch_cli("similar", "--tube", f"tube:{t['tube_id']}", "--camera", "camB", "--json",
                         *_access(two_cameras, store))
@@ -69,6 +71,10 @@ def test_same_object_on_camera_a_is_top_hit_on_camera_b_weight_free(two_cameras:
         assert hits[0]["descriptor"] == "colour-hist-v1"
         assert b_colour[hits[0]["tube_id"]] == _dominant(t), (t["tube_id"], hits[:2])
         assert t["tube_id"] not in [h["tube_id"] for h in hits]
+        # a hit reports its tube's own first/last appearance (not the time of the crop that was embedded)
+        for h in hits:
+            want = tuple(dt.datetime.fromisoformat(b_times[h["tube_id"]][k]) for k in (0, 1))
+            assert (dt.datetime.fromisoformat(h["start_utc"]), dt.datetime.fromisoformat(h["end_utc"])) == want
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +106,12 @@ def test_tiny_clip_pipeline_end_to_end_and_model_mismatch(two_cameras: dict[str,
     res = json.loads(r.stdout)
     assert res["query"]["free_text"] and res["hits"]
     assert all(any(t["term"] == "clip-text" for t in h["terms"]) for h in res["hits"])
-    assert all("red" in h["colours"] for h in res["hits"])
+    # "rouge" ranks: with --strict it filters
+    r = vsearch_cli("search", "voiture rouge devant la boulangerie", "--strict", *clip_opts, "--json",
+                    *_access(two_cameras, store))
+    assert r.returncode == 0, r.stderr
+    strict = json.loads(r.stdout)["hits"]
+    assert strict and all("red" in h["colours"] for h in strict)
     # an example image searched with the same model works; with other weights it is refused in one line
     thumb = Path(_tubes(store, "camB")[0]["thumb_path"])
     ok = vsearch_cli("similar", "--image", str(thumb), *clip_opts, "--json", *_access(two_cameras, store))

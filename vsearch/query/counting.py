@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from vsearch.query import zones
-from vsearch.errors import QueryError
-from vsearch.query.engine import search_filter
-from vsearch.query.spec import QuerySpec, get_tz
+from vsearch.query.engine import tubes_for
+from vsearch.query.search import execute
+from vsearch.query.clock import get_tz
+from vsearch.query.spec import QuerySpec
 from vsearch.catalogue.store import Store
 
 
@@ -28,34 +29,27 @@ class CountReport:
 
 
 def count(store: Store, spec: QuerySpec, line: zones.Line | None = None) -> CountReport:
-    """Counts of the tubes matching the same filter as a search (class, colours, direction, camera, time)."""
-    unsupported = [name for name, used in (
-        ("carried items", bool(spec.items)), ("zones", bool(spec.zones)), ("--like", spec.like is not None),
-        ("speeds in px/s", any(sp is not None and sp.unit != "fw/s" for sp in (spec.min_speed, spec.max_speed))),
-    ) if used]
-    if unsupported:
-        raise QueryError(f"count does not filter on {', '.join(unsupported)}; use `vsearch search` for those")
-    sources = {s.source_id: s for s in store.sources()}
-    table = store.tubes_arrow(search_filter(spec), columns=["tube_id", "camera", "class_name", "start_utc", "end_utc",
-                                                          "source_id", "n_samples", "boxes_xyxy"])
+    """Counts of the tubes a search for `spec` returns (`execute`, every hit, no limit). A count has no ranking
+    to fall back on, so its descriptive words are required (`--strict` semantics): "red cars" counts red cars."""
+    res = execute(store, replace(spec, strict=True), all_hits=True)
+    sources = {s.source_id: s for s in store.sources()} if line is not None else {}
     tz = get_tz(spec.tz)
     cams, classes, hours = Counter(), Counter(), Counter()
     flows: dict[str, Counter] = {}
-    for rec in table.to_pylist():
-        if not spec.overlaps_time(rec["start_utc"], rec["end_utc"]):
-            continue
-        cams[rec["camera"]] += 1
-        classes[rec["class_name"]] += 1
-        hours[rec["start_utc"].astimezone(tz).strftime("%Y-%m-%d %H:00")] += 1
-        if line is not None:
-            src = sources.get(rec["source_id"])
+    for h in res.hits:
+        cams[h.camera] += 1
+        classes[h.class_name] += 1
+        hours[h.start_utc.astimezone(tz).strftime("%Y-%m-%d %H:00")] += 1
+    if line is not None:
+        for t in tubes_for(store, res.hits):
+            src = sources.get(t.source_id)
             if src is None or not src.analysis_width_px:
                 continue
-            boxes = np.asarray(rec["boxes_xyxy"], np.float32).reshape(int(rec["n_samples"]), 4)
+            boxes = np.asarray(t.boxes_xyxy, np.float32).reshape(-1, 4)
             pts = zones.ground_points(boxes, src.analysis_width_px, src.analysis_height_px)
             signs = zones.crossings(pts, line.normalised_for(src.width_px, src.height_px))
             if len(signs):
-                flows.setdefault(rec["camera"], Counter())[f"{int(signs[0]):+d}"] += 1
+                flows.setdefault(t.camera, Counter())[f"{int(signs[0]):+d}"] += 1
     return CountReport(by_camera=dict(sorted(cams.items())), by_class=dict(sorted(classes.items())),
                        by_hour=dict(sorted(hours.items())), flows={k: dict(v) for k, v in sorted(flows.items())},
                        total=sum(cams.values()))

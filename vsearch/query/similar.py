@@ -81,15 +81,16 @@ def _hits(store: Store, raw: list[vs.VectorHit]) -> list[SimilarHit]:
     if not raw:
         return []
     ids = ", ".join(sql_str(h.item_id) for h in raw)
+    # times from the tube row: the vector table's start_utc is the time of a sampled crop, not the tube's start
     recs = {r["tube_id"]: r for r in store.tubes_arrow(f"tube_id IN ({ids})", columns=[
-        "tube_id", "end_utc", "thumb_path", "source_id"]).to_pylist()}
+        "tube_id", "start_utc", "end_utc", "thumb_path", "source_id"]).to_pylist()}
     paths = {s.source_id: s.path for s in store.sources()}
     out = []
     for h in raw:
         r = recs.get(h.item_id)
         if r is None:
             continue  # vector of a tube purged meanwhile
-        out.append(SimilarHit(tube_id=h.item_id, camera=h.camera, start_utc=h.start_utc.astimezone(UTC),
+        out.append(SimilarHit(tube_id=h.item_id, camera=h.camera, start_utc=r["start_utc"].astimezone(UTC),
                               end_utc=r["end_utc"].astimezone(UTC), class_name=h.class_name,
                               score=round(h.score, 6), descriptor=h.descriptor,
                               thumb_path=str(store.root / r["thumb_path"]) if r["thumb_path"] else "",

@@ -1,40 +1,28 @@
 """Model-free French/English query text -> `QuerySpec`.
 
-Pipeline: tokenise (accents folded for matching, original spelling kept for reporting) -> match units left to
-right, longest first (camera names, time and duration expressions, then the lexicon of multi-word and single
-words) -> negation -> attach colours and shades to the nearest garment or object -> build the spec.
+Pipeline: tokenise (`vsearch.query.lexicon`) -> match units left to right, longest first (camera names, time and
+duration expressions of `vsearch.query.timewords`, then the vocabulary's phrases) -> negation -> attach colours
+and shades to the nearest garment or object -> build the spec.
 
-Every token lands in exactly one bucket: "mapped" (it set a term), "stop" (grammar word), "sensitive" (refused
-for legal reasons, reported in `ignored_sensitive`) or "unknown" (reported in `unknown_words` and passed on
-as `free_text` for CLIP). Nothing is dropped silently; `analyse()` exposes the buckets.
+Every token lands in exactly one bucket: "mapped" (it set a term), "unmeasurable" (understood, but no stored
+attribute measures it: reported in `unmeasurable`), "stop" (grammar word), "sensitive" (refused for legal
+reasons, reported in `ignored_sensitive`) or "unknown" (reported in `unknown_words` and passed on as
+`free_text` for CLIP). Nothing is dropped silently; `analyse()` exposes the buckets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from typing import Literal
 
-from vsearch.query.spec import (
-    CLASS_VOCAB,
-    COLOUR_VOCAB,
-    DEFAULT_TZ,
-    SHADE_VOCAB,
-    ColourTerm,
-    QueryOptions,
-    QuerySpec,
-    fold,
-    get_tz,
-    parse_clock,
-    parse_date_option,
-    spec_from_options,
-    tz_name,
-)
+from vsearch.query.clock import DEFAULT_TZ, get_tz, parse_date_option, tz_name
+from vsearch.query.options import QueryOptions, spec_from_options
+from vsearch.query.spec import ColourTerm, QuerySpec
+from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _CONTENT_KINDS, _MODIFIER_KINDS, Bucket, Token,
+                                   _match_lexicon, _starts_with, _Unit, tokenise)
+from vsearch.query.timewords import _match_duration, _match_time
 
-Bucket = Literal["mapped", "stop", "sensitive", "unknown"]
-AROUND_MIN = 15  # "vers 14h" / "around 2pm" / "à 14h" = 13:45 to 14:15
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "morning": (dt.time(6), dt.time(12)),
     "afternoon": (dt.time(12), dt.time(18)),
@@ -43,367 +31,9 @@ PERIODS = {  # time-of-day windows of day-part words; None = until midnight
 }
 
 
-@dataclass(frozen=True)
-class Token:
-    text: str  # as typed
-    norm: str  # lower-case, accents folded
-    start: int  # character offsets in the query text
-    end: int
-
-
-_TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’:/.][^\W_]+)*['’]?")
-_ELISION_RE = re.compile(r"^(l|d|s|n|j|c|m|t|qu|jusqu|lorsqu|puisqu)'(.+)$")
-
-
-def tokenise(text: str) -> list[Token]:
-    """Word tokens (punctuation and symbols are separators); French elisions split off ("l'entrée" -> l' entrée)."""
-    tokens = []
-    for m in _TOKEN_RE.finditer(text):
-        raw, norm = m.group(), fold(m.group())
-        e = _ELISION_RE.match(norm)
-        if e and norm not in _LEXICON_NORM_WORDS:
-            cut = len(e[1]) + 1
-            tokens.append(Token(raw[:cut], norm[:cut], m.start(), m.start() + cut))
-            tokens.append(Token(raw[cut:], norm[cut:], m.start() + cut, m.end()))
-        else:
-            tokens.append(Token(raw, norm, m.start(), m.end()))
-    return tokens
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Lexicon: phrase (folded, tokenised) -> (kind, value, language). Language "both" gives no language cue.
-
-Entry = tuple[str, object, str]
-_LEXICON: dict[tuple[str, ...], Entry] = {}
-_EXACT: dict[tuple[str, ...], Entry] = {}  # keyed on lower-case text WITH accents, tried first
-_LEXICON_NORM_WORDS: set[str] = {"aujourd'hui", "quelqu'un", "o'clock"}
-
-
-def _key(phrase: str) -> tuple[str, ...]:
-    return tuple(m.group() for m in _TOKEN_RE.finditer(fold(phrase)))
-
-
-def _add(kind: str, value: object, fr: str = "", en: str = "", sep: str = " ") -> None:
-    """Add FR and EN words (or `sep`-separated phrases); one in both lists is language-neutral."""
-    fr_set = {p.strip() for p in fr.split(sep) if p.strip()}
-    en_set = {p.strip() for p in en.split(sep) if p.strip()}
-    for phrase in fr_set | en_set:
-        lang = "both" if phrase in fr_set and phrase in en_set else "fr" if phrase in fr_set else "en"
-        key = _key(phrase)
-        # elided forms stay whole in lexicon keys only when the tokeniser keeps them whole
-        split: list[str] = []
-        for word in key:
-            e = _ELISION_RE.match(word)
-            if e and word not in _LEXICON_NORM_WORDS:
-                split += [word[: len(e[1]) + 1], word[len(e[1]) + 1 :]]
-            else:
-                split.append(word)
-        _LEXICON[tuple(split)] = (kind, value, lang)
-
-
-for _value, _fr, _en in CLASS_VOCAB:
-    _add("class", frozenset(_value), _fr.replace("poids-lourds", "").replace("poids-lourd", ""), _en)
-_add("class", frozenset({"truck"}), "poids lourd,poids lourds,poids-lourd,poids-lourds,semi remorque", sep=",")
-_add("class", frozenset({"bicycle", "motorbike"}), "deux roues", "two wheeler,two wheelers", sep=",")
-for _value, _fr, _en in COLOUR_VOCAB:
-    _add("colour", _value, _fr, _en)
-_add("colour", ("blue", "dark"), "bleu marine,bleu nuit", "navy blue", sep=",")
-_add("colour", ("blue", "light"), "bleu ciel", "sky blue", sep=",")
-for _value, _fr, _en in SHADE_VOCAB:
-    _add("shade", _value, _fr, _en)
-
-# garments: (part, item implied or None)
-_add("garment", ("upper", None), "haut hauts t-shirt t-shirts tee-shirt tee-shirts tshirt pull pulls pull-over sweat "
-     "sweats sweat-shirt chemise chemises chemisier polo polos debardeur gilet gilets",
-     "top tops t-shirt t-shirts tshirt tee shirt shirts sweater sweaters jumper jumpers hoodie hoodies sweatshirt "
-     "blouse polo cardigan")
-_add("garment", ("upper", "coat"), "veste vestes blouson blousons manteau manteaux doudoune doudounes parka anorak "
-     "impermeable imper", "jacket jackets coat coats parka anorak raincoat")
-_add("garment", ("lower", None), "bas jupe jupes short shorts jogging survetement", "skirt skirts shorts bottoms")
-_add("garment", ("lower", "long_trousers"), "pantalon pantalons jean jeans legging leggings",
-     "trousers pants jeans leggings")
-_add("garment", ("any", None), "robe robes tenue vetement vetements", "dress dresses outfit clothes clothing")
-_add("item", "long_sleeves", "manches longues,a manches longues", "long sleeves,long-sleeved,long sleeved", sep=",")
-_add("item", "bag", "sac,sacs,sac a main,sacs a main,sacoche,sacoches,valise,valises,cabas,sac de sport",
-     "bag,bags,handbag,handbags,suitcase,suitcases,purse,luggage,holdall", sep=",")
-_add("item", "backpack", "sac a dos,sacs a dos,sac-a-dos,sacs-a-dos,cartable,cartables",
-     "backpack,backpacks,rucksack,rucksacks,knapsack", sep=",")
-_add("item", "hat", "chapeau chapeaux bonnet bonnets casquette casquettes", "hat hats cap caps beanie beanies")
-
-_add("stationary", True,
-     "stationne,stationnent,stationnant,stationnes,stationnees,stationnement,en stationnement,arrete,arretee,"
-     "arretes,arretees,arretent,a l'arret,immobile,immobiles,statique,statiques,attend,attendent,attendant,rode,"
-     "rodent,rodant,traine,trainent,trainant,flane,flanant,garee,garees",
-     "loitering,loiter,loiters,loitered,stationary,stopped,stopping,stops,stop,parked,idle,idling,waiting,"
-     "lingering,lingers,standing still,stand still,hanging around", sep=",")
-for _word in ("garé", "garée", "garés", "garées"):  # "gare" (station) must not match: accents decide
-    _EXACT[(_word,)] = ("stationary", True, "fr")
-
-for _d, _fr, _en in (
-    ("left", "vers la gauche,a gauche,gauche,de droite a gauche,sur la gauche",
-     "left,to the left,leftward,leftwards,from right to left,right to left"),
-    ("right", "vers la droite,a droite,droite,de gauche a droite,sur la droite",
-     "right,to the right,rightward,rightwards,from left to right,left to right"),
-    ("up", "vers le haut,en montant", "up,upward,upwards"),
-    ("down", "vers le bas,en descendant", "down,downward,downwards"),
-    ("N", "nord,vers le nord,direction nord", "north,northbound,northward,northwards"),
-    ("S", "sud,vers le sud,direction sud", "south,southbound,southward,southwards"),
-    ("E", "vers l'est,direction est,a l'est", "east,eastbound,eastward,eastwards"),
-    ("W", "ouest,vers l'ouest,direction ouest", "west,westbound,westward,westwards"),
-    ("NE", "nord-est,vers le nord-est", "north-east,northeast"),
-    ("NW", "nord-ouest,vers le nord-ouest", "north-west,northwest"),
-    ("SE", "sud-est,vers le sud-est", "south-east,southeast"),
-    ("SW", "sud-ouest,vers le sud-ouest", "south-west,southwest"),
-):
-    _add("direction", _d, _fr, _en, sep=",")
-
-# days (offset from today), day parts, and both together
-_add("day", -1, "hier", "yesterday")
-_add("day", 0, "aujourd'hui", "today")
-_add("day", -2, "avant-hier,avant hier", "day before yesterday,the day before yesterday", sep=",")
-_WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-for _n, (_fr, _en) in enumerate(zip(_WEEKDAYS_FR, _WEEKDAYS_EN, strict=True)):
-    _add("weekday", _n, _fr, _en)
-_add("period", "morning", "matin,matinee,le matin", "morning,in the morning", sep=",")
-_add("period", "afternoon", "apres-midi,apres midi,l'apres-midi", "afternoon,in the afternoon", sep=",")
-_add("period", "evening", "soir,soiree,le soir", "evening,in the evening", sep=",")
-_add("period", "night", "nuit,la nuit,de nuit", "night,at night", sep=",")
-_add("dayperiod", (0, "morning"), "ce matin", "this morning", sep=",")
-_add("dayperiod", (0, "afternoon"), "cet apres-midi,cet apres midi", "this afternoon", sep=",")
-_add("dayperiod", (0, "evening"), "ce soir", "this evening,tonight", sep=",")
-_add("dayperiod", (-1, "night"), "cette nuit", "last night", sep=",")
-_add("dayperiod", (-1, "evening"), "", "yesterday evening", sep=",")
-_add("dayperiod", (-1, "morning"), "", "yesterday morning", sep=",")
-
-# Sensitive words: never matched, reported. "person" nouns are also what a colour next to them would describe.
-_add("person_sensitive", None,
-     "homme hommes femme femmes garcon garcons fille filles monsieur messieurs madame mesdames mademoiselle dame "
-     "dames gars mec mecs nana nanas meuf meufs enfant enfants bebe bebes ado ados adolescent adolescente "
-     "adolescents adolescentes vieillard vieillards",
-     "man men woman women boy boys girl girls guy guys lady ladies gentleman gentlemen child children kid kids "
-     "baby babies teen teens teenager teenagers male males female females")
-_add("sensitive", None,
-     # sex and gender
-     "sexe genre masculin masculine feminin feminine il elle ils elles "
-     # age
-     "age ages agee agees vieux vieille vieilles jeune jeunes adulte adultes senior seniors ans "
-     # origin, religion
-     "arabe arabes africain africaine africains africaines asiatique asiatiques maghrebin maghrebine maghrebins "
-     "maghrebines europeen europeenne europeens europeennes caucasien caucasienne hispanique latino latina metis "
-     "metisse gitan gitane gitans rom roms rrom chinois chinoise indien indienne ethnie ethnique origine race "
-     "racial nationalite etranger etrangere musulman musulmane musulmans juif juive juifs chretien chretienne "
-     "voile voilee voilees hijab burqa niqab kippa turban religieux religieuse "
-     # hair, face, body, health
-     "cheveux cheveu chevelure blond blonds blondes roux rousse chauve chauves frise crepu visage visages barbe "
-     "barbu barbus moustache moustachu yeux oeil nez peau teint corps grand grande grands grandes petit petite "
-     "petits petites gros grosse mince minces maigre maigres obese corpulent corpulente costaud muscle musclee "
-     "taille poids tatouage tatoue tatouee handicape handicapee fauteuil enceinte boiteux brunette",
-     "sex gender masculine feminine he she him her his hers "
-     "age aged old young elderly adult adults years "
-     "arab arabs african africans asian asians european caucasian hispanic latino latina chinese indian roma "
-     "gypsy ethnic ethnicity origin race racial nationality foreign foreigner muslim jewish christian religious "
-     "hijab burqa niqab turban "
-     "hair haired blond blonde bald redhead ginger brunette face faces beard bearded moustache mustache eyes eye "
-     "nose skin complexion body tall fat thin slim skinny obese overweight muscular height weight tattoo tattooed "
-     "wheelchair pregnant disabled")
-_add("sensitive", None, "fauteuil roulant", "", sep=",")
-_add("stop", None, "il y a,y a-t-il", "", sep=",")  # grammar, though "il" alone is a sensitive pronoun
-
-_STOP_FR = ("le la les l' un une des de du d' en avec et ou a au aux sur dans par pour ce cet cette ces son sa ses "
-            "leur leurs est sont etait qui que qu' se s' y porte portant portent habille habillee habilles "
-            "habillees vetu vetue vetus vetues tres couleur couleurs camera cameras cam va vont allant roule roulent "
-            "roulant circule circulant marche marchant dirige dirigeant part partant passe traverse traversant sort "
-            "sortant entre entrant arrive arrivant venant vient tout toute tous toutes quelque j' c' m' t' "
-            "lorsqu' puisqu' jusqu'")
-_STOP_EN = ("a an the with in on of and or at to from by for some any who that which is are was were there this "
-            "these those its wearing wears wore dressed carrying carries holding holds colour color coloured colored "
-            "camera cameras cam heading going moving driving walking riding travelling traveling goes moves drives "
-            "walks rides heads passing crossing enters entering leaving coming comes all")
-_add("stop", None, _STOP_FR, _STOP_EN)
-_add("negation", None, "ne n' pas sans jamais aucun aucune ni non",
-     "not no never without don't doesn't isn't aren't wasn't weren't didn't none")
-_add("sensitive", None, "", "short")  # body height; re-read as a garment when nothing says "person" (see below)
-
-_CLOTHING_PREPS = {"en", "in", "wearing", "portant", "porte", "habille", "habillee", "habilles", "habillees",
-                   "vetu", "vetue", "vetus", "vetues", "dressed"}
-_ARTICLES = {"un", "une", "le", "la", "les", "l'", "des", "du", "de", "d'", "a", "an", "the", "some", "ce", "cette",
-             "ces"}
-_CONJ = {"et", "and", "ou", "or"}
-_MAX_PHRASE = max(len(k) for k in _LEXICON)
-_NOUN_KINDS = {"class", "garment", "item", "person_sensitive"}
-_CONTENT_KINDS = {"class", "colour", "shade", "garment", "item", "direction", "stationary", "time", "day", "weekday",
-                  "period", "dayperiod", "date", "duration", "camera"}
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Matching
-
-
-@dataclass
-class _Unit:
-    kind: str
-    value: object
-    start: int  # token span [start, end)
-    end: int
-    lang: str = "both"
-    bucket: Bucket = "mapped"
-
-
-_DURATION_PREFIXES = [_key(p) for p in ("plus de", "au moins", "pendant", "durant", "more than", "at least", "over",
-                                        "for", "longer than", "plus longtemps que")]
-_DURATION_UNIT = {"s": 1, "sec": 1, "secs": 1, "seconde": 1, "secondes": 1, "second": 1, "seconds": 1,
-                  "min": 60, "mins": 60, "mn": 60, "minute": 60, "minutes": 60}
-_DURATION_HOURS = {"h": 3600, "heure": 3600, "heures": 3600, "hour": 3600, "hours": 3600, "hr": 3600, "hrs": 3600}
-_CLOCK_SUFFIX = {"h", "heure", "heures", "pm", "am", "p.m", "a.m", "o'clock"}
-_NUM_RE = re.compile(r"^\d+(?:[.,]\d+)?$")
-_RANGE_START = {"entre": "fr", "between": "en", "de": "fr", "from": "en"}
-_RANGE_JOIN = {"et": "fr", "and": "en", "a": "fr", "to": "en", "until": "en", "till": "en", "-": "both"}
-_AFTER = {("apres",): "fr", ("after",): "en", ("depuis",): "fr", ("since",): "en", ("a", "partir", "de"): "fr",
-          ("from",): "en", ("des",): "fr", ("passe",): "fr", ("later", "than"): "en"}
-_BEFORE = {("avant",): "fr", ("before",): "en", ("jusqu'", "a"): "fr", ("until",): "en", ("till",): "en",
-           ("up", "to"): "en", ("earlier", "than"): "en"}
-_AROUND = {("vers",): "fr", ("around",): "en", ("about",): "en", ("environ",): "fr", ("a",): "fr", ("at",): "en",
-           ("aux", "alentours", "de"): "fr", ("autour", "de"): "fr"}
-
-
-@dataclass
-class _Clock:
-    time: dt.time
-    n: int  # tokens used
-    suffix: str | None  # "pm", "am", "h" or None for a bare hour
-    lang: str
-
-
-def _clock_at(tokens: list[Token], i: int, *, bare: bool = False) -> _Clock | None:
-    if i >= len(tokens):
-        return None
-    norm = tokens[i].norm
-    nxt = tokens[i + 1].norm if i + 1 < len(tokens) else ""
-    try:
-        if nxt in ("am", "pm", "a.m", "p.m") and not norm.endswith(("am", "pm", "a.m", "p.m")):
-            t = parse_clock(norm + nxt)
-            return None if t is None else _Clock(t, 2, nxt.replace(".", ""), "en")
-        if norm.isdigit() and len(norm) <= 2 and nxt in _CLOCK_SUFFIX:
-            t = parse_clock(norm + nxt)
-            suffix = "pm" if nxt.startswith("p") else "am" if nxt.startswith("a") else "h"
-            return None if t is None else _Clock(t, 2, suffix, "fr" if suffix == "h" and nxt != "o'clock" else "en")
-        t = parse_clock(norm, bare_hour=bare)
-    except ValueError:
-        return None
-    if t is None:
-        return None
-    if norm in ("midi", "minuit", "noon", "midnight"):
-        return _Clock(t, 1, "h", "fr" if norm in ("midi", "minuit") else "en")
-    suffix = "pm" if norm.endswith(("pm", "p.m")) else "am" if norm.endswith(("am", "a.m")) else None
-    if suffix is None and ("h" in norm or ":" in norm):
-        suffix = "h"
-    lang = "en" if suffix in ("am", "pm") else "fr" if "h" in norm else "both"
-    return _Clock(t, 1, suffix, lang)
-
-
-def _inherit(first: _Clock, second: _Clock) -> dt.time:
-    """A bare first hour of a range takes the am/pm of the second ("between 2 and 3pm")."""
-    if first.suffix is not None or second.suffix not in ("am", "pm"):
-        return first.time
-    pm = dt.time((first.time.hour % 12) + 12, first.time.minute)
-    return pm if second.suffix == "pm" and pm <= second.time else first.time
-
-
-def _starts_with(tokens: list[Token], i: int, words: tuple[str, ...]) -> bool:
-    return tuple(t.norm for t in tokens[i : i + len(words)]) == words
-
-
-def _match_time(tokens: list[Token], i: int) -> _Unit | None:
-    """Clock expressions: ranges, after/before/around X, a bare clock, and dates."""
-    norm = tokens[i].norm
-    # "14h-15h30" in one token
-    if "-" in norm and not norm.startswith("-"):
-        a, _, b = norm.partition("-")
-        try:
-            ta, tb = parse_clock(a, bare_hour=True), parse_clock(b)
-        except ValueError:
-            ta = tb = None
-        if ta is not None and tb is not None:
-            return _Unit("time", (ta, tb), i, i + 1, "both")
-    date = _date_token(norm)
-    if date is not None:
-        return _Unit("date", date, i, i + 1, "both")
-    if norm in _RANGE_START:
-        first = _clock_at(tokens, i + 1, bare=True)
-        if first is not None:
-            j = i + 1 + first.n
-            if j < len(tokens) and tokens[j].norm in _RANGE_JOIN:
-                second = _clock_at(tokens, j + 1)
-                if second is not None and (first.suffix is not None or second.suffix is not None):
-                    lang = _RANGE_START[norm]
-                    return _Unit("time", (_inherit(first, second), second.time), i, j + 1 + second.n, lang)
-    for table, kind in ((_AFTER, "after"), (_BEFORE, "before"), (_AROUND, "around")):
-        for words, lang in table.items():
-            if _starts_with(tokens, i, words):
-                clock = _clock_at(tokens, i + len(words))
-                if clock is not None:
-                    return _Unit("time", _window(kind, clock.time), i, i + len(words) + clock.n, lang)
-    clock = _clock_at(tokens, i)
-    if clock is not None and clock.suffix is not None:
-        return _Unit("time", _window("around", clock.time), i, i + clock.n, clock.lang)
-    return None
-
-
-def _window(kind: str, t: dt.time) -> tuple[dt.time | None, dt.time | None]:
-    if kind == "after":
-        return (t, None)
-    if kind == "before":
-        return (None, t)
-    base = dt.datetime.combine(dt.date(2000, 1, 2), t)
-    delta = dt.timedelta(minutes=AROUND_MIN)
-    return ((base - delta).time(), (base + delta).time())
-
-
-def _date_token(norm: str) -> dt.date | tuple[int, int] | None:
-    """ISO or dd/mm/yyyy -> date; dd/mm -> (day, month), resolved against `now` later."""
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}", norm):
-        try:
-            return parse_date_option(norm)
-        except ValueError:
-            return None
-    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})", norm)
-    if m and 1 <= int(m[1]) <= 31 and 1 <= int(m[2]) <= 12:
-        return (int(m[1]), int(m[2]))
-    return None
-
-
-def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | None:
-    j, lang = i, "both"
-    if prefixed:
-        for words in _DURATION_PREFIXES:
-            if _starts_with(tokens, i, words):
-                j = i + len(words)
-                lang = "en" if words[0] in ("more", "at", "over", "for", "longer") else "fr"
-                break
-        else:
-            return None
-    if j >= len(tokens):
-        return None
-    units = dict(_DURATION_UNIT, **(_DURATION_HOURS if prefixed else {}))
-    norm = tokens[j].norm
-    m = re.fullmatch(r"(\d+(?:[.,]\d+)?)([a-z]+)", norm)
-    if m and m[2] in units:
-        return _Unit("duration", float(m[1].replace(",", ".")) * units[m[2]], i, j + 1, lang)
-    if _NUM_RE.match(norm) and j + 1 < len(tokens) and tokens[j + 1].norm in units:
-        seconds = float(norm.replace(",", ".")) * units[tokens[j + 1].norm]
-        return _Unit("duration", seconds, i, j + 2, lang)
-    return None
-
-
-def _match_lexicon(tokens: list[Token], i: int) -> _Unit | None:
-    for n in range(min(_MAX_PHRASE, len(tokens) - i), 0, -1):
-        exact = tuple(t.text.lower().replace("’", "'") for t in tokens[i : i + n])
-        entry = _EXACT.get(exact) or _LEXICON.get(tuple(t.norm for t in tokens[i : i + n]))
-        if entry is not None:
-            kind, value, lang = entry
-            return _Unit(kind, value, i, i + n, lang)
-    return None
 
 
 def _match_units(tokens: list[Token], cameras: dict[tuple[str, ...], str]) -> list[_Unit]:
@@ -449,7 +79,7 @@ def _resolve_short(units: list[_Unit], tokens: list[Token]) -> None:
         if u.kind == "sensitive" and _norm(u, tokens) == "short":
             nxt = units[k + 1] if k + 1 < len(units) else None
             is_person = nxt is not None and (
-                nxt.kind == "person_sensitive" or (nxt.kind == "class" and nxt.value == frozenset({"person"}))
+                nxt.kind == "person_sensitive" or (nxt.kind == "class" and nxt.value[0] == frozenset({"person"}))
             )
             if not is_person:
                 u.kind, u.value, u.lang = "garment", ("lower", None), "both"
@@ -509,7 +139,9 @@ def _noun_outcome(u: _Unit) -> tuple[str, object] | None:
     if u.kind == "garment":
         return ("part", u.value[0])  # type: ignore[index]
     if u.kind == "class":
-        return ("sensitive", None) if u.value == frozenset({"person"}) else ("part", "any")
+        return ("sensitive", None) if u.value[0] == frozenset({"person"}) else ("part", "any")  # type: ignore[index]
+    if u.kind == "rider":
+        return ("part", "any")  # worn by the rider, seen on the whole object
     if u.kind == "item":
         return ("item", None)
     if u.kind == "person_sensitive":
@@ -523,6 +155,17 @@ def _colour_target(units: list[_Unit], lo: int, hi: int, sides: tuple[tuple[int,
     for idx, _ in sides:
         if idx in inside and (outcome := _noun_outcome(units[idx])) is not None:
             return outcome
+    # 1b. a noun past adjectives or grammar words ("navy striped jumper", "blouson de cuir noir"), not across
+    #     "et"/"and" nor across "in"/"en" (a worn colour: "man in red" does not describe the man)
+    for idx, step in sides:
+        walked, modifiers = 0, 0
+        while idx in inside and walked < 3 and (units[idx].kind in _MODIFIER_KINDS or (
+                units[idx].kind == "stop" and units[idx].value not in _CONJ | _CLOTHING_PREPS)):
+            modifiers += units[idx].kind in _MODIFIER_KINDS
+            idx += step
+            walked += 1
+        if modifiers and idx in inside and (outcome := _noun_outcome(units[idx])) is not None:
+            return outcome
     # 2. next to a sensitive word ("jeune noir"): describes a person
     if any(idx in inside and units[idx].kind == "sensitive" for idx, _ in sides):
         return ("sensitive", None)
@@ -531,13 +174,17 @@ def _colour_target(units: list[_Unit], lo: int, hi: int, sides: tuple[tuple[int,
     if first in inside and units[first].kind == "unknown":
         return ("item", None)
     prev = units[lo - 1] if lo - 1 in inside else None
+    # 3b. "tout en noir", "all in black": the whole outfit
+    if prev is not None and prev.kind == "outfit":
+        return ("outfit", None)
     # 4. "en rouge", "in red", "wearing black": a worn colour
     if prev is not None and prev.kind == "stop" and prev.value in _CLOTHING_PREPS:
         return ("clothing", None)
     # 5. a noun up to 3 grammar words away ("voiture de couleur rouge"), not across "et"/"and"
     for idx, step in sides:
         walked = 0
-        while idx in inside and units[idx].kind == "stop" and units[idx].value not in _CONJ and walked < 3:
+        while idx in inside and units[idx].kind == "stop" and units[idx].value not in _CONJ | _CLOTHING_PREPS \
+                and walked < 3:
             idx += step
             walked += 1
         if walked and idx in inside and (outcome := _noun_outcome(units[idx])) is not None:
@@ -593,6 +240,8 @@ def analyse(
     classes: set[str] = set()
     colours: list[ColourTerm] = []
     items: set[str] = set()
+    vehicle_types: set[str] = set()
+    motion: set[str] = set()
     cameras_found: list[str] = []
     wants_person = False
     day: dt.date | None = None
@@ -610,7 +259,16 @@ def analyse(
         elif u.kind in ("unknown", "negation"):
             u.bucket = "unknown"
         elif u.kind == "class":
-            classes |= u.value  # type: ignore[arg-type]
+            wanted, vtype = u.value  # type: ignore[misc]
+            classes |= wanted
+            if vtype:
+                vehicle_types.add(vtype)
+        elif u.kind in ("rider", "outfit"):
+            pass  # only decides what a colour next to it describes
+        elif u.kind == "unmeasurable":
+            u.bucket = "unmeasurable"
+        elif u.kind == "motion":
+            motion.add(u.value)  # type: ignore[arg-type]
         elif u.kind == "garment":
             part, item = u.value  # type: ignore[misc]
             wants_person = True
@@ -626,7 +284,10 @@ def analyse(
             if outcome == "sensitive":
                 u.bucket = "sensitive"
             elif outcome == "item":
-                u.bucket = "unknown"
+                u.bucket = "unmeasurable"  # the colour of a carried item: no stored attribute
+            elif outcome == "outfit":
+                colours += [ColourTerm(name, "upper", shade), ColourTerm(name, "lower", shade)]  # type: ignore[arg-type]
+                wants_person = True
             else:
                 part = detail if outcome == "part" else "any"
                 colours.append(ColourTerm(name, part, shade))  # type: ignore[arg-type]
@@ -680,6 +341,7 @@ def analyse(
         for i in range(u.start, u.end):
             buckets[i] = u.bucket
     unknown = tuple(tokens[i].text for i in range(len(tokens)) if buckets[i] == "unknown")
+    unmeasurable = tuple(_phrase_texts(units, tokens, "unmeasurable"))
     sensitive = tuple(tokens[i].text for i in range(len(tokens)) if buckets[i] == "sensitive")
     spec = QuerySpec(
         classes=frozenset(classes),
@@ -692,6 +354,9 @@ def analyse(
         min_dwell_s=found.get("min_dwell_s"),  # type: ignore[arg-type]
         stationary=bool(found.get("stationary", False)),
         items=frozenset(items),
+        vehicle_types=frozenset(vehicle_types),
+        motion=frozenset(motion),
+        unmeasurable=unmeasurable,
         free_text=" ".join(unknown),
         phrase=" ".join(tokens[i].text for i in range(len(tokens)) if buckets[i] != "sensitive"),
         unknown_words=unknown,
@@ -703,6 +368,11 @@ def analyse(
             spec = replace(spec, time_of_day_from=dt.time(0, 0))
         spec = spec.resolve_date(day)
     return Analysis(tuple(tokens), tuple(buckets), spec)
+
+
+def _phrase_texts(units: list[_Unit], tokens: list[Token], bucket: Bucket) -> list[str]:
+    """The words of each unit in `bucket`, as typed ("à rayures", "red" of "red bag")."""
+    return [" ".join(t.text for t in tokens[u.start:u.end]) for u in units if u.bucket == bucket]
 
 
 def _day_of(u: _Unit, today: dt.date) -> tuple[dt.date | None, str | None]:

@@ -24,9 +24,11 @@ from vsearch.errors import QueryError
 from vsearch.evidence import exhibits
 from vsearch.evidence.bundle import sha256_file
 from vsearch.query import similar as similar_lib
-from vsearch.query.engine import QueryResult, run_query
+from vsearch.query.engine import QueryResult
 from vsearch.models.descriptors import EmbedConfig
-from vsearch.query.spec import QuerySpec, check_cameras, get_tz, parse_time_option
+from vsearch.query.clock import get_tz, parse_time_option
+from vsearch.query.options import check_cameras
+from vsearch.query.search import execute
 from vsearch.site import Access, ActionRecord, SiteConfig, audited_action, load_site_config, optional_site_config
 from vsearch.synopsis import stills
 from vsearch.synopsis.render import SynopsisOptions
@@ -69,18 +71,6 @@ def login(site: Site, access: Access, remote: str) -> str:
     with audited(site, access, "login", {"remote": remote}) as rec:
         rec.result = {"session": "opened"}
     return rec.investigator.name
-
-
-def execute(store: Store, spec: QuerySpec, *, clip: EmbedConfig | None = None) -> QueryResult:
-    """The single search execution, with the signature of `vsearch.query.search.execute` (branch `query`).
-    MERGE: replace this body by `from vsearch.query.search import execute`; it is the same calls as
-    `cli/search_cli.search` today (appearance and CLIP-text scores merged into the engine's ranking)."""
-    clip = clip or EmbedConfig()
-    scope = similar_lib.Scope(cameras=spec.cameras, time_from=spec.time_from, time_to=spec.time_to)
-    appearance = similar_lib.like_scores(store, spec.like, clip, scope) if spec.like else None
-    words = spec.free_text.strip()
-    text = similar_lib.text_scores(store, words, clip, scope) if clip.clip_model and words else None
-    return run_query(store, spec, similar=similar_lib.merge_scores(appearance, text))
 
 
 def _clip(site: Site) -> EmbedConfig:

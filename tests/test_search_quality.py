@@ -1,0 +1,135 @@
+"""Search quality on real footage (issue 14): descriptive words rank, they never empty the list; one search
+execution behind search, synopsis, export and count; camera-relative motion and fine vehicle types."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, shared_path, vsearch_cli
+from test_search_cli import CONFIG
+
+START = "2026-11-20T14:00:00+01:00"
+
+
+def _index(root: Path, clip: Path, camera: str) -> dict[str, Path]:
+    models = shared_path("models")
+    store = root / "store"
+    r = vsearch_cli("index", str(clip), "--camera", camera, "--start", START, "--store", str(store),
+                    "--models-dir", str(models), "-q")
+    assert r.returncode == 0, r.stdout + r.stderr
+    cfg = root / "vsearch.toml"
+    cfg.write_text(CONFIG)
+    return {"store": store, "config": cfg, "root": root}
+
+
+@pytest.fixture(scope="module")
+def pets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """sample_clips/vtest.avi (PETS 2009) indexed with the person/vehicle detector and attribute models."""
+    return _index(tmp_path_factory.mktemp("pets"), REPO / "sample_clips" / "vtest.avi", "pets")
+
+
+@pytest.fixture(scope="module")
+def highway(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _index(tmp_path_factory.mktemp("highway"), shared_path("footage", "highway", "video02.avi"), "a13")
+
+
+def _access(env: dict[str, Path]) -> list[str]:
+    return ["--store", str(env["store"]), "--config", str(env["config"]), "--investigator", "opj-0421",
+            "--case", "PV-2026-118", "--reason", "witness statement"]
+
+
+def _search(env: dict[str, Path], *args: str) -> dict:
+    r = vsearch_cli("search", *args, "--json", *_access(env))
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def _term(hit: dict, name: str) -> dict:
+    return next(t for t in hit["terms"] if t["term"] == name)
+
+
+def _upper(env: dict[str, Path], tube_id: str) -> dict[str, float]:
+    r = vsearch_cli("show", tube_id, "--store", str(env["store"]), "--json")
+    return json.loads(r.stdout)["attributes"]["upper_colours"]
+
+
+@pytest.mark.parametrize("text", ["person in a red coat", "personne en manteau rouge"])
+def test_red_coat_returns_the_red_jacket_person_first(pets: dict[str, Path], text: str) -> None:
+    """Before: the coat probability of small people is under 0.5 for all, and the hard AND gave 0 hits."""
+    res = _search(pets, text)
+    hits = res["hits"]
+    assert len(hits) == res["candidates"] > 10  # every person listed, ranked
+    reds = [_upper(pets, h["tube_id"]).get("red", 0.0) for h in hits[:5]]
+    assert reds[0] >= 0.5 and reds[0] == max(reds)  # the red jacket (the only mostly-red top in the clip)
+    assert _term(hits[0], "colour upper=red")["status"] == "matched"
+    assert _term(hits[0], "item=coat")["status"] in ("matched", "partial", "not matched")
+    assert _term(hits[-1], "colour upper=red")["status"] == "not matched"  # listed, ranked last
+
+
+@pytest.mark.parametrize("text", ["anorak", "doudoune", "a person in a padded jacket"])
+def test_garment_words_rank_and_never_empty_the_list(pets: dict[str, Path], text: str) -> None:
+    res = _search(pets, text)
+    assert res["hits"] and all(h["class_name"] == "person" for h in res["hits"])
+    statuses = {_term(h, "item=coat")["status"] for h in res["hits"]}
+    assert statuses <= {"matched", "partial", "not matched"}  # measured for every person
+    if "padded" in text:
+        assert res["query"]["unmeasurable"] == ["padded"] and res["query"]["unknown_words"] == []
+        assert {_term(h, "'padded'")["status"] for h in res["hits"]} == {"not measurable"}
+
+
+def test_red_and_blue_jacket_is_not_a_sensitive_word(pets: dict[str, Path]) -> None:
+    res = _search(pets, "man in a red and blue jacket")
+    assert res["query"]["ignored_sensitive"] == ["man"]
+    assert {(c["name"], c["part"]) for c in res["query"]["colours"]} == {("red", "upper"), ("blue", "upper")}
+    assert res["hits"]
+    assert _term(res["hits"][0], "colour upper=red")["status"] == "matched"
+
+
+def test_search_synopsis_export_and_count_use_the_same_hits(pets: dict[str, Path]) -> None:
+    """Before: synopsis and export ran their own query (no --like, no CLIP) and could disagree with search."""
+    example = _search(pets, "personne en doudoune rouge et bleu marine")["hits"][0]["tube_id"]
+    query = ["personne en doudoune rouge et bleu marine", "--limit", "3", "--like", f"tube:{example}"]
+    first = _search(pets, *query)["hits"]
+    assert all(any(t["term"] == "like" for t in h["terms"]) for h in first)
+    ids = [h["tube_id"] for h in first]
+    assert len(ids) == 3
+    out = pets["root"] / "syn.mp4"
+    r = vsearch_cli("synopsis", *query, "-o", str(out), "--json", *_access(pets))
+    assert r.returncode == 0, r.stderr
+    sidecars = [Path(p["sidecar_path"]) for p in json.loads(r.stdout)["parts"]]
+    shown = {e["tube_id"] for s in sidecars for e in json.loads(s.read_text())["tubes"]}
+    assert shown == set(ids)
+    bundle = pets["root"] / "bundle"
+    r = vsearch_cli("export", *query, "--case", "PV-2026-118", "-o", str(bundle), "--no-synopsis", "--no-passages",
+                    *[a for a in _access(pets) if a != "--case" and a != "PV-2026-118"])
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert {o["object_id"] for o in manifest["objects"]} == set(ids)  # the bundle lists them in time order
+    # --strict: only the hits whose every measured word matched; count is that same search
+    strict = _search(pets, query[0], "--strict")["hits"]
+    r = vsearch_cli("count", "personne en doudoune rouge et bleu marine", "--store", str(pets["store"]), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["total"] == len(strict) < len(_search(pets, query[0])["hits"])
+
+
+def test_towards_and_away_from_the_camera(highway: dict[str, Path]) -> None:
+    """Left lane comes towards the camera (boxes grow), right lane drives away (boxes shrink)."""
+    towards = _search(highway, "white van coming towards the camera")["hits"]
+    away = _search(highway, "camionnette blanche qui s'éloigne")["hits"]
+    assert len(towards) == len(away) > 20  # all vehicles, ranked
+    for hits, motion, heading in ((towards, "motion=towards", "SW"), (away, "motion=away", "NE")):
+        top = hits[:5]
+        assert all(_term(h, motion)["status"] == "matched" for h in top)
+        assert all(h["direction"] == heading for h in top), [h["direction"] for h in top]
+
+
+@pytest.mark.parametrize("text", ["a white lorry", "un camion blanc", "a bus", "une camionnette"])
+def test_fine_vehicle_words_do_not_empty_the_list(highway: dict[str, Path], text: str) -> None:
+    """Before: pvb-2002 stores every vehicle as car, so "camion"/"lorry" gave 0 hits and "bus" could never match."""
+    res = _search(highway, text)
+    assert len(res["hits"]) > 20
+    vtype = res["query"]["vehicle_types"][0]
+    assert {_term(h, f"vehicle type={vtype}")["status"] for h in res["hits"]} - {"not measurable"}

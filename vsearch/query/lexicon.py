@@ -1,0 +1,126 @@
+"""Tokenising query text and matching it against the vocabulary (longest phrase first).
+
+Tokens keep the text as typed (for reporting) and its folded form (lower case, no accents) for matching;
+French elisions split off ("l'entrée" -> l' entrée); "red/white" is two words and a separator. The lexicon is
+built once from `vocabulary.toml`; a matched span becomes a `_Unit` of one kind (colour, garment, class, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from vsearch.query import vocabulary
+from vsearch.query.vocabulary import fold
+
+Bucket = Literal["mapped", "unmeasurable", "stop", "sensitive", "unknown"]
+
+@dataclass(frozen=True)
+class Token:
+    text: str  # as typed
+    norm: str  # lower-case, accents folded
+    start: int  # character offsets in the query text
+    end: int
+
+
+_TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’:/.][^\W_]+)*['’]?")
+_ELISION_RE = re.compile(r"^(l|d|s|n|j|c|m|t|qu|jusqu|lorsqu|puisqu)'(.+)$")
+
+
+def tokenise(text: str) -> list[Token]:
+    """Word tokens (punctuation and symbols are separators); French elisions split off ("l'entrée" -> l' entrée)."""
+    tokens = []
+    for m in _TOKEN_RE.finditer(text):
+        raw, norm = m.group(), fold(m.group())
+        if "/" in norm and not re.fullmatch(r"[\d/]+", norm):  # "red/white": two words and a separator
+            pos = m.start()
+            for n, part in enumerate(raw.split("/")):
+                if n:
+                    tokens.append(Token("/", "/", pos - 1, pos))
+                tokens.append(Token(part, fold(part), pos, pos + len(part)))
+                pos += len(part) + 1
+            continue
+        e = _ELISION_RE.match(norm)
+        if e and norm not in _LEXICON_NORM_WORDS:
+            cut = len(e[1]) + 1
+            tokens.append(Token(raw[:cut], norm[:cut], m.start(), m.start() + cut))
+            tokens.append(Token(raw[cut:], norm[cut:], m.start() + cut, m.end()))
+        else:
+            tokens.append(Token(raw, norm, m.start(), m.end()))
+    return tokens
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Lexicon: phrase (folded, tokenised) -> (kind, value, language). Language "both" gives no language cue.
+
+Entry = tuple[str, object, str]
+_LEXICON: dict[tuple[str, ...], Entry] = {}
+_EXACT: dict[tuple[str, ...], Entry] = {}  # keyed on lower-case text WITH accents, tried first
+_LEXICON_NORM_WORDS: set[str] = {"aujourd'hui", "quelqu'un", "o'clock"}
+
+
+def _key(phrase: str) -> tuple[str, ...]:
+    return tuple(m.group() for m in _TOKEN_RE.finditer(fold(phrase)))
+
+
+def _add(kind: str, value: object, fr: str = "", en: str = "", sep: str = " ") -> None:
+    """Add FR and EN words (or `sep`-separated phrases); one in both lists is language-neutral."""
+    fr_set = {p.strip() for p in fr.split(sep) if p.strip()}
+    en_set = {p.strip() for p in en.split(sep) if p.strip()}
+    for phrase in fr_set | en_set:
+        lang = "both" if phrase in fr_set and phrase in en_set else "fr" if phrase in fr_set else "en"
+        key = _key(phrase)
+        # elided forms stay whole in lexicon keys only when the tokeniser keeps them whole
+        split: list[str] = []
+        for word in key:
+            e = _ELISION_RE.match(word)
+            if e and word not in _LEXICON_NORM_WORDS:
+                split += [word[: len(e[1]) + 1], word[len(e[1]) + 1 :]]
+            else:
+                split.append(word)
+        _LEXICON[tuple(split)] = (kind, value, lang)
+
+
+for _entry in vocabulary.entries():
+    if _entry.exact:  # accents decide: keyed on the lower-case text as typed
+        for _phrase in _entry.fr + _entry.en:
+            _EXACT[tuple(_phrase.lower().split())] = (_entry.kind, _entry.value, "fr" if _phrase in _entry.fr else "en")
+    else:
+        _add(_entry.kind, _entry.value, ",".join(_entry.fr), ",".join(_entry.en), sep=",")
+_LEXICON[("/",)] = ("stop", None, "both")  # "red/white": the tokeniser's separator, a conjunction
+
+_CLOTHING_PREPS = {"en", "in", "wearing", "portant", "porte", "habille", "habillee", "habilles", "habillees",
+                   "vetu", "vetue", "vetus", "vetues", "dressed"}
+_ARTICLES = {"un", "une", "le", "la", "les", "l'", "des", "du", "de", "d'", "a", "an", "the", "some", "ce", "cette",
+             "ces"}
+_CONJ = {"et", "and", "ou", "or", "/"}
+_MAX_PHRASE = max(len(k) for k in _LEXICON)
+_NOUN_KINDS = {"class", "rider", "garment", "item", "person_sensitive"}
+_CONTENT_KINDS = {"class", "rider", "outfit", "colour", "shade", "garment", "item", "direction", "motion", "stationary", "time",
+                  "day", "weekday", "period", "dayperiod", "date", "duration", "camera", "unmeasurable"}
+_MODIFIER_KINDS = {"unknown", "unmeasurable"}  # may stand between a colour and its noun ("blue double-decker bus")
+
+
+@dataclass
+class _Unit:
+    kind: str
+    value: object
+    start: int  # token span [start, end)
+    end: int
+    lang: str = "both"
+    bucket: Bucket = "mapped"
+
+
+def _match_lexicon(tokens: list[Token], i: int) -> _Unit | None:
+    for n in range(min(_MAX_PHRASE, len(tokens) - i), 0, -1):
+        exact = tuple(t.text.lower().replace("’", "'") for t in tokens[i : i + n])
+        entry = _EXACT.get(exact) or _LEXICON.get(tuple(t.norm for t in tokens[i : i + n]))
+        if entry is not None:
+            kind, value, lang = entry
+            return _Unit(kind, value, i, i + n, lang)
+    return None
+
+
+def _starts_with(tokens: list[Token], i: int, words: tuple[str, ...]) -> bool:
+    return tuple(t.norm for t in tokens[i : i + len(words)]) == words

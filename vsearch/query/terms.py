@@ -1,0 +1,379 @@
+"""Descriptive query terms as small objects: one pre-filter, one vectorised score, one explanation.
+
+Each term reads stored evidence for every candidate at once and returns a score in 0..1 per tube (NaN where no
+stored attribute measures it for that tube: "not measurable", never an error), plus the measured number the
+explanation quotes. The status shown to the user is derived from that same score (`status`), so what ranks a hit
+and what explains it cannot disagree. A hard term (a --colour option) also gives its SQL pre-filter, exact for
+"matched"; soft terms only rank, unless the query is `--strict`.
+
+Where each score comes from (the vocabulary file says which word builds which term):
+- colour: the share of the object / garment / headwear in that colour (`colours`, `upper_colours`,
+  `lower_colours`, `head_colours` attributes); a shade (light, dark, navy) also counts the neighbouring palette
+  colours at half weight (dark blue is often binned black, light blue grey/white) since no lightness is stored.
+- item: the attribute-model probability stored under `models.<key>` (has_bag, has_coat_jacket, ...).
+- vehicle type: the class of a detector that knows it (bus, truck), else the vehicle-attributes model's type and
+  its probability (`models.vehicle_type`, `models.vehicle_type_p`).
+- motion: towards / away from the box-height trend over the stored path; entering / leaving from the stored
+  entry / exit edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vsearch.catalogue.store import COLOUR_MIN_FRACTION, sql_str
+from vsearch.query.spec import ITEM_ATTRIBUTES, ColourTerm, QuerySpec
+
+Status = Literal["matched", "partial", "not matched", "not measurable"]
+MATCHED = 0.5  # score at or above: matched (a colour at the store's listing threshold scores exactly this)
+PARTIAL = 0.2  # score at or above: partial evidence
+NEUTRAL = 0.3  # what a not-measurable term adds to the ranking score: no evidence either way
+COLOUR_FULL = 0.6  # a colour covering this share (or more) of the part scores 1
+GROWTH_FULL = 0.3  # box height growing by e^0.3 (35 %) over the tube: fully "towards the camera"
+PART_COLUMN = {"any": "colours", "upper": "upper_colours", "lower": "lower_colours", "head": "head_colours"}
+_LISTED = {"any", "upper", "lower"}  # parts with a list column of the colours above COLOUR_MIN_FRACTION
+_SHADE_NEIGHBOURS = {"dark": ("black",), "light": ("white", "grey")}
+TALL_FULL = 1.3  # box height / width of a lorry or bus seen from a road camera; a car is about 0.7-0.9
+# how much each kind of evidence weighs in the ranking score (attribute-model outputs are noisier than colours)
+WEIGHT = {"colour": 1.0, "item": 0.6, "vehicle": 0.7, "motion": 1.0, "like": 1.0, "unmeasurable": 0.0}
+
+
+def status(score: float) -> Status:
+    if not np.isfinite(score):
+        return "not measurable"
+    return "matched" if score >= MATCHED else "partial" if score >= PARTIAL else "not matched"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    score: np.ndarray  # float64 per candidate, 0..1, NaN = not measurable
+    value: np.ndarray  # the measured number quoted by the explanation (fraction, probability, growth)
+    choice: np.ndarray | None = None  # which alternative gave the score (colour alternatives), else None
+
+    def take(self, mask: np.ndarray) -> Evidence:
+        return Evidence(self.score[mask], self.value[mask], None if self.choice is None else self.choice[mask])
+
+    def choice_at(self, i: int) -> int:
+        return 0 if self.choice is None else int(self.choice[i])
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What terms read: the candidate rows and their parsed attributes (`attrs`: top-level key -> struct)."""
+
+    table: pa.Table
+    attrs: pa.Table | None
+
+    def attr(self, key: str, sub: str) -> np.ndarray:
+        """`attributes[key][sub]` as float64, NaN where absent."""
+        if self.attrs is None or key not in self.attrs.column_names:
+            return np.full(self.table.num_rows, np.nan)
+        col = pc.struct_field(self.attrs.column(key).combine_chunks(), sub)
+        if pa.types.is_string(col.type):
+            raise TypeError(f"{key}.{sub} is text; use attr_text")
+        return pc.fill_null(col.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+
+    def attr_text(self, key: str, sub: str) -> np.ndarray:
+        if self.attrs is None or key not in self.attrs.column_names:
+            return np.full(self.table.num_rows, None, object)
+        col = pc.struct_field(self.attrs.column(key).combine_chunks(), sub)
+        return np.asarray(col.to_pylist(), object)
+
+
+class Term(Protocol):
+    kind: str  # key of WEIGHT
+    label: str  # shown in the explanation, e.g. "colour upper=red"
+    required: bool  # a hard filter (also every term of a --strict query)
+
+    def json_fields(self) -> list[tuple[str, str, pa.DataType]]: ...  # (attribute key, sub key, type) read
+
+    def columns(self) -> list[str]: ...  # tube-table columns read for every candidate
+
+    def sql(self) -> str | None: ...  # exact pre-filter for "matched", when the store has one
+
+    def evaluate(self, c: Candidates) -> Evidence: ...
+
+    def explain(self, score: float, value: float, choice: int = 0) -> str: ...  # from the same numbers
+
+
+@dataclass(frozen=True)
+class ColourChoice:
+    """Colours wanted on one part; several are alternatives (`--upper green --upper yellow`): the best counts."""
+
+    part: str
+    colours: tuple[ColourTerm, ...]
+    required: bool
+    kind: str = "colour"
+
+    @property
+    def label(self) -> str:
+        where = "colour" if self.part == "any" else f"colour {self.part}"
+        return f"{where}=" + "|".join(_colour_name(c) for c in self.colours)
+
+    def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
+        names = {c.name for c in self.colours} | {n for c in self.colours for n in _SHADE_NEIGHBOURS.get(c.shade, ())}
+        parts = (self.part, "any") if self.part == "head" else (self.part,)  # head falls back on the whole object
+        return [(PART_COLUMN[p], n, pa.float64()) for p in parts for n in sorted(names)]
+
+    def columns(self) -> list[str]:
+        return [PART_COLUMN[self.part if self.part in _LISTED else "any"]]
+
+    def sql(self) -> str | None:
+        if self.part not in _LISTED or any(c.shade for c in self.colours):
+            return None
+        names = sorted({c.name for c in self.colours})
+        return f"array_has_any({PART_COLUMN[self.part]}, [{', '.join(sql_str(n) for n in names)}])"
+
+    def evaluate(self, c: Candidates) -> Evidence:
+        key = PART_COLUMN[self.part]
+        fracs = []
+        for term in self.colours:
+            frac = np.nan_to_num(c.attr(key, term.name))
+            near = sum((np.nan_to_num(c.attr(key, n)) for n in _SHADE_NEIGHBOURS.get(term.shade, ())),
+                       np.zeros_like(frac))
+            # navy is mostly binned black, so "dark" counts black; "light" only strengthens a colour that is there
+            # (light blue with grey/white), else every grey coat would be "light blue"
+            fracs.append(frac + 0.5 * (near if term.shade == "dark" else np.minimum(near, frac)))
+        stacked = np.stack(fracs) if fracs else np.zeros((1, c.table.num_rows))
+        choice = np.argmax(stacked, axis=0)
+        best = stacked.max(axis=0)
+        if self.part in _LISTED:  # the part was measured when the store listed any colour for it
+            measured = pc.list_value_length(c.table.column(key).combine_chunks()).to_numpy(zero_copy_only=False) > 0
+            measured = np.nan_to_num(measured.astype(float), nan=0.0) > 0
+        else:
+            measured = np.zeros(c.table.num_rows, bool)
+            for k, n, _ in self.json_fields():
+                measured |= np.isfinite(c.attr(k, n)) & (k == key)
+        score = np.where(measured, colour_score(best), np.nan)
+        if self.part == "head":  # no headwear colour stored: the colour anywhere on the object, as half evidence
+            anywhere = ColourChoice("any", tuple(replace(t, part="any") for t in self.colours), False).evaluate(c)
+            score = np.where(measured, score, 0.5 * anywhere.score)
+            return Evidence(score, np.where(measured, best, anywhere.value), choice)
+        return Evidence(score, np.where(measured, best, np.nan), choice)
+
+    def explain(self, score: float, value: float, choice: int = 0) -> str:
+        where = {"any": "the object", "upper": "the upper body", "lower": "the lower body",
+                 "head": "the headwear"}[self.part]
+        if not np.isfinite(score):
+            return f"no colour stored for {where}"
+        if self.part == "head" and np.isfinite(value) and score <= 0.5 * colour_score(np.array([value]))[0] + 1e-9:
+            return (f"no headwear colour stored; {_colour_name(self.colours[choice])} covers {value:.0%} of the whole "
+                    "object (half evidence)")
+        best = self.colours[choice]
+        shade = " (shade counted from neighbouring colours: no lightness stored)" if best.shade else ""
+        return f"{_colour_name(best)} covers {value:.0%} of {where}{shade}"
+
+
+def colour_score(frac: np.ndarray) -> np.ndarray:
+    """0..1 from a colour share: 0.5 at the store's listing threshold (so "matched" = listed, and the SQL
+    pre-filter is exact), rising linearly to 1 at COLOUR_FULL."""
+    low = 0.5 * frac / COLOUR_MIN_FRACTION
+    high = 0.5 + 0.5 * (frac - COLOUR_MIN_FRACTION) / (COLOUR_FULL - COLOUR_MIN_FRACTION)
+    return np.clip(np.where(frac < COLOUR_MIN_FRACTION, low, high), 0.0, 1.0)
+
+
+def _colour_name(c: ColourTerm) -> str:
+    return f"{c.shade} {c.name}" if c.shade else c.name
+
+
+@dataclass(frozen=True)
+class ItemTerm:
+    item: str
+    required: bool
+    kind: str = "item"
+
+    @property
+    def label(self) -> str:
+        return f"item={self.item}"
+
+    def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
+        return [("models", ITEM_ATTRIBUTES[self.item], pa.float64())]
+
+    def columns(self) -> list[str]:
+        return []
+
+    def sql(self) -> str | None:
+        return None
+
+    def evaluate(self, c: Candidates) -> Evidence:
+        p = c.attr("models", ITEM_ATTRIBUTES[self.item])
+        return Evidence(np.clip(p, 0.0, 1.0), p)
+
+    def explain(self, score: float, value: float, choice: int = 0) -> str:
+        key = ITEM_ATTRIBUTES[self.item]
+        if not np.isfinite(score):
+            return f"not measurable: no {key} stored for this object"
+        return f"attribute model: {key} p={value:.2f}"
+
+
+_FINE_CLASSES = {"bus": "bus", "truck": "truck"}  # detector classes that already say the vehicle type
+
+
+@dataclass(frozen=True)
+class VehicleTypeTerm:
+    vtype: str  # one of VEHICLE_TYPES
+    required: bool
+    kind: str = "vehicle"
+
+    @property
+    def label(self) -> str:
+        return f"vehicle type={self.vtype}"
+
+    def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
+        return [("models", "vehicle_type", pa.string()), ("models", "vehicle_type_p", pa.float64())]
+
+    def tall(self) -> bool:
+        return self.vtype in ("truck", "bus")
+
+    def columns(self) -> list[str]:
+        return ["class_name", "n_samples", "boxes_xyxy"] if self.tall() else ["class_name"]
+
+    def sql(self) -> str | None:
+        return None
+
+    def evaluate(self, c: Candidates) -> Evidence:
+        said = c.attr_text("models", "vehicle_type")
+        p = c.attr("models", "vehicle_type_p")
+        # the model's type: its probability when it says this type, else the rest shared by the 3 other types
+        model = np.where(said == self.vtype, p, (1.0 - p) / 3.0)
+        model = np.where(np.equal(said, None), np.nan, model)
+        cls = np.asarray(c.table.column("class_name").to_pylist(), object)
+        fine = np.isin(cls, list(_FINE_CLASSES))
+        from_class = np.where(cls == self.vtype, 1.0, 0.0)
+        if self.tall():  # the type model confuses vans and lorries: half the evidence is the box shape
+            shape = np.clip((box_aspect(c.table) - 0.9) / (TALL_FULL - 0.9), 0.0, 1.0)
+            model = np.where(np.isfinite(model), 0.5 * model + 0.5 * shape, shape)
+        score = np.where(fine, from_class, model)
+        return Evidence(score, score)
+
+    def explain(self, score: float, value: float, choice: int = 0) -> str:
+        if not np.isfinite(score):
+            return "not measurable: no vehicle type stored for this object"
+        how = "detector class, or vehicle-attributes model and box shape" if self.tall() else \
+            "detector class or vehicle-attributes model"
+        return f"vehicle type {self.vtype}: p={value:.2f} ({how})"
+
+
+@dataclass(frozen=True)
+class MotionTerm:
+    motion: str  # one of MOTIONS
+    required: bool
+    kind: str = "motion"
+
+    @property
+    def label(self) -> str:
+        return f"motion={self.motion}"
+
+    def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
+        return []
+
+    def columns(self) -> list[str]:
+        if self.motion in ("entering", "leaving"):
+            return ["entry_edge" if self.motion == "entering" else "exit_edge"]
+        return ["n_samples", "boxes_xyxy"]
+
+    def sql(self) -> str | None:
+        if self.motion == "entering":
+            return "entry_edge <> 'inside'"
+        if self.motion == "leaving":
+            return "exit_edge <> 'inside'"
+        return None
+
+    def evaluate(self, c: Candidates) -> Evidence:
+        if self.motion in ("entering", "leaving"):
+            edge = np.asarray(c.table.column(self.columns()[0]).to_pylist(), object)
+            known = ~np.equal(edge, None)
+            score = np.where(known, (edge != "inside").astype(float), np.nan)
+            return Evidence(score, score)
+        growth = box_growth(c.table)
+        sign = 1.0 if self.motion == "towards" else -1.0
+        return Evidence(np.clip(sign * growth / GROWTH_FULL, 0.0, 1.0), growth)
+
+    def explain(self, score: float, value: float, choice: int = 0) -> str:
+        if self.motion in ("entering", "leaving"):
+            if not np.isfinite(score):
+                return "not measurable: no entry/exit edge stored"
+            verb = "entered" if self.motion == "entering" else "left"
+            return f"{verb} through a frame edge" if score >= MATCHED else f"{verb} inside the frame, not at an edge"
+        if not np.isfinite(score):
+            return "not measurable: too few samples to see the object's size change"
+        return f"box height changed by {np.expm1(value):+.0%} over the tube (bigger = closer to the camera)"
+
+
+def _boxes(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all boxes as an (N, 4) array, first box index of each tube, samples per tube)."""
+    flat = table.column("boxes_xyxy").combine_chunks()
+    values = flat.values.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 4)
+    return values, flat.offsets.to_numpy()[:-1] // 4, table.column("n_samples").to_numpy(zero_copy_only=False)
+
+
+def box_aspect(table: pa.Table) -> np.ndarray:
+    """Median box height / width of each tube."""
+    boxes, starts, n = _boxes(table)
+    ratio = (boxes[:, 3] - boxes[:, 1]) / np.maximum(boxes[:, 2] - boxes[:, 0], 1e-6)
+    return np.array([np.median(ratio[s:s + k]) if k else np.nan for s, k in zip(starts, n)])
+
+
+def box_growth(table: pa.Table) -> np.ndarray:
+    """log(end height / start height) of each tube's box (mean of its first and last 3 samples); NaN under 4."""
+    boxes, starts, n = _boxes(table)
+    out = np.full(len(n), np.nan)
+    h = boxes[:, 3] - boxes[:, 1]
+    for i, (s, k) in enumerate(zip(starts, n)):
+        if k >= 4:
+            m = min(3, k // 2)
+            a, b = h[s:s + m].mean(), h[s + k - m:s + k].mean()
+            if a > 0 and b > 0:
+                out[i] = np.log(b / a)
+    return out
+
+
+@dataclass(frozen=True)
+class UnmeasurableTerm:
+    """A word the query understood that no stored attribute measures (striped, padded): listed, never ranks."""
+
+    word: str
+    required: bool = False
+    kind: str = "unmeasurable"
+
+    @property
+    def label(self) -> str:
+        return f"'{self.word}'"
+
+    def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
+        return []
+
+    def columns(self) -> list[str]:
+        return []
+
+    def sql(self) -> str | None:
+        return None
+
+    def evaluate(self, c: Candidates) -> Evidence:
+        nan = np.full(c.table.num_rows, np.nan)
+        return Evidence(nan, nan)
+
+    def explain(self, score: float, value: float, choice: int = 0) -> str:
+        return "understood, but no stored attribute measures it"
+
+
+def terms_for(spec: QuerySpec) -> list[Term]:
+    """The descriptive terms of a query, in the order hits list them."""
+    out: list[Term] = []
+    for part in PART_COLUMN:
+        hard = tuple(c for c in spec.colours if c.part == part and c.hard)
+        if hard:
+            out.append(ColourChoice(part, hard, True))
+        out += [ColourChoice(part, (c,), spec.strict) for c in spec.colours if c.part == part and not c.hard]
+    out += [ItemTerm(i, spec.strict) for i in sorted(spec.items)]
+    # "car" only refines the ranking among the tubes the class filter already requires to be cars (a detector
+    # such as pvb-2002 calls vans cars): even --strict does not require the type model to agree
+    out += [VehicleTypeTerm(v, spec.strict and v != "car") for v in sorted(spec.vehicle_types)]
+    out += [MotionTerm(m, spec.strict) for m in sorted(spec.motion)]
+    out += [UnmeasurableTerm(w) for w in spec.unmeasurable]
+    return out

@@ -1,0 +1,154 @@
+"""Time and duration expressions in query text: "entre 14h et 14h05", "after 2pm", "vers 14h", "03/05",
+"plus de 30 secondes". Each match is a `_Unit` of kind time, date or duration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from vsearch.query.clock import parse_clock, parse_date_option
+from vsearch.query.lexicon import Token, _key, _starts_with, _Unit
+
+AROUND_MIN = 15  # "vers 14h" / "around 2pm" / "à 14h" = 13:45 to 14:15
+
+_DURATION_PREFIXES = [_key(p) for p in ("plus de", "au moins", "pendant", "durant", "more than", "at least", "over",
+                                        "for", "longer than", "plus longtemps que")]
+_DURATION_UNIT = {"s": 1, "sec": 1, "secs": 1, "seconde": 1, "secondes": 1, "second": 1, "seconds": 1,
+                  "min": 60, "mins": 60, "mn": 60, "minute": 60, "minutes": 60}
+_DURATION_HOURS = {"h": 3600, "heure": 3600, "heures": 3600, "hour": 3600, "hours": 3600, "hr": 3600, "hrs": 3600}
+_CLOCK_SUFFIX = {"h", "heure", "heures", "pm", "am", "p.m", "a.m", "o'clock"}
+_NUM_RE = re.compile(r"^\d+(?:[.,]\d+)?$")
+_RANGE_START = {"entre": "fr", "between": "en", "de": "fr", "from": "en"}
+_RANGE_JOIN = {"et": "fr", "and": "en", "a": "fr", "to": "en", "until": "en", "till": "en", "-": "both"}
+_AFTER = {("apres",): "fr", ("after",): "en", ("depuis",): "fr", ("since",): "en", ("a", "partir", "de"): "fr",
+          ("from",): "en", ("des",): "fr", ("passe",): "fr", ("later", "than"): "en"}
+_BEFORE = {("avant",): "fr", ("before",): "en", ("jusqu'", "a"): "fr", ("until",): "en", ("till",): "en",
+           ("up", "to"): "en", ("earlier", "than"): "en"}
+_AROUND = {("vers",): "fr", ("around",): "en", ("about",): "en", ("environ",): "fr", ("a",): "fr", ("at",): "en",
+           ("aux", "alentours", "de"): "fr", ("autour", "de"): "fr"}
+
+
+@dataclass
+class _Clock:
+    time: dt.time
+    n: int  # tokens used
+    suffix: str | None  # "pm", "am", "h" or None for a bare hour
+    lang: str
+
+
+def _clock_at(tokens: list[Token], i: int, *, bare: bool = False) -> _Clock | None:
+    if i >= len(tokens):
+        return None
+    norm = tokens[i].norm
+    nxt = tokens[i + 1].norm if i + 1 < len(tokens) else ""
+    try:
+        if nxt in ("am", "pm", "a.m", "p.m") and not norm.endswith(("am", "pm", "a.m", "p.m")):
+            t = parse_clock(norm + nxt)
+            return None if t is None else _Clock(t, 2, nxt.replace(".", ""), "en")
+        if norm.isdigit() and len(norm) <= 2 and nxt in _CLOCK_SUFFIX:
+            t = parse_clock(norm + nxt)
+            suffix = "pm" if nxt.startswith("p") else "am" if nxt.startswith("a") else "h"
+            return None if t is None else _Clock(t, 2, suffix, "fr" if suffix == "h" and nxt != "o'clock" else "en")
+        t = parse_clock(norm, bare_hour=bare)
+    except ValueError:
+        return None
+    if t is None:
+        return None
+    if norm in ("midi", "minuit", "noon", "midnight"):
+        return _Clock(t, 1, "h", "fr" if norm in ("midi", "minuit") else "en")
+    suffix = "pm" if norm.endswith(("pm", "p.m")) else "am" if norm.endswith(("am", "a.m")) else None
+    if suffix is None and ("h" in norm or ":" in norm):
+        suffix = "h"
+    lang = "en" if suffix in ("am", "pm") else "fr" if "h" in norm else "both"
+    return _Clock(t, 1, suffix, lang)
+
+
+def _inherit(first: _Clock, second: _Clock) -> dt.time:
+    """A bare first hour of a range takes the am/pm of the second ("between 2 and 3pm")."""
+    if first.suffix is not None or second.suffix not in ("am", "pm"):
+        return first.time
+    pm = dt.time((first.time.hour % 12) + 12, first.time.minute)
+    return pm if second.suffix == "pm" and pm <= second.time else first.time
+
+
+def _match_time(tokens: list[Token], i: int) -> _Unit | None:
+    """Clock expressions: ranges, after/before/around X, a bare clock, and dates."""
+    norm = tokens[i].norm
+    # "14h-15h30" in one token
+    if "-" in norm and not norm.startswith("-"):
+        a, _, b = norm.partition("-")
+        try:
+            ta, tb = parse_clock(a, bare_hour=True), parse_clock(b)
+        except ValueError:
+            ta = tb = None
+        if ta is not None and tb is not None:
+            return _Unit("time", (ta, tb), i, i + 1, "both")
+    date = _date_token(norm)
+    if date is not None:
+        return _Unit("date", date, i, i + 1, "both")
+    if norm in _RANGE_START:
+        first = _clock_at(tokens, i + 1, bare=True)
+        if first is not None:
+            j = i + 1 + first.n
+            if j < len(tokens) and tokens[j].norm in _RANGE_JOIN:
+                second = _clock_at(tokens, j + 1)
+                if second is not None and (first.suffix is not None or second.suffix is not None):
+                    lang = _RANGE_START[norm]
+                    return _Unit("time", (_inherit(first, second), second.time), i, j + 1 + second.n, lang)
+    for table, kind in ((_AFTER, "after"), (_BEFORE, "before"), (_AROUND, "around")):
+        for words, lang in table.items():
+            if _starts_with(tokens, i, words):
+                clock = _clock_at(tokens, i + len(words))
+                if clock is not None:
+                    return _Unit("time", _window(kind, clock.time), i, i + len(words) + clock.n, lang)
+    clock = _clock_at(tokens, i)
+    if clock is not None and clock.suffix is not None:
+        return _Unit("time", _window("around", clock.time), i, i + clock.n, clock.lang)
+    return None
+
+
+def _window(kind: str, t: dt.time) -> tuple[dt.time | None, dt.time | None]:
+    if kind == "after":
+        return (t, None)
+    if kind == "before":
+        return (None, t)
+    base = dt.datetime.combine(dt.date(2000, 1, 2), t)
+    delta = dt.timedelta(minutes=AROUND_MIN)
+    return ((base - delta).time(), (base + delta).time())
+
+
+def _date_token(norm: str) -> dt.date | tuple[int, int] | None:
+    """ISO or dd/mm/yyyy -> date; dd/mm -> (day, month), resolved against `now` later."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}", norm):
+        try:
+            return parse_date_option(norm)
+        except ValueError:
+            return None
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})", norm)
+    if m and 1 <= int(m[1]) <= 31 and 1 <= int(m[2]) <= 12:
+        return (int(m[1]), int(m[2]))
+    return None
+
+
+def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | None:
+    j, lang = i, "both"
+    if prefixed:
+        for words in _DURATION_PREFIXES:
+            if _starts_with(tokens, i, words):
+                j = i + len(words)
+                lang = "en" if words[0] in ("more", "at", "over", "for", "longer") else "fr"
+                break
+        else:
+            return None
+    if j >= len(tokens):
+        return None
+    units = dict(_DURATION_UNIT, **(_DURATION_HOURS if prefixed else {}))
+    norm = tokens[j].norm
+    m = re.fullmatch(r"(\d+(?:[.,]\d+)?)([a-z]+)", norm)
+    if m and m[2] in units:
+        return _Unit("duration", float(m[1].replace(",", ".")) * units[m[2]], i, j + 1, lang)
+    if _NUM_RE.match(norm) and j + 1 < len(tokens) and tokens[j + 1].norm in units:
+        seconds = float(norm.replace(",", ".")) * units[tokens[j + 1].norm]
+        return _Unit("duration", seconds, i, j + 2, lang)
+    return None
