@@ -36,6 +36,18 @@ def _version(root: Path) -> int | None:
     return next((int(r["value"]) for r in rows if r["key"] == "schema_version"), None)
 
 
+_RANKING = ("score", "terms", "why")  # how a hit is scored and explained (issue 14 changed it on purpose)
+
+
+def _hits(store: Store, text: str) -> list[dict]:
+    spec = build_query(text, QueryOptions(), now=NOW, cameras=store.cameras())
+    got = [h.to_dict() for h in run_query(store, spec).hits]
+    for h in got:
+        del h["source_path"]
+        h["thumb_path"] = str(Path(h["thumb_path"]).relative_to(store.root))
+    return got
+
+
 def test_v1_store_opens_migrated_and_gives_the_same_hits(v1_store: Path) -> None:
     assert _version(v1_store) == 1
     store = Store(v1_store, create=False)
@@ -44,12 +56,14 @@ def test_v1_store_opens_migrated_and_gives_the_same_hits(v1_store: Path) -> None
     expected = json.loads((FIXTURE / "expected_hits.json").read_text())
     assert expected[""] and expected["voiture rouge"]  # the fixture holds hits to compare with
     for text, want in expected.items():
-        spec = build_query(text, QueryOptions(), now=NOW, cameras=store.cameras())
-        got = [h.to_dict() for h in run_query(store, spec).hits]
-        for h in got:
-            del h["source_path"]
-            h["thumb_path"] = str(Path(h["thumb_path"]).relative_to(v1_store))
-        assert got == want, text
+        # The fixture's hits were recorded before descriptive words became soft evidence: they still come first,
+        # in the same order, with the same data; only the scoring/wording fields may differ (and softly matched
+        # tubes may follow). Exact equality with the current pipeline is checked on a fresh index below.
+        got = _hits(store, text)
+        assert [h["tube_id"] for h in got[:len(want)]] == [h["tube_id"] for h in want], text
+        for g, w in zip(got, want):
+            assert {k: v for k, v in g.items() if k not in _RANKING} == \
+                {k: v for k, v in w.items() if k not in _RANKING}, text
     tubes = store.tubes()  # every row reads back as a typed tube
     assert len(tubes) == len(expected[""]) and all(t.attributes is not None for t in tubes)
     assert [r.identity for r in store.sources()] == [None]  # v1 did not record it: the next job re-indexes
@@ -130,3 +144,5 @@ def test_the_current_pipeline_rewrites_the_v1_rows_exactly(v1_store: Path, tmp_p
         va = sorted(old.table(name).to_arrow().to_pylist(), key=lambda r: r["item_id"])
         vb = sorted(new.table(name).to_arrow().to_pylist(), key=lambda r: r["item_id"])
         assert [(x["item_id"], x["vector"]) for x in va] == [(x["item_id"], x["vector"]) for x in vb], name
+    for text in json.loads((FIXTURE / "expected_hits.json").read_text()):  # same hits, migrated or fresh
+        assert _hits(old, text) == _hits(new, text), text
