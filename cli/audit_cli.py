@@ -18,7 +18,7 @@ LogOpt = Annotated[Optional[Path], typer.Option("--log", help="Audit log file (d
                                                 "else <store>/audit.jsonl).")]
 
 
-def _log(store: Path, config: Path | None, log: Path | None) -> AuditLog:
+def _log(store: Path | str, config: Path | None, log: Path | None) -> AuditLog:
     if log is not None:
         return AuditLog(log)
     return load_site_config(config).open_audit_log(store)

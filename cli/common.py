@@ -17,7 +17,8 @@ from vsearch.site import Access, ActionRecord, audited_action, load_site_config,
 out = Console()
 err = Console(stderr=True)
 
-StoreOpt = Annotated[Path, typer.Option("--store", help="Store directory (LanceDB catalogue).",
+StoreOpt = Annotated[str, typer.Option("--store", help="Store: a folder, or an object-store URI such as "
+                                       "s3://bucket/prefix (docs/scale-out.md).",
                                         envvar="VSEARCH_STORE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Site config (default $VSEARCH_CONFIG or "
@@ -35,7 +36,7 @@ def print_json(data: object) -> None:
 
 
 @contextmanager
-def guarded(action: str, store: Path, config: Path | None, investigator: str | None, case: str, reason: str,
+def guarded(action: str, store: Path | str, config: Path | None, investigator: str | None, case: str, reason: str,
             recipients: list[str] | None, params: dict[str, Any]) -> Iterator[ActionRecord]:
     """Authorise the investigator for `action` and write the audit entry (also on refusal or failure)."""
     cfg = load_site_config(config)

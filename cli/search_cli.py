@@ -120,7 +120,7 @@ def tubes(store: StoreOpt = Path("vsearch-data"), camera: q.Camera = None,
     for r in rows:
         d = {k: v for k, v in r.items() if with_boxes or k not in heavy}
         d["attributes"] = json.loads(d.pop("attributes_json") or "{}")
-        d["thumb_path"] = str(st.root / r["thumb_path"]) if r["thumb_path"] else ""
+        d["thumb_path"] = st.file_ref(r["thumb_path"])
         items.append(d)
     if as_json:
         print_json(items)
@@ -149,7 +149,7 @@ def show(ref: Annotated[str, typer.Argument(help="tube:ID (or the bare id).")],
             "class_source": rec["class_source"], "start_utc": rec["start_utc"].isoformat(),
             "end_utc": rec["end_utc"].isoformat(), "source_path": src.path if src else None,
             "source_sha256": src.sha256 if src else None, "source_offset_s": [tube.first_pts_s, tube.last_pts_s],
-            "thumbnail": str(st.root / rec["thumb_path"]) if rec["thumb_path"] else None,
+            "thumbnail": st.file_ref(rec["thumb_path"]) or None,
             "attributes": attributes}
     if as_json:
         print_json(info)
