@@ -126,3 +126,12 @@ def test_missing_remote_store_is_a_clear_error(s3_env: dict[str, str]) -> None:
     r = vsearch_cli("status", "--store", f"s3://{s3_env['VSEARCH_TEST_BUCKET']}/nothing-here", env=s3_env)
     assert r.returncode == 1
     assert "no vsearch store here" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_missing_bucket_is_a_one_line_error(s3_env: dict[str, str], tmp_path: Path) -> None:
+    d = cars_folder(tmp_path, n_files=1)
+    r = vsearch_cli("index", str(d), "--store", "s3://no-such-bucket/store", "-q", "--detector", "motion",
+                    env=s3_env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "s3://no-such-bucket/store: cannot open the catalogue: the bucket does not exist" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

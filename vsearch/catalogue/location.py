@@ -75,6 +75,23 @@ class StoreLocation:
         return Path(base) / self.scheme / self.uri.split("://", 1)[1]
 
 
+# What object stores answer, in words (the client's own error is a long nested dump).
+_ERROR_CODES = {"NoSuchBucket": "the bucket does not exist (create it first)",
+                "AccessDenied": "access denied (check the credentials' rights on the bucket)",
+                "InvalidAccessKeyId": "unknown access key (check AWS_ACCESS_KEY_ID)",
+                "SignatureDoesNotMatch": "wrong secret key (check AWS_SECRET_ACCESS_KEY)",
+                "Connection refused": "connection refused (check AWS_ENDPOINT_URL)"}
+
+
+def describe_error(e: BaseException) -> str:
+    """An object-store error as a short phrase: the known S3 code in words, else the error's first 200 chars."""
+    text = str(e)
+    for code, words in _ERROR_CODES.items():
+        if code in text:
+            return words
+    return text[:200] + ("…" if len(text) > 200 else "")
+
+
 class StoreFiles:
     """The store's plain files (thumbnails, job reports) on the local disk or the object store."""
 
@@ -84,7 +101,7 @@ class StoreFiles:
             self.fs, self._base = pafs.FileSystem.from_uri(location.uri if location.is_remote
                                                            else str(Path(location.uri).resolve()))
         except (OSError, ValueError) as e:
-            raise StoreError(f"--store {location.uri}: cannot reach the object store ({e}); check the bucket "
+            raise StoreError(f"--store {location.uri}: cannot reach the object store ({describe_error(e)}); check the bucket "
                              "name and AWS_ENDPOINT_URL / credentials (see docs/scale-out.md)") from e
 
     def _path(self, rel: str) -> str:
@@ -122,4 +139,4 @@ class StoreFiles:
         self.fs.delete_dir(path)
 
 
-__all__ = ["REMOTE_SCHEMES", "StoreFiles", "StoreLocation"]
+__all__ = ["REMOTE_SCHEMES", "StoreFiles", "StoreLocation", "describe_error"]

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from vsearch.catalogue import migrations
 from vsearch.catalogue import vectors as vectorsearch
-from vsearch.catalogue.location import StoreFiles, StoreLocation
+from vsearch.catalogue.location import StoreFiles, StoreLocation, describe_error
 from vsearch.catalogue.migrations import SCHEMA_VERSION
 from vsearch.errors import StoreError
 from vsearch.indexers.base import SourceResult, VectorRecord
@@ -226,10 +226,10 @@ class Store:
             self.root.mkdir(parents=True, exist_ok=True)
         try:
             self.db = lancedb.connect(self.location.child("lancedb"))
+            existing = set(self._table_names())
         except (OSError, ValueError, RuntimeError) as e:
-            raise StoreError(f"{self.uri}: cannot open the catalogue ({e}); check the URI and the object-store "
-                             "settings (AWS_ENDPOINT_URL, credentials; see docs/scale-out.md)") from e
-        existing = set(self._table_names())
+            raise StoreError(f"{self.uri}: cannot open the catalogue: {describe_error(e)}; check the URI and the "
+                             "object-store settings (AWS_ENDPOINT_URL, credentials; docs/scale-out.md)") from e
         for name, schema in TABLES.items():
             if name not in existing:
                 self.db.create_table(name, schema=schema, exist_ok=True)
