@@ -95,6 +95,20 @@ def test_s3_store_gives_what_a_folder_gives(s3_env: dict[str, str], tmp_path: Pa
     ids = search_ids(local, cfg, "--class", "car")
     assert ids and search_ids(remote, cfg, "--class", "car", env=s3_env) == ids
     assert search_ids(remote, cfg, "red car", env=s3_env) == search_ids(local, cfg, "red car")
+    access = ["--config", str(cfg), "--investigator", "opj-0421", "--case", "PV-2026-118", "--reason", "test"]
+    counts = [json.loads(vsearch_cli("count", "--class", "car", "--store", s, "--json", env=s3_env).stdout)
+              for s in (local, remote)]
+    assert counts[0] == counts[1]
+    like = [[h["tube_id"] for h in json.loads(vsearch_cli("similar", "--tube", ids[0], "--store", s, "--json",
+                                                          *access, env=s3_env).stdout)["hits"]]
+            for s in (local, remote)]
+    assert like[0] and like[0] == like[1]
+    # an evidentiary export from the bucket: thumbnails read from S3, signed with the key on local disk
+    bundle = tmp_path / "bundle"
+    r = vsearch_cli("export", "--class", "car", "-o", str(bundle), "--no-synopsis", "--no-passages",
+                    "--store", remote, *access, env=s3_env)
+    assert r.returncode == 0, r.stderr
+    assert vsearch_cli("verify", str(bundle), env=s3_env).returncode == 0
     # listings on the URI
     for cmd in ("sources", "tubes", "status"):
         r = vsearch_cli(cmd, "--store", remote, "--json", env=s3_env)
@@ -112,10 +126,11 @@ def test_s3_store_gives_what_a_folder_gives(s3_env: dict[str, str], tmp_path: Pa
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_env["VSEARCH_TEST_BUCKET"])["Contents"]]
     assert any(k.startswith("cases/store/jobs/") and k.endswith(".json") for k in keys)
     # ... but the audit log (indexing and the searches above) is on this machine's disk, not in the bucket
-    assert not any("audit" in k or "/keys/" in k for k in keys)
+    assert not any("audit" in k or "keys/" in k for k in keys)
     audit = Path(s3_env["VSEARCH_STATE_DIR"]) / "s3" / s3_env["VSEARCH_TEST_BUCKET"] / "cases" / "store" / "audit.jsonl"
     actions = [json.loads(line)["action"] for line in audit.read_text().splitlines()]
-    assert actions.count("index") == 1 and actions.count("search") == 2
+    assert actions.count("index") == 1 and actions.count("search") == 3 and actions.count("export") == 1
+    assert (audit.parent / "keys").is_dir()
 
     # a rerun skips every file (resumability reads the remote sources table)
     r = vsearch_cli("index", str(d), "--store", remote, "-q", "--detector", "motion", "--json", env=s3_env)

@@ -109,6 +109,9 @@ def _connect(ray: ModuleType, address: str | None, workers: int) -> bool:
             raise UsageError(f"--ray-address {address}: no Ray cluster reachable there ({e}); start one with "
                              "`ray start --head` or check the address (HOST:PORT of the head node)") from e
     else:
+        # Ray runs its workers at nice 15 by default; on a workstation that others load, that made indexing 6×
+        # slower than the local job (docs/scale-out.md). A local Ray for this run works at the job's priority.
+        os.environ.setdefault("RAY_worker_niceness", "0")
         ray.init(num_cpus=max(LOCAL_RAY_CPUS, workers), **common)
     return True
 
