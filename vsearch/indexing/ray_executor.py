@@ -91,9 +91,6 @@ class IndexWorker:
         except Exception as e:  # noqa: BLE001 - a bug on one file must not abort the batch; reported as failed
             return FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
 
-    def node(self) -> str:
-        return f"{os.uname().nodename}:{os.getpid()}"
-
 
 def _connect(ray: ModuleType, address: str | None, workers: int) -> bool:
     """Join the cluster at `address` (`auto`: the one this machine belongs to) or start a local Ray for this
