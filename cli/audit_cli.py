@@ -13,22 +13,20 @@ from vsearch.cli.common import ConfigOpt, JsonOpt, StoreOpt, out, print_json
 from vsearch.errors import UsageError, VerificationError
 from vsearch.evidence.audit import AuditLog
 from vsearch.evidence.audit_anchors import parse_anchor, store_anchors
-from vsearch.site import optional_site_config, os_operator
+from vsearch.site import audit_log_for, optional_site_config, os_operator
 
 app = typer.Typer(no_args_is_help=True, help="The tamper-evident (hash-chained, head-signed) audit log.")
 LogOpt = Annotated[Optional[Path], typer.Option("--log", help="Audit log file (default from the site config, "
                                                 "else <store>/audit.jsonl).")]
 
 
-def _log(store: Path, config: Path | None, log: Path | None) -> AuditLog:
+def _log(store: Path | str, config: Path | None, log: Path | None) -> AuditLog:
     cfg = optional_site_config(config)
     if log is not None:
         if not log.is_file():
             raise UsageError(f"--log {log}: no such audit log file; give the path of audit.jsonl")
         return AuditLog(log, key_dir=cfg.key_dir_path(store) if cfg is not None else None)
-    if cfg is not None:
-        return cfg.open_audit_log(store)
-    return AuditLog(Path(store) / "audit.jsonl", key_dir=Path(store) / "keys")
+    return audit_log_for(store, config)
 
 
 @app.command()

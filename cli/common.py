@@ -16,7 +16,8 @@ from vsearch.site import guarded_access as guarded  # authorise + audit an acces
 out = Console()
 err = Console(stderr=True)
 
-StoreOpt = Annotated[Path, typer.Option("--store", help="Store directory (LanceDB catalogue).",
+StoreOpt = Annotated[str, typer.Option("--store", help="Store: a folder, or an object-store URI such as "
+                                       "s3://bucket/prefix (docs/scale-out.md).",
                                         envvar="VSEARCH_STORE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Site config (default $VSEARCH_CONFIG or "

@@ -18,11 +18,12 @@ from vsearch import __version__
 from vsearch.errors import VsearchError
 from vsearch.indexers.detect import DETECTOR_CHOICES
 from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_site_defaults
+from vsearch.indexing.ray_executor import RayOptions
 from vsearch.site import audit_log_for, optional_site_config
 from vsearch.catalogue.store import Store
 from vsearch.cli import audit_cli, evidence_cli, exhibit_cli, models_cli, search_cli
 from vsearch.cli import serve_cli
-from vsearch.cli.common import ConfigOpt
+from vsearch.cli.common import ConfigOpt, JsonOpt, StoreOpt
 from vsearch.cli.progress import RichSink
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -30,9 +31,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 out = Console()
 err = Console(stderr=True)
 
-StoreOpt = Annotated[Path, typer.Option("--store", help="Store directory (LanceDB catalogue).",
-                                        envvar="VSEARCH_STORE")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
 def _print_json(data: object) -> None:
@@ -47,7 +45,12 @@ def index(
     store: StoreOpt = Path("vsearch-data"),
     fps: Annotated[float, typer.Option(help="Analysis frame rate (frames/s sampled).", min=0.1)] = 5.0,
     width: Annotated[int, typer.Option(help="Analysis width in pixels.", min=64)] = 640,
-    workers: Annotated[int, typer.Option(help="Files indexed in parallel.", min=1)] = 1,
+    workers: Annotated[Optional[int], typer.Option(help="Files indexed in parallel (default 1; with --executor "
+                                                   "ray, one per CPU of the cluster).", min=1)] = None,
+    executor: Annotated[str, typer.Option(help="local | ray (index on a Ray cluster; docs/scale-out.md)")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join: auto | "
+                                                       "HOST:PORT (default: a local Ray for this run).")] = None,
+    ray_gpus: Annotated[float, typer.Option("--ray-gpus", help="GPUs per Ray worker (e.g. 0.5).", min=0)] = 0.0,
     decoder: Annotated[str, typer.Option(help="auto | pyav | ffmpeg | decord")] = "auto",
     detector: Annotated[str, typer.Option(help=" | ".join(DETECTOR_CHOICES))] = "auto",
     models_dir: Annotated[Optional[Path], typer.Option("--models-dir", envvar="VSEARCH_MODELS",
@@ -67,7 +70,10 @@ def index(
     as_json: JsonOpt = False,
 ) -> None:
     """Index footage into the store (resumable: rerun to finish an interrupted job)."""
+    ray = RayOptions.for_executor(executor, ray_address, ray_gpus)
+    workers = workers if workers is not None else (0 if ray else 1)
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
+                        ray=ray,
                         models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
                         clip_weights=clip_weights, clip_config=clip_config, gating=gating,
                         keep_existing=keep_existing)
@@ -84,7 +90,7 @@ def index(
         out.print(f"[bold]Indexed[/] {len(job.files)} file(s): [green]{c['ok']} ok[/], [yellow]{c['partial']} partial[/], "
                   f"[red]{c['failed']} failed[/], {c['skipped']} skipped — {job.footage_s / 3600:.3f} h of footage "
                   f"in {job.wall_s:.1f} s ({job.x_realtime:.1f}× real time). Report: "
-                  f"{Path(store) / 'jobs' / (job.job_id + '.json')}")
+                  f"{job.report_ref}")
         for f in job.files:
             if f["status"] in ("partial", "failed"):
                 out.print(f"  {f['status']}: {escape(f['message'] or f['path'])}", soft_wrap=True, highlight=False)
@@ -127,12 +133,12 @@ def migrate(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) ->
     """Bring a store written by an older vsearch to the current schema (back it up first)."""
     st = Store(store, create=False, allow_heavy_migration=True)
     if as_json:
-        _print_json({"store": str(st.root), "schema_version": st.schema_version(), "applied": st.migrated})
+        _print_json({"store": st.uri, "schema_version": st.schema_version(), "applied": st.migrated})
         return
     for line in st.migrated:
         out.print(f"migrated {escape(line)}", soft_wrap=True, highlight=False)
     if not st.migrated:
-        out.print(f"{escape(str(st.root))}: already at schema v{st.schema_version()}, nothing to do")
+        out.print(f"{escape(st.uri)}: already at schema v{st.schema_version()}, nothing to do")
 
 
 app.add_typer(models_cli.app, name="models")

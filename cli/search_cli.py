@@ -127,7 +127,7 @@ def tubes(store: StoreOpt = Path("vsearch-data"), camera: q.Camera = None,
     for r in rows:
         d = {k: v for k, v in r.items() if with_boxes or k not in heavy}
         d["attributes"] = json.loads(d.pop("attributes_json") or "{}")
-        d["thumb_path"] = str(st.root / r["thumb_path"]) if r["thumb_path"] else ""
+        d["thumb_path"] = st.file_ref(r["thumb_path"])
         items.append(d)
     if as_json:
         print_json(items)

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from vsearch.catalogue.location import StoreLocation
 from vsearch.evidence.audit import AuditEntry, AuditLog
 from vsearch.errors import AuthorisationError, ConfigError, UsageError
 
@@ -125,13 +126,15 @@ class SiteConfig(BaseModel):
     def investigator(self, investigator_id: str) -> Investigator | None:
         return next((i for i in self.investigators if i.id == investigator_id), None)
 
-    def audit_log_path(self, store_dir: Path) -> Path:
-        return self.audit_log if self.audit_log is not None else Path(store_dir) / "audit.jsonl"
+    def audit_log_path(self, store_dir: Path | str) -> Path:
+        """The configured audit log, else `audit.jsonl` in the store's site folder (the store folder, or for a
+        store on object storage a folder on this machine: `StoreLocation.site_dir`)."""
+        return self.audit_log if self.audit_log is not None else _site_dir(store_dir) / "audit.jsonl"
 
-    def key_dir_path(self, store_dir: Path) -> Path:
-        return self.key_dir if self.key_dir is not None else Path(store_dir) / "keys"
+    def key_dir_path(self, store_dir: Path | str) -> Path:
+        return self.key_dir if self.key_dir is not None else _site_dir(store_dir) / "keys"
 
-    def open_audit_log(self, store_dir: Path) -> AuditLog:
+    def open_audit_log(self, store_dir: Path | str) -> AuditLog:
         return AuditLog(self.audit_log_path(store_dir), clock_offset_s=self.host_clock_offset_s,
                         key_dir=self.key_dir_path(store_dir))
 
@@ -311,12 +314,17 @@ def os_operator() -> str:
         return f"os:uid={os.getuid()}"
 
 
-def audit_log_for(store_dir: Path, config_path: Path | None = None) -> AuditLog:
-    """The audit log system actions (indexing) go to: the site's, or `<store>/audit.jsonl` on a machine with
-    no site config yet (indexing does not need an investigator, but it is still logged)."""
+def _site_dir(store: Path | str) -> Path:
+    return StoreLocation.parse(store).site_dir
+
+
+def audit_log_for(store_dir: Path | str, config_path: Path | None = None) -> AuditLog:
+    """The audit log system actions (indexing) go to: the site's, or `audit.jsonl` in the store's site folder on a
+    machine with no site config yet (indexing does not need an investigator, but it is still logged)."""
     site = optional_site_config(config_path)
-    return site.open_audit_log(store_dir) if site is not None else AuditLog(Path(store_dir) / "audit.jsonl",
-                                                                              key_dir=Path(store_dir) / "keys")
+    if site is not None:
+        return site.open_audit_log(store_dir)
+    return AuditLog(_site_dir(store_dir) / "audit.jsonl", key_dir=_site_dir(store_dir) / "keys")
 
 
 __all__ = [

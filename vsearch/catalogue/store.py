@@ -1,6 +1,7 @@
 """The embedded LanceDB catalogue. This module is the one place that owns the store schema.
 
-Layout of a store directory (default `./vsearch-data`):
+Layout of a store (a folder, default `./vsearch-data`, or an object-store prefix such as `s3://bucket/vsearch`,
+see `catalogue.location`):
   lancedb/            LanceDB tables: meta, sources, tubes, scenes, locks, vectors_<descriptor>
   thumbs/<source>/    one JPEG per tube
   jobs/               JSON job reports
@@ -16,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import stat
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from vsearch.catalogue import migrations
 from vsearch.catalogue import vectors as vectorsearch
+from vsearch.catalogue.location import StoreFiles, StoreLocation, describe_error
 from vsearch.catalogue.migrations import SCHEMA_VERSION
 from vsearch.errors import StoreError
 from vsearch.indexers.base import SourceResult, VectorRecord
@@ -233,25 +234,35 @@ def _as_utc(v: dt.datetime | None) -> dt.datetime | None:
 class Store:
     """An open catalogue. Single writer (the job runner's main process); any number of readers."""
 
-    def __init__(self, root: Path, *, create: bool = True, allow_heavy_migration: bool = False) -> None:
-        """Open (or create) a store; an older schema is migrated step by step (see `catalogue.migrations`),
-        except steps marked heavy, which need `allow_heavy_migration` (the `vsearch migrate` command)."""
-        self.root = Path(root)
+    def __init__(self, root: Path | str, *, create: bool = True, allow_heavy_migration: bool = False) -> None:
+        """Open (or create) a store in a folder or at an object-store URI (`s3://bucket/prefix`); an older schema
+        is migrated step by step (see `catalogue.migrations`), except steps marked heavy, which need
+        `allow_heavy_migration` (the `vsearch migrate` command)."""
+        self.location = StoreLocation.parse(root)
+        self.uri = self.location.uri  # what messages name: the folder or the URI
+        # The store folder; None on an object store (use `files` and `uri` there).
+        self.root = self.location.local_path
         self.migrated: list[str] = []  # one line per migration step applied by this open
         self._allow_heavy = allow_heavy_migration
-        if self.root.exists() and not self.root.is_dir():
+        if self.root is not None and self.root.exists() and not self.root.is_dir():
             raise StoreError(f"--store {self.root}: is a file, not a store folder; give a new or existing store folder")
-        if not create and not (self.root / "lancedb").is_dir():
-            raise StoreError(f"{self.root}: no vsearch store here; run `vsearch index PATH --store {self.root}` first")
+        self.files = StoreFiles(self.location)
+        if not create and not self.files.exists("lancedb"):
+            raise StoreError(f"{self.uri}: no vsearch store here; run `vsearch index PATH --store {self.uri}` first")
+        # Local folders (None on an object store): person-derived files stay readable by their owner only.
+        self.thumbs_dir = self.root / "thumbs" if self.root is not None else None
+        if self.root is not None:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as e:
+                raise StoreError(f"--store {self.root}: cannot create the store folder ({e.strerror or e})") from e
+            _owner_only(self.root)
         try:
-            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as e:
-            raise StoreError(f"--store {self.root}: cannot create the store folder ({e.strerror or e})") from e
-        _owner_only(self.root)
-        self.thumbs_dir = self.root / "thumbs"
-        self.jobs_dir = self.root / "jobs"
-        self.db = lancedb.connect(str(self.root / "lancedb"))
-        existing = set(self._table_names())
+            self.db = lancedb.connect(self.location.child("lancedb"))
+            existing = set(self._table_names())
+        except (OSError, ValueError, RuntimeError) as e:
+            raise StoreError(f"{self.uri}: cannot open the catalogue: {describe_error(e)}; check the URI and the "
+                             "object-store settings (AWS_ENDPOINT_URL, credentials; docs/scale-out.md)") from e
         for name, schema in TABLES.items():
             if name not in existing:
                 self.db.create_table(name, schema=schema, exist_ok=True)
@@ -273,7 +284,7 @@ class Store:
         if found is None:  # a new store
             self._meta_set(migrations.VERSION_KEY, str(SCHEMA_VERSION))
             return
-        migrations.check(self.root, found, allow_heavy=self._allow_heavy)
+        migrations.check(self.uri, found, allow_heavy=self._allow_heavy)
         self.migrated = migrations.migrate(self.db, self._meta_set, found)
         if self.migrated:  # rewritten rows are outside the old scalar indices: rebuild them
             self.ensure_scalar_indices()
@@ -322,7 +333,7 @@ class Store:
         for name in self._table_names():
             if name in ("tubes", "scenes", "sources") or name.startswith("vectors_"):
                 self.table(name).delete(cond)
-        shutil.rmtree(self.thumbs_dir / source_id, ignore_errors=True)
+        self.files.delete_dir(f"thumbs/{source_id}")
 
     def replace_source_row(self, row: SourceRow) -> None:
         """Rewrite a source's catalogue row alone (its derived rows stay)."""
@@ -344,17 +355,13 @@ class Store:
     def _write_tubes(self, row: SourceRow, result: SourceResult) -> None:
         if not result.tubes:
             return
-        thumb_dir = self.thumbs_dir / row.source_id
-        thumb_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _owner_only(self.thumbs_dir)
         scale = row.width_px / row.analysis_width_px if row.analysis_width_px else 1.0
         records = []
         for t in result.tubes:
             thumb_path = ""
             if t.tube_id in result.thumbnails:
-                p = thumb_dir / f"{t.tube_id}.jpg"
-                _write_private(p, result.thumbnails[t.tube_id])
-                thumb_path = str(p.relative_to(self.root))
+                thumb_path = f"thumbs/{row.source_id}/{t.tube_id}.jpg"
+                self.files.write_bytes(thumb_path, result.thumbnails[t.tube_id])
             records.append(tube_to_record(t, result.source.wall_time, scale, thumb_path))
         self.table("tubes").add(pa.Table.from_pylist(records, schema=TUBES_SCHEMA))
 
@@ -395,6 +402,19 @@ class Store:
 
     def vector_tables(self) -> list[str]:
         return sorted(n for n in self._table_names() if n.startswith("vectors_"))
+
+    # -- plain files -----------------------------------------------------------------------------------------
+    def file_ref(self, rel: str) -> str:
+        """A stored file (a tube's `thumb_path`) as users see it: a path in the store folder, or a URI."""
+        return self.location.child(rel) if rel else ""
+
+    def read_file(self, rel: str) -> bytes:
+        return self.files.read_bytes(rel)
+
+    def write_job_report(self, job_id: str, data: bytes) -> str:
+        """Store a job report under jobs/ (whole or not at all); returns where it is."""
+        self.files.write_bytes(f"jobs/{job_id}.json", data)
+        return self.file_ref(f"jobs/{job_id}.json")
 
     # -- tubes ---------------------------------------------------------------------------------------------
     def tubes_arrow(self, where: str | None = None, columns: list[str] | None = None) -> pa.Table:

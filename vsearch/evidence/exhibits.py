@@ -122,7 +122,7 @@ def export(store: Store, config: SiteConfig, result: QueryResult, req: ExportReq
     for t in tubes:
         h = score[t.tube_id]
         rec = store.tube_record(t.tube_id)
-        thumb = (store.root / rec["thumb_path"]).read_bytes() if rec and rec["thumb_path"] else None
+        thumb = store.read_file(rec["thumb_path"]) if rec and rec["thumb_path"] else None
         colours = "/".join(h.colours) or "-"
         objects.append(ExportObject(object_id=t.tube_id, source_sha256=t.source_id, camera=t.camera,
                                     first_pts_s=t.first_pts_s, last_pts_s=t.last_pts_s,
@@ -142,6 +142,6 @@ def export(store: Store, config: SiteConfig, result: QueryResult, req: ExportReq
             models=models_used(store, set(by_source), req.models_dir), sources=sources, objects=objects,
             videos=tuple(videos), site_name=config.site_name, recipients=req.recipients,
             camera_clock_offsets_s=config.camera_clock_offsets_s,
-            audit_head=config.open_audit_log(store.root).signed_head())
-        key = SiteKey.load_or_create(config.key_dir_path(store.root))
+            audit_head=config.open_audit_log(store.uri).signed_head())
+        key = SiteKey.load_or_create(config.key_dir_path(store.uri))
         return write_bundle(inputs, out_dir, key, zip=req.zip)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import queue
 import secrets
 import threading
@@ -30,6 +29,7 @@ from vsearch.records import SourceRef
 from vsearch.site import SiteConfig, log_system_action, os_operator
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing.identity import parse as parse_identity
+from vsearch.indexing.ray_executor import RayOptions, run_on_ray
 from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
 from vsearch.catalogue.store import SourceRow, Store
 
@@ -44,7 +44,7 @@ AUTO_GATING = False
 
 @dataclass(frozen=True)
 class IndexOptions:
-    store: Path = Path("vsearch-data")
+    store: Path | str = Path("vsearch-data")  # a folder or an object-store URI (`catalogue.location`)
     fps: float = 5.0
     width_px: int = 640
     workers: int = 1
@@ -63,12 +63,15 @@ class IndexOptions:
     gating: str = "auto"  # activity gating: auto | on | off (decode and detect only where the pre-scan sees motion)
     prefetch_frames: int = 0  # frames queued ahead by a reader thread (0: none; no measured gain, see benchmarks.md)
     keep_existing: bool = False  # keep sources indexed by another pipeline (identity differs) instead of redoing them
+    ray: RayOptions | None = None  # run the per-file work on a Ray cluster (`indexing.ray_executor`); None: here
 
     def __post_init__(self) -> None:
         if self.gating not in GATING_MODES:
             raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}; got {self.gating!r}")
         if self.prefetch_frames < 0:
             raise UsageError(f"prefetch_frames must be >= 0, got {self.prefetch_frames}")
+        if self.workers < (0 if self.ray else 1):  # 0: one per CPU of the Ray cluster
+            raise UsageError(f"--workers must be >= 1, got {self.workers}")
 
     @property
     def gating_on(self) -> bool:
@@ -100,6 +103,7 @@ class JobReport:
     software: str = f"vsearch {__version__}"
     pipeline: dict[str, object] = field(default_factory=dict)  # the identity of what this job indexes with
     audit_head: dict[str, object] | None = None  # signed head of the audit log after the job's start entry
+    report_ref: str = ""  # where the report is stored (jobs/<job_id>.json in the store)
 
     @property
     def x_realtime(self) -> float:
@@ -411,7 +415,10 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
         outcome.result = None  # free frames/crops as soon as they are stored
         sink.file_done(outcome)
 
-    if opts.workers <= 1:
+    if opts.ray is not None:
+        for outcome in run_on_ray(specs, opts, done, job_id, params, identity, sink):
+            commit(outcome)
+    elif opts.workers <= 1:
         for spec in specs:
             try:
                 outcome = index_file(spec, opts, done, job_id, params, stages, sink, identity=identity)
@@ -432,10 +439,8 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     report.files.sort(key=lambda f: f["path"])
     for status in ("ok", "partial", "failed", "skipped"):
         report.counts[status] = sum(1 for f in report.files if f["status"] == status)
-    store.jobs_dir.mkdir(parents=True, exist_ok=True)
-    tmp = store.jobs_dir / f".{job_id}.json.tmp"
-    tmp.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-    os.replace(tmp, store.jobs_dir / f"{job_id}.json")
+    report.report_ref = store.file_ref(f"jobs/{job_id}.json")
+    store.write_job_report(job_id, json.dumps(report.to_dict(), indent=2, sort_keys=True).encode())
     if audit is not None:
         log_system_action(audit, "index", params=audit_params,
                           result={"job_id": job_id, "state": "completed", **report.counts,
@@ -482,7 +487,7 @@ def status_summary(store: Store) -> dict[str, object]:
         by_status[r.status] = by_status.get(r.status, 0) + 1
     footage = sum(r.duration_s or 0.0 for r in rows if r.status in ("ok", "partial"))
     return {
-        "store": str(store.root),
+        "store": store.uri,
         "sources": by_status,
         "cameras": store.cameras(),
         "footage_hours": round(footage / 3600, 4),

@@ -388,7 +388,7 @@ def _hit(store: Store, spec: QuerySpec, rec: dict[str, object], score: float, so
         first_pts_s=rec["first_pts_s"], last_pts_s=rec["last_pts_s"], class_name=rec["class_name"],
         colours=list(rec["colours"] or []), upper_colours=list(rec["upper_colours"] or []),
         lower_colours=list(rec["lower_colours"] or []), direction=rec["direction8"],
-        thumb_path=str(store.root / rec["thumb_path"]) if rec["thumb_path"] else "",
+        thumb_path=store.file_ref(rec["thumb_path"]),
         score=round(score, 4), terms=terms,
     )
 

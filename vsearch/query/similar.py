@@ -93,7 +93,7 @@ def _hits(store: Store, raw: list[vs.VectorHit]) -> list[SimilarHit]:
         out.append(SimilarHit(tube_id=h.item_id, camera=h.camera, start_utc=r["start_utc"].astimezone(UTC),
                               end_utc=r["end_utc"].astimezone(UTC), class_name=h.class_name,
                               score=round(h.score, 6), descriptor=h.descriptor,
-                              thumb_path=str(store.root / r["thumb_path"]) if r["thumb_path"] else "",
+                              thumb_path=store.file_ref(r["thumb_path"]),
                               source_path=paths.get(r["source_id"], "")))
     return out
 
@@ -106,7 +106,7 @@ def _where(scope: Scope) -> str | None:
 def like_tube(store: Store, tube_id: str, scope: Scope) -> list[SimilarHit]:
     rec = store.tube_record(tube_id)
     if rec is None:
-        raise QueryError(f"--tube {tube_id}: no such tube in {store.root}; list them with `vsearch tubes`")
+        raise QueryError(f"--tube {tube_id}: no such tube in {store.uri}; list them with `vsearch tubes`")
     tables = _tables(store)
     for descriptor in _preference(list(tables), rec["class_name"]):
         table = tables[descriptor]
