@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from vsearch.records import CLASSES
+
+if TYPE_CHECKING:
+    from vsearch.models.resolve import ModelSet
 
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 COLOUR_FR = {
@@ -354,16 +358,16 @@ def _blob(crop_bgr: np.ndarray, w: int, h: int) -> np.ndarray:
 
 
 class AttributeModels:
-    """Person-attribute and vehicle-attribute models from a models directory, loaded lazily; absent models
-    are simply skipped (`describe` returns {} for that class)."""
+    """Person-attribute and vehicle-attribute models of a resolved, hash-verified model set, loaded lazily;
+    absent models are simply skipped (`describe` returns {} for that class)."""
 
-    def __init__(self, models_dir: Path | None) -> None:
+    def __init__(self, models: ModelSet | None) -> None:
         self._xml = {}
-        if models_dir is not None:
-            for key, name in (("person", PERSON_ATTR_MODEL), ("vehicle", VEHICLE_ATTR_MODEL)):
-                xml = find_model_xml(Path(models_dir), name)
+        if models is not None:
+            for kind, key in (("person", "person-attributes-0230"), ("vehicle", "vehicle-attributes-0039")):
+                xml = models.path(key)
                 if xml is not None:
-                    self._xml[key] = xml
+                    self._xml[kind] = xml
         self._compiled = {}
 
     @property

@@ -8,7 +8,7 @@ Crops kept for the embedding stage are bounded (K per track, longer side at most
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -31,6 +31,9 @@ from vsearch.indexers.attributes import (
 from vsearch.indexers.base import Detector, FrameContext, SourceResult
 from vsearch.indexers.track import TRACKER_VERSION, Tracker, TrackerConfig, TrackState
 from vsearch.records import CLASSES, Detections, Frame, SourceRef, Tube
+
+if TYPE_CHECKING:
+    from vsearch.models.resolve import ModelSet
 
 OTHER = CLASSES.index("other")
 
@@ -92,24 +95,25 @@ class TubeStage:
 
     name = "tubes"
 
-    def __init__(self, detector: Detector, *, models_dir: Path | None = None, config: TubeConfig | None = None,
+    def __init__(self, detector: Detector, *, models: ModelSet | None = None, config: TubeConfig | None = None,
                  tracker_config: TrackerConfig | None = None, use_reid: bool = False) -> None:
         self.detector = detector
         self.config = config or TubeConfig()
         self.tracker_config = tracker_config or TrackerConfig()
-        self.models_dir = None if models_dir is None else Path(models_dir)
+        self.models = models  # resolved, hash-verified model files (vsearch.models.resolve); None: no models
         self._use_reid = use_reid
-        self._attr_models = AttributeModels(self.models_dir)
+        self._attr_models = AttributeModels(models)
         self._reid = None
         self._source: SourceRef | None = None
 
     # --- stage protocol ---
 
     def begin(self, source: SourceRef) -> None:
-        if self._use_reid and self._reid is None and self.models_dir is not None:
+        reid_xml = self.models.path("reid-0288") if self.models is not None else None
+        if self._use_reid and self._reid is None and reid_xml is not None:
             from vsearch.indexers.track import ReidEncoder
 
-            self._reid = ReidEncoder.from_models_dir(self.models_dir)
+            self._reid = ReidEncoder(reid_xml)
         self._source = source
         self.detector.reset()
         self._tracker = Tracker(self.tracker_config, reid=self._reid)

@@ -32,6 +32,14 @@ def vsearch_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
     return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.fixture(autouse=True)
+def _no_user_models(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never see the developer's own models: no VSEARCH_MODELS, and an empty XDG data folder (so the
+    "installed" layer is empty and the built-in models are what a test gets unless it configures others)."""
+    monkeypatch.delenv("VSEARCH_MODELS", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+
+
 @pytest.fixture
 def sample_clip() -> Path:
     return REPO / "sample_clips" / "vtest.avi"

@@ -2,7 +2,7 @@
 
 - `ColourDescriptor` ("colour-hist-v1"): weight-free, every class. Always available.
 - `ReidDescriptor` ("reid-0288"): Intel person-reidentification-retail-0288 (clothing appearance), persons only,
-  when a models directory holds it.
+  when its model file is given (built in, or installed).
 - `OpenClipEmbedder` ("openclip:<model>"): open_clip image/text model from a local weights file; torch is
   imported only when this is constructed.
 
@@ -45,7 +45,7 @@ class EmbedConfig:
     clip_model: str | None = None  # e.g. "ViT-B-32"
     clip_weights: Path | str | None = None  # a local file, or an open_clip pretrained tag found in its cache
     clip_model_config: Path | None = None  # optional JSON model config (custom architectures)
-    models_dir: Path | None = None  # holds person-reidentification-retail-0288/FP32/*.xml
+    reid_model: Path | None = None  # hash-verified .xml of reid-0288 (vsearch.models.resolve), or None
     crops_per_tube: int = 4  # K
     scene_interval_s: float = 10.0  # one scene sample per camera every N seconds
     threads: int = 2  # CPU threads for model inference
@@ -307,9 +307,9 @@ def resolve_clip_weights(model: str, weights: Path | str) -> Path:
 # ---------------------------------------------------------------------------------------------------- factory
 
 def make_embedders(config: EmbedConfig) -> list[Embedder]:
-    """Colour always; re-id when the models directory has it; CLIP when a model and weights are configured."""
+    """Colour always; re-id when its model is given; CLIP when a model and weights are configured."""
     embedders: list[Embedder] = [ColourDescriptor()]
-    reid = find_reid_model(config.models_dir)
+    reid = config.reid_model
     if reid is not None:
         embedders.append(ReidDescriptor(reid, threads=config.threads, batch_size=config.batch_size))
     if (config.clip_model is None) != (config.clip_weights is None):

@@ -176,13 +176,16 @@ class ModelVerificationError(ModelError):
 
 # ---------------------------------------------------------------------------------------------- locations
 
-def default_models_dir() -> Path:
-    """`$VSEARCH_MODELS` if set, else `$XDG_DATA_HOME/vsearch/models` (default `~/.local/share/vsearch/models`)."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
+def user_models_dir() -> Path:
+    """The user's installed models: `$XDG_DATA_HOME/vsearch/models` (default `~/.local/share/vsearch/models`)."""
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data_home).expanduser() / "vsearch" / "models"
+
+
+def default_models_dir() -> Path:
+    """Where `install`/`fetch` put files: `$VSEARCH_MODELS` if set, else `user_models_dir()`."""
+    env = os.environ.get(ENV_VAR)
+    return Path(env).expanduser() if env else user_models_dir()
 
 
 def resolve_models_dir(explicit: Path | None) -> Path:
