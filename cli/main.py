@@ -92,11 +92,11 @@ def sources(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) ->
     if as_json:
         _print_json([r.to_dict() for r in rows])
         return
-    t = Table("camera", "start (UTC)", "length", "status", "tubes", "file", "sha256")
+    t = Table("camera", "start (UTC)", "length", "status", "tubes", "detector", "file", "sha256")
     for r in rows:
         t.add_row(r.camera, r.start_utc.strftime("%Y-%m-%d %H:%M:%S") if r.start_utc else "-",
                   f"{r.duration_s:.0f}s" if r.duration_s else "-", r.status, str(r.n_tubes),
-                  Path(r.path).name, r.sha256[:10] + "…")
+                  str(json.loads(r.params_json or "{}").get("detector", "-")), Path(r.path).name, r.sha256[:10] + "…")
     out.print(t)
 
 

@@ -46,7 +46,7 @@ def list_(models_dir: ListDirOpt = None, config: ConfigOpt = None, as_json: Json
                      "passed_over": list(m.passed_over)} for m in models.models])
         return
     t = Table("model", "from")
-    t.add_column("sha256 (main file)", min_width=64, overflow="fold")
+    t.add_column("sha256 (main file)", overflow="fold")
     for m in models.models:
         t.add_row(m.key, m.origin, m.sha256)
     out.print(t)

@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
+# Piped into a file or a log, tables get 120 columns (rich's default of 80 cuts the sources listing).
+[ -t 1 ] || export COLUMNS="${COLUMNS:-120}"
 OUT=${OUT:-demo-out}
 STORE="$OUT/store"
 mkdir -p "$OUT"

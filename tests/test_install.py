@@ -48,9 +48,11 @@ def test_pip_install_alone_indexes_with_the_builtin_detector(tmp_path: Path, sam
     subprocess.run([base_python, "-m", "venv", str(venv)], check=True)  # no system site packages
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     env.update(XDG_DATA_HOME=str(tmp_path / "xdg"), COLUMNS="200")  # no installed models; conftest: no VSEARCH_MODELS
-    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", str(repo)], env=env,
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-v", str(repo)], env=env,
                          capture_output=True, text=True, timeout=900)
     assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
+    build_log = pip.stdout + pip.stderr  # -v shows the build backend's warnings
+    assert "SetuptoolsDeprecationWarning" not in build_log and "is absent from the `packages`" not in build_log
 
     where = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import vsearch.models.resolve as r; print(r.BUILTIN_DIR)"],

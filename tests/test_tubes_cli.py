@@ -33,6 +33,7 @@ def test_nothing_configured_indexes_with_the_builtin_detector(tmp_path: Path, sa
     src = json.loads(vsearch_cli("sources", "--store", str(tmp_path / "s2"), "--json").stdout)[0]
     assert src["params"]["detector"] == "pvb-2002"
     assert src["params"]["descriptors"] == ["colour-hist-v1", "reid-0288"]
+    assert "pvb-2002" in vsearch_cli("sources", "--store", str(tmp_path / "s2")).stdout  # the listing names it
 
     tubes = json.loads(vsearch_cli("tubes", "--camera", "pets-crossing", "--store", str(tmp_path / "s2"),
                                    "--json").stdout)
