@@ -48,7 +48,8 @@ def index(
     decoder: Annotated[str, typer.Option(help="auto | pyav | ffmpeg | decord")] = "auto",
     detector: Annotated[str, typer.Option(help="auto | motion | pvb-2002 | yolox-nano")] = "auto",
     models_dir: Annotated[Optional[Path], typer.Option("--models-dir", envvar="VSEARCH_MODELS",
-                                                       help="Folder of installed model files.")] = None,
+                                                       help="Models folder searched first, before the installed "
+                                                            "and built-in models (docs/models.md).")] = None,
     tz: Annotated[str, typer.Option(help="Time zone of start times given without an offset.")] = "Europe/Paris",
     report: Annotated[Optional[Path], typer.Option(help="Also write the JSON job report here.")] = None,
     clip_model: Annotated[Optional[str], typer.Option("--clip-model", help="open_clip model name, e.g. ViT-B-32.")] = None,

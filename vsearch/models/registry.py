@@ -6,6 +6,8 @@ air-gapped workstation); `fetch` downloads them where internet exists. Both veri
 file is placed, and place it atomically, so a models directory never holds a half-written or unverified file.
 `installed` reports which models are present *and* verified; verification results are cached by
 (size, mtime) in a small JSON file in the directory so files are not re-hashed on every run.
+Which copy of each model a run uses (configured folder, installed models, built-in set) is decided in
+`vsearch.models.resolve`.
 """
 
 from __future__ import annotations
