@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,17 +31,6 @@ def builtin_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "builtin-copy"
     shutil.copytree(BUILTIN_DIR, dst)
     return dst
-
-
-def run_cli_with_builtin(builtin: Path, *args: str, block: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The real CLI entry point in a subprocess, with the package's built-in folder replaced by `builtin`
-    (and, with `block`, that module made unimportable, as on a machine where it is not installed)."""
-    code = ("import sys; from pathlib import Path; import vsearch.models.resolve as r; "
-            "r.BUILTIN_DIR = Path(sys.argv[1]); "
-            + (f"sys.modules[{block!r}] = None; " if block else "")
-            + "sys.argv = ['vsearch'] + sys.argv[2:]; from vsearch.cli.main import main; main()")
-    return subprocess.run([sys.executable, "-c", code, str(builtin), *args], capture_output=True, text=True,
-                          timeout=600, env={**__import__("os").environ, "COLUMNS": "200"})
 
 
 # ------------------------------------------------------------------------------------------------ the folder
@@ -184,12 +172,12 @@ def test_models_list_json_names_origin_and_sha256(tmp_path: Path) -> None:
 def test_index_refuses_a_damaged_builtin_model_in_one_line(tmp_path: Path, sample_clip: Path) -> None:
     copy = builtin_copy(tmp_path)
     flip_byte(copy / PVB_BIN)
-    r = run_cli_with_builtin(copy, "index", str(sample_clip), "--store", str(tmp_path / "s"), "-q")
+    r = vsearch_cli("index", str(sample_clip), "--store", str(tmp_path / "s"), "-q", builtin_models=copy)
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and str(copy / PVB_BIN) in lines[0] and "Traceback" not in r.stderr, r.stderr
     assert not (tmp_path / "s").exists() or "pvb" not in r.stdout
-    r = run_cli_with_builtin(copy, "models", "list", "--json")  # the listing still works and says why
+    r = vsearch_cli("models", "list", "--json", builtin_models=copy)  # the listing still works and says why
     assert r.returncode == 0, r.stderr
     row = next(m for m in json.loads(r.stdout) if m["key"] == "pvb-2002")
     assert row["origin"] == "missing" and str(copy / PVB_BIN) in row["passed_over"][0]
@@ -205,8 +193,7 @@ def test_without_openvino_the_job_says_what_to_install_and_falls_back_to_motion(
                     "-c", "copy", str(clip)], check=True)
     clip.with_name(clip.name + ".json").write_text(sample_clip.with_name("vtest.avi.json").read_text())
     store = tmp_path / "s"
-    r = run_cli_with_builtin(BUILTIN_DIR, "index", str(clip.parent), "--store", str(store), "-q",
-                             block="openvino")
+    r = vsearch_cli("index", str(clip.parent), "--store", str(store), "-q", unimportable="openvino")
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     assert "DEGRADED MODE" in r.stderr and "pip install openvino" in r.stderr

@@ -23,7 +23,7 @@ from typing import Literal
 
 from vsearch.errors import ModelError
 from vsearch.models.descriptors import file_sha256
-from vsearch.models.registry import CATALOGUE, ENV_VAR, ModelEntry, list_models, user_models_dir
+from vsearch.models.registry import CATALOGUE, ENV_VAR, ModelEntry, ModelStatus, list_models, user_models_dir
 
 BUILTIN_DIR = Path(__file__).with_name("builtin")
 SUMS_NAME = "SHA256SUMS"
@@ -46,12 +46,12 @@ class ResolvedModel:
     origin: Origin
     path: Path | None  # the main file (.xml of an IR pair, or the .onnx); None when missing
     sha256: str  # catalogue SHA-256 of the main file (what was verified when path is set)
-    passed_over: tuple[str, ...] = ()  # copies not used, with why ("<file>: corrupt ...")
+    passed_over: tuple[str, ...] = ()  # copies not used, each with the file at fault and why
 
 
 @dataclass(frozen=True)
 class ModelSet:
-    """The copy chosen for every catalogue model, all hash-verified."""
+    """The copy chosen for every catalogue model (each one hash-verified), and the folders searched."""
 
     models: tuple[ResolvedModel, ...]
     layers: tuple[Layer, ...]
@@ -144,36 +144,33 @@ def resolve_models(explicit: Path | None = None, *, builtin_dir: Path | None = N
     package's built-in folder (tests: a damaged copy, or an empty folder for "no models at all").
     """
     chosen = layers(explicit, builtin_dir=builtin_dir)
+    # one pass per folder (hashes cached in the folder); the built-in folder is checked per model, on demand
     states = {layer.origin: {s.key: s for s in list_models(layer.folder)} for layer in chosen
               if layer.origin != "built-in" and layer.folder.is_dir()}
-    out = []
-    for key, entry in CATALOGUE.items():
-        passed: list[str] = []
-        found: ResolvedModel | None = None
-        for layer in chosen:
-            if layer.origin == "built-in":
-                if key not in BUILTIN_KEYS:
-                    continue
-                problem = builtin_problem(entry, layer.folder)
-                if problem:
-                    if strict:
-                        raise ModelError(problem)
-                    passed.append(problem)
-                elif problem is None:
-                    found = ResolvedModel(key, "built-in", layer.folder / entry.main_file.relpath,
-                                          entry.main_file.sha256)
-                    break
-                continue
-            st = states.get(layer.origin, {}).get(key)
-            if st is None or st.state == "missing":
-                continue
-            if st.state == "verified":
-                found = ResolvedModel(key, layer.origin, st.path, entry.main_file.sha256)
-                break
-            passed.append(f"the {st.state} copy in {layer.folder} ({st.detail})")
-        out.append(ResolvedModel(key, found.origin, found.path, found.sha256, tuple(passed)) if found
-                   else ResolvedModel(key, "missing", None, entry.main_file.sha256, tuple(passed)))
-    return ModelSet(tuple(out), chosen)
+    return ModelSet(tuple(_pick(entry, chosen, states, strict) for entry in CATALOGUE.values()), chosen)
+
+
+def _pick(entry: ModelEntry, chosen: tuple[Layer, ...], states: dict[str, dict[str, ModelStatus]],
+          strict: bool) -> ResolvedModel:
+    passed: list[str] = []
+    for layer in chosen:
+        if layer.origin == "built-in":
+            problem = builtin_problem(entry, layer.folder) if entry.key in BUILTIN_KEYS else ""
+            if problem is None:
+                return ResolvedModel(entry.key, "built-in", layer.folder / entry.main_file.relpath,
+                                     entry.main_file.sha256, tuple(passed))
+            if problem and strict:
+                raise ModelError(problem)
+            if problem:
+                passed.append(problem)
+            continue
+        st = states.get(layer.origin, {}).get(entry.key)
+        if st is None or st.state == "missing":
+            continue
+        if st.state == "verified":
+            return ResolvedModel(entry.key, layer.origin, st.path, entry.main_file.sha256, tuple(passed))
+        passed.append(f"the {st.state} copy in {layer.folder} ({st.detail})")
+    return ResolvedModel(entry.key, "missing", None, entry.main_file.sha256, tuple(passed))
 
 
 def missing_runtime(module: str = "openvino") -> str | None:
