@@ -169,6 +169,24 @@ def test_models_list_json_names_origin_and_sha256(tmp_path: Path) -> None:
     assert "built-in" in text and CATALOGUE["pvb-2002"].main_file.sha256 in text
 
 
+def test_models_list_reads_the_site_config_folder_after_the_environment(tmp_path: Path) -> None:
+    install_from(BUILTIN_DIR, tmp_path / "site-models", keys=["yolox-nano"])
+    install_from(BUILTIN_DIR, tmp_path / "env-models", keys=["reid-0288"])
+    cfg = tmp_path / "vsearch.toml"
+    cfg.write_text('site_name = "t"\nmodels_dir = "site-models"\n[[investigators]]\nid = "opj-1"\nname = "A"\n'
+                   'authorisation_ref = "x"\nvalid_from = 2024-01-01\nvalid_until = 2099-12-31\n')
+
+    def origins(**env: str) -> dict[str, str]:
+        r = vsearch_cli("models", "list", "--json", "--config", str(cfg), env=env)
+        assert r.returncode == 0, r.stderr
+        return {m["key"]: m["origin"] for m in json.loads(r.stdout)}
+
+    site = origins()
+    assert site["yolox-nano"] == "configured" and site["reid-0288"] == "built-in"  # relative to the config file
+    env = origins(VSEARCH_MODELS=str(tmp_path / "env-models"))
+    assert env["yolox-nano"] == "built-in" and env["reid-0288"] == "configured"  # the environment wins
+
+
 def test_index_refuses_a_damaged_builtin_model_in_one_line(tmp_path: Path, sample_clip: Path) -> None:
     copy = builtin_copy(tmp_path)
     flip_byte(copy / PVB_BIN)
