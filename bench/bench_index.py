@@ -77,12 +77,13 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
     from vsearch.indexers.detect import make_detector
     from vsearch.indexing.job import IndexOptions, build_stages, index_file
     from vsearch.indexing.sources import SourceSpec
+    from vsearch.models.resolve import resolve_models
 
     info = probe(path)
     out: dict[str, object] = {"mode": mode, "footage_s": info.duration_s}
     t0 = time.perf_counter()
     if mode in ("decode", "detect"):
-        det = make_detector("pvb-2002", models_dir).detector if mode == "detect" else None
+        det = make_detector("pvb-2002", resolve_models(models_dir)).detector if mode == "detect" else None
         t0 = time.perf_counter()
         n = 0
         for frame in open_decode(path, info, DecodeOptions()):

@@ -28,6 +28,7 @@ from vsearch.indexers.base import FrameContext, SourceResult  # noqa: E402
 from vsearch.indexers.decode import DecodeOptions, open_decode, probe  # noqa: E402
 from vsearch.indexers.detect import MotionDetector, make_detector  # noqa: E402
 from vsearch.indexers.tubes import TubeStage  # noqa: E402
+from vsearch.models.resolve import resolve_models  # noqa: E402
 from vsearch.indexers.track import TrackerConfig, iou_matrix  # noqa: E402
 from vsearch.records import SourceRef  # noqa: E402
 
@@ -40,7 +41,8 @@ def run_tubes(path: Path, detector, fps: float, width: int, tracker_config: Trac
     info = probe(path)
     frames = open_decode(path, info, DecodeOptions(fps=fps, width_px=width))
     src = SourceRef("e" * 64, str(path), "eval", T0, info, fps, *frames.analysis_size)
-    stage = TubeStage(detector, models_dir=models_dir, tracker_config=tracker_config, use_reid=use_reid)
+    stage = TubeStage(detector, models=resolve_models(models_dir) if models_dir else None,
+                      tracker_config=tracker_config, use_reid=use_reid)
     stage.begin(src)
     t0 = time.perf_counter()
     n = 0
@@ -155,7 +157,7 @@ def eval_tud(footage: Path, models: Path | None, kinds: list[str]) -> list[str]:
                                  (5.0, "every 5th frame (5 fps, the default)", 5)):
             for tracker, cfg, reid in (("ByteTrack (no appearance)", NO_APPEARANCE, False),
                                        ("+ appearance (re-id / colour)", None, True)):
-                det = make_detector(kind, models).detector if kind != "motion" else MotionDetector()
+                det = make_detector(kind, resolve_models(models)).detector if kind != "motion" else MotionDetector()
                 res, n, secs = run_tubes(clip, det, fps, 640, cfg, models, reid)
                 keys = sorted({key(float(p)) for t in res.tubes for p in t.pts_s} | set())
                 sampled = [k for k in range(179) if k % step == 0]

@@ -54,7 +54,8 @@ def index(
     decoder: Annotated[str, typer.Option(help="auto | pyav | ffmpeg | decord")] = "auto",
     detector: Annotated[str, typer.Option(help=" | ".join(DETECTOR_CHOICES))] = "auto",
     models_dir: Annotated[Optional[Path], typer.Option("--models-dir", envvar="VSEARCH_MODELS",
-                                                       help="Folder of installed model files.")] = None,
+                                                       help="Models folder searched first, before the installed "
+                                                            "and built-in models (docs/models.md).")] = None,
     tz: Annotated[str, typer.Option(help="Time zone of start times given without an offset.")] = "Europe/Paris",
     report: Annotated[Optional[Path], typer.Option(help="Also write the JSON job report here.")] = None,
     clip_model: Annotated[Optional[str], typer.Option("--clip-model", help="open_clip model name, e.g. ViT-B-32.")] = None,
@@ -106,11 +107,11 @@ def sources(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) ->
     if as_json:
         _print_json([r.to_dict() for r in rows])
         return
-    t = Table("camera", "start (UTC)", "length", "status", "tubes", "file", "sha256")
+    t = Table("camera", "start (UTC)", "length", "status", "tubes", "detector", "file", "sha256")
     for r in rows:
         t.add_row(r.camera, r.start_utc.strftime("%Y-%m-%d %H:%M:%S") if r.start_utc else "-",
                   f"{r.duration_s:.0f}s" if r.duration_s else "-", r.status, str(r.n_tubes),
-                  Path(r.path).name, r.sha256[:10] + "…")
+                  str(json.loads(r.params_json or "{}").get("detector", "-")), Path(r.path).name, r.sha256[:10] + "…")
     out.print(t)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,11 +10,16 @@ import typer
 from rich.table import Table
 
 from vsearch.models import registry as catalogue
-from vsearch.cli.common import JsonOpt, out, print_json
+from vsearch.models.resolve import resolve_models
+from vsearch.cli.common import ConfigOpt, JsonOpt, out, print_json
+from vsearch.site import optional_site_config
 
 app = typer.Typer(no_args_is_help=True, help="Install and check detector, attribute and re-id model files.")
 ModelsDirOpt = Annotated[Optional[Path], typer.Option("--models-dir", help="Models folder (default $VSEARCH_MODELS "
                                                       "or ~/.local/share/vsearch/models).")]
+ListDirOpt = Annotated[Optional[Path], typer.Option("--models-dir", help="Configured models folder, searched before "
+                                                    "the installed and built-in models (default $VSEARCH_MODELS, "
+                                                    "then the site config's models_dir).")]
 KeyOpt = Annotated[Optional[list[str]], typer.Option("--key", help="Only these catalogue keys (repeatable).")]
 
 
@@ -27,18 +33,27 @@ def _report(rep: catalogue.InstallReport, as_json: bool) -> None:
 
 
 @app.command("list")
-def list_(models_dir: ModelsDirOpt = None, as_json: JsonOpt = False) -> None:
-    """Show the supported models and whether each is installed and hash-verified."""
-    mdir = catalogue.resolve_models_dir(models_dir)
-    rows = catalogue.list_models(mdir)
+def list_(models_dir: ListDirOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Show every supported model: the copy a job would use (configured, installed, built-in, or missing),
+    its path and SHA-256, and copies passed over because they failed their hash check."""
+    if models_dir is None and not os.environ.get(catalogue.ENV_VAR):  # same precedence as `vsearch index`
+        site = optional_site_config(config)
+        models_dir = site.models_dir if site is not None else None
+    models = resolve_models(models_dir, strict=False)
     if as_json:
-        print_json([{"key": s.key, "purpose": s.purpose, "state": s.state, "path": str(s.path), "detail": s.detail}
-                    for s in rows])
+        print_json([{"key": m.key, "origin": m.origin, "path": str(m.path) if m.path else None, "sha256": m.sha256,
+                     "purpose": catalogue.CATALOGUE[m.key].purpose, "licence": catalogue.CATALOGUE[m.key].licence,
+                     "passed_over": list(m.passed_over)} for m in models.models])
         return
-    t = Table("model", "state", "purpose", title=str(mdir))
-    for s in rows:
-        t.add_row(s.key, s.state + (f" ({s.detail})" if s.detail else ""), s.purpose)
+    t = Table("model", "from")
+    t.add_column("sha256 (main file)", overflow="fold")
+    for m in models.models:
+        t.add_row(m.key, m.origin, m.sha256)
     out.print(t)
+    out.print("first verified copy wins: " + "; ".join(f"{layer.origin} = {layer.folder}" for layer in models.layers),
+              soft_wrap=True)
+    for w in models.warnings:
+        out.print(w, soft_wrap=True, highlight=False)
 
 
 @app.command()

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from vsearch.models.runtime import ModelRunner, find_ir
+from vsearch.models.runtime import ModelRunner
 from vsearch.records import CLASSES, ModelOutputs
+
+if TYPE_CHECKING:
+    from vsearch.models.resolve import ModelSet
 
 PALETTE_VERSION = "lab-11-v1"  # bump when the palette or `palette_indices`' rules change (re-indexes sources)
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
@@ -325,8 +329,6 @@ def pad_box(box_xyxy: np.ndarray, frame_w: int, frame_h: int, pad_frac: float = 
 
 # --- attribute models (OpenVINO, optional) -------------------------------------------------------------------
 
-PERSON_ATTR_MODEL = "person-attributes-recognition-crossroad-0230"
-VEHICLE_ATTR_MODEL = "vehicle-attributes-recognition-barrier-0039"
 # Output 453 order: is_male, has_bag, has_backpack, has_hat, has_longsleeves, has_longpants, has_longhair,
 # has_coat_jacket. Sex and hair are never read out (legal rule); only these indices are kept.
 _PERSON_KEEP = {1: "has_bag", 2: "has_backpack", 3: "has_hat", 4: "has_longsleeves", 5: "has_longpants",
@@ -340,15 +342,17 @@ def _blob(crop_bgr: np.ndarray, w: int, h: int) -> np.ndarray:
 
 
 class AttributeModels:
-    """Person-attribute and vehicle-attribute models from a models directory, loaded lazily; absent models
-    are simply skipped (`describe` returns {} for that class)."""
+    """Person-attribute and vehicle-attribute models of a resolved, hash-verified model set, loaded lazily;
+    absent models are simply skipped (`describe` returns {} for that class)."""
 
-    def __init__(self, models_dir: Path | None) -> None:
-        self._xml = {}
-        for key, name in (("person", PERSON_ATTR_MODEL), ("vehicle", VEHICLE_ATTR_MODEL)):
-            xml = find_ir(models_dir, name)
-            if xml is not None:
-                self._xml[key] = xml
+    def __init__(self, models: ModelSet | None) -> None:
+        self._xml: dict[str, Path] = {}
+        self._sha: dict[str, str] = {}  # weights SHA-256, verified when the set was resolved
+        if models is not None:
+            for kind, key in (("person", "person-attributes-0230"), ("vehicle", "vehicle-attributes-0039")):
+                xml = models.path(key)
+                if xml is not None:
+                    self._xml[kind], self._sha[kind] = xml, models.get(key).weights_sha256
         self._runners: dict[str, ModelRunner] = {}
 
     @property
@@ -367,7 +371,7 @@ class AttributeModels:
 
     def provenance(self, key: str) -> tuple[str, str]:
         """(model name, SHA-256 of its weights file) of the model used for "person" or "vehicle"."""
-        return self._xml[key].stem, self._model(key).weights_sha256
+        return self._xml[key].stem, self._sha[key]
 
     def describe(self, class_name: str, crops: list[np.ndarray]) -> ModelOutputs:
         """Averaged model outputs over a tube's kept crops; empty when no model covers the class."""

@@ -12,7 +12,7 @@ with their thumbnails and crops (which the embed stage reads).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -49,6 +49,9 @@ from vsearch.records import (
     TubeAttributes,
 )
 
+if TYPE_CHECKING:
+    from vsearch.models.resolve import ModelSet
+
 OTHER = CLASSES.index("other")
 
 
@@ -73,15 +76,15 @@ class DescribeStage:
 
     name = "describe"
 
-    def __init__(self, detector: Detector, config: TubeConfig | None = None, *, models_dir: Path | None = None,
+    def __init__(self, detector: Detector, config: TubeConfig | None = None, *, models: ModelSet | None = None,
                  pipeline_info: str = "") -> None:
         """`detector` says how classes were found (its name, or geometry when degraded); `pipeline_info` is the
         detect+track part of the summary recorded in `stage_info["tubes"]`."""
         self.detector = detector
         self.config = config or TubeConfig()
-        self.models_dir = None if models_dir is None else Path(models_dir)
+        self.models = models  # resolved, hash-verified model files (vsearch.models.resolve); None: no models
         self.pipeline_info = pipeline_info
-        self._attr_models = AttributeModels(self.models_dir)
+        self._attr_models = AttributeModels(models)
         self._source: SourceRef | None = None
         self._acc: dict[int, _Acc] = {}
         self._tubes: list[Tube] = []

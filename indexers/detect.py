@@ -7,8 +7,8 @@
 - `MotionDetector`: weight-free background subtraction (MOG2 with shadow removal, morphology, connected
   components). The fallback on a machine without models (`degraded=True`), and the cheap activity trigger.
 
-`make_detector("auto")` picks the best installed, hash-verified model and says loudly when it had to fall
-back to motion. Models are loaded lazily and compiled once per process.
+`make_detector("auto")` picks the best hash-verified model (built in, or installed) and says loudly when it had
+to fall back to motion. Models are loaded lazily and compiled once per process.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
 import numpy as np
@@ -26,6 +26,9 @@ from vsearch.models.runtime import ModelRunner, Runtime
 from vsearch.errors import ModelError, UsageError
 from vsearch.indexers.base import Detector
 from vsearch.records import CLASSES, Detections, Frame
+
+if TYPE_CHECKING:
+    from vsearch.models.resolve import ModelSet
 
 _BG_RATIO = 0.9  # MOG2 background ratio
 CLASS_ID = {name: i for i, name in enumerate(CLASSES)}
@@ -427,12 +430,12 @@ class DetectorSettings:
 
 @dataclass(frozen=True)
 class DetectorKind:
-    """One model detector: how to build it from its installed model file (the file, its SHA-256 and licence are
+    """One model detector: how to build it from its resolved model file (the file, its SHA-256 and licence are
     the model catalogue entry with the same key, `vsearch.models.registry.CATALOGUE`)."""
 
     key: str  # the --detector name, the catalogue key, and the name recorded with every tube
     build: Callable[[Path, DetectorSettings, MotionDetector], Detector]
-    auto_rank: int | None = None  # "auto" tries installed kinds by rank (lowest first); None: only when named
+    auto_rank: int | None = None  # "auto" tries resolved kinds by rank (lowest first); None: only when named
 
 
 # The registry of model detectors: adding one is one entry here (plus its catalogue entry and its tests).
@@ -447,12 +450,13 @@ DETECTORS: dict[str, DetectorKind] = {k.key: k for k in (
 DETECTOR_CHOICES: tuple[str, ...] = ("auto", "motion", *DETECTORS)
 
 
-def make_detector(kind: str = "auto", models_dir: Path | None = None, *, conf_threshold: float = DEFAULT_CONF,
+def make_detector(kind: str = "auto", models: ModelSet | None = None, *, conf_threshold: float = DEFAULT_CONF,
                   threads: int = DEFAULT_THREADS, runtime: Runtime = "openvino",
                   mask_max_side_px: int = 320) -> DetectorChoice:
-    """Build a detector. "auto": the installed and verified model detector of lowest `auto_rank` (pvb-2002,
-    then yolox-nano), else motion (with a warning saying how to install models). A named model that is not
-    installed raises ModelError. Model detectors get masks from a motion detector working at
+    """Build a detector from a resolved model set (default: `resolve_models()`, which includes the built-in
+    models). "auto": the verified model detector of lowest `auto_rank` (pvb-2002, then yolox-nano), else motion
+    (with a warning saying how to install models); motion too, loudly, when the runtime is not installed. A named
+    model that is missing raises ModelError. Model detectors get masks from a motion detector working at
     `mask_max_side_px` (cheap); the motion fallback works at the full analysis size."""
     if kind not in DETECTOR_CHOICES:
         raise UsageError(f"detector must be one of {', '.join(DETECTOR_CHOICES)}; got {kind!r}")
@@ -460,22 +464,29 @@ def make_detector(kind: str = "auto", models_dir: Path | None = None, *, conf_th
         motion = MotionDetector()
         return DetectorChoice(motion, motion, "motion-only detection was requested: objects are found by "
                               "background subtraction only, with no person/vehicle classes")
+    from vsearch.models.resolve import missing_runtime, resolve_models
+
+    models = resolve_models() if models is None else models
     motion = MotionDetector(max_side_px=mask_max_side_px)  # foreground masks for model boxes
-    mdir = model_catalogue.resolve_models_dir(models_dir)
-    found = model_catalogue.installed(mdir) if mdir.is_dir() else {}
     ranked = sorted((k for k in DETECTORS.values() if k.auto_rank is not None), key=lambda k: k.auto_rank or 0)
     wanted = [k.key for k in ranked] if kind == "auto" else [kind]
     settings = DetectorSettings(conf_threshold, threads, runtime)
+    no_runtime = missing_runtime("openvino" if kind != "yolox-nano" else runtime)
     for key in wanted:
-        if key in found:
-            return DetectorChoice(DETECTORS[key].build(found[key], settings, motion), motion, None)
+        path = models.path(key)
+        if path is not None and no_runtime is None:
+            return DetectorChoice(DETECTORS[key].build(path, settings, motion), motion, None)
+    folders = ", ".join(str(layer.folder) for layer in models.layers)
     if kind != "auto":
-        raise ModelError(f"model {kind} is not installed (or fails its hash check) in {mdir}; {install_hint()}")
+        if no_runtime is not None:
+            raise ModelError(f"detector {kind}: {no_runtime}")
+        raise ModelError(f"model {kind} is not installed (or fails its hash check) in {folders}; {install_hint()}")
     motion = MotionDetector()  # now the detector itself: full analysis resolution
-    bad = [s for s in model_catalogue.list_models(mdir) if s.state in ("corrupt", "incomplete")
-           and s.key in wanted] if mdir.is_dir() else []
-    why = "; ".join(f"{s.key} is {s.state} ({s.detail})" for s in bad) or f"no detector model found in {mdir}"
+    passed = [f"{m.key}: passed over {p}" for m in map(models.get, wanted) for p in m.passed_over]
+    found_any = any(models.path(key) is not None for key in wanted)
+    runtime_is_why = found_any and no_runtime is not None
+    why = no_runtime if runtime_is_why else "; ".join(passed) or f"no detector model found in {folders}"
+    fix = "install that package and re-index" if runtime_is_why else install_hint()
     return DetectorChoice(motion, motion, (
         f"DEGRADED MODE: {why}. Falling back to motion detection: objects are found by background subtraction "
-        f"only, without person/vehicle classes, and parked or slow objects may be missed. To fix, "
-        f"{install_hint()}."))
+        f"only, without person/vehicle classes, and parked or slow objects may be missed. To fix, {fix}."))

@@ -18,7 +18,7 @@ and variable sampling are handled (the Kalman state is in units of a 25 fps refe
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -27,6 +27,9 @@ from scipy.optimize import linear_sum_assignment
 from vsearch.records import CLASSES, Detections, Frame
 from vsearch.indexers.attributes import shrink_crop
 from vsearch.models.descriptors import ReidDescriptor
+
+if TYPE_CHECKING:
+    from vsearch.models.resolve import ModelSet
 
 TRACKER_VERSION = "bytetrack-app-v1"
 REID_MODEL = "person-reidentification-retail-0288"
@@ -215,10 +218,10 @@ class Tracker:
     each detection joined (tentative tracks included; -1 for detections that joined none); the input is never
     modified. Ended tracks are collected with `pop_finished()`; `finish()` ends all the rest."""
 
-    def __init__(self, config: TrackerConfig | None = None, *, models_dir: Path | None = None,
+    def __init__(self, config: TrackerConfig | None = None, *, models: ModelSet | None = None,
                  reid: ReidDescriptor | None = None) -> None:
         self.config = config or TrackerConfig()
-        self.reid = reid if reid is not None else ReidDescriptor.from_models_dir(models_dir)
+        self.reid = reid if reid is not None else ReidDescriptor.from_models(models)
         self._tracks: list[_Track] = []
         self._finished: list[TrackState] = []
         self._next_id = 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,8 +17,10 @@ from vsearch.indexers.base import FrameContext, SourceResult
 from vsearch.indexers.track import REID_MODEL, TRACKER_VERSION, Tracker, TrackerConfig, TrackState
 from vsearch.indexing.identity import StageIdentity
 from vsearch.models.descriptors import ReidDescriptor
-from vsearch.models.runtime import file_sha256, find_ir, weights_file
 from vsearch.records import Detections, Frame, SourceRef
+
+if TYPE_CHECKING:
+    from vsearch.models.resolve import ModelSet
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,10 @@ class TrackStage:
 
     name = "track"
 
-    def __init__(self, config: TrackerConfig | None = None, *, models_dir: Path | None = None,
+    def __init__(self, config: TrackerConfig | None = None, *, models: ModelSet | None = None,
                  use_reid: bool = False) -> None:
         self.config = config or TrackerConfig()
-        self.models_dir = None if models_dir is None else Path(models_dir)
+        self.models = models  # resolved, hash-verified model files (vsearch.models.resolve); None: no models
         self._use_reid = use_reid
         self._reid: ReidDescriptor | None = None
         self._tracker = Tracker(self.config)
@@ -57,17 +60,18 @@ class TrackStage:
         return self._tracker.active_count
 
     def _reid_xml(self) -> Path | None:
-        return find_ir(self.models_dir, REID_MODEL) if self._use_reid else None
+        return self.models.path(ReidDescriptor.name) if self._use_reid and self.models is not None else None
 
     def identity(self) -> tuple[StageIdentity, ...]:
         xml = self._reid_xml()
+        sha = self.models.get(ReidDescriptor.name).weights_sha256 if xml is not None and self.models else ""
         return (StageIdentity("track", TRACKER_VERSION,
                               version=f"{REID_MODEL}+colour-hist" if xml is not None else "colour-hist",
-                              weights_sha256=file_sha256(weights_file(xml)) if xml is not None else ""),)
+                              weights_sha256=sha),)
 
     def begin(self, source: SourceRef) -> None:
         if self._reid is None and self._reid_xml() is not None:
-            self._reid = ReidDescriptor.from_models_dir(self.models_dir)
+            self._reid = ReidDescriptor.from_models(self.models)
         self._tracker = Tracker(self.config, reid=self._reid)
 
     def process(self, frame: Frame, ctx: FrameContext) -> None:

@@ -6,7 +6,7 @@ be swapped or benchmarked alone; `TubeStage` runs the same three in the same ord
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vsearch.indexers.base import Detector, FrameContext, SourceResult
 from vsearch.indexers.config import TubeConfig
@@ -17,17 +17,21 @@ from vsearch.indexers.track_stage import TrackStage
 from vsearch.indexing.identity import StageIdentity
 from vsearch.records import Frame, SourceRef
 
+if TYPE_CHECKING:
+    from vsearch.models.resolve import ModelSet
+
 __all__ = ["TubeConfig", "TubeStage", "tube_stages"]
 
 
-def tube_stages(detector: Detector, *, models_dir: Path | None = None, config: TubeConfig | None = None,
+def tube_stages(detector: Detector, *, models: ModelSet | None = None, config: TubeConfig | None = None,
                 tracker_config: TrackerConfig | None = None,
                 use_reid: bool = False) -> tuple[DetectStage, TrackStage, DescribeStage]:
-    """The detect, track and describe stages over `detector`, wired together."""
+    """The detect, track and describe stages over `detector`, wired together; `models`: the resolved,
+    hash-verified model files (`vsearch.models.resolve`), None for none (colours and geometry only)."""
     config = config or TubeConfig()
-    track = TrackStage(tracker_config, models_dir=models_dir, use_reid=use_reid)
+    track = TrackStage(tracker_config, models=models, use_reid=use_reid)
     detect = DetectStage(detector, config, active_tracks=lambda: track.active_count)
-    describe = DescribeStage(detector, config, models_dir=models_dir)
+    describe = DescribeStage(detector, config, models=models)
     return detect, track, describe
 
 
@@ -41,12 +45,13 @@ class TubeStage:
 
     name = "tubes"
 
-    def __init__(self, detector: Detector, *, models_dir: Path | None = None, config: TubeConfig | None = None,
+    def __init__(self, detector: Detector, *, models: ModelSet | None = None, config: TubeConfig | None = None,
                  tracker_config: TrackerConfig | None = None, use_reid: bool = False) -> None:
         self.detector = detector
         self.config = config or TubeConfig()
+        self.models = models
         self.detect, self.track, self.describe = tube_stages(
-            detector, models_dir=models_dir, config=self.config, tracker_config=tracker_config, use_reid=use_reid)
+            detector, models=models, config=self.config, tracker_config=tracker_config, use_reid=use_reid)
 
     # what tests and benchmarks inspect
     @property

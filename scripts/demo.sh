@@ -4,10 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
+# Piped into a file or a log, tables get 120 columns (rich's default of 80 cuts the sources listing).
+[ -t 1 ] || export COLUMNS="${COLUMNS:-120}"
 OUT=${OUT:-demo-out}
 STORE="$OUT/store"
 mkdir -p "$OUT"
-export VSEARCH_MODELS="$OUT/models"
 # A demo site config: one authorised investigator (searches and exports need one; see docs/legal.md).
 cat > "$OUT/vsearch.toml" <<TOML
 site_name = "vsearch demo"
@@ -22,12 +23,9 @@ TOML
 export VSEARCH_CONFIG="$OUT/vsearch.toml" VSEARCH_INVESTIGATOR=demo-opj
 ACCESS=(--case DEMO-2026-001 --reason "vsearch demo on the sample clip")
 
-if [ -d ../shared/models ]; then
-  echo "== vsearch models install ../shared/models   (verifies every SHA-256)"
-  vsearch models install ../shared/models
-else
-  echo "== no ../shared/models here: indexing will run motion-only (see docs/models.md to install models)"
-fi
+# The default detector, attribute and re-id models are built into the package: nothing to install.
+echo "== vsearch models list   (which copy of each model is used, with its SHA-256; docs/models.md)"
+vsearch models list
 echo "== vsearch index sample_clips/"
 vsearch index sample_clips --store "$STORE" --report "$OUT/index-report.json"
 vsearch sources --store "$STORE"

@@ -23,13 +23,32 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
-def vsearch_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run the real `vsearch` console script in a subprocess."""
-    exe = Path(sys.executable).with_name("vsearch")
+def vsearch_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600,
+                builtin_models: Path | None = None, unimportable: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `vsearch` console script in a subprocess.
+
+    builtin_models: the package's built-in model folder is replaced by this one (a damaged copy, or an empty
+    folder for a run with no model at all); unimportable: that module cannot be imported, as on a machine where
+    it is not installed. Either runs the same entry point, `vsearch.cli.main:main`, through `python -c`."""
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("COLUMNS", "200")
-    return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    if builtin_models is None and unimportable is None:
+        cmd = [str(Path(sys.executable).with_name("vsearch")), *args]
+    else:
+        code = ("import sys; from pathlib import Path; import vsearch.models.resolve as r; "
+                "r.BUILTIN_DIR = Path(sys.argv[1]) if sys.argv[1] else r.BUILTIN_DIR; "
+                "sys.modules.update({m: None for m in sys.argv[2].split(',') if m}); "
+                "sys.argv = ['vsearch'] + sys.argv[3:]; from vsearch.cli.main import main; main()")
+        cmd = [sys.executable, "-c", code, str(builtin_models or ""), unimportable or "", *args]
+    return subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_models(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never see the developer's own models: no VSEARCH_MODELS, and an empty XDG data folder (so the
+    "installed" layer is empty and the built-in models are what a test gets unless it configures others)."""
+    monkeypatch.delenv("VSEARCH_MODELS", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import synth
-from conftest import shared_path
 
 from vsearch.indexers.attributes import (
     COLOUR_FR,
@@ -19,6 +18,7 @@ from vsearch.indexers.attributes import (
     named_colours,
     simplify_path,
 )
+from vsearch.models.resolve import resolve_models
 from vsearch.records import CLASSES
 
 
@@ -114,7 +114,7 @@ def test_class_vote() -> None:
 
 
 def test_attribute_models_never_report_sex_or_hair() -> None:
-    models = AttributeModels(shared_path("models"))
+    models = AttributeModels(resolve_models())  # the built-in person and vehicle attribute models
     person = patch(synth.BGR["blue"], 80)
     person[:40] = synth.BGR["red"]
     out = models.describe("person", [person])

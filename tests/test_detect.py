@@ -16,6 +16,7 @@ from vsearch.errors import ModelError, UsageError
 from vsearch.indexers.detect import (
     CLASS_ID, OTHER_ID, DetectorChoice, MotionDetector, OpenVinoPVB, YoloxNano, letterbox, make_detector, nms,
 )
+from vsearch.models.resolve import BUILTIN_DIR, ModelSet, resolve_models
 from vsearch.records import Frame
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -210,42 +211,46 @@ def test_nms_keeps_best_of_overlaps() -> None:
 
 # ------------------------------------------------------------------------------------------------ choice
 
+def only(folder: Path, tmp_path: Path) -> ModelSet:
+    """The models of `folder` alone: no installed models (conftest), and an empty built-in folder."""
+    return resolve_models(folder, builtin_dir=tmp_path / "no-builtin")
+
+
 def test_make_detector_degrades_loudly_without_models(tmp_path: Path) -> None:
-    choice = make_detector("auto", tmp_path / "empty")
+    choice = make_detector("auto", only(tmp_path / "empty", tmp_path))
     assert isinstance(choice, DetectorChoice)
     assert choice.detector is choice.motion and choice.detector.degraded
     assert choice.warning is not None and "DEGRADED" in choice.warning
     assert "vsearch models install" in choice.warning and "vsearch models fetch" in choice.warning
     with pytest.raises(ModelError, match="vsearch models install"):
-        make_detector("pvb-2002", tmp_path / "empty")
+        make_detector("pvb-2002", only(tmp_path / "empty", tmp_path))
     with pytest.raises(UsageError):
-        make_detector("resnet", tmp_path)
+        make_detector("resnet", only(tmp_path, tmp_path))
 
 
 def test_make_detector_names_a_corrupt_model(tmp_path: Path) -> None:
-    src = need(YOLOX)
-    dst = tmp_path / "yolox_nano" / "yolox_nano.onnx"
+    src = BUILTIN_DIR / "yolox_nano" / "yolox_nano.onnx"
+    dst = tmp_path / "m" / "yolox_nano" / "yolox_nano.onnx"
     dst.parent.mkdir(parents=True)
     data = bytearray(src.read_bytes())
     data[1000] ^= 0xFF
     dst.write_bytes(bytes(data))
-    choice = make_detector("auto", tmp_path)
+    choice = make_detector("auto", only(tmp_path / "m", tmp_path))
     assert choice.detector.name == "motion"
-    assert choice.warning is not None and "yolox-nano is corrupt" in choice.warning
+    assert choice.warning is not None and "yolox-nano: passed over the corrupt copy" in choice.warning
+    assert "yolox_nano.onnx" in choice.warning
 
 
 def test_make_detector_auto_prefers_pvb_2002() -> None:
-    need(PVB2002)
-    choice = make_detector("auto", MODELS)
+    choice = make_detector("auto", resolve_models())  # the built-in set
     assert choice.warning is None and choice.detector.name == "pvb-2002" and not choice.detector.degraded
-    assert make_detector("yolox-nano", MODELS).detector.name == "yolox-nano"
+    assert make_detector("yolox-nano", resolve_models()).detector.name == "yolox-nano"
 
 
 def test_make_detector_auto_falls_back_to_yolox(tmp_path: Path) -> None:
-    need(YOLOX)
-    (tmp_path / "yolox_nano").mkdir()
-    shutil.copy(YOLOX, tmp_path / "yolox_nano" / "yolox_nano.onnx")
-    choice = make_detector("auto", tmp_path)
+    (tmp_path / "m" / "yolox_nano").mkdir(parents=True)
+    shutil.copy(BUILTIN_DIR / "yolox_nano" / "yolox_nano.onnx", tmp_path / "m" / "yolox_nano" / "yolox_nano.onnx")
+    choice = make_detector("auto", only(tmp_path / "m", tmp_path))
     assert choice.detector.name == "yolox-nano" and choice.warning is None
 
 

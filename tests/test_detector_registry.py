@@ -8,6 +8,7 @@ import pytest
 
 from vsearch.errors import UsageError
 from vsearch.indexers import detect
+from vsearch.models.resolve import Layer, ModelSet, ResolvedModel
 from vsearch.records import Detections, Frame
 
 
@@ -32,9 +33,10 @@ def test_a_new_registry_entry_is_built_by_name_and_preferred_by_auto(tmp_path: P
     kind = detect.DetectorKind("fake-det", lambda p, s, m: _Fake(p, m), auto_rank=-1)
     monkeypatch.setitem(detect.DETECTORS, "fake-det", kind)
     monkeypatch.setattr(detect, "DETECTOR_CHOICES", ("auto", "motion", *detect.DETECTORS))
-    monkeypatch.setattr(detect.model_catalogue, "installed", lambda d: {"fake-det": weights})
+    # a resolved set holding the new kind's file (resolution itself is tested in test_builtin_models.py)
+    models = ModelSet((ResolvedModel("fake-det", "configured", weights, "e" * 64),), (Layer("configured", tmp_path),))
     for name in ("fake-det", "auto"):
-        choice = detect.make_detector(name, tmp_path)
+        choice = detect.make_detector(name, models)
         assert isinstance(choice.detector, _Fake) and choice.detector.path == weights and choice.warning is None
         assert choice.detector.motion is choice.motion  # model detectors get the shared mask model
 

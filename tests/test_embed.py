@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from vsearch.models.descriptors import (ColourDescriptor, EmbedConfig, OpenClipE
 from vsearch.errors import ModelError
 from vsearch.indexers.base import FrameContext, SourceResult, VectorRecord
 from vsearch.indexers.embed import EmbedStage
+from vsearch.models.resolve import BUILTIN_DIR, resolve_models
 from vsearch.records import Frame, SourceRef, Tube, VideoInfo
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FPS, DUR, W, H = 10, 3.0, 640, 360
 LANES = [(160, 45), (160, 130), (160, 215), (160, 300), (480, 45), (480, 130), (480, 215), (480, 300)]
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.timezone.utc)
@@ -237,19 +236,10 @@ def test_clip_weights_errors(tiny_clip, tmp_path):
         OpenClipEmbedder("no-such-arch", weights)
 
 
-def _shared_models() -> Path:
-    models = SHARED / "models"
-    if not (models / "person-reidentification-retail-0288").is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"shared models missing at {models} (required in CI)")
-        pytest.skip(f"shared models not found at {models}")
-    return models
-
-
 def test_reid_for_persons_only_with_checksum(cameras):
-    models = _shared_models()
+    models = BUILTIN_DIR  # the built-in re-id model, with its SHA256SUMS
     a, _ = cameras
-    stage = EmbedStage.from_config(EmbedConfig(models_dir=models, scene_interval_s=1.0))
+    stage = EmbedStage.from_config(EmbedConfig(reid_model=resolve_models().path("reid-0288"), scene_interval_s=1.0))
     reid = stage.embedders[1]
     assert isinstance(reid, ReidDescriptor) and reid.dim == 256
     sums = dict(line.split()[::-1] for line in (models / "SHA256SUMS").read_text().splitlines() if line.strip())

@@ -12,6 +12,7 @@ import synth
 from conftest import shared_path, vsearch_cli
 from vsearch.catalogue.store import Store
 from vsearch.indexing.identity import PipelineIdentity, StageIdentity, components_of
+from vsearch.models.runtime import file_sha256
 
 ATTRS = ("person-attributes-recognition-crossroad-0230", "vehicle-attributes-recognition-barrier-0039")
 
@@ -23,8 +24,9 @@ def _clip(folder: Path) -> Path:
     return clip
 
 
-def _index(clip: Path, store: Path, models: Path, *extra: str) -> dict:
-    r = vsearch_cli("index", str(clip), "--store", str(store), "--models-dir", str(models), "--json", *extra)
+def _index(clip: Path, store: Path, models: Path, *extra: str, builtin_models: Path | None = None) -> dict:
+    r = vsearch_cli("index", str(clip), "--store", str(store), "--models-dir", str(models), "--json", *extra,
+                    builtin_models=builtin_models)
     assert r.returncode == 0, r.stdout + r.stderr
     return json.loads(r.stdout) | {"stderr": r.stderr}
 
@@ -34,8 +36,11 @@ def test_adding_attribute_models_re_indexes_and_says_why(tmp_path: Path) -> None
     models = tmp_path / "models"
     shutil.copytree(shared / "person-vehicle-bike-detection-2002", models / "person-vehicle-bike-detection-2002")
     clip, store = _clip(tmp_path / "footage"), tmp_path / "store"
-
-    first = _index(clip, store, models)
+    # The built-in set would supply the attribute models from the start: an empty built-in folder leaves the
+    # configured folder (the detector only) as the whole model set, so adding models to it is a real change.
+    no_builtin = tmp_path / "no-builtin"
+    no_builtin.mkdir()
+    first = _index(clip, store, models, builtin_models=no_builtin)
     assert first["counts"]["ok"] == 1
     names = {(c["stage"], c["name"]) for c in first["pipeline"]["components"]}
     assert ("detect", "pvb-2002") in names and not any(n in ATTRS for _, n in names)
@@ -44,12 +49,12 @@ def test_adding_attribute_models_re_indexes_and_says_why(tmp_path: Path) -> None
     row = Store(store, create=False).sources()[0]
     assert row.identity == first["pipeline"]  # stored with the source, as in the job report
 
-    same = _index(clip, store, models)  # nothing changed: skipped as before
+    same = _index(clip, store, models, builtin_models=no_builtin)  # nothing changed: skipped as before
     assert same["files"][0]["status"] == "skipped" and "unchanged" in same["files"][0]["message"]
 
     for name in ATTRS:
         shutil.copytree(shared / name, models / name)
-    again = _index(clip, store, models)
+    again = _index(clip, store, models, builtin_models=no_builtin)
     f = again["files"][0]
     assert f["status"] == "ok", f
     for name in ATTRS:
@@ -58,6 +63,9 @@ def test_adding_attribute_models_re_indexes_and_says_why(tmp_path: Path) -> None
         assert f"describe {name} added" in again["stderr"]  # the progress output says it too
     assert Store(store, create=False).sources()[0].identity == again["pipeline"]
     assert {c["name"] for c in again["pipeline"]["components"]} >= set(ATTRS)
+    for c in again["pipeline"]["components"]:  # each model's weights: the hash of the .bin that was added
+        if c["name"] in ATTRS:
+            assert c["weights_sha256"] == file_sha256(next((models / c["name"]).glob("FP32/*.bin")))
 
 
 def test_keep_existing_keeps_rows_of_another_pipeline(tmp_path: Path) -> None:

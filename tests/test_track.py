@@ -94,8 +94,9 @@ def test_reid_embedding_same_person_closer_than_other(tmp_path: Path) -> None:
     models = shared_path("models")
     footage = shared_path("footage", "TUD-Stadtmitte")
     from vsearch.models.descriptors import ReidDescriptor
+    from vsearch.models.resolve import resolve_models
 
-    enc = ReidDescriptor.from_models_dir(models)
+    enc = ReidDescriptor.from_models(resolve_models(models))
     assert enc is not None
     gt = np.loadtxt(footage / "gt" / "gt.txt", delimiter=",")
     frames = {}

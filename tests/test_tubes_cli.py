@@ -11,10 +11,9 @@ from conftest import shared_path, tubes_json, vsearch_cli
 from test_search_cli import CONFIG
 
 
-def test_no_models_says_motion_only_then_install_makes_the_detector_default(tmp_path: Path, sample_clip: Path) -> None:
-    shared_models = shared_path("models")
-    models = tmp_path / "models"
-    env = {"VSEARCH_MODELS": str(models)}
+def test_nothing_configured_indexes_with_the_builtin_detector(tmp_path: Path, sample_clip: Path) -> None:
+    """A fresh install with no models folder at all (no VSEARCH_MODELS, no ../shared, nothing installed: the
+    conftest empties the user's data folder) detects with the built-in pvb-2002, not degraded motion."""
     # a short real clip: the first 12 s of the sample footage, same sidecar
     clip_dir = tmp_path / "clips"
     clip_dir.mkdir()
@@ -27,22 +26,15 @@ def test_no_models_says_motion_only_then_install_makes_the_detector_default(tmp_
                     "-c", "copy", str(clip)], check=True)
     clip.with_name(clip.name + ".json").write_text(sample_clip.with_name("vtest.avi.json").read_text())
 
-    r = vsearch_cli("index", str(clip_dir), "--store", str(tmp_path / "s1"), env=env)
+    listed = json.loads(vsearch_cli("models", "list", "--json").stdout)
+    assert {m["key"]: m["origin"] for m in listed}["pvb-2002"] == "built-in"
+    r = vsearch_cli("index", str(clip_dir), "--store", str(tmp_path / "s2"))
     assert r.returncode == 0, r.stderr
-    assert "DEGRADED MODE" in r.stderr and "vsearch models install" in r.stderr
-    src = json.loads(vsearch_cli("sources", "--store", str(tmp_path / "s1"), "--json").stdout)[0]
-    assert src["params"]["detector"] == "motion"
-
-    r = vsearch_cli("models", "install", str(shared_models), env=env)
-    assert r.returncode == 0, r.stderr
-    listed = json.loads(vsearch_cli("models", "list", "--json", env=env).stdout)
-    assert {m["key"]: m["state"] for m in listed}["pvb-2002"] == "verified"
-
-    r = vsearch_cli("index", str(clip_dir), "--store", str(tmp_path / "s2"), env=env)
-    assert r.returncode == 0, r.stderr
-    assert "DEGRADED" not in r.stderr
+    assert "DEGRADED" not in r.stderr and "Traceback" not in r.stderr
     src = json.loads(vsearch_cli("sources", "--store", str(tmp_path / "s2"), "--json").stdout)[0]
     assert src["params"]["detector"] == "pvb-2002"
+    assert src["params"]["descriptors"] == ["colour-hist-v1", "reid-0288"]
+    assert "pvb-2002" in vsearch_cli("sources", "--store", str(tmp_path / "s2")).stdout  # the listing names it
 
     (tmp_path / "vsearch.toml").write_text(CONFIG)
     tubes = tubes_json(tmp_path / "s2", tmp_path / "vsearch.toml", "--camera", "pets-crossing")
@@ -58,6 +50,15 @@ def test_no_models_says_motion_only_then_install_makes_the_detector_default(tmp_
         assert img is not None and img.shape[0] > 8 and img.shape[1] > 4
     for p in persons:
         assert "upper_colours" in p["attributes"] and "is_male" not in json.dumps(p)
+    assert any("has_bag" in json.dumps(p) for p in persons)  # the built-in attribute model ran
+
+
+def test_installed_models_come_before_the_builtin_ones(tmp_path: Path) -> None:
+    env = {"VSEARCH_MODELS": str(tmp_path / "models")}
+    r = vsearch_cli("models", "install", str(shared_path("models")), env=env)
+    assert r.returncode == 0, r.stderr
+    listed = {m["key"]: m["origin"] for m in json.loads(vsearch_cli("models", "list", "--json", env=env).stdout)}
+    assert listed["pvb-2002"] == "configured" and listed["pvb-2004"] == "configured"
 
 
 def test_corrupt_model_file_is_refused(tmp_path: Path) -> None:

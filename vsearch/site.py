@@ -109,8 +109,9 @@ class SiteConfig(BaseModel):
                                                                 "entry.")
     audit_log: Path | None = Field(None, description="Audit log file; default <store>/audit.jsonl.")
     key_dir: Path | None = Field(None, description="Folder of the site signing key; default <store>/keys.")
-    models_dir: Path | None = Field(None, description="Installed model files (`vsearch models install`); the "
-                                                      "--models-dir option and $VSEARCH_MODELS win over it.")
+    models_dir: Path | None = Field(None, description="Models folder searched before the user's installed and "
+                                                      "the built-in models; the --models-dir option and "
+                                                      "$VSEARCH_MODELS win over it.")
     embed: EmbedSettings = Field(default_factory=EmbedSettings, description="Appearance embeddings.")
 
     @field_validator("investigators")

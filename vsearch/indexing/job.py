@@ -160,24 +160,27 @@ def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, 
     from vsearch.indexers.embed import EmbedStage
     from vsearch.indexers.tubes import pipeline_info, tube_stages
     from vsearch.models.descriptors import EmbedConfig
-    from vsearch.models.registry import resolve_models_dir
+    from vsearch.models.resolve import missing_runtime, resolve_models
 
-    mdir = resolve_models_dir(opts.models_dir)
-    choice = make_detector(opts.detector, mdir)
-    have_models = mdir.is_dir()
-    detect, track, describe = tube_stages(choice.detector, models_dir=mdir if have_models else None)
+    models = resolve_models(opts.models_dir)  # per model: configured, installed, built-in; refuses a bad built-in
+    choice = make_detector(opts.detector, models)
+    warnings = models.warnings + ([choice.warning] if choice.warning else [])
+    if (no_runtime := missing_runtime()) is not None:  # attribute and re-id models need OpenVINO too
+        warnings.append(f"{no_runtime}: attribute and re-identification models are skipped")
+    usable = models if no_runtime is None else None
+    detect, track, describe = tube_stages(choice.detector, models=usable)
     describe.pipeline_info = pipeline_info(detect, track)
     embed = EmbedStage.from_config(EmbedConfig(clip_model=opts.clip_model, clip_weights=opts.clip_weights,
                                                clip_model_config=opts.clip_config,
                                                crops_per_tube=opts.crops_per_tube,
                                                scene_interval_s=opts.scene_interval_s, threads=opts.threads,
-                                               models_dir=mdir if have_models else None))
+                                               reid_model=usable.path("reid-0288") if usable else None))
     params = {"fps": opts.fps, "width_px": opts.width_px, "detector": choice.detector.name,
               "descriptors": sorted(e.name for e in embed.embedders),
               "embed": {"crops_per_tube": opts.crops_per_tube, "scene_interval_s": opts.scene_interval_s}}
     if opts.gating_on:  # absent when off, so ungated stores keep their params (no needless re-index)
         params["gating"] = activity.ACTIVITY_VERSION
-    return [detect, track, describe, embed], [choice.warning] if choice.warning else [], params
+    return [detect, track, describe, embed], warnings, params
 
 
 def pipeline_identity(stages: list[Stage], params: dict[str, object]) -> PipelineIdentity:

@@ -2,7 +2,7 @@
 
 - `ColourDescriptor` ("colour-hist-v1"): weight-free, every class. Always available.
 - `ReidDescriptor` ("reid-0288"): Intel person-reidentification-retail-0288 (clothing appearance), persons only,
-  when a models directory holds it.
+  when its model file is given (built in, or installed).
 - `OpenClipEmbedder` ("openclip:<model>"): open_clip image/text model from a local weights file; torch is
   imported only when this is constructed.
 
@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
 
 from vsearch.errors import ModelError
-from vsearch.models.runtime import ModelRunner, file_sha256, find_ir
+from vsearch.models.runtime import ModelRunner, file_sha256
+
+if TYPE_CHECKING:
+    from vsearch.models.resolve import ModelSet
 
 REID_NAME = "person-reidentification-retail-0288"
 
@@ -44,7 +47,7 @@ class EmbedConfig:
     clip_model: str | None = None  # e.g. "ViT-B-32"
     clip_weights: Path | str | None = None  # a local file, or an open_clip pretrained tag found in its cache
     clip_model_config: Path | None = None  # optional JSON model config (custom architectures)
-    models_dir: Path | None = None  # holds person-reidentification-retail-0288/FP32/*.xml
+    reid_model: Path | None = None  # hash-verified .xml of reid-0288 (vsearch.models.resolve), or None
     crops_per_tube: int = 4  # K
     scene_interval_s: float = 10.0  # one scene sample per camera every N seconds
     threads: int = 2  # CPU threads for model inference
@@ -169,9 +172,9 @@ class ReidDescriptor:
         self._batch = batch_size
 
     @classmethod
-    def from_models_dir(cls, models_dir: Path | None, **kwargs: int) -> ReidDescriptor | None:
-        """The re-id model of a models folder, or None when it holds none."""
-        xml = find_ir(models_dir, REID_NAME)
+    def from_models(cls, models: ModelSet | None, **kwargs: int) -> ReidDescriptor | None:
+        """The re-id model of a resolved model set, or None when it has none."""
+        xml = None if models is None else models.path(cls.name)
         return None if xml is None else cls(xml, **kwargs)
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:
@@ -273,9 +276,10 @@ def resolve_clip_weights(model: str, weights: Path | str) -> Path:
 # ---------------------------------------------------------------------------------------------------- factory
 
 def make_embedders(config: EmbedConfig) -> list[Embedder]:
-    """Colour always; re-id when the models directory has it; CLIP when a model and weights are configured."""
+    """Colour always; re-id when its model is given; CLIP when a model and weights are configured."""
     embedders: list[Embedder] = [ColourDescriptor()]
-    reid = ReidDescriptor.from_models_dir(config.models_dir, threads=config.threads, batch_size=config.batch_size)
+    reid = (None if config.reid_model is None else
+            ReidDescriptor(config.reid_model, threads=config.threads, batch_size=config.batch_size))
     if reid is not None:
         embedders.append(reid)
     if (config.clip_model is None) != (config.clip_weights is None):

@@ -6,6 +6,8 @@ air-gapped workstation); `fetch` downloads them where internet exists. Both veri
 file is placed, and place it atomically, so a models directory never holds a half-written or unverified file.
 `installed` reports which models are present *and* verified; verification results are cached by
 (size, mtime) in a small JSON file in the directory so files are not re-hashed on every run.
+Which copy of each model a run uses (configured folder, installed models, built-in set) is decided in
+`vsearch.models.resolve`.
 """
 
 from __future__ import annotations
@@ -176,13 +178,16 @@ class ModelVerificationError(ModelError):
 
 # ---------------------------------------------------------------------------------------------- locations
 
-def default_models_dir() -> Path:
-    """`$VSEARCH_MODELS` if set, else `$XDG_DATA_HOME/vsearch/models` (default `~/.local/share/vsearch/models`)."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
+def user_models_dir() -> Path:
+    """The user's installed models: `$XDG_DATA_HOME/vsearch/models` (default `~/.local/share/vsearch/models`)."""
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data_home).expanduser() / "vsearch" / "models"
+
+
+def default_models_dir() -> Path:
+    """Where `install`/`fetch` put files: `$VSEARCH_MODELS` if set, else `user_models_dir()`."""
+    env = os.environ.get(ENV_VAR)
+    return Path(env).expanduser() if env else user_models_dir()
 
 
 def resolve_models_dir(explicit: Path | None) -> Path:
