@@ -102,7 +102,7 @@ def search_latency(folder: Path, repeat: int) -> None:
     from vsearch.catalogue.store import Store
     from vsearch.query.engine import run_query
     from vsearch.query.similar import Scope, like_tube
-    from vsearch.query.spec import QueryOptions
+    from vsearch.query.options import QueryOptions
     from vsearch.query.text import build_query
 
     print("| store | query | hits | p50 ms | p90 ms |")
