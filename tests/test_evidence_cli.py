@@ -75,6 +75,15 @@ def test_export_verifies_and_a_flipped_byte_is_named(env: dict) -> None:
     assert r.returncode == 2 and "--trusted-key" in r.stderr
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["case"] == "PV-2026-118"
+    # what indexed each exported source travels with the exhibit: every stage/model with its version and hash
+    stored = {r["sha256"]: r for r in json.loads(vsearch_cli("sources", "--json", "--store",
+                                                              str(env["store"])).stdout)}
+    for s in manifest["sources"]:
+        assert s["pipeline"]["components"] and s["pipeline"]["vsearch_version"]
+        assert s["pipeline"] == json.loads(stored[s["sha256"]]["identity_json"]) \
+            if "identity_json" in stored[s["sha256"]] else s["pipeline"]["components"]
+    stages = {m["stage"] for m in manifest["models"]}
+    assert {"detect", "track", "describe"} <= stages, manifest["models"]
     span = next(p for p in copy.rglob("*") if p.parent.name == "spans")
     data = bytearray(span.read_bytes())
     data[len(data) // 2] ^= 0x01

@@ -60,6 +60,7 @@ class ExportSource:
     spans_s: tuple[tuple[float, float], ...]
     start_pts_s: float = 0.0
     clock_offset_s: float | None = None  # camera clock minus true UTC; None -> site config value, if any
+    pipeline: dict[str, object] | None = None  # what indexed it (`indexing.identity`); None before schema v2
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,7 @@ def _export_source(src: ExportSource, inputs: ExportInputs, out_dir: Path, files
             "method": "ffmpeg stream copy (-c copy), keyframe-aligned start, no re-encoding"})
     return {"file_name": path.name, "original_path": str(path), "sha256": actual, "size_bytes": path.stat().st_size,
             "camera": src.camera, "start_utc_camera_clock": utc_iso(src.start_utc), "start_pts_s": src.start_pts_s,
-            "camera_clock_offset_s": offset, "spans": spans, "failed_spans": failed}
+            "camera_clock_offset_s": offset, "pipeline": src.pipeline, "spans": spans, "failed_spans": failed}
 
 
 def _span_error(source: Mapping[str, Any], obj: ExportObject) -> str | None:

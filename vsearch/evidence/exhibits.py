@@ -19,6 +19,8 @@ from vsearch.records import Tube
 from vsearch.evidence.signing import SiteKey
 from vsearch.site import Investigator, SiteConfig
 from vsearch.catalogue.store import Store, sql_str
+from vsearch.indexing.identity import components_of
+from vsearch.indexing.identity import parse as parse_identity
 from vsearch.catalogue.tube_rows import attributes_as_dict
 from vsearch.synopsis.passages import PassageOptions, render_passages
 from vsearch.synopsis.render import SourceClip, SynopsisOptions, render_synopsis
@@ -70,21 +72,20 @@ def passages(store: Store, tubes: list[Tube], out: Path, opts: PassageOptions, p
 
 
 def models_used(store: Store, source_ids: set[str], models_dir: Path | None) -> list[dict[str, str]]:
-    """Detector/descriptor names recorded with the searched sources, with the weight hashes of the catalogue."""
+    """Every stage and model that indexed the exported sources, with its version and weights SHA-256, from the
+    pipeline identity recorded per source; sources indexed before identities existed (schema v1) contribute the
+    detector/descriptor names they recorded, with the catalogue's hash of that model."""
+    rows = [r for r in map(store.source, sorted(source_ids)) if r is not None]
+    out: list[dict[str, str]] = components_of(parse_identity(r.identity_json) for r in rows)
     names: set[str] = set()
-    for sid in source_ids:
-        src = store.source(sid)
-        if src is None:
-            continue
+    for src in (r for r in rows if not r.identity_json):
         params = json.loads(src.params_json or "{}")
         names.add(str(params.get("detector", "")))
         names.update(str(d) for d in params.get("descriptors", []))
         names.update(str(v) for v in json.loads(src.stage_info_json or "{}").values())
-    out = []
     for name in sorted(n for n in names if n):
         entry = model_catalogue.CATALOGUE.get(name)
-        sha = entry.main_file.sha256 if entry is not None else ""
-        out.append({"name": name, "sha256": sha})
+        out.append({"name": name, "sha256": entry.main_file.sha256 if entry is not None else ""})
     return out
 
 
@@ -116,7 +117,8 @@ def export(store: Store, config: SiteConfig, result: QueryResult, req: ExportReq
         assert src is not None and src.start_utc is not None
         sources.append(ExportSource(path=Path(src.path), sha256=src.sha256, camera=src.camera,
                                     start_utc=src.start_utc, spans_s=tuple(sorted(spans)),
-                                    start_pts_s=src.start_pts_s, clock_offset_s=src.clock_offset_s))
+                                    start_pts_s=src.start_pts_s, clock_offset_s=src.clock_offset_s,
+                                    pipeline=src.identity))
     score = {h.tube_id: h for h in hits}
     objects = []
     for t in tubes:

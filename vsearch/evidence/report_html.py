@@ -157,8 +157,9 @@ def render_report(manifest: Mapping[str, Any], files: Mapping[str, str]) -> str:
         f'</th><th>requested</th><th>why</th></tr>{failed_rows}</table>')
     file_rows = "".join(f'<tr><td>{_e(rel)}</td><td class="h">{h}</td></tr>'
                         for rel, h in sorted(files.items()) if rel != REPORT)
-    model_rows = "".join(f'<tr><td>{_e(m.get("name", ""))}</td><td class="h">{_e(m.get("sha256", ""))}</td></tr>'
-                         for m in manifest["models"])
+    model_rows = "".join(  # pipeline components (stage, name, version, weights) or, for v1 sources, bare names
+        f'<tr><td>{_e(" ".join(str(m[k]) for k in ("stage", "name", "version") if m.get(k)))}</td>'
+        f'<td class="h">{_e(m.get("weights_sha256", m.get("sha256", "")))}</td></tr>' for m in manifest["models"])
     inv = manifest["investigator"]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
