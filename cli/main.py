@@ -66,6 +66,9 @@ def index(
                                          "(a rerun resumes from the last one).", min=1.0)] = DEFAULT_CHUNK_S,
     deadline: Annotated[Optional[str], typer.Option(help="Stop by then, finishing the current chunk: 07:00 (next "
                                                     "such local time), +8h, or an ISO-8601 time.")] = None,
+    priority: Annotated[Optional[list[str]], typer.Option(help="Index first the files whose path contains this, "
+                                                          "or of this camera (repeatable, in order); then newest "
+                                                          "first.")] = None,
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: JsonOpt = False,
@@ -74,14 +77,17 @@ def index(
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
                         models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
                         clip_weights=clip_weights, clip_config=clip_config, gating=gating,
-                        keep_existing=keep_existing, chunk_s=chunk)
+                        keep_existing=keep_existing, chunk_s=chunk,
+                        priority=tuple(priority or ()))
     opts = with_site_defaults(opts, optional_site_config(config))
     control = StopControl(deadline_utc=parse_deadline(deadline, tz=tz) if deadline else None)
     with RichSink(err, quiet=quiet or as_json, deadline_utc=control.deadline_utc) as sink, \
             stop_on_signals(control, lambda name: err.print(
                 f"[bold yellow]{name}[/]: stopping at the next chunk boundary (the current chunk is committed; "
                 "rerun to continue)", highlight=False)):
-        job = run_index(paths, opts, sink, audit=audit_log_for(store, config), control=control)
+        job = run_index(paths, opts, sink, audit=audit_log_for(store, config), control=control,
+                        on_plan=None if as_json else lambda plan: [err.print(escape(line), highlight=False,
+                                                                             soft_wrap=True) for line in plan.lines()])
     data = job.to_dict()
     if report:
         report.write_text(json.dumps(data, indent=2, sort_keys=True))

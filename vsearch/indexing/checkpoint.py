@@ -27,7 +27,12 @@ from vsearch.indexers.base import FrameContext, SourceResult, Stage
 from vsearch.records import Frame, Gap, SourceRef, Tube
 
 DEFAULT_CHUNK_S = 300.0  # 5 minutes of footage per commit
-WARMUP_S = 30.0  # frames re-run before the oldest open track: 3x the motion detector's 10 s absorption time
+# Frames re-run before the oldest open track. A model detector's boxes do not depend on earlier frames; only the
+# foreground masks (colours) of the small background model do, so a short warm-up. The motion-only detector finds
+# its boxes with a background model that keeps a ~100 s memory: 30 s (3x its absorption time) brings it close to,
+# not exactly into, the state of an uninterrupted run (see docs/overnight.md, "How exact is a resume").
+WARMUP_S = 5.0
+WARMUP_MOTION_S = 30.0
 CHECKPOINT_VERSION = "ckpt-v1"
 
 
@@ -89,14 +94,16 @@ class ChunkedRun:
     """Runs `stages` (detect, track, describe, embed) over one source's frames, committing every `chunk_s`."""
 
     def __init__(self, stages: list[Stage], ref: SourceRef, *, chunk_s: float | None,
-                 resume: Checkpoint | None = None, warmup_s: float = WARMUP_S,
+                 resume: Checkpoint | None = None, warmup_s: float | None = None,
                  max_overlap_s: float | None = None) -> None:
         self.stages = stages
         self.by_name = {s.name: s for s in stages}
         self.ref = ref
         self.chunk_s = chunk_s
         self.resume = resume
-        self.warmup_s = warmup_s
+        detect = self.by_name.get("detect")
+        degraded = bool(getattr(getattr(detect, "detector", None), "degraded", False))
+        self.warmup_s = warmup_s if warmup_s is not None else (WARMUP_MOTION_S if degraded else WARMUP_S)
         self.max_overlap_s = max_overlap_s if max_overlap_s is not None else (chunk_s or 0.0)
         self.t0 = ref.info.start_pts_s
         self.totals = RunTotals(tubes=resume.tubes if resume else 0)

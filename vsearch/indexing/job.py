@@ -10,31 +10,29 @@ import datetime as dt
 import json
 import os
 import pwd
-import queue
 import secrets
-import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from vsearch import __version__
 from vsearch.evidence.audit import AuditLog
 from vsearch.errors import DecodeError, SourceError, UsageError, VsearchError
 from vsearch.indexers import activity, decode
-from vsearch.indexers.base import FrameContext, SourceResult, Stage
+from vsearch.indexers.base import SourceResult, Stage
 from vsearch.records import Gap, SourceRef
 from vsearch.site import SiteConfig, log_system_action
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing.identity import parse as parse_identity
-from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, Checkpoint, Chunk, ChunkedRun, from_pts
-from vsearch.indexing.checkpoint import gaps_json as _gaps_json
-from vsearch.indexing.checkpoint import new_gap as _after
+from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, Checkpoint, Chunk, ChunkedRun, from_pts, gaps_json
+from vsearch.indexing.checkpoint import new_gap
 from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, JobLock, StopControl, not_started_row, status_summary
+from vsearch.indexing.plan import Plan, make_plan, ordered
 from vsearch.indexing.prefetch import prefetched
 from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
 from vsearch.catalogue.store import SourceRow, Store
@@ -70,6 +68,7 @@ class IndexOptions:
     prefetch_frames: int = 0  # frames queued ahead by a reader thread (0: none; no measured gain, see benchmarks.md)
     keep_existing: bool = False  # keep sources indexed by another pipeline (identity differs) instead of redoing them
     chunk_s: float = DEFAULT_CHUNK_S  # footage seconds per commit inside a file (inline jobs; see indexing/checkpoint)
+    priority: tuple[str, ...] = ()  # files (path part) or cameras indexed first, in this order (see indexing/plan)
 
     def __post_init__(self) -> None:
         if self.gating not in GATING_MODES:
@@ -111,6 +110,7 @@ class JobReport:
     software: str = f"vsearch {__version__}"
     pipeline: dict[str, object] = field(default_factory=dict)  # the identity of what this job indexes with
     not_done: list[dict[str, object]] = field(default_factory=list)  # stopped inside, or not started, and why
+    plan: dict[str, object] = field(default_factory=dict)  # with a deadline: order, expected speed and outcome
 
     @property
     def x_realtime(self) -> float:
@@ -255,11 +255,11 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
         def on_chunk(chunk: Chunk) -> None:
             assert chunks is not None and chunk.checkpoint is not None
             ck = chunk.checkpoint
-            gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if _after(g, resume))]
+            gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume))]
             ck = replace(ck, gaps=tuple(g for g in gaps if g.start_s < ck.indexed_to_s))
             todo = Gap(ck.indexed_to_s, end_s or ck.indexed_to_s, chunk.stop_reason or NOT_YET)
             row = SourceRow(status="partial", error="", frames_decoded=ck.frames_decoded,
-                            frames_sampled=ck.frames_sampled, gaps_json=_gaps_json([*ck.gaps, todo]),
+                            frames_sampled=ck.frames_sampled, gaps_json=gaps_json([*ck.gaps, todo]),
                             decoder=run.backend, n_tubes=ck.tubes, indexed_to_s=ck.indexed_to_s,
                             checkpoint_json=ck.to_json(), **fixed)
             chunks.write(row, chunk.result)
@@ -278,7 +278,7 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
         return FileOutcome(str(path), "stopped", f"{path}: indexed up to t = {t.stopped_at_s:.1f} s; {t.stop_reason}",
                            footage_s=(t.stopped_at_s or 0.0) - (resume.indexed_to_s if resume else info.start_pts_s),
                            wall_s=time.perf_counter() - t0, work=work)
-    result.gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if _after(g, resume))]
+    result.gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume))]
     result.frames_decoded = run.frames_decoded + (resume.frames_decoded if resume else 0)
     result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
     result.warnings.extend(runner.totals.warnings)
@@ -296,7 +296,7 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     end_pts = end_s if end_s is not None else (run.last_pts_s or info.start_pts_s)
     row = SourceRow(
         status=status, error=message if status == "failed" else "", frames_decoded=result.frames_decoded,
-        frames_sampled=sampled, gaps_json=_gaps_json(result.gaps), decoder=run.backend,
+        frames_sampled=sampled, gaps_json=gaps_json(result.gaps), decoder=run.backend,
         detector="; ".join(result.stage_info[k] for k in ("tubes", "embed") if k in result.stage_info),
         stage_info_json=json.dumps(result.stage_info, sort_keys=True), warnings_json=json.dumps(result.warnings),
         n_tubes=runner.totals.tubes, indexed_to_s=end_pts, checkpoint_json=None,
@@ -340,11 +340,14 @@ def _internal_error(path: Path, e: BaseException) -> str:
 
 
 def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None = None,
-              audit: AuditLog | None = None, control: StopControl | None = None) -> JobReport:
-    """Index `paths` into the store. `control` says when to stop early (deadline, signal): always at a chunk
-    boundary, that chunk committed; files stopped inside or not started are in `JobReport.not_done`."""
+              audit: AuditLog | None = None, control: StopControl | None = None,
+              on_plan: Callable[[Plan], None] | None = None) -> JobReport:
+    """Index `paths` into the store, `--priority` files first, then newest first. `control` says when to stop
+    early (deadline, signal): always at a chunk boundary, that chunk committed; files stopped inside or not
+    started are in `JobReport.not_done`. With a deadline, the plan is made first and handed to `on_plan`."""
     sink = sink or NullSink()
-    specs = discover(paths, camera=opts.camera, start=opts.start, tz=opts.tz)
+    control = control or StopControl()
+    specs = ordered(discover(paths, camera=opts.camera, start=opts.start, tz=opts.tz), opts.priority)
     store = Store(opts.store)
     job_id = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
     report = JobReport(job_id=job_id, started_utc=dt.datetime.now(UTC).isoformat(),
@@ -356,7 +359,12 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     report.pipeline = current.to_dict()
     identity = current.to_json()
     done, redo, resumes = _plan(store.sources(), current, keep_existing=opts.keep_existing)
-    control = control or StopControl()
+    if control.deadline_utc is not None:
+        plan = make_plan(specs, deadline_utc=control.deadline_utc, now=control.now(), fps=opts.fps,
+                         width_px=opts.width_px, jobs_dir=store.jobs_dir)
+        report.plan = plan.to_dict()
+        if on_plan is not None:
+            on_plan(plan)
     for w in warnings:
         sink.warn(w)
     report.warnings.extend(warnings)
