@@ -96,7 +96,9 @@ def index(
     else:
         c = job.counts
         out.print(f"[bold]Indexed[/] {len(job.files)} file(s): [green]{c['ok']} ok[/], [yellow]{c['partial']} partial[/], "
-                  f"[red]{c['failed']} failed[/], {c['skipped']} skipped — {job.footage_s / 3600:.3f} h of footage "
+                  f"[red]{c['failed']} failed[/], {c['skipped']} skipped"
+                  + (f", [yellow]{c['stopped'] + c['not started']} not done[/]" if job.not_done else "") + " — "
+                  f"{job.footage_s / 3600:.3f} h of footage "
                   f"in {job.wall_s:.1f} s ({job.x_realtime:.1f}× real time). Report: "
                   f"{Path(store) / 'jobs' / (job.job_id + '.json')}")
         for f in job.files:

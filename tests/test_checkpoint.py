@@ -126,18 +126,19 @@ class _Clock:
 def test_deadline_stops_at_a_chunk_boundary_and_coverage_names_what_is_left(tmp_path: Path) -> None:
     a = longclip.crossing_stream(tmp_path / "f" / "a.mp4", duration_s=60.0).path
     b = longclip.crossing_stream(tmp_path / "f" / "b.mp4", duration_s=20.0).path
-    for clip, start in ((a, "2026-11-20T10:00:00Z"), (b, "2026-11-20T11:00:00Z")):
+    for clip, start in ((a, "2026-11-20T11:00:00Z"), (b, "2026-11-20T10:00:00Z")):  # newest (a) goes first
         clip.with_name(clip.name + ".json").write_text(json.dumps({"camera": "x", "start": start}))
     store = tmp_path / "s"
     deadline = dt.datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
-    # readings: before file a, boundary 15 s, boundary 30 s -> past the deadline there
-    control = StopControl(deadline_utc=deadline, clock=_Clock(deadline, 2))
+    # readings: the plan, before file a, boundary 15 s; the next one (boundary 30 s) is past the deadline
+    control = StopControl(deadline_utc=deadline, clock=_Clock(deadline, 3))
     opts = IndexOptions(store=store, detector="motion", chunk_s=15.0)
     report = run_index([a, b], opts, control=control)
     stopped = {Path(f["path"]).name: f for f in report.files}
     assert stopped["a.mp4"]["status"] == "stopped" and "t = 30.0 s" in stopped["a.mp4"]["message"]
     assert stopped["b.mp4"]["status"] == "not started"
     assert [Path(str(f["path"])).name for f in report.not_done] == ["a.mp4", "b.mp4"]
+    assert report.not_done[0]["reason"] == f"indexed up to t = 30.0 s; {DEADLINE_REASON}"
     assert all(DEADLINE_REASON in str(f["reason"]) for f in report.not_done)
 
     cov = run_query(Store(store), QuerySpec()).coverage
@@ -227,3 +228,17 @@ def test_plan_uses_the_last_measured_speed(tmp_path: Path) -> None:
     assert plan.x_realtime == 6.0  # 30 s of footage fit in 5 s: all of a, 10 s of b
     assert [f.expected for f in plan.files] == ["done", "partly (to t = 10 s)"]
     assert "6.0× real time (measured by job j1)" in plan.lines()[1]
+
+
+def test_a_passed_deadline_prints_the_plan_and_lists_what_is_not_done(tmp_path: Path) -> None:
+    clip = longclip.crossing_stream(tmp_path / "a.mp4", duration_s=20.0).path
+    store = tmp_path / "s"
+    r = vsearch_cli("index", str(clip), "--detector", "motion", "--camera", "x", "--start", START,
+                    "--store", str(store), "--deadline", "+0s")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "plan: 1 file(s) at 5 fps / 640 px, deadline" in r.stderr and "no estimate" in r.stderr
+    assert f"not done: {clip}: {DEADLINE_REASON}" in r.stdout.replace("\n", "")
+    rows = json.loads(vsearch_cli("sources", "--store", str(store), "--json").stdout)
+    assert [(x["status"], x["error"]) for x in rows] == [("not_indexed", DEADLINE_REASON)]
+    report = json.loads(next((store / "jobs").glob("2*.json")).read_text())
+    assert report["not_done"] == [{"path": str(clip), "reason": DEADLINE_REASON}]

@@ -275,7 +275,7 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
             "resumed_from_s": resume.indexed_to_s if resume else None}
     if result is None:  # stopped at a chunk boundary (deadline or signal): committed, to be continued
         t = runner.totals
-        return FileOutcome(str(path), "stopped", f"{path}: indexed up to t = {t.stopped_at_s:.1f} s; {t.stop_reason}",
+        return FileOutcome(str(path), "stopped", f"indexed up to t = {t.stopped_at_s:.1f} s; {t.stop_reason}",
                            footage_s=(t.stopped_at_s or 0.0) - (resume.indexed_to_s if resume else info.start_pts_s),
                            wall_s=time.perf_counter() - t0, work=work)
     result.gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume))]
@@ -347,7 +347,7 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     started are in `JobReport.not_done`. With a deadline, the plan is made first and handed to `on_plan`."""
     sink = sink or NullSink()
     control = control or StopControl()
-    specs = ordered(discover(paths, camera=opts.camera, start=opts.start, tz=opts.tz), opts.priority)
+    specs = ordered(discover(paths, camera=opts.camera, start=opts.start, tz=opts.tz), opts.priority, tz=opts.tz)
     store = Store(opts.store)
     job_id = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
     report = JobReport(job_id=job_id, started_utc=dt.datetime.now(UTC).isoformat(),
@@ -471,7 +471,8 @@ def _plan(rows: list[SourceRow], current: PipelineIdentity, *,
 def _not_started(store: Store, spec: SourceSpec, opts: IndexOptions, reason: str, report: JobReport) -> None:
     """A file the job stopped before: listed in the report, and in the store (so every search's coverage names
     it) unless it is already indexed."""
-    report.files.append({"path": str(spec.path), "status": "not started", "message": reason})
+    report.files.append({"path": str(spec.path), "status": "not started", "message": reason, "sha256": None,
+                         "tubes": 0, "footage_s": 0.0, "wall_s": 0.0})
     report.not_done.append({"path": str(spec.path), "reason": reason})
     if any(r.status != NOT_INDEXED for r in store.sources_at_path(str(spec.path.resolve()))):
         return

@@ -16,30 +16,33 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from vsearch.errors import DecodeError
+from vsearch.errors import DecodeError, SourceError
 from vsearch.indexers import probe
-from vsearch.indexing.sources import SourceSpec
+from vsearch.indexing.sources import SourceSpec, resolve
 
 UTC = dt.timezone.utc
 
 
-def ordered(specs: list[SourceSpec], priority: tuple[str, ...]) -> list[SourceSpec]:
+def ordered(specs: list[SourceSpec], priority: tuple[str, ...], *, tz: str = "Europe/Paris") -> list[SourceSpec]:
     """`specs` in the order the job indexes them (see the module docstring)."""
+    known = {}
+    for spec in specs:  # camera and start as given (option, manifest, sidecar); the container is not opened
+        try:
+            camera, start, _, _ = resolve(spec, None, tz=tz)
+            known[spec.path] = (camera, -start.timestamp())
+        except SourceError:
+            try:
+                known[spec.path] = (spec.camera, -spec.path.stat().st_mtime)
+            except OSError:
+                known[spec.path] = (spec.camera, 0.0)
+
     def rank(spec: SourceSpec) -> int:
         for k, term in enumerate(priority):
-            if term == spec.camera or term in str(spec.path):
+            if term == known[spec.path][0] or term in str(spec.path):
                 return k
         return len(priority)
 
-    def newest_first(spec: SourceSpec) -> float:
-        if spec.start is not None:
-            return -spec.start.timestamp()
-        try:
-            return -spec.path.stat().st_mtime
-        except OSError:
-            return 0.0
-
-    return sorted(specs, key=lambda s: (rank(s), newest_first(s), str(s.path)))
+    return sorted(specs, key=lambda s: (rank(s), known[s.path][1], str(s.path)))
 
 
 @dataclass(frozen=True)
