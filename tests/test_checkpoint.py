@@ -159,7 +159,7 @@ def test_deadline_stops_at_a_chunk_boundary_and_coverage_names_what_is_left(tmp_
 
 
 def test_sigterm_stops_at_the_next_chunk_boundary_with_a_clear_line(tmp_path: Path) -> None:
-    clip = longclip.crossing_stream(tmp_path / "long.mp4", duration_s=150.0).path
+    clip = longclip.crossing_stream(tmp_path / "long.mp4", duration_s=900.0).path  # runs long enough to watch
     store = tmp_path / "s"
     proc = _popen("index", str(clip), "--detector", "motion", "--camera", "x", "--start", START, "--chunk", "15",
                   "--store", str(store))
@@ -172,7 +172,7 @@ def test_sigterm_stops_at_the_next_chunk_boundary_with_a_clear_line(tmp_path: Pa
     assert "SIGTERM: stopping at the next chunk boundary" in err and "Traceback" not in err
     assert "not done:" in out and "rerun to continue" in out
     row = Store(store).sources()[0]
-    assert row.status == "partial" and 15.0 <= row.indexed_to_s < 150.0
+    assert row.status == "partial" and 15.0 <= row.indexed_to_s < 900.0
     assert not (store / "jobs" / "running.json").exists()
 
 
@@ -242,3 +242,8 @@ def test_a_passed_deadline_prints_the_plan_and_lists_what_is_not_done(tmp_path: 
     assert [(x["status"], x["error"]) for x in rows] == [("not_indexed", DEADLINE_REASON)]
     report = json.loads(next((store / "jobs").glob("2*.json")).read_text())
     assert report["not_done"] == [{"path": str(clip), "reason": DEADLINE_REASON}]
+    # retention never treats the placeholder as indexed footage (nor deletes the file it names)
+    from vsearch.evidence.retention import purge
+
+    gone = purge(Store(store), older_than=dt.timedelta(0), delete_sources=True)
+    assert gone.purged == [] and clip.is_file()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 
 from vsearch.indexers.base import FrameContext, SourceResult, Stage
@@ -134,6 +134,17 @@ class ChunkedRun:
         if boundary is not None and overlap_end is not None and boundary <= overlap_end + 1e-6:  # float floor
             boundary += float(self.chunk_s or 0.0)
         offset = self.frame_offset
+        it = iter(frames)
+        try:
+            return self._run(it, overlap_end, boundary, offset, on_chunk, should_stop, on_frame, decoded_so_far)
+        finally:  # stopping early must end the decoder now (its process and reader thread), not at exit
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    def _run(self, frames: Iterator[Frame], overlap_end: float | None, boundary: float | None, offset: int,
+             on_chunk: Callable[[Chunk], None] | None, should_stop: Callable[[], str | None],
+             on_frame: Callable[[float], None], decoded_so_far: Callable[[], int]) -> SourceResult | None:
         for frame in frames:
             frame = replace(frame, index=frame.index + offset) if offset else frame
             if overlap_end is not None and frame.pts_s >= overlap_end:

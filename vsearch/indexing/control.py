@@ -173,7 +173,8 @@ def status_summary(store: Store) -> dict[str, object]:
     by_status: dict[str, int] = {}
     for r in rows:
         by_status[r.status] = by_status.get(r.status, 0) + 1
-    footage = sum(r.duration_s or 0.0 for r in rows if r.status in ("ok", "partial"))
+    footage = sum((r.indexed_to_s - r.start_pts_s if r.checkpoint_json and r.indexed_to_s is not None
+                   else r.duration_s or 0.0) for r in rows if r.status in ("ok", "partial"))
     return {
         "store": str(store.root),
         "sources": by_status,
