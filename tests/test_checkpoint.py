@@ -247,3 +247,21 @@ def test_a_passed_deadline_prints_the_plan_and_lists_what_is_not_done(tmp_path: 
 
     gone = purge(Store(store), older_than=dt.timedelta(0), delete_sources=True)
     assert gone.purged == [] and clip.is_file()
+
+
+def test_a_second_job_on_a_store_being_indexed_is_refused(tmp_path: Path) -> None:
+    clip = longclip.crossing_stream(tmp_path / "a.mp4", duration_s=5.0).path
+    store = tmp_path / "s"
+    (store / "jobs").mkdir(parents=True)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (store / "jobs" / "running.json").write_text(json.dumps({"job_id": "j-other", "pid": other.pid}))
+        r = vsearch_cli("index", str(clip), "--detector", "motion", "--camera", "x", "--start", START,
+                        "--store", str(store))
+        assert r.returncode != 0 and "job j-other" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    finally:
+        other.kill()
+        other.wait()
+    r = vsearch_cli("index", str(clip), "--detector", "motion", "--camera", "x", "--start", START, "-q",
+                    "--store", str(store))  # the lock's process is gone: a stale lock does not block
+    assert r.returncode == 0, r.stderr

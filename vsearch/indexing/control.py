@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from vsearch.errors import UsageError
+from vsearch.errors import StoreError, UsageError
 from vsearch.indexers.base import SourceResult
 from vsearch.indexing.checkpoint import Checkpoint
 from vsearch.catalogue.store import SourceRow, Store
@@ -122,6 +122,11 @@ class JobLock:
                                         "deadline_utc": deadline_utc.isoformat() if deadline_utc else None}
 
     def __enter__(self) -> JobLock:
+        other = running_job(self.path.parent.parent)
+        if other is not None and other["alive"] and other.get("pid") != os.getpid():
+            raise StoreError(f"{self.path.parent.parent}: job {other.get('job_id')} (pid {other.get('pid')}) is "
+                             "indexing into this store; wait for it to finish or stop it (Ctrl-C / kill -TERM "
+                             "stops it at its next chunk boundary) before starting another")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._write()
         return self
