@@ -29,8 +29,8 @@ from vsearch.records import Gap, SourceRef
 from vsearch.site import SiteConfig, log_system_action
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing.identity import parse as parse_identity
-from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, Checkpoint, Chunk, ChunkedRun, from_pts, gaps_json
-from vsearch.indexing.checkpoint import new_gap
+from vsearch.indexing import checkpoint as ckpt
+from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, Checkpoint, Chunk, ChunkedRun, gaps_json, new_gap
 from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, JobLock, StopControl, not_started_row, status_summary
 from vsearch.indexing.plan import Plan, make_plan, ordered
 from vsearch.indexing.prefetch import prefetched
@@ -248,7 +248,7 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
         scan = activity.scan_activity(path, info) if opts.gating_on else None
         spans = scan.spans if scan and scan.gated else None
         if resume is not None:
-            spans = from_pts(spans, resume.resume_pts_s, (end_s or resume.resume_pts_s) + 3600.0)
+            spans = ckpt.from_pts(spans, resume.resume_pts_s, (end_s or resume.resume_pts_s) + 3600.0)
         run = decode.open_decode(path, info, decode.DecodeOptions(fps=opts.fps, width_px=opts.width_px,
                                                                   backend=opts.decoder, spans=spans))
 
@@ -497,5 +497,4 @@ def _note_changed(store: Store, outcome: FileOutcome, report: JobReport) -> None
             outcome.message = (outcome.message + "; " if outcome.message else "") + "content changed since last index"
 
 
-__all__ = ["IndexOptions", "JobReport", "FileOutcome", "ProgressSink", "run_index", "status_summary",
-           "VsearchError"]
+__all__ = ["IndexOptions", "JobReport", "FileOutcome", "ProgressSink", "run_index", "status_summary", "VsearchError"]
