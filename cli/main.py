@@ -17,6 +17,8 @@ from rich.table import Table
 from vsearch import __version__
 from vsearch.errors import VsearchError
 from vsearch.indexers.detect import DETECTOR_CHOICES
+from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S
+from vsearch.indexing.control import StopControl, parse_deadline
 from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_site_defaults
 from vsearch.indexing.ray_executor import RayOptions
 from vsearch.site import audit_log_for, optional_site_config
@@ -24,7 +26,7 @@ from vsearch.catalogue.store import Store
 from vsearch.cli import audit_cli, evidence_cli, exhibit_cli, models_cli, search_cli
 from vsearch.cli import serve_cli
 from vsearch.cli.common import ConfigOpt, JsonOpt, StoreOpt
-from vsearch.cli.progress import RichSink
+from vsearch.cli.progress import RichSink, stop_on_signals
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Offline forensic video search and synopsis for recorded CCTV footage.")
@@ -66,21 +68,35 @@ def index(
     keep_existing: Annotated[bool, typer.Option("--keep-existing", help="Keep files already indexed with another "
                                                 "pipeline (other models, versions or parameters) as they are, "
                                                 "instead of indexing them again.")] = False,
+    chunk: Annotated[float, typer.Option("--chunk", help="Seconds of footage committed at a time inside a file "
+                                         "(a rerun resumes from the last one).", min=1.0)] = DEFAULT_CHUNK_S,
+    deadline: Annotated[Optional[str], typer.Option(help="Stop by then, finishing the current chunk: 07:00 (next "
+                                                    "such local time), +8h, or an ISO-8601 time.")] = None,
+    priority: Annotated[Optional[list[str]], typer.Option(help="Index first the files whose path contains this, "
+                                                          "or of this camera (repeatable, in order); then newest "
+                                                          "first.")] = None,
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Index footage into the store (resumable: rerun to finish an interrupted job)."""
+    """Index footage into the store (resumable: rerun to finish an interrupted job, even inside a file)."""
     ray = RayOptions.for_executor(executor, ray_address, ray_gpus)
     workers = workers if workers is not None else (0 if ray else 1)
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
                         ray=ray,
                         models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
                         clip_weights=clip_weights, clip_config=clip_config, gating=gating,
-                        keep_existing=keep_existing)
+                        keep_existing=keep_existing, chunk_s=chunk,
+                        priority=tuple(priority or ()))
     opts = with_site_defaults(opts, optional_site_config(config))
-    with RichSink(err, quiet=quiet or as_json) as sink:
-        job = run_index(paths, opts, sink, audit=audit_log_for(store, config))
+    control = StopControl(deadline_utc=parse_deadline(deadline, tz=tz) if deadline else None)
+    with RichSink(err, quiet=quiet or as_json, deadline_utc=control.deadline_utc) as sink, \
+            stop_on_signals(control, lambda name: err.print(
+                f"[bold yellow]{name}[/]: stopping at the next chunk boundary (the current chunk is committed; "
+                "rerun to continue)", highlight=False)):
+        job = run_index(paths, opts, sink, audit=audit_log_for(store, config), control=control,
+                        on_plan=None if as_json else lambda plan: [err.print(escape(line), highlight=False,
+                                                                             soft_wrap=True) for line in plan.lines()])
     data = job.to_dict()
     if report:
         report.write_text(json.dumps(data, indent=2, sort_keys=True))
@@ -89,12 +105,17 @@ def index(
     else:
         c = job.counts
         out.print(f"[bold]Indexed[/] {len(job.files)} file(s): [green]{c['ok']} ok[/], [yellow]{c['partial']} partial[/], "
-                  f"[red]{c['failed']} failed[/], {c['skipped']} skipped — {job.footage_s / 3600:.3f} h of footage "
+                  f"[red]{c['failed']} failed[/], {c['skipped']} skipped"
+                  + (f", [yellow]{c['stopped'] + c['not started']} not done[/]" if job.not_done else "") + " — "
+                  f"{job.footage_s / 3600:.3f} h of footage "
                   f"in {job.wall_s:.1f} s ({job.x_realtime:.1f}× real time). Report: "
                   f"{job.report_ref}")
         for f in job.files:
             if f["status"] in ("partial", "failed"):
                 out.print(f"  {f['status']}: {escape(f['message'] or f['path'])}", soft_wrap=True, highlight=False)
+        for f in job.not_done:
+            out.print(f"  not done: {escape(str(f['path']))}: {escape(str(f['reason']))}", soft_wrap=True,
+                      highlight=False)
     if job.failed:
         raise typer.Exit(1)
 
@@ -107,10 +128,11 @@ def sources(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) ->
     if as_json:
         _print_json([r.to_dict() for r in rows])
         return
-    t = Table("camera", "start (UTC)", "length", "status", "tubes", "detector", "file", "sha256")
+    t = Table("camera", "start (UTC)", "length", "status", "indexed to", "tubes", "detector", "file", "sha256")
     for r in rows:
         t.add_row(r.camera, r.start_utc.strftime("%Y-%m-%d %H:%M:%S") if r.start_utc else "-",
-                  f"{r.duration_s:.0f}s" if r.duration_s else "-", r.status, str(r.n_tubes),
+                  f"{r.duration_s:.0f}s" if r.duration_s else "-", r.status,
+                  f"t = {r.indexed_to_s:.1f} s" if r.indexed_to_s is not None else "-", str(r.n_tubes),
                   str(json.loads(r.params_json or "{}").get("detector", "-")), Path(r.path).name, r.sha256[:10] + "…")
     out.print(t)
 
@@ -125,6 +147,17 @@ def status(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> 
     out.print(f"[bold]{s['store']}[/]: {s['sources']} — {s['footage_hours']} h of footage, "
               f"cameras: {', '.join(s['cameras']) or '-'}")
     out.print(f"rows: {s['tables']}")
+    job = s["running_job"]
+    if job:
+        state = "running" if job["alive"] else "not running (its process is gone: killed?)"
+        where = (f", in {escape(str(job.get('current')))} up to t = {job.get('indexed_to_s') or 0:.0f} s"
+                 if job.get("current") else "")
+        out.print(f"job {job['job_id']} (pid {job['pid']}) {state}: {job['files_done']}/{job['n_files']} file(s) "
+                  f"done{where}" + (f"; deadline {job['deadline_utc']}" if job.get("deadline_utc") else ""),
+                  soft_wrap=True, highlight=False)
+    for p in s["in_progress"]:
+        out.print(f"  in progress: {escape(p['path'])}: indexed up to t = {p['indexed_to_s']:.1f} s"
+                  + (f" of {p['duration_s']:.1f} s" if p["duration_s"] else ""), soft_wrap=True, highlight=False)
     for p in s["problems"]:
         out.print(f"  [yellow]{p['status']}[/] {escape(p['path'])}: {escape(p['error'])}", soft_wrap=True)
 

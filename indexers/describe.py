@@ -133,11 +133,22 @@ class DescribeStage:
             if tube.track_no in self._thumbs:
                 result.thumbnails[tube_id] = self._thumbs[tube.track_no]
             result.tube_crops[tube_id] = self._crops.get(tube.track_no, [])
+        result.stage_info["tubes"] = self.summary()
+        self._tubes, self._crops, self._thumbs, self._acc = [], {}, {}, {}
+
+    def take_finished(self) -> list[tuple[Tube, bytes | None, list[np.ndarray]]]:
+        """The tubes finished so far, not yet numbered (tube_id ""), with thumbnail and crops, handed over and
+        forgotten (a job committing a long source chunk by chunk numbers them itself); open tracks stay."""
+        out = [(t, self._thumbs.pop(t.track_no, None), self._crops.pop(t.track_no, [])) for t in self._tubes]
+        self._tubes = []
+        return out
+
+    def summary(self) -> str:
+        """What `end` records in `stage_info["tubes"]`."""
         info = self.pipeline_info
         if self._attr_models.names:
             info += "+" + "+".join(self._attr_models.names)
-        result.stage_info["tubes"] = info
-        self._tubes, self._crops, self._thumbs, self._acc = [], {}, {}, {}
+        return info
 
     def _accumulate(self, tid: int, frame: Frame, dets: Detections, i: int, fg: np.ndarray | None) -> None:
         cfg = self.config

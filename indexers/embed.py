@@ -90,9 +90,20 @@ class EmbedStage:
             result.warnings.append(f"embed: {len(missing)} tube crop sets have no tube (e.g. {missing[0]}); skipped")
         result.vectors.extend(self.embed_tubes([tubes[k] for k in sorted(tubes) if result.tube_crops.get(k)],
                                                result.tube_crops))
-        result.stage_info[self.name] = ", ".join(
-            f"{e.name} ({e.weights_sha256[:12]})" if e.weights_sha256 else e.name for e in self.embedders)
+        result.stage_info[self.name] = self.summary()
         self._source = None
+
+    def take_scenes(self) -> tuple[list[SceneSample], list[VectorRecord]]:
+        """The scene samples taken so far and their vectors, handed over and forgotten (chunked commits)."""
+        self._flush_scenes()
+        out = (self._scenes, self._scene_vectors)
+        self._scenes, self._scene_vectors = [], []
+        return out
+
+    def summary(self) -> str:
+        """What `end` records in `stage_info["embed"]`."""
+        return ", ".join(f"{e.name} ({e.weights_sha256[:12]})" if e.weights_sha256 else e.name
+                         for e in self.embedders)
 
     def embed_tubes(self, tubes: list[Tube], crops: dict[str, list[np.ndarray]]) -> list[VectorRecord]:
         """One pooled vector per (tube, applicable embedder); crops beyond K are ignored."""

@@ -392,6 +392,11 @@ class Tracker:
                 alive.append(t)
         self._tracks = alive
 
+    def open_since_s(self) -> float | None:
+        """Presentation time of the first sample of the oldest open track (None: no track open)."""
+        starts = [t.pts_s[0] for t in self._tracks if t.pts_s]
+        return min(starts) if starts else None
+
     def pop_finished(self) -> list[TrackState]:
         """Tracks that ended since the last call (tentative ones included, `confirmed=False`)."""
         out, self._finished = self._finished, []

@@ -59,6 +59,10 @@ class TrackStage:
     def active_count(self) -> int:
         return self._tracker.active_count
 
+    def open_since_s(self) -> float | None:
+        """When the oldest track still open began (None: none open): where a resumed run must restart."""
+        return self._tracker.open_since_s()
+
     def _reid_xml(self) -> Path | None:
         return self.models.path(ReidDescriptor.name) if self._use_reid and self.models is not None else None
 

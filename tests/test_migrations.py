@@ -52,7 +52,7 @@ def test_v1_store_opens_migrated_and_gives_the_same_hits(v1_store: Path) -> None
     assert _version(v1_store) == 1
     store = Store(v1_store, create=False)
     assert store.migrated and store.migrated[0].startswith("schema v1 → v2")
-    assert _version(v1_store) == SCHEMA_VERSION == 2
+    assert _version(v1_store) == SCHEMA_VERSION == 3
     expected = json.loads((FIXTURE / "expected_hits.json").read_text())
     assert expected[""] and expected["voiture rouge"]  # the fixture holds hits to compare with
     for text, want in expected.items():
@@ -76,14 +76,14 @@ def test_a_step_killed_half_way_is_run_again_without_harm(v1_store: Path) -> Non
     db = lancedb.connect(str(v1_store / "lancedb"))
     migrations.MIGRATIONS[0].apply(db)  # the step ran, the version was not bumped (killed)
     store = Store(v1_store, create=False)
-    assert _version(v1_store) == 2
+    assert _version(v1_store) == SCHEMA_VERSION
     for rec in store.tubes_arrow().to_pylist():
         assert rec["attributes_json"].count("models_provenance") == 1
 
 
 def test_a_store_newer_than_the_code_is_refused(v1_store: Path) -> None:
     Store(v1_store, create=False)._meta_set("schema_version", str(SCHEMA_VERSION + 1))
-    with pytest.raises(StoreError, match=r"schema v3 is newer than this vsearch \(reads up to v2\)"):
+    with pytest.raises(StoreError, match=r"schema v4 is newer than this vsearch \(reads up to v3\)"):
         Store(v1_store, create=False)
     r = vsearch_cli("status", "--store", str(v1_store))
     assert r.returncode != 0 and "newer than this vsearch" in r.stderr and "Traceback" not in r.stderr
@@ -92,12 +92,12 @@ def test_a_store_newer_than_the_code_is_refused(v1_store: Path) -> None:
 def test_a_heavy_step_is_not_run_on_open_but_by_vsearch_migrate(v1_store: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     heavy = migrations.Migration(1, "a step that rewrites big tables", migrations.MIGRATIONS[0].apply, heavy=True)
-    monkeypatch.setattr(migrations, "MIGRATIONS", (heavy,))
+    monkeypatch.setattr(migrations, "MIGRATIONS", (heavy, *migrations.MIGRATIONS[1:]))
     with pytest.raises(StoreError, match="run `vsearch migrate --store"):
         Store(v1_store, create=False)
     assert _version(v1_store) == 1  # nothing was written
     assert Store(v1_store, create=False, allow_heavy_migration=True).migrated
-    assert _version(v1_store) == 2
+    assert _version(v1_store) == SCHEMA_VERSION
 
 
 def test_migrate_command(v1_store: Path) -> None:
@@ -105,7 +105,7 @@ def test_migrate_command(v1_store: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert "migrated schema v1 → v2" in r.stdout
     again = vsearch_cli("migrate", "--store", str(v1_store), "--json")
-    assert json.loads(again.stdout) == {"store": str(v1_store), "schema_version": 2, "applied": []}
+    assert json.loads(again.stdout) == {"store": str(v1_store), "schema_version": SCHEMA_VERSION, "applied": []}
 
 
 def test_a_new_store_is_created_at_the_current_version(tmp_path: Path) -> None:

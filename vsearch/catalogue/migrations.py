@@ -10,6 +10,9 @@ History:
            re-indexed by the next job, which says why); tube attributes gain `models_provenance` (which
            attribute model, with its weights' SHA-256, produced `models`; "unrecorded" for v1 rows that have
            model outputs, since v1 did not record it).
+  v2 → v3  sources gain `indexed_to_s` (how far into the file its rows reach: a long file is committed chunk by
+           chunk) and `checkpoint_json` (where a rerun resumes a file whose indexing stopped inside it; empty
+           once the file is done). Rows written before v3 are complete files: `indexed_to_s` stays empty.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import pyarrow as pa
 
 from vsearch.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 VERSION_KEY = "schema_version"
 UNRECORDED = "unrecorded (indexed before schema v2)"
 
@@ -65,9 +68,17 @@ def _v1_to_v2(db: object) -> None:
     )
 
 
+def _v2_to_v3(db: object) -> None:
+    sources = db.open_table("sources")  # type: ignore[attr-defined]
+    for name, kind in (("indexed_to_s", pa.float64()), ("checkpoint_json", pa.string())):
+        if name not in sources.schema.names:
+            sources.add_columns(pa.field(name, kind))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "record the pipeline identity of each source and the provenance of attribute-model outputs",
               _v1_to_v2),
+    Migration(2, "record per-file progress and the checkpoint a rerun resumes from", _v2_to_v3),
 )
 assert [m.from_version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION)), "one step per version"
 

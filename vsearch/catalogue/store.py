@@ -73,6 +73,8 @@ SOURCES_SCHEMA = pa.schema([
     pa.field("indexed_utc", TS),
     pa.field("job_id", pa.string()),
     pa.field("identity_json", pa.string()),  # v2: the pipeline identity (`vsearch.indexing.identity`)
+    pa.field("indexed_to_s", pa.float64()),  # v3: source pts the rows reach (None: written before v3, complete)
+    pa.field("checkpoint_json", pa.string()),  # v3: where a rerun resumes (`indexing.checkpoint`); None: done
 ])
 
 TUBES_SCHEMA = pa.schema([
@@ -180,6 +182,8 @@ class SourceRow:
     indexed_utc: dt.datetime | None = None
     job_id: str = ""
     identity_json: str | None = None  # None: indexed before schema v2 recorded it
+    indexed_to_s: float | None = None  # source pts the committed rows reach (None: before v3, complete)
+    checkpoint_json: str | None = None  # a file stopped inside: where a rerun resumes (None: done)
 
     @property
     def identity(self) -> dict[str, object] | None:
@@ -198,7 +202,8 @@ class SourceRow:
         d = {k: getattr(self, k) for k in SOURCES_SCHEMA.names}
         for k in ("start_utc", "end_utc", "indexed_utc"):
             d[k] = d[k].isoformat() if d[k] is not None else None
-        for k in ("gaps_json", "stage_info_json", "params_json", "warnings_json", "identity_json"):
+        for k in ("gaps_json", "stage_info_json", "params_json", "warnings_json", "identity_json",
+                  "checkpoint_json"):
             d[k.removesuffix("_json")] = json.loads(d.pop(k) or "null")
         d["fps"] = f"{self.fps_num}/{self.fps_den}"
         return d
@@ -251,6 +256,9 @@ class Store:
             raise StoreError(f"{self.uri}: no vsearch store here; run `vsearch index PATH --store {self.uri}` first")
         # Local folders (None on an object store): person-derived files stay readable by their owner only.
         self.thumbs_dir = self.root / "thumbs" if self.root is not None else None
+        # Job reports are `files` (jobs/<id>.json, in the bucket for a remote store); the running-job lock and the
+        # reports the planner reads stay on this machine for a remote store (the site folder).
+        self.jobs_dir = (self.root if self.root is not None else self.location.site_dir) / "jobs"
         if self.root is not None:
             try:
                 self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -351,6 +359,30 @@ class Store:
 
     def _add_source_row(self, row: SourceRow) -> None:
         self.table("sources").add(pa.table({k: [getattr(row, k)] for k in SOURCES_SCHEMA.names}, schema=SOURCES_SCHEMA))
+
+    def write_chunk(self, row: SourceRow, result: SourceResult) -> None:
+        """Commit one more chunk of a source indexed chunk by chunk: its new rows are added (nothing earlier is
+        cleared), then the `sources` row, carrying the progress and the checkpoint, is replaced in one commit."""
+        self._write_tubes(row, result)
+        self._write_vectors(row, result)
+        self._write_scenes(row, result)
+        data = pa.table({k: [getattr(row, k)] for k in SOURCES_SCHEMA.names}, schema=SOURCES_SCHEMA)
+        (self.table("sources").merge_insert("source_id").when_matched_update_all().when_not_matched_insert_all()
+         .execute(data))
+
+    def clear_not_indexed(self, path: str) -> None:
+        """Remove the placeholder row of a file a job stopped before (status `not_indexed`), once indexed."""
+        self.table("sources").delete(f"path = {sql_str(path)} AND status = 'not_indexed'")
+
+    def trim_source(self, source_id: str, last_tube_id: str, last_scene_id: str) -> None:
+        """Remove a source's rows beyond its last checkpoint (written by a chunk whose `sources` row was never
+        committed: the job was killed in between), so the resumed run adds them once. Ids sort by number/time."""
+        cond = f"source_id = {sql_str(source_id)}"
+        self.table("tubes").delete(f"{cond} AND tube_id > {sql_str(last_tube_id)}")
+        self.table("scenes").delete(f"{cond} AND scene_id > {sql_str(last_scene_id)}")
+        for name in self.vector_tables():
+            self.table(name).delete(f"{cond} AND ((kind = 'tube' AND item_id > {sql_str(last_tube_id)}) OR "
+                                    f"(kind = 'scene' AND item_id > {sql_str(last_scene_id)}))")
 
     def _write_tubes(self, row: SourceRow, result: SourceResult) -> None:
         if not result.tubes:

@@ -99,7 +99,7 @@ def purge(store: Store, *, older_than: dt.timedelta, now: dt.datetime | None = N
     report = PurgeReport(cutoff_utc=cutoff.isoformat(), dry_run=dry_run)
     touched = False
     for src in store.sources():
-        if src.status == "purged":
+        if src.status in ("purged", "not_indexed"):  # not_indexed: a job stopped before it; nothing to purge
             continue
         recorded_end = src.end_utc or src.start_utc
         if recorded_end is None or recorded_end >= cutoff:

@@ -8,27 +8,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import queue
 import secrets
-import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from vsearch import __version__
 from vsearch.evidence.audit import AuditLog
 from vsearch.errors import DecodeError, SourceError, UsageError, VsearchError
 from vsearch.indexers import activity, decode
-from vsearch.indexers.base import FrameContext, SourceResult, Stage
-from vsearch.records import SourceRef
+from vsearch.indexers.base import SourceResult, Stage
+from vsearch.records import Gap, SourceRef
 from vsearch.site import SiteConfig, log_system_action, os_operator
 from vsearch.indexing.identity import PipelineIdentity
-from vsearch.indexing.identity import parse as parse_identity
+from vsearch.indexing import checkpoint as ckpt
+from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, Chunk, ChunkedRun, gaps_json, new_gap
+from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, JobLock, StopControl, not_started_row, status_summary
+from vsearch.indexing.plan import Plan, make_plan, ordered, source_actions
+from vsearch.indexing.prefetch import prefetched
 from vsearch.indexing.ray_executor import RayOptions, run_on_ray
 from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
 from vsearch.catalogue.store import SourceRow, Store
@@ -64,10 +66,14 @@ class IndexOptions:
     prefetch_frames: int = 0  # frames queued ahead by a reader thread (0: none; no measured gain, see benchmarks.md)
     keep_existing: bool = False  # keep sources indexed by another pipeline (identity differs) instead of redoing them
     ray: RayOptions | None = None  # run the per-file work on a Ray cluster (`indexing.ray_executor`); None: here
+    chunk_s: float = DEFAULT_CHUNK_S  # footage seconds per commit inside a file (inline jobs; see indexing/checkpoint)
+    priority: tuple[str, ...] = ()  # files (path part) or cameras indexed first, in this order (see indexing/plan)
 
     def __post_init__(self) -> None:
         if self.gating not in GATING_MODES:
             raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}; got {self.gating!r}")
+        if not self.chunk_s > 0:
+            raise UsageError(f"chunk must be a positive number of seconds, got {self.chunk_s!r}")
         if self.prefetch_frames < 0:
             raise UsageError(f"prefetch_frames must be >= 0, got {self.prefetch_frames}")
         if self.workers < (0 if self.ray else 1):  # 0: one per CPU of the Ray cluster
@@ -81,12 +87,14 @@ class IndexOptions:
 @dataclass
 class FileOutcome:
     path: str
-    status: str  # ok | partial | failed | skipped
+    status: str  # ok | partial | failed | skipped | stopped (inside the file, at a chunk boundary; resumable)
     message: str = ""
     row: SourceRow | None = None
     result: SourceResult | None = None
-    footage_s: float = 0.0
+    footage_s: float = 0.0  # footage indexed by this run
     wall_s: float = 0.0
+    work: dict[str, object] = field(default_factory=dict)  # frames through the stages, overlap, resume point
+    append: bool = False  # earlier chunks of this file are in the store: add this last one to them
 
 
 @dataclass
@@ -104,6 +112,8 @@ class JobReport:
     pipeline: dict[str, object] = field(default_factory=dict)  # the identity of what this job indexes with
     audit_head: dict[str, object] | None = None  # signed head of the audit log after the job's start entry
     report_ref: str = ""  # where the report is stored (jobs/<job_id>.json in the store)
+    not_done: list[dict[str, object]] = field(default_factory=list)  # stopped inside, or not started, and why
+    plan: dict[str, object] = field(default_factory=dict)  # with a deadline: order, expected speed and outcome
 
     @property
     def x_realtime(self) -> float:
@@ -206,9 +216,12 @@ def _base_row(path: Path, sha: str, params: str, job_id: str, identity: str | No
 
 
 def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_id: str, params: str,
-               stages: list[Stage], sink: ProgressSink | None = None, identity: str | None = None) -> FileOutcome:
+               stages: list[Stage], sink: ProgressSink | None = None, identity: str | None = None, *,
+               chunks: ChunkCommits | None = None) -> FileOutcome:
     """Hash, probe, decode and run the stages over one file. Never raises for a bad file: returns `failed`.
-    `done` maps the SHA-256 of files not to index again to the reason they are skipped."""
+    `done` maps the SHA-256 of files not to index again to the reason they are skipped. With `chunks` (inline
+    jobs: the caller is the store's writer) the file is committed chunk by chunk and resumed from its last
+    checkpoint; the outcome then holds only the last chunk (`append`)."""
     t0 = time.perf_counter()
     path = spec.path
     try:
@@ -227,60 +240,78 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     aw, ah = decode.analysis_size(info, opts.width_px)
     ref = SourceRef(source_id=sha, path=base["path"], camera=camera, start_utc=start_utc, info=info,
                     analysis_fps=opts.fps, analysis_width_px=aw, analysis_height_px=ah)
-    result = SourceResult(source=ref)
+    resume = chunks.resume_of(sha) if chunks else None
     if sink:
         sink.file_started(str(path), info.duration_s)
+    end_s = info.duration_s + info.start_pts_s if info.duration_s else None
+    fixed = dict(camera=camera, container=info.container, codec=info.codec, width_px=info.width_px,
+                 height_px=info.height_px, fps_num=info.fps.numerator, fps_den=info.fps.denominator,
+                 duration_s=info.duration_s, start_pts_s=info.start_pts_s, start_utc=start_utc,
+                 end_utc=ref.wall_time(end_s) if end_s is not None else None, start_origin=origin,
+                 clock_offset_s=offset, analysis_width_px=aw, analysis_height_px=ah, **base)
+    runner = ChunkedRun(stages, ref, chunk_s=opts.chunk_s if chunks else None, resume=resume)
     try:
         scan = activity.scan_activity(path, info) if opts.gating_on else None
-        for stage in stages:
-            stage.begin(ref)
+        spans = scan.spans if scan and scan.gated else None
+        if resume is not None:
+            spans = ckpt.from_pts(spans, resume.resume_pts_s, (end_s or resume.resume_pts_s) + 3600.0)
         run = decode.open_decode(path, info, decode.DecodeOptions(fps=opts.fps, width_px=opts.width_px,
-                                                                  backend=opts.decoder,
-                                                                  spans=scan.spans if scan and scan.gated else None))
-        sampled = 0
-        for frame in _prefetched(run, opts.prefetch_frames):
-            sampled += 1
-            ctx = FrameContext()
-            for stage in stages:
-                stage.process(frame, ctx)
-            if sink:
-                sink.frame(str(path), frame.pts_s)
-        ctx = FrameContext()  # the end-of-source pass: open tracks end and are described
-        for stage in stages:
-            stage.finish(ctx)
-        result.gaps = list(run.gaps)
-        result.frames_decoded = run.frames_decoded
-        result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
-        if scan is not None and scan.gated:
-            result.warnings.append(_idle_note(scan))
-        if run.decode_errors:
-            result.warnings.append(f"{run.decode_errors} corrupt packet(s)/frame(s) skipped by the decoder")
-        for stage in stages:
-            stage.end(result)
+                                                                  backend=opts.decoder, spans=spans))
+
+        def on_chunk(chunk: Chunk) -> None:
+            assert chunks is not None and chunk.checkpoint is not None
+            ck = chunk.checkpoint
+            gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume))]
+            ck = replace(ck, gaps=tuple(g for g in gaps if g.start_s < ck.indexed_to_s))
+            todo = Gap(ck.indexed_to_s, end_s or ck.indexed_to_s, chunk.stop_reason or NOT_YET)
+            row = SourceRow(status="partial", error="", frames_decoded=ck.frames_decoded,
+                            frames_sampled=ck.frames_sampled, gaps_json=gaps_json([*ck.gaps, todo]),
+                            decoder=run.backend, n_tubes=ck.tubes, indexed_to_s=ck.indexed_to_s,
+                            checkpoint_json=ck.to_json(), **fixed)
+            chunks.write(row, chunk.result)
+
+        result = runner.run(prefetched(run, opts.prefetch_frames), on_chunk=on_chunk if chunks else None,
+                            should_stop=chunks.should_stop if chunks else (lambda: None),
+                            on_frame=(lambda pts: sink.frame(str(path), pts)) if sink else (lambda pts: None),
+                            decoded_so_far=lambda: run.frames_decoded)
     except DecodeError as e:
         row = SourceRow(status="failed", error=str(e), camera=camera, **base)
         return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)
-    end_pts = info.duration_s + info.start_pts_s if info.duration_s else (run.last_pts_s or info.start_pts_s)
+    work = {"frames_sampled": runner.totals.frames_sampled, "overlap_frames": runner.totals.overlap_frames,
+            "resumed_from_s": resume.indexed_to_s if resume else None}
+    if result is None:  # stopped at a chunk boundary (deadline or signal): committed, to be continued
+        t = runner.totals
+        return FileOutcome(str(path), "stopped", f"indexed up to t = {t.stopped_at_s:.1f} s; {t.stop_reason}",
+                           footage_s=(t.stopped_at_s or 0.0) - (resume.indexed_to_s if resume else info.start_pts_s),
+                           wall_s=time.perf_counter() - t0, work=work)
+    result.gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume))]
+    result.frames_decoded = run.frames_decoded + (resume.frames_decoded if resume else 0)
+    result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
+    result.warnings.extend(runner.totals.warnings)
+    if scan is not None and scan.gated:
+        result.warnings.append(_idle_note(scan))
+    if run.decode_errors:
+        result.warnings.append(f"{run.decode_errors} corrupt packet(s)/frame(s) skipped by the decoder")
+    sampled = runner.totals.frames_sampled + (resume.frames_sampled if resume else 0)
     status = "ok" if not result.gaps else "partial"
     if result.frames_decoded == 0:
         status = "failed"
     message = "; ".join(f"gap {g.start_s:.2f}-{g.end_s:.2f} s: {g.reason}" for g in result.gaps)
     if status == "failed":
         message = f"{path}: no frame could be decoded" + (f" ({message})" if message else "")
+    end_pts = end_s if end_s is not None else (run.last_pts_s or info.start_pts_s)
     row = SourceRow(
-        status=status, error=message if status == "failed" else "", camera=camera, container=info.container,
-        codec=info.codec, width_px=info.width_px, height_px=info.height_px, fps_num=info.fps.numerator,
-        fps_den=info.fps.denominator, duration_s=info.duration_s, start_pts_s=info.start_pts_s,
-        start_utc=start_utc, end_utc=ref.wall_time(end_pts), start_origin=origin, clock_offset_s=offset,
-        frames_decoded=result.frames_decoded, frames_sampled=sampled, gaps_json=json.dumps([asdict(g) for g in result.gaps]),
-        decoder=run.backend,
+        status=status, error=message if status == "failed" else "", frames_decoded=result.frames_decoded,
+        frames_sampled=sampled, gaps_json=gaps_json(result.gaps), decoder=run.backend,
         detector="; ".join(result.stage_info[k] for k in ("tubes", "embed") if k in result.stage_info),
         stage_info_json=json.dumps(result.stage_info, sort_keys=True), warnings_json=json.dumps(result.warnings),
-        analysis_width_px=aw, analysis_height_px=ah, n_tubes=len(result.tubes), **base,
+        n_tubes=runner.totals.tubes, indexed_to_s=end_pts, checkpoint_json=None,
+        **{**fixed, "end_utc": ref.wall_time(end_pts)},
     )
-    footage = (info.duration_s or 0.0)
+    footage = (info.duration_s or 0.0) - ((resume.indexed_to_s - info.start_pts_s) if resume else 0.0)
     return FileOutcome(str(path), status, message, row=row, result=result if status != "failed" else None,
-                       footage_s=footage, wall_s=time.perf_counter() - t0)
+                       footage_s=footage, wall_s=time.perf_counter() - t0, work=work,
+                       append=chunks is not None and chunks.started(sha))
 
 
 def _idle_note(scan: activity.ActivityScan) -> str:
@@ -289,57 +320,6 @@ def _idle_note(scan: activity.ActivityScan) -> str:
     return (f"activity gating ({activity.ACTIVITY_VERSION}): {len(scan.idle)} idle stretch(es), {scan.idle_s:.1f} s "
             f"of {scan.end_s - scan.start_s:.1f} s, not decoded (no motion in the compressed stream; not gaps): "
             f"{spans} s")
-
-
-_END = object()
-_T = TypeVar("_T")
-
-
-def _prefetched(frames: Iterable[_T], depth: int) -> Iterator[_T]:
-    """`frames`, read ahead by a thread into a queue of `depth` items, so decoding (the ffmpeg pipe read, frame
-    conversion) overlaps the stages' work. Errors are re-raised here; stopping early stops the reader."""
-    if depth <= 0:
-        yield from frames
-        return
-    q: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def reader() -> None:
-        it = iter(frames)
-        try:
-            for item in it:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    break
-        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            failure.append(e)
-        finally:
-            close = getattr(it, "close", None)
-            if close is not None:
-                close()
-            while not stop.is_set():
-                try:
-                    q.put(_END, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-
-    t = threading.Thread(target=reader, name="decode-prefetch", daemon=True)
-    t.start()
-    try:
-        while (item := q.get()) is not _END:
-            yield item  # type: ignore[misc]
-        if failure:
-            raise failure[0]
-    finally:
-        stop.set()
-        t.join()
 
 
 def _known_identity(spec: SourceSpec, opts: IndexOptions) -> dict[str, object]:
@@ -366,10 +346,15 @@ def _internal_error(path: Path, e: BaseException) -> str:
 
 
 def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None = None,
-              audit: AuditLog | None = None) -> JobReport:
+              audit: AuditLog | None = None, control: StopControl | None = None,
+              on_plan: Callable[[Plan], None] | None = None) -> JobReport:
+    """Index `paths` into the store, `--priority` files first, then newest first. `control` says when to stop
+    early (deadline, signal): always at a chunk boundary, that chunk committed; files stopped inside or not
+    started are in `JobReport.not_done`. With a deadline, the plan is made first and handed to `on_plan`."""
     sink = sink or NullSink()
+    control = control or StopControl()
     found = discover(paths, camera=opts.camera, start=opts.start, tz=opts.tz)
-    specs = found.specs
+    specs = ordered(found.specs, opts.priority, tz=opts.tz)
     store = Store(opts.store)
     job_id = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
     report = JobReport(job_id=job_id, started_utc=dt.datetime.now(UTC).isoformat(),
@@ -385,7 +370,13 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     current = pipeline_identity(stages, index_params)
     report.pipeline = current.to_dict()
     identity = current.to_json()
-    done, redo = _plan(store.sources(), current, keep_existing=opts.keep_existing)
+    done, redo, resumes = source_actions(store.sources(), current, keep_existing=opts.keep_existing)
+    if control.deadline_utc is not None:
+        plan = make_plan(specs, deadline_utc=control.deadline_utc, now=control.now(), fps=opts.fps,
+                         width_px=opts.width_px, jobs_dir=store.jobs_dir)
+        report.plan = plan.to_dict()
+        if on_plan is not None:
+            on_plan(plan)
     for w in warnings:
         sink.warn(w)
     report.warnings.extend(warnings)
@@ -408,31 +399,48 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
                     outcome.message = "; ".join(m for m in (outcome.message, f"re-indexed: {why}") if m)
                     report.warnings.append(f"{outcome.path}: re-indexed: {why}")
                     sink.warn(f"{outcome.path}: re-indexed: {why}")
-                store.write_source(outcome.row, outcome.result)
+                if outcome.append and outcome.result is not None:
+                    store.write_chunk(outcome.row, outcome.result)
+                else:
+                    store.write_source(outcome.row, outcome.result)
+                store.clear_not_indexed(outcome.row.path)
                 written.add(outcome.row.source_id)
-        report.footage_s += outcome.footage_s if outcome.status in ("ok", "partial") else 0.0
+        if outcome.status == "stopped":
+            report.not_done.append({"path": outcome.path, "reason": outcome.message})
+        report.footage_s += outcome.footage_s if outcome.status in ("ok", "partial", "stopped") else 0.0
         report.files.append({"path": outcome.path, "status": outcome.status, "message": outcome.message,
                              "sha256": outcome.row.sha256 if outcome.row else None,
-                             "tubes": outcome.row.n_tubes if outcome.row else 0,
+                             "tubes": outcome.row.n_tubes if outcome.row else 0, **outcome.work,
                              "footage_s": round(outcome.footage_s, 3), "wall_s": round(outcome.wall_s, 3)})
         outcome.result = None  # free frames/crops as soon as they are stored
         sink.file_done(outcome)
 
-    if opts.ray is not None:
-        for outcome in run_on_ray(specs, opts, done, job_id, params, identity, sink):
-            commit(outcome)
-    elif opts.workers <= 1:
-        for spec in specs:
-            try:
-                outcome = index_file(spec, opts, done, job_id, params, stages, sink, identity=identity)
-            except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
-                outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
-            commit(outcome)
-    else:
-        with ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_pool_task, s, opts, done, job_id, params, identity) for s in specs]
-            for fut in as_completed(futures):
-                commit(fut.result())
+    with JobLock(store, job_id, deadline_utc=control.deadline_utc, n_files=len(specs)) as lock:
+        if opts.ray is not None:  # per-file tasks on the cluster; the driver commits each file whole
+            for k, outcome in enumerate(run_on_ray(specs, opts, done, job_id, params, identity, sink)):
+                commit(outcome)
+                lock.update(files_done=k + 1)
+        elif opts.workers <= 1:
+            chunks = ChunkCommits(store, resumes, control, lock)
+            for k, spec in enumerate(specs):
+                reason = control.reason()
+                if reason is not None:  # the deadline passed or a stop was asked: what is left is listed
+                    _not_started(store, spec, opts, reason, report)
+                    continue
+                try:
+                    outcome = index_file(spec, opts, done, job_id, params, stages, sink, identity=identity,
+                                         chunks=chunks)
+                except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
+                    outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
+                commit(outcome)
+                done.update({sha: "same content as another file in this job" for sha in written})
+                lock.update(files_done=k + 1, current=None)
+        else:  # worker processes cannot write the store: each file is committed whole, when it is done
+            with ProcessPoolExecutor(max_workers=opts.workers, mp_context=get_context("spawn")) as pool:
+                futures = [pool.submit(_pool_task, s, opts, done, job_id, params, identity) for s in specs]
+                for k, fut in enumerate(as_completed(futures)):
+                    commit(fut.result())
+                    lock.update(files_done=k + 1)
 
     if written:
         store.ensure_scalar_indices()
@@ -440,7 +448,7 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     report.wall_s = time.perf_counter() - t0
     report.finished_utc = dt.datetime.now(UTC).isoformat()
     report.files.sort(key=lambda f: f["path"])
-    for status in ("ok", "partial", "failed", "skipped"):
+    for status in ("ok", "partial", "failed", "skipped", "stopped", "not started"):
         report.counts[status] = sum(1 for f in report.files if f["status"] == status)
     report.report_ref = store.file_ref(f"jobs/{job_id}.json")
     store.write_job_report(job_id, json.dumps(report.to_dict(), indent=2, sort_keys=True).encode())
@@ -454,51 +462,26 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     return report
 
 
-def _plan(rows: list[SourceRow], current: PipelineIdentity, *,
-          keep_existing: bool) -> tuple[dict[str, str], dict[str, str]]:
-    """(files to skip: SHA-256 -> why, files to index again: SHA-256 -> why) from what the store holds."""
-    skip, redo = {}, {}
-    for r in rows:
-        if r.status == "purged":
-            skip[r.source_id] = "its index was purged by retention; not re-indexed (lock it to a case to keep footage)"
-        elif r.status in ("ok", "partial"):
-            diffs = current.differences(parse_identity(r.identity_json))
-            if not diffs:
-                skip[r.source_id] = "unchanged since last indexed (same SHA-256)"
-            elif keep_existing:
-                skip[r.source_id] = ("kept as indexed (--keep-existing) although the pipeline changed: "
-                                     + "; ".join(diffs))
-            else:
-                redo[r.source_id] = "pipeline changed since it was indexed: " + "; ".join(diffs)
-    return skip, redo
+def _not_started(store: Store, spec: SourceSpec, opts: IndexOptions, reason: str, report: JobReport) -> None:
+    """A file the job stopped before: listed in the report, and in the store (so every search's coverage names
+    it) unless it is already indexed."""
+    report.files.append({"path": str(spec.path), "status": "not started", "message": reason, "sha256": None,
+                         "tubes": 0, "footage_s": 0.0, "wall_s": 0.0})
+    report.not_done.append({"path": str(spec.path), "reason": reason})
+    if any(r.status != NOT_INDEXED for r in store.sources_at_path(str(spec.path.resolve()))):
+        return
+    store.clear_not_indexed(str(spec.path.resolve()))
+    store.write_source(not_started_row(spec, reason, _known_identity(spec, opts)), None)
 
 
 def _note_changed(store: Store, outcome: FileOutcome, report: JobReport) -> None:
     assert outcome.row is not None
     for old in store.sources_at_path(outcome.row.path):
-        if old.source_id != outcome.row.source_id:
+        if old.source_id != outcome.row.source_id and old.status != NOT_INDEXED:
             msg = (f"{outcome.path}: content changed since it was indexed (SHA-256 {old.sha256[:12]}… → "
                    f"{outcome.row.sha256[:12]}…); both versions are kept in the catalogue")
             report.warnings.append(msg)
             outcome.message = (outcome.message + "; " if outcome.message else "") + "content changed since last index"
 
 
-def status_summary(store: Store) -> dict[str, object]:
-    rows = store.sources()
-    by_status: dict[str, int] = {}
-    for r in rows:
-        by_status[r.status] = by_status.get(r.status, 0) + 1
-    footage = sum(r.duration_s or 0.0 for r in rows if r.status in ("ok", "partial"))
-    return {
-        "store": store.uri,
-        "sources": by_status,
-        "cameras": store.cameras(),
-        "footage_hours": round(footage / 3600, 4),
-        "tables": store.counts(),
-        "problems": [{"path": r.path, "status": r.status, "error": r.error or r.gaps_json} for r in rows
-                     if r.status != "ok"],
-    }
-
-
-__all__ = ["IndexOptions", "JobReport", "FileOutcome", "ProgressSink", "run_index", "status_summary",
-           "VsearchError"]
+__all__ = ["IndexOptions", "JobReport", "FileOutcome", "ProgressSink", "run_index", "status_summary", "VsearchError"]

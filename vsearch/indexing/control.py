@@ -1,0 +1,194 @@
+"""Running a long job: chunk commits and resumes, when to stop (a deadline, a signal), what to do first, and the
+lock file that tells `vsearch status` a job is running.
+
+A job stops only at a chunk boundary (`indexing.checkpoint`), after committing that chunk: a deadline is met
+within one chunk's processing time, and an interrupted file resumes from there on the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from vsearch.errors import StoreError, UsageError
+from vsearch.indexers.base import SourceResult
+from vsearch.indexing.checkpoint import Checkpoint
+from vsearch.catalogue.store import SourceRow, Store
+from vsearch.indexing.sources import SourceSpec
+
+UTC = dt.timezone.utc
+DEADLINE_REASON = "not indexed (deadline)"
+LOCK_NAME = "running.json"
+NOT_INDEXED = "not_indexed"  # status of a placeholder row: a file a job stopped before (coverage names it)
+
+
+def parse_deadline(text: str, *, now: dt.datetime | None = None, tz: str = "Europe/Paris") -> dt.datetime:
+    """`07:00` (the next such local time), `+8h` / `+90m` / `+30s`, or an ISO-8601 time (local when no offset)."""
+    now = now or dt.datetime.now(UTC)
+    zone = ZoneInfo(tz)
+    t = text.strip()
+    if m := re.fullmatch(r"\+(\d+(?:\.\d+)?)([hms])", t):
+        n = float(m.group(1))
+        return now + dt.timedelta(**{{"h": "hours", "m": "minutes", "s": "seconds"}[m.group(2)]: n})
+    if m := re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", t):
+        local = now.astimezone(zone)
+        at = local.replace(hour=int(m.group(1)), minute=int(m.group(2)), second=0, microsecond=0)
+        if at <= local:
+            at += dt.timedelta(days=1)
+        return at.astimezone(UTC)
+    try:
+        at = dt.datetime.fromisoformat(t)
+    except ValueError:
+        raise UsageError(f"--deadline {text!r}: use a local time (07:00), a duration (+8h, +90m) or an ISO-8601 "
+                         "time (2026-12-02T07:00)") from None
+    return (at if at.tzinfo else at.replace(tzinfo=zone)).astimezone(UTC)
+
+
+@dataclass
+class StopControl:
+    """When the job stops at the next chunk boundary: the deadline has passed, or a stop was requested (the CLI
+    turns SIGINT/SIGTERM into `request_stop`). `clock` is injectable for tests."""
+
+    deadline_utc: dt.datetime | None = None
+    clock: object = None  # () -> datetime (UTC); default: now
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _why: str = ""
+
+    def request_stop(self, why: str) -> None:
+        self._why = why
+        self._stop.set()
+
+    def now(self) -> dt.datetime:
+        return self.clock() if callable(self.clock) else dt.datetime.now(UTC)
+
+    def reason(self) -> str | None:
+        """Why to stop now (the text recorded for what is left), or None to go on."""
+        if self._stop.is_set():
+            return f"not indexed (job stopped: {self._why}; rerun to continue)"
+        if self.deadline_utc is not None and self.now() >= self.deadline_utc:
+            return DEADLINE_REASON
+        return None
+
+
+class ChunkCommits:
+    """The store side of chunked indexing, for jobs whose main process indexes the files itself."""
+
+    def __init__(self, store: Store, resumes: dict[str, Checkpoint], control: StopControl,
+                 lock: JobLock | None = None) -> None:
+        self.store = store
+        self.resumes = resumes
+        self.control = control
+        self.lock = lock
+        self._started: set[str] = set()
+
+    def resume_of(self, source_id: str) -> Checkpoint | None:
+        """The checkpoint to resume `source_id` from; rows a killed run wrote after it are removed first."""
+        ck = self.resumes.get(source_id)
+        if ck is not None:
+            last_tube = f"{source_id[:16]}-{ck.tubes:05d}"
+            self.store.trim_source(source_id, last_tube, ck.last_scene_id)
+            self._started.add(source_id)
+        return ck
+
+    def started(self, source_id: str) -> bool:
+        return source_id in self._started
+
+    def write(self, row: SourceRow, result: SourceResult) -> None:
+        if row.source_id not in self._started:  # a fresh start: leftovers of any earlier attempt go first
+            self.store.clear_source(row.source_id)
+            self._started.add(row.source_id)
+        self.store.write_chunk(row, result)
+        if self.lock is not None:
+            self.lock.update(current=row.path, indexed_to_s=row.indexed_to_s, duration_s=row.duration_s)
+
+    def should_stop(self) -> str | None:
+        return self.control.reason()
+
+
+class JobLock:
+    """`<store>/jobs/running.json` while a job runs: its pid, start, deadline and progress (rewritten atomically
+    at each chunk), removed at the end. A lock whose process is gone is stale (a killed job)."""
+
+    def __init__(self, store: Store, job_id: str, *, deadline_utc: dt.datetime | None, n_files: int) -> None:
+        self.path = store.jobs_dir / LOCK_NAME
+        self.data: dict[str, object] = {"job_id": job_id, "pid": os.getpid(), "n_files": n_files, "files_done": 0,
+                                        "started_utc": dt.datetime.now(UTC).isoformat(),
+                                        "deadline_utc": deadline_utc.isoformat() if deadline_utc else None}
+
+    def __enter__(self) -> JobLock:
+        other = running_job(self.path.parent)
+        if other is not None and other["alive"] and other.get("pid") != os.getpid():
+            raise StoreError(f"{self.path.parent.parent}: job {other.get('job_id')} (pid {other.get('pid')}) is "
+                             "indexing into this store; wait for it to finish or stop it (Ctrl-C / kill -TERM "
+                             "stops it at its next chunk boundary) before starting another")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def update(self, **values: object) -> None:
+        self.data.update(values, updated_utc=dt.datetime.now(UTC).isoformat())
+        self._write()
+
+    def _write(self) -> None:
+        tmp = self.path.with_name(f".{LOCK_NAME}.tmp")
+        tmp.write_text(json.dumps(self.data, sort_keys=True))
+        os.replace(tmp, self.path)
+
+
+def running_job(jobs_dir: Path) -> dict[str, object] | None:
+    """The job holding the store's lock file, with `alive` False when its process is gone (killed)."""
+    path = Path(jobs_dir) / LOCK_NAME
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(int(data["pid"]), 0)
+        data["alive"] = True
+    except ProcessLookupError:
+        data["alive"] = False
+    except PermissionError:  # another user's live process
+        data["alive"] = True
+    return data
+
+
+def not_started_row(spec: SourceSpec, reason: str, known: dict[str, object]) -> SourceRow:
+    """The placeholder `sources` row of a file the job did not reach (keyed by its path: it was not hashed)."""
+    path = str(spec.path.resolve())
+    try:
+        st = spec.path.stat()
+        size, mtime = st.st_size, st.st_mtime_ns
+    except OSError:
+        size, mtime = 0, 0
+    return SourceRow(source_id=f"{NOT_INDEXED}:{path}", path=path, size_bytes=size, mtime_ns=mtime, sha256="",
+                     status=NOT_INDEXED, error=reason, **known)
+
+
+def status_summary(store: Store) -> dict[str, object]:
+    rows = store.sources()
+    by_status: dict[str, int] = {}
+    for r in rows:
+        by_status[r.status] = by_status.get(r.status, 0) + 1
+    footage = sum((r.indexed_to_s - r.start_pts_s if r.checkpoint_json and r.indexed_to_s is not None
+                   else r.duration_s or 0.0) for r in rows if r.status in ("ok", "partial"))
+    return {
+        "store": store.uri,
+        "sources": by_status,
+        "cameras": store.cameras(),
+        "footage_hours": round(footage / 3600, 4),
+        "tables": store.counts(),
+        "problems": [{"path": r.path, "status": r.status, "error": r.error or r.gaps_json} for r in rows
+                     if r.status != "ok"],
+        "in_progress": [{"path": r.path, "indexed_to_s": r.indexed_to_s, "duration_s": r.duration_s}
+                        for r in rows if r.checkpoint_json],
+        "running_job": running_job(store.jobs_dir),
+    }

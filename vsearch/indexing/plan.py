@@ -1,0 +1,145 @@
+"""What an overnight job does first, and what it expects to finish by its deadline.
+
+Order: files matching a `--priority` term first, in the order the terms were given (a term matches a file whose
+path contains it, or whose camera is it), then everything else newest first (by the start time the user gave,
+else the file's modification time), so the most recent footage is ready first.
+
+Estimate: the measured speed of the last job in this store that indexed footage with the same analysis rate and
+width (footage seconds per wall-clock second, `x_realtime` in its report). Without one there is no estimate; the
+plan then says so and gives only the order. The estimate is a forecast: the job stops on the clock, not on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from vsearch.errors import DecodeError, SourceError
+from vsearch.indexers import probe
+from vsearch.indexing.checkpoint import Checkpoint
+from vsearch.indexing.identity import PipelineIdentity
+from vsearch.indexing.identity import parse as parse_identity
+from vsearch.indexing.sources import SourceSpec, resolve
+from vsearch.catalogue.store import SourceRow
+
+UTC = dt.timezone.utc
+
+
+def ordered(specs: list[SourceSpec], priority: tuple[str, ...], *, tz: str = "Europe/Paris") -> list[SourceSpec]:
+    """`specs` in the order the job indexes them (see the module docstring)."""
+    known = {}
+    for spec in specs:  # camera and start as given (option, manifest, sidecar); the container is not opened
+        try:
+            camera, start, _, _ = resolve(spec, None, tz=tz)
+            known[spec.path] = (camera, -start.timestamp())
+        except SourceError:
+            try:
+                known[spec.path] = (spec.camera, -spec.path.stat().st_mtime)
+            except OSError:
+                known[spec.path] = (spec.camera, 0.0)
+
+    def rank(spec: SourceSpec) -> int:
+        for k, term in enumerate(priority):
+            if term == known[spec.path][0] or term in str(spec.path):
+                return k
+        return len(priority)
+
+    return sorted(specs, key=lambda s: (rank(s), known[s.path][1], str(s.path)))
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    path: str
+    duration_s: float | None
+    expected: str  # "done" | "partly (to t = … s)" | "not by the deadline" | "unknown (no measured speed)"
+
+
+@dataclass(frozen=True)
+class Plan:
+    deadline_utc: str | None
+    x_realtime: float | None  # the speed the estimate uses (None: no earlier job to measure it from)
+    rate_from: str  # where that speed comes from
+    fps: float
+    width_px: int
+    files: tuple[PlannedFile, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        head = (f"plan: {len(self.files)} file(s) at {self.fps:g} fps / {self.width_px} px"
+                + (f", deadline {self.deadline_utc}" if self.deadline_utc else ""))
+        speed = (f"expected speed {self.x_realtime:.1f}× real time ({self.rate_from})" if self.x_realtime
+                 else f"no estimate: {self.rate_from}")
+        return [head, speed] + [f"  {k}. {Path(f.path).name} ({_length(f.duration_s)}): {f.expected}"
+                                for k, f in enumerate(self.files, start=1)]
+
+
+def _length(s: float | None) -> str:
+    return "length unknown" if s is None else f"{s / 60:.1f} min"
+
+
+def measured_speed(jobs_dir: Path, fps: float, width_px: int) -> tuple[float | None, str]:
+    """x real time of the newest job report with the same analysis rate and width, and which report."""
+    reports = sorted(Path(jobs_dir).glob("*.json"), reverse=True) if Path(jobs_dir).is_dir() else []
+    for p in reports:
+        try:
+            r = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        o = r.get("options", {})
+        if r.get("footage_s", 0) > 0 and r.get("wall_s", 0) > 0 and o.get("fps") == fps \
+                and o.get("width_px") == width_px:
+            return r["footage_s"] / r["wall_s"], f"measured by job {r.get('job_id', p.stem)}"
+    return None, "no earlier job in this store indexed at this rate and width"
+
+
+def make_plan(specs: list[SourceSpec], *, deadline_utc: dt.datetime | None, now: dt.datetime, fps: float,
+              width_px: int, jobs_dir: Path) -> Plan:
+    speed, source = measured_speed(jobs_dir, fps, width_px)
+    budget_s = None if speed is None or deadline_utc is None else max(0.0, (deadline_utc - now).total_seconds()) * speed
+    files = []
+    for spec in specs:
+        try:
+            dur = probe.probe(spec.path).duration_s
+        except DecodeError:
+            dur = None
+        if budget_s is None:
+            expected = "unknown (no measured speed)" if deadline_utc else "done (no deadline)"
+        elif dur is None:
+            expected = "unknown (length unknown)"
+        elif budget_s >= dur:
+            expected, budget_s = "done", budget_s - dur
+        elif budget_s > 0:
+            expected, budget_s = f"partly (to t = {budget_s:.0f} s)", 0.0
+        else:
+            expected = "not by the deadline"
+        files.append(PlannedFile(str(spec.path), dur, expected))
+    return Plan(deadline_utc.isoformat() if deadline_utc else None, speed, source, fps, width_px, tuple(files))
+
+
+def source_actions(rows: list[SourceRow], current: PipelineIdentity, *,
+                   keep_existing: bool) -> tuple[dict[str, str], dict[str, str], dict[str, Checkpoint]]:
+    """(files to skip: SHA-256 -> why, files to index again: SHA-256 -> why, files to resume: SHA-256 ->
+    checkpoint) from what the store holds."""
+    skip, redo, resume = {}, {}, {}
+    for r in rows:
+        ck = Checkpoint.from_json(r.checkpoint_json) if r.status == "partial" else None
+        if ck is not None and not current.differences(parse_identity(r.identity_json)):
+            resume[r.source_id] = ck
+        elif ck is not None:
+            redo[r.source_id] = "stopped inside the file by a job with another pipeline; started again"
+        elif r.status == "purged":
+            skip[r.source_id] = "its index was purged by retention; not re-indexed (lock it to a case to keep footage)"
+        elif r.status in ("ok", "partial"):
+            diffs = current.differences(parse_identity(r.identity_json))
+            if not diffs:
+                skip[r.source_id] = "unchanged since last indexed (same SHA-256)"
+            elif keep_existing:
+                skip[r.source_id] = ("kept as indexed (--keep-existing) although the pipeline changed: "
+                                     + "; ".join(diffs))
+            else:
+                redo[r.source_id] = "pipeline changed since it was indexed: " + "; ".join(diffs)
+    return skip, redo, resume
