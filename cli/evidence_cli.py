@@ -20,8 +20,9 @@ def verify(bundle: Annotated[Path, typer.Argument(help="Export bundle folder or 
            trusted_key: Annotated[Optional[list[str]], typer.Option(
                "--trusted-key", help="A signer to trust: the key fingerprint the site published (64 hex digits) "
                                      "or its public key PEM file (repeatable).")] = None,
-           store: Annotated[Optional[Path], typer.Option("--store", envvar="VSEARCH_STORE", help="Trust this "
-                                                         "site's own key (<store>/keys, or key_dir).")] = None,
+           store: Annotated[Optional[str], typer.Option("--store", envvar="VSEARCH_STORE", help="Trust this "
+                                                        "site's own key (<store>/keys, or key_dir; a folder or "
+                                                        "an s3:// / gs:// / az:// store).")] = None,
            config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Re-check an export bundle offline: every hash, the signature, the manifest, and who signed it.
 

@@ -124,8 +124,10 @@ def test_the_current_pipeline_rewrites_the_v1_rows_exactly(v1_store: Path, tmp_p
     clip = make_fixture.write_clip(tmp_path / "footage")
     old = Store(v1_store, create=False)
     assert [r.sha256 for r in old.sources()] == [hashlib.sha256(clip.read_bytes()).hexdigest()]  # same bytes
+    no_models = tmp_path / "no-models"  # as the v1 code ran: motion only, no attribute model (no built-in set)
+    no_models.mkdir()
     r = vsearch_cli("index", str(clip.parent), "--store", str(tmp_path / "new"), "--detector", "motion", "-q",
-                    "--models-dir", str(tmp_path / "no-models"))
+                    "--models-dir", str(no_models), builtin_models=no_models)
     assert r.returncode == 0, r.stdout + r.stderr
     new = Store(tmp_path / "new", create=False)
     want, got = old.tubes_arrow().to_pylist(), new.tubes_arrow().to_pylist()

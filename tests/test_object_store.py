@@ -108,10 +108,10 @@ def test_s3_store_gives_what_a_folder_gives(s3_env: dict[str, str], tmp_path: Pa
     r = vsearch_cli("export", "--class", "car", "-o", str(bundle), "--no-synopsis", "--no-passages",
                     "--store", remote, *access, env=s3_env)
     assert r.returncode == 0, r.stderr
-    assert vsearch_cli("verify", str(bundle), env=s3_env).returncode == 0
+    assert vsearch_cli("verify", str(bundle), "--store", remote, env=s3_env).returncode == 0  # the site's key
     # listings on the URI
-    for cmd in ("sources", "tubes", "status"):
-        r = vsearch_cli(cmd, "--store", remote, "--json", env=s3_env)
+    for cmd, guard in (("sources", []), ("tubes", access), ("status", [])):  # per-object data needs an access
+        r = vsearch_cli(cmd, "--store", remote, "--json", *guard, env=s3_env)
         assert r.returncode == 0, r.stderr
     status = json.loads(vsearch_cli("status", "--store", remote, "--json", env=s3_env).stdout)
     assert status["store"] == remote and status["sources"] == {"ok": 2}
@@ -128,8 +128,11 @@ def test_s3_store_gives_what_a_folder_gives(s3_env: dict[str, str], tmp_path: Pa
     # ... but the audit log (indexing and the searches above) is on this machine's disk, not in the bucket
     assert not any("audit" in k or "keys/" in k for k in keys)
     audit = Path(s3_env["VSEARCH_STATE_DIR"]) / "s3" / s3_env["VSEARCH_TEST_BUCKET"] / "cases" / "store" / "audit.jsonl"
-    actions = [json.loads(line)["action"] for line in audit.read_text().splitlines()]
-    assert actions.count("index") == 1 and actions.count("search") == 3 and actions.count("export") == 1
+    entries = [json.loads(line) for line in audit.read_text().splitlines()]
+    actions = [e["action"] for e in entries]
+    index_states = [e["result"].get("state") for e in entries if e["action"] == "index"]
+    assert index_states == ["started", "completed"]  # one job, logged when it starts and when it ends
+    assert actions.count("search") == 3 and actions.count("export") == 1
     assert (audit.parent / "keys").is_dir()
 
     # a rerun skips every file (resumability reads the remote sources table)

@@ -36,7 +36,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     ]
     clip = synth.write_video(synth.SynthVideo(root / "footage" / "cam1.mp4", 640, 360, 10, 12.0, objs)).path
     clip.with_name("cam1.mp4.json").write_text(json.dumps({"camera": "cam1", "start": START.isoformat()}))
-    r = vsearch_cli("index", str(clip.parent), "--store", str(root / "store"), "--detector", "motion", "-q")
+    no_models = root / "no-models"  # the motion detector and no attribute model (the built-in set left out)
+    no_models.mkdir()
+    r = vsearch_cli("index", str(clip.parent), "--store", str(root / "store"), "--detector", "motion", "-q",
+                    "--models-dir", str(no_models), builtin_models=no_models)
     assert r.returncode == 0, r.stdout + r.stderr
     st = Store(root / "store", create=False)
     assert st.ensure_scalar_indices()  # the engine must give the same answers with the indices

@@ -52,7 +52,8 @@ def _term(hit: dict, name: str) -> dict:
 
 
 def _upper(env: dict[str, Path], tube_id: str) -> dict[str, float]:
-    r = vsearch_cli("show", tube_id, "--store", str(env["store"]), "--json")
+    r = vsearch_cli("show", tube_id, "--json", *_access(env))  # per-object data: an authorised access
+    assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)["attributes"]["upper_colours"]
 
 
@@ -120,10 +121,11 @@ def test_towards_and_away_from_the_camera(highway: dict[str, Path]) -> None:
     towards = _search(highway, "white van coming towards the camera")["hits"]
     away = _search(highway, "camionnette blanche qui s'éloigne")["hits"]
     assert len(towards) == len(away) > 20  # all vehicles, ranked
-    for hits, motion, heading in ((towards, "motion=towards", "SW"), (away, "motion=away", "NE")):
+    # towards the camera = down the image on this view (S, SW, SE), away = up it (N, NE, NW)
+    for hits, motion, heading in ((towards, "motion=towards", "S"), (away, "motion=away", "N")):
         top = hits[:5]
         assert all(_term(h, motion)["status"] == "matched" for h in top)
-        assert all(h["direction"] == heading for h in top), [h["direction"] for h in top]
+        assert all(h["direction"].startswith(heading) for h in top), [h["direction"] for h in top]
 
 
 @pytest.mark.parametrize("text", ["a white lorry", "un camion blanc", "a bus", "une camionnette"])

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vsearch.evidence.audit import canonical_json
+from vsearch.catalogue.location import StoreLocation
 from vsearch.evidence.layout import (CHUNK, CONTROL_FILES, MANIFEST, MANIFEST_SIG, PUBLIC_KEY, REPORT, SIGNATURE,
                                      SIGNATURE_KEYS, SUMS, VERIFY_TXT, json_file, safe_rel, sums_text)
 from vsearch.evidence.signing import fingerprint, site_public_fingerprint, verify_signature
@@ -76,12 +77,13 @@ def parse_trusted_key(value: str) -> TrustedKey:
         raise UsageError(f"--trusted-key {path}: not an Ed25519 public key PEM file ({e})") from e
 
 
-def site_trusted_keys(store: Path | None, config: SiteConfig | None) -> list[TrustedKey]:
-    """The site's own key, when we know where it is: the config's `key_dir`, else `<store>/keys`."""
+def site_trusted_keys(store: Path | str | None, config: SiteConfig | None) -> list[TrustedKey]:
+    """The site's own key, when we know where it is: the config's `key_dir`, else `keys/` in the store's site
+    folder (the store folder; for a store on object storage, its folder on this machine)."""
     if config is not None and config.key_dir is not None:
         key_dir = config.key_dir
     elif store is not None:
-        key_dir = config.key_dir_path(store) if config is not None else Path(store) / "keys"
+        key_dir = config.key_dir_path(store) if config is not None else StoreLocation.parse(store).site_dir / "keys"
     else:
         return []
     site = f" ({config.site_name})" if config is not None else ""
