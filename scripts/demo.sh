@@ -35,10 +35,10 @@ echo "== vsearch search --class person --direction left --json > $OUT/results.js
 vsearch search --class person --direction left --store "$STORE" "${ACCESS[@]}" --json > "$OUT/results.json"
 echo "== vsearch synopsis (people walking left) -o $OUT/synopsis.mp4"
 vsearch synopsis --from-results "$OUT/results.json" -o "$OUT/synopsis.mp4" --store "$STORE" "${ACCESS[@]}"
-echo "== vsearch export \"personne en haut rouge\" -o $OUT/bundle"
+echo "== vsearch export \"personne en haut rouge\" --strict -o $OUT/bundle   (only objects matching every term)"
 rm -rf "$OUT/bundle" "$OUT/bundle.zip"
-vsearch export "personne en haut rouge" -o "$OUT/bundle" --zip --store "$STORE" "${ACCESS[@]}"
+vsearch export "personne en haut rouge" --strict -o "$OUT/bundle" --zip --store "$STORE" "${ACCESS[@]}"
 echo "== vsearch verify $OUT/bundle.zip"
-vsearch verify "$OUT/bundle.zip"
+vsearch verify "$OUT/bundle.zip" --store "$STORE"  # trusted: signed by this site's own key
 vsearch audit verify --store "$STORE"
 echo "Done. Open $OUT/bundle/report.html in a browser; the synopsis is $OUT/synopsis.mp4."
