@@ -10,20 +10,10 @@ import pytest
 
 import synth
 from conftest import cluster_module, vsearch_cli
+from test_search_cli import CONFIG  # the test site: one authorised, one expired investigator
 from vsearch.catalogue.location import StoreLocation
 from vsearch.catalogue.store import Store
 from vsearch.errors import UsageError
-
-CONFIG = """\
-site_name = "Test site"
-retention_days = 30
-[[investigators]]
-id = "opj-0421"
-name = "Jeanne Martin"
-authorisation_ref = "test authorisation"
-valid_from = 2024-01-01
-valid_until = 2030-12-31
-"""
 
 
 def cars_folder(root: Path, n_files: int = 2) -> Path:

@@ -13,24 +13,9 @@ from pathlib import Path
 
 import synth
 from conftest import vsearch_cli
+from test_search_cli import CONFIG  # the test site: one authorised, one expired investigator
 
 INVESTIGATOR, CASE, REASON = "opj-0421", "PV-2026-118", "témoin place de la gare"
-CONFIG = f"""\
-site_name = "Test site"
-retention_days = 30
-[[investigators]]
-id = "{INVESTIGATOR}"
-name = "Jeanne Martin"
-authorisation_ref = "test authorisation"
-valid_from = 2024-01-01
-valid_until = 2030-12-31
-[[investigators]]
-id = "opj-expired"
-name = "Old Agent"
-authorisation_ref = "expired"
-valid_from = 2020-01-01
-valid_until = 2021-01-01
-"""
 
 
 def build_store(root: Path) -> dict[str, Path]:
