@@ -52,7 +52,8 @@ def _term(hit: dict, name: str) -> dict:
 
 
 def _upper(env: dict[str, Path], tube_id: str) -> dict[str, float]:
-    r = vsearch_cli("show", tube_id, "--store", str(env["store"]), "--json")
+    r = vsearch_cli("show", tube_id, "--json", *_access(env))  # showing an object is an access: logged
+    assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)["attributes"]["upper_colours"]
 
 
