@@ -299,12 +299,10 @@ def _yolox_grids(size: int = YOLOX_INPUT) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
 
 
-def letterbox(img: np.ndarray, size: int = YOLOX_INPUT, pad: int = 114,
-              max_scale: float = float("inf")) -> tuple[np.ndarray, float]:
-    """Resize keeping aspect ratio (by at most `max_scale`) into the top-left of a size×size canvas of `pad`;
-    returns (canvas, scale)."""
+def letterbox(img: np.ndarray, size: int = YOLOX_INPUT, pad: int = 114) -> tuple[np.ndarray, float]:
+    """Resize keeping aspect ratio into the top-left of a size×size canvas of `pad`; returns (canvas, scale)."""
     h, w = img.shape[:2]
-    r = min(size / h, size / w, max_scale)
+    r = min(size / h, size / w)
     nh, nw = int(round(h * r)), int(round(w * r))
     canvas = np.full((size, size, 3), pad, np.uint8)
     canvas[:nh, :nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)

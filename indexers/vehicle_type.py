@@ -8,8 +8,8 @@ leaving out the opinions that are absent. The result is stored as `models.vehicl
 `models.vehicle_type_p` (its probability), one `models.vehicle_type_p_<type>` per type and
 `models.vehicle_type_from` (which opinions took part), which is what the query's vehicle-type words read.
 
-Per-tube cost: YOLOX runs once on each of the tube's few best crops (the ones kept for embedding), never on
-every frame.
+Per-tube cost: one YOLOX inference per vehicle tube, on its few best crops (the ones kept for embedding) tiled
+on one input, never on every frame.
 """
 
 from __future__ import annotations
@@ -92,19 +92,33 @@ class YoloxCropTyper:
         return self._runner.weights_sha256
 
     def opinion(self, crops: list[np.ndarray], pad_frac: float = 0.1) -> np.ndarray | None:
-        from vsearch.indexers.detect import decode_yolox, letterbox  # detect imports the registry: keep it lazy
+        """Up to 4 crops are tiled 2x2 on one YOLOX input (one inference per tube: the crops are small, a
+        208-px cell holds them at up to 2x); None when YOLOX recognises the vehicle on none of them."""
+        import cv2
 
-        found = []
-        for crop in crops:
+        from vsearch.indexers.detect import YOLOX_INPUT, decode_yolox  # detect imports the registry: lazy
+
+        cell = YOLOX_INPUT // 2
+        canvas = np.full((YOLOX_INPUT, YOLOX_INPUT, 3), 114, np.uint8)
+        owns = []
+        for k, crop in enumerate(crops[:4]):
             h, w = crop.shape[:2]
-            canvas, r = letterbox(crop, max_scale=_MAX_UPSCALE)
-            out = self._runner.run(canvas.transpose(2, 0, 1)[None].astype(np.float32))
-            pred = (out["output"] if "output" in out else next(iter(out.values())))
-            pred = pred.reshape(-1, pred.shape[-1])
-            boxes, _, _ = decode_yolox(pred, r, -1.0)  # every anchor, in the order of `pred`
-            own = np.array([w, h, w, h]) * np.array([pad_frac, pad_frac, 1 + pad_frac, 1 + pad_frac]) / (1 + 2 * pad_frac)
-            cls = pred[:, 4:5] * pred[:, 5:]
-            vehicle = cls[:, [2, 5, 7]]
+            r = min(cell / h, cell / w, _MAX_UPSCALE)
+            nh, nw = max(1, int(round(h * r))), max(1, int(round(w * r)))
+            ox, oy = (k % 2) * cell, (k // 2) * cell
+            canvas[oy:oy + nh, ox:ox + nw] = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_LINEAR)
+            # the tube's own box inside the padded crop, in canvas pixels
+            owns.append(np.array([ox, oy, ox, oy]) + np.array([nw, nh, nw, nh]) *
+                        np.array([pad_frac, pad_frac, 1 + pad_frac, 1 + pad_frac]) / (1 + 2 * pad_frac))
+        if not owns:
+            return None
+        out = self._runner.run(canvas.transpose(2, 0, 1)[None].astype(np.float32))
+        pred = out["output"] if "output" in out else next(iter(out.values()))
+        pred = pred.reshape(-1, pred.shape[-1])
+        boxes, _, _ = decode_yolox(pred, 1.0, -1.0)  # every anchor, in the order of `pred`
+        vehicle = pred[:, 4:5] * pred[:, 5:][:, [2, 5, 7]]
+        found = []
+        for own in owns:
             best = np.where(_iou(boxes, own) >= _MIN_OVERLAP, vehicle.max(1), 0.0)
             i = int(np.argmax(best))
             op = coco_opinion({2: float(vehicle[i, 0]), 5: float(vehicle[i, 1]), 7: float(vehicle[i, 2])})
