@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from vsearch.models.runtime import ModelRunner
@@ -94,8 +95,6 @@ class YoloxCropTyper:
     def opinion(self, crops: list[np.ndarray], pad_frac: float = 0.1) -> np.ndarray | None:
         """Up to 4 crops are tiled 2x2 on one YOLOX input (one inference per tube: the crops are small, a
         208-px cell holds them at up to 2x); None when YOLOX recognises the vehicle on none of them."""
-        import cv2
-
         from vsearch.indexers.detect import YOLOX_INPUT, decode_yolox  # detect imports the registry: lazy
 
         cell = YOLOX_INPUT // 2

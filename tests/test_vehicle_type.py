@@ -90,6 +90,21 @@ def test_yolox_on_real_car_crops_says_car() -> None:
     assert set(said) <= {"car", None} and said.count("car") >= 2, said
 
 
+def test_crops_tiled_on_one_input_are_each_matched_to_their_own_cell() -> None:
+    """Four crops on one YOLOX input: the opinion is that of the crops' own vehicles, not of a neighbour cell."""
+    img, cars = _cars_on_real_frame()
+    h, w = img.shape[:2]
+    big = [b for b in cars if b[2] - b[0] >= 30]
+    crops = [img[y0:y1, x0:x1] for x0, y0, x1, y1 in (pad_box(b, w, h) for b in big)]
+    typer = YoloxCropTyper(model_file(shared_path("models"), "yolox-nano"))
+    alone = typer.opinion(crops[:1])
+    grey = np.full_like(crops[0], 114)  # an empty crop next to a car gives no opinion of its own
+    assert typer.opinion([grey]) is None
+    assert typer.opinion([grey, crops[0], grey, grey]) == pytest.approx(alone, abs=0.05)
+    tiled = typer.opinion((crops * 4)[:4])
+    assert tiled is not None and FINE_TYPES[int(np.argmax(tiled))] == "car"
+
+
 def test_attribute_models_store_fused_type_with_provenance_and_keep_the_raw_type() -> None:
     img, cars = _cars_on_real_frame()
     h, w = img.shape[:2]
