@@ -19,7 +19,19 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+<<<<<<< HEAD
 from vsearch.models.runtime import ModelRunner
+=======
+from vsearch.indexers.vehicle_type import (
+    YoloxCropTyper,
+    fine_type_outputs,
+    fuse,
+    shape_opinion,
+    type_model_opinion,
+)
+from vsearch.models import registry
+from vsearch.models.runtime import ModelRunner, find_ir
+>>>>>>> attrs
 from vsearch.records import CLASSES, ModelOutputs
 
 if TYPE_CHECKING:
@@ -341,6 +353,14 @@ def _blob(crop_bgr: np.ndarray, w: int, h: int) -> np.ndarray:
     return cv2.resize(crop_bgr, (w, h), interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)[None].astype(np.float32)
 
 
+def model_file(models_dir: Path | None, key: str) -> Path | None:
+    """The one place the describe stage looks up a catalogue model file (`key` as in the registry, e.g.
+    "yolox-nano"): its verified path in `models_dir`, or None when absent or failing its hash check."""
+    if models_dir is None:
+        return None
+    return registry.installed(Path(models_dir)).get(key)
+
+
 class AttributeModels:
     """Person-attribute and vehicle-attribute models of a resolved, hash-verified model set, loaded lazily;
     absent models are simply skipped (`describe` returns {} for that class)."""
@@ -354,15 +374,17 @@ class AttributeModels:
                 if xml is not None:
                     self._xml[kind], self._sha[kind] = xml, models.get(key).weights_sha256
         self._runners: dict[str, ModelRunner] = {}
+        yolox = model_file(models_dir, "yolox-nano")
+        self._typer = None if yolox is None else YoloxCropTyper(yolox)
 
     @property
     def keys(self) -> list[str]:
-        """"person" and/or "vehicle": the attribute models present."""
-        return sorted(self._xml)
+        """"person", "vehicle" and/or "fine-type" (YOLOX on crops): the attribute models present."""
+        return sorted(self._xml) + (["fine-type"] if self._typer is not None else [])
 
     @property
     def names(self) -> list[str]:
-        return sorted(xml.stem for xml in self._xml.values())
+        return sorted(xml.stem for xml in self._xml.values()) + (["yolox-nano-crops"] if self._typer else [])
 
     def _model(self, key: str) -> ModelRunner:
         if key not in self._runners:
@@ -370,11 +392,20 @@ class AttributeModels:
         return self._runners[key]
 
     def provenance(self, key: str) -> tuple[str, str]:
+<<<<<<< HEAD
         """(model name, SHA-256 of its weights file) of the model used for "person" or "vehicle"."""
         return self._xml[key].stem, self._sha[key]
+=======
+        """(model name, SHA-256 of its weights file) of the model used for "person", "vehicle" or "fine-type"."""
+        if key == "fine-type":
+            assert self._typer is not None
+            return self._typer.name, self._typer.weights_sha256
+        return self._xml[key].stem, self._model(key).weights_sha256
+>>>>>>> attrs
 
-    def describe(self, class_name: str, crops: list[np.ndarray]) -> ModelOutputs:
-        """Averaged model outputs over a tube's kept crops; empty when no model covers the class."""
+    def describe(self, class_name: str, crops: list[np.ndarray], aspect_h_w: float | None = None) -> ModelOutputs:
+        """Averaged model outputs over a tube's kept crops; empty when no model covers the class.
+        `aspect_h_w`: the tube's median box height / width (source pixels), one opinion on the vehicle type."""
         crops = [c for c in crops if c.size > 0]
         if not crops:
             return ModelOutputs()
@@ -384,16 +415,38 @@ class AttributeModels:
             model, sha = self.provenance("person")
             return ModelOutputs(model=model, weights_sha256=sha, probabilities=tuple(
                 (key, round(float(scores[i]), 3)) for i, key in _PERSON_KEEP.items()))
-        if class_name in ("car", "bus", "truck") and "vehicle" in self._xml:
+        if class_name in ("car", "bus", "truck"):
+            return self._vehicle(crops, aspect_h_w)
+        return ModelOutputs()
+
+    def _vehicle(self, crops: list[np.ndarray], aspect_h_w: float | None) -> ModelOutputs:
+        """Colour from the vehicle-attributes model; the fine type fused from YOLOX on the crops, that model's
+        type and the box shape (see `vsearch.indexers.vehicle_type`). The model's own type stays stored as
+        `vehicle_attr_type` / `vehicle_attr_type_p`."""
+        opinions: dict[str, np.ndarray] = {}
+        probs: tuple[tuple[str, float], ...] = ()
+        labels: tuple[tuple[str, str], ...] = ()
+        model, sha = "", ""
+        if "vehicle" in self._xml:
             m = self._model("vehicle")
             outs = [m.run(_blob(c, 72, 72)) for c in crops]
             colour = np.mean([np.asarray(o["color"]).reshape(-1) for o in outs], axis=0)
             vtype = np.mean([np.asarray(o["type"]).reshape(-1) for o in outs], axis=0)
             model, sha = self.provenance("vehicle")
-            return ModelOutputs(
-                model=model, weights_sha256=sha,
-                probabilities=(("vehicle_colour_p", round(float(colour.max()), 3)),
-                               ("vehicle_type_p", round(float(vtype.max()), 3))),
-                labels=(("vehicle_colour", _VEHICLE_COLOURS[int(np.argmax(colour))]),
-                        ("vehicle_type", _VEHICLE_TYPES[int(np.argmax(vtype))])))
-        return ModelOutputs()
+            probs = (("vehicle_colour_p", round(float(colour.max()), 3)),
+                     ("vehicle_attr_type_p", round(float(vtype.max()), 3)))
+            labels = (("vehicle_colour", _VEHICLE_COLOURS[int(np.argmax(colour))]),
+                      ("vehicle_attr_type", _VEHICLE_TYPES[int(np.argmax(vtype))]))
+            opinions["type-model"] = type_model_opinion(vtype)
+        if self._typer is not None:
+            yolox = self._typer.opinion(crops)
+            if yolox is not None:
+                opinions["yolox-nano"] = yolox
+            if not model:
+                model, sha = self.provenance("fine-type")
+        if not opinions:  # the shape alone is no type: leave it "not measurable"
+            return ModelOutputs(model=model, weights_sha256=sha, probabilities=probs, labels=labels)
+        if aspect_h_w is not None and np.isfinite(aspect_h_w):
+            opinions["shape"] = shape_opinion(aspect_h_w)
+        fp, fl = fine_type_outputs(*fuse(opinions))
+        return ModelOutputs(model=model, weights_sha256=sha, probabilities=probs + fp, labels=labels + fl)

@@ -216,7 +216,8 @@ class DescribeStage:
         attributes = TubeAttributes(
             appearance=Appearance(colours=_fractions(acc.colours), upper=_fractions(acc.upper if person else None),
                                   lower=_fractions(acc.lower if person else None)),
-            motion=motion, footprint=footprint, models=self._attr_models.describe(tube.class_name, crops),
+            motion=motion, footprint=footprint,
+            models=self._attr_models.describe(tube.class_name, crops, _aspect(footprint)),
             class_votes=votes, first_seen_utc=src.wall_time(tube.first_pts_s),
             last_seen_utc=src.wall_time(tube.last_pts_s))
         self._tubes.append(replace(tube, attributes=attributes))
@@ -264,6 +265,11 @@ class DescribeStage:
             class_name=class_name, class_source=class_source,
         )
         return tube, motion, footprint, tuple(votes.items())
+
+
+def _aspect(footprint: Footprint) -> float:
+    w, h = footprint.size_px
+    return h / w if w > 0 else float("nan")
 
 
 def _fractions(counts: np.ndarray | None) -> ColourFractions:

@@ -11,8 +11,10 @@ Where each score comes from (the vocabulary file says which word builds which te
   `lower_colours`, `head_colours` attributes); a shade (light, dark, navy) also counts the neighbouring palette
   colours at half weight (dark blue is often binned black, light blue grey/white) since no lightness is stored.
 - item: the attribute-model probability stored under `models.<key>` (has_bag, has_coat_jacket, ...).
-- vehicle type: the class of a detector that knows it (bus, truck), else the vehicle-attributes model's type and
-  its probability (`models.vehicle_type`, `models.vehicle_type_p`).
+- vehicle type: the class of a detector that knows it (bus, truck), else the fused type's probability for the
+  wanted type (`models.vehicle_type_p_<type>`: YOLOX-Nano on the best crops, the vehicle-attributes model and
+  the box shape, see `vsearch.indexers.vehicle_type`); stores indexed before it: the vehicle-attributes model's
+  type and probability (`models.vehicle_type`, `models.vehicle_type_p`) mixed with the box shape.
 - motion: towards / away from the box-height trend over the stored path; entering / leaving from the stored
   entry / exit edge.
 """
@@ -225,7 +227,8 @@ class VehicleTypeTerm:
         return f"vehicle type={self.vtype}"
 
     def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
-        return [("models", "vehicle_type", pa.string()), ("models", "vehicle_type_p", pa.float64())]
+        return [("models", "vehicle_type", pa.string()), ("models", "vehicle_type_p", pa.float64()),
+                ("models", f"vehicle_type_p_{self.vtype}", pa.float64())]
 
     def tall(self) -> bool:
         return self.vtype in ("truck", "bus")
@@ -245,7 +248,11 @@ class VehicleTypeTerm:
         cls = np.asarray(c.table.column("class_name").to_pylist(), object)
         fine = np.isin(cls, list(_FINE_CLASSES))
         from_class = np.where(cls == self.vtype, 1.0, 0.0)
-        if self.tall():  # the type model confuses vans and lorries: half the evidence is the box shape
+        # stores indexed since the fused type (YOLOX on crops + type model + box shape) keep each type's
+        # probability; older stores only the type model's chosen type
+        fused = c.attr("models", f"vehicle_type_p_{self.vtype}")
+        model = np.where(np.isfinite(fused), fused, model)
+        if self.tall():  # small vehicles fool the models (vans, lorries seen as cars): half is the box shape
             shape = np.clip((box_aspect(c.table) - 0.9) / (TALL_FULL - 0.9), 0.0, 1.0)
             model = np.where(np.isfinite(model), 0.5 * model + 0.5 * shape, shape)
         score = np.where(fine, from_class, model)

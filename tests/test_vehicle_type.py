@@ -1,0 +1,122 @@
+"""Fine vehicle type: the fusion on exact distributions, and YOLOX on real crops of real footage."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from conftest import shared_path
+
+from vsearch.indexers.attributes import AttributeModels, model_file, pad_box
+from vsearch.indexers.vehicle_type import (
+    FINE_TYPES,
+    YoloxCropTyper,
+    coco_opinion,
+    fine_type_outputs,
+    fuse,
+    shape_opinion,
+    type_model_opinion,
+)
+
+
+def onehot(name: str) -> np.ndarray:
+    return np.eye(len(FINE_TYPES))[FINE_TYPES.index(name)]
+
+
+def test_fuse_weights_opinions_and_says_which_took_part() -> None:
+    dist, src = fuse({"yolox-nano": onehot("car"), "type-model": onehot("truck"), "shape": onehot("truck")})
+    assert src == "yolox-nano+type-model+shape"
+    assert dist == pytest.approx([0.6, 0, 0.4, 0])
+    # absent opinions are left out and the rest renormalised
+    dist, src = fuse({"type-model": onehot("van"), "shape": onehot("car")})
+    assert src == "type-model+shape" and dist == pytest.approx([0.15 / 0.4, 0.25 / 0.4, 0, 0])
+    with pytest.raises(ValueError):
+        fuse({})
+
+
+def test_type_model_alone_calling_a_car_a_truck_is_outvoted_by_yolox_and_shape() -> None:
+    # the highway case: the type model says truck (p 0.7), YOLOX says car, the box is flat
+    dist, _ = fuse({"yolox-nano": coco_opinion({2: 0.8, 5: 0.0, 7: 0.1}),
+                    "type-model": type_model_opinion(np.array([0.2, 0.05, 0.7, 0.05])),
+                    "shape": shape_opinion(0.7)})
+    probs, labels = fine_type_outputs(dist, "x")
+    assert dict(labels)["vehicle_type"] == "car" and dict(probs)["vehicle_type_p"] > 0.6
+    assert sum(p for k, p in probs if k.startswith("vehicle_type_p_")) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_coco_truck_splits_into_truck_and_van_and_bus_stays_bus() -> None:
+    assert coco_opinion({7: 0.9}) == pytest.approx([0, 0.45, 0.55, 0])
+    assert coco_opinion({5: 0.5, 2: 0.0}) == pytest.approx(onehot("bus"))
+    assert coco_opinion({2: 0.05, 7: 0.02}) is None  # YOLOX sees no vehicle: no opinion
+
+
+def test_shape_opinion() -> None:
+    assert shape_opinion(0.7) == pytest.approx(onehot("car"))
+    assert shape_opinion(1.5) == pytest.approx([0.25, 0.25, 0.25, 0.25])
+    assert shape_opinion(1.1).sum() == pytest.approx(1.0)
+
+
+def _cars_on_real_frame() -> tuple[np.ndarray, list[np.ndarray]]:
+    """A frame of the real highway clip and the boxes YOLOX (as a detector on the whole frame) calls cars."""
+    from vsearch.indexers.detect import YoloxNano
+    from vsearch.records import CLASSES, Frame
+
+    clip = shared_path("footage", "highway", "video02.avi")
+    models = shared_path("models")
+    cap = cv2.VideoCapture(str(clip))
+    cap.set(cv2.CAP_PROP_POS_MSEC, 3000)
+    ok, img = cap.read()
+    assert ok
+    dets = YoloxNano.from_models_dir(models).detect(Frame(0, 3.0, img, 1.0))
+    cars = [b for b, c, s in zip(dets.boxes_xyxy, dets.class_ids, dets.scores)
+            if CLASSES[c] == "car" and s > 0.7]
+    assert cars, "YOLOX finds no car on the reference frame"
+    return img, cars
+
+
+def test_yolox_on_real_car_crops_says_car() -> None:
+    img, cars = _cars_on_real_frame()
+    path = model_file(shared_path("models"), "yolox-nano")
+    assert path is not None
+    typer = YoloxCropTyper(path)
+    h, w = img.shape[:2]
+    said = []
+    for box in cars:
+        x0, y0, x1, y1 = pad_box(box, w, h)
+        op = typer.opinion([img[y0:y1, x0:x1]])
+        said.append(None if op is None else FINE_TYPES[int(np.argmax(op))])
+        if box[2] - box[0] >= 30:  # YOLOX sees vehicles of 30 px and more on a crop; tinier ones give no opinion
+            assert said[-1] == "car", (box, op)
+    assert set(said) <= {"car", None} and said.count("car") >= 2, said
+
+
+def test_crops_tiled_on_one_input_are_each_matched_to_their_own_cell() -> None:
+    """Four crops on one YOLOX input: the opinion is that of the crops' own vehicles, not of a neighbour cell."""
+    img, cars = _cars_on_real_frame()
+    h, w = img.shape[:2]
+    big = [b for b in cars if b[2] - b[0] >= 30]
+    crops = [img[y0:y1, x0:x1] for x0, y0, x1, y1 in (pad_box(b, w, h) for b in big)]
+    typer = YoloxCropTyper(model_file(shared_path("models"), "yolox-nano"))
+    alone = typer.opinion(crops[:1])
+    grey = np.full_like(crops[0], 114)  # an empty crop next to a car gives no opinion of its own
+    assert typer.opinion([grey]) is None
+    assert typer.opinion([grey, crops[0], grey, grey]) == pytest.approx(alone, abs=0.05)
+    tiled = typer.opinion((crops * 4)[:4])
+    assert tiled is not None and FINE_TYPES[int(np.argmax(tiled))] == "car"
+
+
+def test_attribute_models_store_fused_type_with_provenance_and_keep_the_raw_type() -> None:
+    img, cars = _cars_on_real_frame()
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = pad_box(cars[0], w, h)
+    out = AttributeModels(shared_path("models")).describe("car", [img[y0:y1, x0:x1]], 0.8)
+    probs, labels = dict(out.probabilities), dict(out.labels)
+    assert labels["vehicle_type"] == "car" and labels["vehicle_type_from"] == "yolox-nano+type-model+shape"
+    assert labels["vehicle_attr_type"] in ("car", "bus", "truck", "van") and 0 < probs["vehicle_attr_type_p"] <= 1
+    assert probs["vehicle_type_p"] == max(probs[f"vehicle_type_p_{t}"] for t in FINE_TYPES)
+    assert out.model == "vehicle-attributes-recognition-barrier-0039" and len(out.weights_sha256) == 64
+
+
+def test_no_model_no_type() -> None:
+    out = AttributeModels(None).describe("car", [np.zeros((40, 60, 3), np.uint8)], 0.8)
+    assert not out  # "not measurable", never a type from the box shape alone
