@@ -19,9 +19,6 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-<<<<<<< HEAD
-from vsearch.models.runtime import ModelRunner
-=======
 from vsearch.indexers.vehicle_type import (
     YoloxCropTyper,
     fine_type_outputs,
@@ -29,9 +26,7 @@ from vsearch.indexers.vehicle_type import (
     shape_opinion,
     type_model_opinion,
 )
-from vsearch.models import registry
-from vsearch.models.runtime import ModelRunner, find_ir
->>>>>>> attrs
+from vsearch.models.runtime import ModelRunner
 from vsearch.records import CLASSES, ModelOutputs
 
 if TYPE_CHECKING:
@@ -353,14 +348,6 @@ def _blob(crop_bgr: np.ndarray, w: int, h: int) -> np.ndarray:
     return cv2.resize(crop_bgr, (w, h), interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)[None].astype(np.float32)
 
 
-def model_file(models_dir: Path | None, key: str) -> Path | None:
-    """The one place the describe stage looks up a catalogue model file (`key` as in the registry, e.g.
-    "yolox-nano"): its verified path in `models_dir`, or None when absent or failing its hash check."""
-    if models_dir is None:
-        return None
-    return registry.installed(Path(models_dir)).get(key)
-
-
 class AttributeModels:
     """Person-attribute and vehicle-attribute models of a resolved, hash-verified model set, loaded lazily;
     absent models are simply skipped (`describe` returns {} for that class)."""
@@ -374,7 +361,7 @@ class AttributeModels:
                 if xml is not None:
                     self._xml[kind], self._sha[kind] = xml, models.get(key).weights_sha256
         self._runners: dict[str, ModelRunner] = {}
-        yolox = model_file(models_dir, "yolox-nano")
+        yolox = None if models is None else models.path("yolox-nano")
         self._typer = None if yolox is None else YoloxCropTyper(yolox)
 
     @property
@@ -392,16 +379,11 @@ class AttributeModels:
         return self._runners[key]
 
     def provenance(self, key: str) -> tuple[str, str]:
-<<<<<<< HEAD
-        """(model name, SHA-256 of its weights file) of the model used for "person" or "vehicle"."""
-        return self._xml[key].stem, self._sha[key]
-=======
         """(model name, SHA-256 of its weights file) of the model used for "person", "vehicle" or "fine-type"."""
         if key == "fine-type":
             assert self._typer is not None
             return self._typer.name, self._typer.weights_sha256
-        return self._xml[key].stem, self._model(key).weights_sha256
->>>>>>> attrs
+        return self._xml[key].stem, self._sha[key]
 
     def describe(self, class_name: str, crops: list[np.ndarray], aspect_h_w: float | None = None) -> ModelOutputs:
         """Averaged model outputs over a tube's kept crops; empty when no model covers the class.

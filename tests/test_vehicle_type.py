@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from vsearch.indexers.attributes import AttributeModels, model_file, pad_box
+from vsearch.indexers.attributes import AttributeModels, pad_box
+from vsearch.models.resolve import resolve_models
 from vsearch.indexers.vehicle_type import (
     FINE_TYPES,
     YoloxCropTyper,
@@ -76,7 +77,7 @@ def _cars_on_real_frame() -> tuple[np.ndarray, list[np.ndarray]]:
 
 def test_yolox_on_real_car_crops_says_car() -> None:
     img, cars = _cars_on_real_frame()
-    path = model_file(shared_path("models"), "yolox-nano")
+    path = resolve_models().path("yolox-nano")
     assert path is not None
     typer = YoloxCropTyper(path)
     h, w = img.shape[:2]
@@ -96,7 +97,7 @@ def test_crops_tiled_on_one_input_are_each_matched_to_their_own_cell() -> None:
     h, w = img.shape[:2]
     big = [b for b in cars if b[2] - b[0] >= 30]
     crops = [img[y0:y1, x0:x1] for x0, y0, x1, y1 in (pad_box(b, w, h) for b in big)]
-    typer = YoloxCropTyper(model_file(shared_path("models"), "yolox-nano"))
+    typer = YoloxCropTyper(resolve_models().path("yolox-nano"))
     alone = typer.opinion(crops[:1])
     grey = np.full_like(crops[0], 114)  # an empty crop next to a car gives no opinion of its own
     assert typer.opinion([grey]) is None
@@ -109,7 +110,7 @@ def test_attribute_models_store_fused_type_with_provenance_and_keep_the_raw_type
     img, cars = _cars_on_real_frame()
     h, w = img.shape[:2]
     x0, y0, x1, y1 = pad_box(cars[0], w, h)
-    out = AttributeModels(shared_path("models")).describe("car", [img[y0:y1, x0:x1]], 0.8)
+    out = AttributeModels(resolve_models()).describe("car", [img[y0:y1, x0:x1]], 0.8)
     probs, labels = dict(out.probabilities), dict(out.labels)
     assert labels["vehicle_type"] == "car" and labels["vehicle_type_from"] == "yolox-nano+type-model+shape"
     assert labels["vehicle_attr_type"] in ("car", "bus", "truck", "van") and 0 < probs["vehicle_attr_type_p"] <= 1
