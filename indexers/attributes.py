@@ -1,13 +1,10 @@
-"""Descriptive attributes of a tube: named colours, motion, class from geometry, thumbnail quality, models.
+"""Descriptive attributes of a tube: motion, class from geometry, thumbnail quality, models.
 
 Everything here except the two model wrappers at the end is a pure function of arrays, so it can be tested on
 exact synthetic data. Coordinates are analysis pixels unless a name says otherwise; `scale` converts them to
 source pixels (source = analysis * scale), as in `vsearch.records.Frame`.
 
-Colours are named in CIELAB (OpenCV float conversion: L 0-100, a/b signed): pixels with low chroma are
-black/grey/white by lightness, the others by hue angle, with lightness separating brown from orange/yellow and
-pink from red/purple. Hue is what survives shadows and lighting changes; lightness is only used where the
-palette itself is defined by it.
+Named colours (palette and tones) live in `vsearch.indexers.colours`.
 """
 
 from __future__ import annotations
@@ -32,109 +29,8 @@ from vsearch.records import CLASSES, ModelOutputs
 if TYPE_CHECKING:
     from vsearch.models.resolve import ModelSet
 
-PALETTE_VERSION = "lab-11-v1"  # bump when the palette or `palette_indices`' rules change (re-indexes sources)
-PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
-COLOUR_FR = {
-    "black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange", "yellow": "jaune",
-    "green": "vert", "blue": "bleu", "purple": "violet", "pink": "rose", "brown": "marron",
-}
-COLOUR_EN = {fr: en for en, fr in COLOUR_FR.items()} | {"gray": "grey", "brun": "brown", "grise": "grey"}
 DIRECTIONS8 = ("E", "NE", "N", "NW", "W", "SW", "S", "SE")  # counter-clockwise from east, image y is down
 EDGES = ("left", "right", "top", "bottom", "inside")
-
-_CHROMA_MIN = 12.0  # below this a pixel is achromatic (black / grey / white)
-_IDX = {name: i for i, name in enumerate(PALETTE)}
-
-
-# --- colours -----------------------------------------------------------------------------------------------
-
-
-def palette_indices(bgr_pixels: np.ndarray) -> np.ndarray:
-    """Palette index (into `PALETTE`) of every pixel of an (N, 3) or (H, W, 3) uint8 BGR array, as (N,) int."""
-    px = np.asarray(bgr_pixels, np.uint8).reshape(-1, 1, 3)
-    if len(px) == 0:
-        return np.zeros(0, np.int64)
-    lab = cv2.cvtColor(px.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB).reshape(-1, 3)
-    lum, a, b = lab[:, 0], lab[:, 1], lab[:, 2]
-    chroma = np.hypot(a, b)
-    hue = np.degrees(np.arctan2(b, a)) % 360.0
-    out = np.full(len(lab), _IDX["grey"], np.int64)
-    out[lum < 30] = _IDX["black"]
-    out[lum > 78] = _IDX["white"]
-    chromatic = chroma >= _CHROMA_MIN + np.where(lum < 25, 6.0, 0.0)  # dark pixels need more chroma
-    rules = (  # (hue from, hue to, name, lightness split, name below split)
-        (345.0, 360.0, "red", None, None), (0.0, 50.0, "red", None, None), (50.0, 75.0, "orange", 50.0, "brown"),
-        (75.0, 110.0, "yellow", 55.0, "brown"), (110.0, 200.0, "green", None, None),
-        (200.0, 300.0, "blue", None, None), (300.0, 345.0, "purple", None, None),
-    )
-    for lo, hi, name, split, below in rules:
-        sel = chromatic & (hue >= lo) & (hue < hi)
-        out[sel] = _IDX[name]
-        if split is not None:
-            out[sel & (lum < split)] = _IDX[below]
-    light_reddish = chromatic & ((hue >= 300.0) | (hue < 30.0)) & (lum > 62.0)
-    out[light_reddish] = _IDX["pink"]
-    return out
-
-
-def palette_counts(bgr_pixels: np.ndarray) -> np.ndarray:
-    """(11,) float64 pixel counts per `PALETTE` entry."""
-    return np.bincount(palette_indices(bgr_pixels), minlength=len(PALETTE)).astype(np.float64)
-
-
-def fractions_from_counts(counts: np.ndarray, min_fraction: float = 0.02) -> dict[str, float]:
-    """Palette counts -> {name: fraction} sorted by fraction descending, dropping entries under `min_fraction`."""
-    total = float(np.sum(counts))
-    if total <= 0:
-        return {}
-    frac = np.asarray(counts, np.float64) / total
-    order = np.argsort(-frac, kind="stable")
-    return {PALETTE[i]: round(float(frac[i]), 4) for i in order if frac[i] >= min_fraction}
-
-
-def named_colours(bgr_pixels: np.ndarray, min_fraction: float = 0.02) -> dict[str, float]:
-    """Fractions of the basic palette among `bgr_pixels` ((N, 3) or image), sorted descending (English names;
-    `COLOUR_FR` maps them to French)."""
-    return fractions_from_counts(palette_counts(bgr_pixels), min_fraction)
-
-
-def shrink_crop(crop_bgr: np.ndarray, mask: np.ndarray | None, max_side: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Downscale a crop (and its mask) so its longer side is at most `max_side` pixels: colour statistics
-    do not need more, and it bounds the per-object cost."""
-    h, w = crop_bgr.shape[:2]
-    f = min(1.0, max_side / max(h, w))
-    if f < 1.0:
-        size = (max(1, round(w * f)), max(1, round(h * f)))
-        crop_bgr = cv2.resize(crop_bgr, size, interpolation=cv2.INTER_AREA)
-        if mask is not None:
-            mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
-    return crop_bgr, mask
-
-
-def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bool,
-                       max_side: int = 48) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Palette counts of a box crop's foreground pixels: (whole, upper body, lower body).
-
-    `mask` is the crop's bool foreground (None = whole box). For persons, upper = rows 12-50 % of the box,
-    lower = rows 50-95 % (head and feet are left out); for others upper/lower counts are zeros.
-    The crop is first shrunk so its longer side is at most `max_side` (speed; colours are area fractions).
-    """
-    h, w = crop_bgr.shape[:2]
-    zeros = np.zeros(len(PALETTE))
-    if h == 0 or w == 0:
-        return zeros, zeros, zeros
-    crop_bgr, mask = shrink_crop(crop_bgr, mask, max_side)
-    idx = palette_indices(crop_bgr).reshape(crop_bgr.shape[:2])
-    fg = np.ones(idx.shape, bool) if mask is None else mask
-    whole = np.bincount(idx[fg], minlength=len(PALETTE)).astype(np.float64)
-    if not person:
-        return whole, zeros, zeros
-    hh = idx.shape[0]
-    rows = np.arange(hh)[:, None] / max(hh, 1)
-    upper = fg & (rows >= 0.12) & (rows < 0.5)
-    lower = fg & (rows >= 0.5) & (rows < 0.95)
-    return (whole, np.bincount(idx[upper], minlength=len(PALETTE)).astype(np.float64),
-            np.bincount(idx[lower], minlength=len(PALETTE)).astype(np.float64))
 
 
 # --- motion ------------------------------------------------------------------------------------------------

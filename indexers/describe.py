@@ -18,19 +18,23 @@ import cv2
 import numpy as np
 
 from vsearch.indexers.attributes import (
-    PALETTE,
-    PALETTE_VERSION,
     AttributeModels,
     class_vote,
-    crop_colour_counts,
     crop_quality,
     edge_of,
-    fractions_from_counts,
     geometry_class,
     ground_points,
     motion_summary,
     pad_box,
     simplify_path,
+)
+from vsearch.indexers.colours import (
+    N_CODES,
+    PALETTE_VERSION,
+    crop_colour_counts,
+    fractions_from_counts,
+    palette_of,
+    tone_fractions,
 )
 from vsearch.indexers.base import Detector, FrameContext, SourceResult
 from vsearch.indexers.config import TubeConfig
@@ -59,9 +63,8 @@ OTHER = CLASSES.index("other")
 class _Acc:
     """Per-track accumulators (aligned with nothing per-sample: running sums and a few crops)."""
 
-    colours: np.ndarray = field(default_factory=lambda: np.zeros(len(PALETTE)))
-    upper: np.ndarray = field(default_factory=lambda: np.zeros(len(PALETTE)))
-    lower: np.ndarray = field(default_factory=lambda: np.zeros(len(PALETTE)))
+    # per part (any, head, upper, lower): joint colour x tone shares summed over the sampled frames
+    colours: dict[str, np.ndarray] = field(default_factory=dict)
     last_attr_pts_s: float = -1e18
     crops: list[tuple[float, float, np.ndarray]] = field(default_factory=list)  # (quality, pts_s, crop)
 
@@ -165,11 +168,10 @@ class DescribeStage:
         if crop.size == 0:
             return
         mask = fg if fg is not None and fg.shape == crop.shape[:2] else _ellipse(*crop.shape[:2])
-        whole, upper, lower = crop_colour_counts(crop, mask, person=True)
-        for total, part in ((acc.colours, whole), (acc.upper, upper), (acc.lower, lower)):
-            s = part.sum()
-            if s > 0:
-                total += part / s
+        for part, counts in crop_colour_counts(crop, mask, person=True).items():
+            n = counts.sum()
+            if n > 0:  # each sampled frame weighs the same, whatever the box size
+                acc.colours[part] = acc.colours.get(part, np.zeros(N_CODES)) + counts / n
         touches = edge_of(b, w, h, margin_frac=0.005) != "inside"
         q = crop_quality(crop, float(dets.scores[i]), touches)
         self._keep_crop(acc, q, frame, b)
@@ -214,8 +216,7 @@ class DescribeStage:
         src = self._source
         assert src is not None
         attributes = TubeAttributes(
-            appearance=Appearance(colours=_fractions(acc.colours), upper=_fractions(acc.upper if person else None),
-                                  lower=_fractions(acc.lower if person else None)),
+            appearance=_appearance(acc.colours, person),
             motion=motion, footprint=footprint,
             models=self._attr_models.describe(tube.class_name, crops, _aspect(footprint)),
             class_votes=votes, first_seen_utc=src.wall_time(tube.first_pts_s),
@@ -270,6 +271,16 @@ class DescribeStage:
 def _aspect(footprint: Footprint) -> float:
     w, h = footprint.size_px
     return h / w if w > 0 else float("nan")
+
+
+def _appearance(joint: dict[str, np.ndarray], person: bool) -> Appearance:
+    """Palette shares and tones of each part (head, upper and lower only for persons)."""
+    parts = ("any", "head", "upper", "lower") if person else ("any",)
+    pal = {p: _fractions(palette_of(joint[p]) if p in joint else None) for p in parts}
+    tones = tuple((p, ColourFractions.from_pairs(tone_fractions(joint[p]).items())) for p in parts if p in joint)
+    empty = ColourFractions()
+    return Appearance(colours=pal["any"], upper=pal.get("upper", empty), lower=pal.get("lower", empty),
+                      head=pal.get("head", empty), tones=tones, tones_measured=True)
 
 
 def _fractions(counts: np.ndarray | None) -> ColourFractions:

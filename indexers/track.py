@@ -25,7 +25,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from vsearch.records import CLASSES, Detections, Frame
-from vsearch.indexers.attributes import shrink_crop
+from vsearch.indexers.colours import shrink_crop
 from vsearch.models.descriptors import ReidDescriptor
 
 if TYPE_CHECKING:

@@ -7,16 +7,20 @@ import pytest
 import synth
 
 from vsearch.indexers.attributes import (
-    COLOUR_FR,
-    PALETTE,
     AttributeModels,
     class_vote,
-    crop_colour_counts,
     edge_of,
     geometry_class,
     motion_summary,
-    named_colours,
     simplify_path,
+)
+from vsearch.indexers.colours import (
+    COLOUR_FR,
+    PALETTE,
+    crop_colour_counts,
+    named_colours,
+    palette_of,
+    tone_fractions,
 )
 from vsearch.models.resolve import resolve_models
 from vsearch.records import CLASSES
@@ -53,9 +57,26 @@ def test_person_upper_lower_on_foreground_only() -> None:
     crop[:, 10:30][20:] = synth.BGR["blue"]
     mask = np.zeros((40, 40), bool)
     mask[:, 10:30] = True
-    whole, upper, lower = crop_colour_counts(crop, mask, person=True)
+    parts = {k: palette_of(v) for k, v in crop_colour_counts(crop, mask, person=True).items()}
+    whole, upper, lower = parts["any"], parts["upper"], parts["lower"]
     assert whole[PALETTE.index("grey")] == 0  # background outside the mask is ignored
     assert PALETTE[int(np.argmax(upper))] == "red" and PALETTE[int(np.argmax(lower))] == "blue"
+    assert PALETTE[int(np.argmax(parts["head"]))] == "red"  # the top 12 % of the box: the headwear
+
+
+@pytest.mark.parametrize("bgr,palette,tone", [
+    ((45, 28, 25), "black", "black~blue"),  # navy in shadow: binned black, but it leans blue
+    ((80, 30, 20), "blue", "blue:dark"),  # navy
+    ((200, 60, 30), "blue", ""),  # a saturated mid blue (L* 33): neither dark nor light
+    ((235, 190, 140), "blue", "blue:light"),  # light blue
+    ((40, 40, 40), "black", "black:dark"),  # true black: no cast
+    ((185, 185, 188), "grey", "grey:light"),  # silver
+    ((35, 90, 35), "green", "green:dark"),
+])
+def test_tones_tell_shades_apart_within_one_palette_colour(bgr, palette, tone) -> None:  # noqa: ANN001
+    counts = crop_colour_counts(patch(bgr, 20), None, person=False)["any"]
+    assert PALETTE[int(np.argmax(palette_of(counts)))] == palette
+    assert list(tone_fractions(counts)) == ([tone] if tone else [])
 
 
 def line_track(dx: float, dy: float, seconds: float = 4.0, fps: float = 5.0):  # noqa: ANN201

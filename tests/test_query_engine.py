@@ -138,3 +138,46 @@ def test_coverage_lists_gaps_inside_the_window_only(store: Store) -> None:
     assert [(g["from_utc"][11:19], g["to_utc"][11:19], g["reason"]) for g in cov.gaps] == [
         ("13:00:04", "13:00:05", "corrupt packets")]
     assert cov.searched[0]["start_utc"] == src.start_utc.isoformat()
+
+
+SHADES_BGR = {"navy": (100, 35, 20), "royal": (200, 70, 30), "sky": (235, 195, 150), "bluish-grey": (150, 138, 128)}
+
+
+@pytest.fixture(scope="module")
+def shades_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, dict[str, str]]:
+    """Four cars in four blues and a bluish grey on a real decoded video; tube id -> shade name."""
+    root = tmp_path_factory.mktemp("shades")
+    objs = [synth.SynthObject(k, name, [(2.5 + k, 30, 40 + 70 * k), (6.5 + k, 610, 40 + 70 * k)], (56, 30),
+                              kind="car") for k, name in enumerate(SHADES_BGR)]
+    clip = synth.write_video_palette(synth.SynthVideo(root / "footage" / "cam1.mp4", 640, 360, 10, 12.0, objs),
+                                     SHADES_BGR).path
+    clip.with_name("cam1.mp4.json").write_text(json.dumps({"camera": "cam1", "start": START.isoformat()}))
+    no_models = root / "no-models"
+    no_models.mkdir()
+    r = vsearch_cli("index", str(clip.parent), "--store", str(root / "store"), "--detector", "motion", "-q",
+                    "--models-dir", str(no_models), builtin_models=no_models)
+    assert r.returncode == 0, r.stdout + r.stderr
+    st = Store(root / "store", create=False)
+    tubes = sorted(st.tubes_arrow().to_pylist(), key=lambda r: r["first_pts_s"])
+    assert len(tubes) == len(SHADES_BGR)
+    return st, {t["tube_id"]: name for t, name in zip(tubes, SHADES_BGR)}
+
+
+@pytest.mark.parametrize("text,first", [("navy car", "navy"), ("dark blue car", "navy"),
+                                        ("voiture bleu marine", "navy"), ("light blue car", "sky"),
+                                        ("voiture bleu clair", "sky")])
+def test_shades_rank_by_stored_tones(shades_store: tuple[Store, dict[str, str]], text: str, first: str) -> None:
+    """Navy, royal and sky blue are all palette "blue": the stored tones rank the asked shade first, and a grey
+    with a bluish cast is never the light blue one."""
+    st, shade_of = shades_store
+    hits = query(st, text)
+    assert shade_of[hits[0].tube_id] == first, [(shade_of[h.tube_id], h.score) for h in hits]
+    if "light" in text or "clair" in text:
+        grey = next(h for h in hits if shade_of[h.tube_id] == "bluish-grey")
+        assert grey.score < hits[0].score and [t.status for t in grey.terms if t.term.startswith("colour")] != ["matched"]
+
+
+def test_plain_blue_matches_every_shade_of_blue(shades_store: tuple[Store, dict[str, str]]) -> None:
+    st, shade_of = shades_store
+    status = {shade_of[h.tube_id]: [t.status for t in h.terms if t.term.startswith("colour")] for h in query(st, "blue car")}
+    assert status == {"navy": ["matched"], "royal": ["matched"], "sky": ["matched"], "bluish-grey": ["not matched"]}

@@ -190,11 +190,24 @@ class ColourFractions:
 
 @dataclass(frozen=True)
 class Appearance:
-    """Colours of the whole object and, for persons only, of the upper and lower body (empty otherwise)."""
+    """Colours of the whole object and, for persons only, of the head (headwear), upper and lower body (empty
+    otherwise), with each part's tones (`vsearch.indexers.colours`: "blue:dark", "black~blue", ... as shares of
+    the part's pixels). `tones_measured` is False for tubes indexed before tones and head colours existed: their
+    shades and headwear colours are "not measurable", not "absent"."""
 
     colours: ColourFractions
     upper: ColourFractions
     lower: ColourFractions
+    head: ColourFractions = ColourFractions()
+    tones: tuple[tuple[str, ColourFractions], ...] = ()  # (part, tone shares): part in any/head/upper/lower
+    tones_measured: bool = False
+
+    def part(self, name: str) -> ColourFractions:
+        """The palette shares of one part: "any" (whole object), "head", "upper", "lower"."""
+        return {"any": self.colours, "head": self.head, "upper": self.upper, "lower": self.lower}[name]
+
+    def tones_of(self, name: str) -> ColourFractions:
+        return dict(self.tones).get(name, ColourFractions())
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from vsearch.errors import StoreError
-from vsearch.indexers.attributes import PALETTE
+from vsearch.indexers.colours import PALETTE
 from vsearch.records import (
     Appearance,
     ColourFractions,
@@ -40,6 +41,7 @@ def attributes_as_dict(a: TubeAttributes) -> dict[str, object]:
         "colours": dict(a.appearance.colours.pairs()),
         "upper_colours": dict(a.appearance.upper.pairs()),
         "lower_colours": dict(a.appearance.lower.pairs()),
+        **_tones_as_dict(a.appearance),
         "path": [list(p) for p in m.path],
         "area_px": a.footprint.area_px,
         "size_px": list(a.footprint.size_px),
@@ -65,8 +67,7 @@ def attributes_from_dict(d: Mapping[str, object], *, where: str = "tube") -> Tub
     models: Mapping[str, object] = get("models")  # type: ignore[assignment]
     prov: Mapping[str, str] = get("models_provenance")  # type: ignore[assignment]
     return TubeAttributes(
-        appearance=Appearance(colours=_colours(get("colours")), upper=_colours(get("upper_colours")),
-                              lower=_colours(get("lower_colours"))),
+        appearance=_appearance(d, get),
         motion=Motion(**{k: get(k) for k in _MOTION_KEYS},  # type: ignore[arg-type]
                       path=tuple(tuple(float(v) for v in p) for p in get("path"))),  # type: ignore[union-attr]
         footprint=Footprint(area_px=float(get("area_px")),  # type: ignore[arg-type]
@@ -78,6 +79,31 @@ def attributes_from_dict(d: Mapping[str, object], *, where: str = "tube") -> Tub
         first_seen_utc=dt.datetime.fromisoformat(get("first_seen_utc")),  # type: ignore[arg-type]
         last_seen_utc=dt.datetime.fromisoformat(get("last_seen_utc")),  # type: ignore[arg-type]
     )
+
+
+_TONE_PARTS = {"any": "colours_tones", "head": "head_tones", "upper": "upper_tones", "lower": "lower_tones"}
+
+
+def _tones_as_dict(ap: Appearance) -> dict[str, object]:
+    """Head colours and tones: written only when measured, so a tube indexed before they existed stays
+    recognisable (no `tones_measured`) and its shades read "not measurable" rather than "absent"."""
+    if not ap.tones_measured:
+        return {}
+    return {"tones_measured": True, "head_colours": dict(ap.head.pairs()),
+            **{col: dict(ap.tones_of(part).pairs()) for part, col in _TONE_PARTS.items()}}
+
+
+def _appearance(d: Mapping[str, object], get: Callable[[str], object]) -> Appearance:
+    ap = Appearance(colours=_colours(get("colours")), upper=_colours(get("upper_colours")),
+                    lower=_colours(get("lower_colours")))
+    if not d.get("tones_measured"):  # indexed before tones (palette lab-11-v1): nothing more was measured
+        return ap
+    return replace(ap, head=_colours(get("head_colours")), tones_measured=True,
+                   tones=tuple((part, _tones(get(col))) for part, col in _TONE_PARTS.items()))
+
+
+def _tones(shares: object) -> ColourFractions:
+    return ColourFractions.from_pairs(sorted(dict(shares).items(), key=lambda kv: (-kv[1], kv[0])))  # type: ignore[call-overload]
 
 
 def _colours(fractions: object) -> ColourFractions:

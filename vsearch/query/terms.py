@@ -8,8 +8,10 @@ and what explains it cannot disagree. A hard term (a --colour option) also gives
 
 Where each score comes from (the vocabulary file says which word builds which term):
 - colour: the share of the object / garment / headwear in that colour (`colours`, `upper_colours`,
-  `lower_colours`, `head_colours` attributes); a shade (light, dark, navy) also counts the neighbouring palette
-  colours at half weight (dark blue is often binned black, light blue grey/white) since no lightness is stored.
+  `lower_colours`, `head_colours` attributes); a shade (light, dark, navy, silver) reads the part's tones
+  (`<part>_tones`, see `vsearch.indexers.colours`): "dark blue" = the dark blue pixels, plus the black pixels that
+  lean blue, plus half the mid-tone blue ones. Tubes indexed before tones existed fall back on counting the
+  neighbouring palette colours at half weight (dark: black; light: white, grey), and say so.
 - item: the attribute-model probability stored under `models.<key>` (has_bag, has_coat_jacket, ...).
 - vehicle type: the class of a detector that knows it (bus, truck), else the fused type's probability for the
   wanted type (`models.vehicle_type_p_<type>`: YOLOX-Nano on the best crops, the vehicle-attributes model and
@@ -38,6 +40,13 @@ NEUTRAL = 0.3  # what a not-measurable term adds to the ranking score: no eviden
 COLOUR_FULL = 0.6  # a colour covering this share (or more) of the part scores 1
 GROWTH_FULL = 0.3  # box height growing by e^0.3 (35 %) over the tube: fully "towards the camera"
 PART_COLUMN = {"any": "colours", "upper": "upper_colours", "lower": "lower_colours", "head": "head_colours"}
+TONE_COLUMN = {"any": "colours_tones", "upper": "upper_tones", "lower": "lower_tones", "head": "head_tones"}
+_ACHROMATIC = {"black", "white", "grey"}
+# a shade's evidence besides the pixels of that colour and tone: achromatic pixels leaning to the hue count
+# partly (a camera's white balance tints every grey of a scene, measured: a grey cardigan indoors is half
+# "grey~blue"), the colour's mid-tone pixels less (a shade near the band's edge)
+CAST_WEIGHT = 0.5
+MID_WEIGHT = 0.3
 _LISTED = {"any", "upper", "lower"}  # parts with a list column of the colours above COLOUR_MIN_FRACTION
 _SHADE_NEIGHBOURS = {"dark": ("black",), "light": ("white", "grey")}
 TALL_FULL = 1.3  # box height / width of a lorry or bus seen from a road camera; a car is about 0.7-0.9
@@ -80,6 +89,12 @@ class Candidates:
             raise TypeError(f"{key}.{sub} is text; use attr_text")
         return pc.fill_null(col.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
+    def has(self, key: str) -> np.ndarray:
+        """bool per candidate: `attributes[key]` is stored (a JSON object, possibly empty)."""
+        if self.attrs is None or key not in self.attrs.column_names:
+            return np.zeros(self.table.num_rows, bool)
+        return pc.is_valid(self.attrs.column(key).combine_chunks()).to_numpy(zero_copy_only=False)
+
     def attr_text(self, key: str, sub: str) -> np.ndarray:
         if self.attrs is None or key not in self.attrs.column_names:
             return np.full(self.table.num_rows, None, object)
@@ -120,10 +135,15 @@ class ColourChoice:
     def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
         names = {c.name for c in self.colours} | {n for c in self.colours for n in _SHADE_NEIGHBOURS.get(c.shade, ())}
         parts = (self.part, "any") if self.part == "head" else (self.part,)  # head falls back on the whole object
-        return [(PART_COLUMN[p], n, pa.float64()) for p in parts for n in sorted(names)]
+        fields = [(PART_COLUMN[p], n, pa.float64()) for p in parts for n in sorted(names)]
+        tones = sorted({k for c in self.colours if c.shade
+                        for k in (*_tone_keys(c.name, c.shade), f"{c.name}:light", f"{c.name}:dark")})
+        if not tones and self.colours:  # read one key anyway, so `has` tells the tubes indexed with tones
+            tones = [f"{self.colours[0].name}:dark"]
+        return fields + [(TONE_COLUMN[p], k, pa.float64()) for p in parts for k in tones]
 
     def columns(self) -> list[str]:
-        return [PART_COLUMN[self.part if self.part in _LISTED else "any"]]
+        return [PART_COLUMN[self.part if self.part in _LISTED else "any"]] + (["class_name"] if self.part == "head" else [])
 
     def sql(self) -> str | None:
         if self.part not in _LISTED or any(c.shade for c in self.colours):
@@ -133,42 +153,71 @@ class ColourChoice:
 
     def evaluate(self, c: Candidates) -> Evidence:
         key = PART_COLUMN[self.part]
+        toned = c.has(TONE_COLUMN[self.part])
         fracs = []
         for term in self.colours:
             frac = np.nan_to_num(c.attr(key, term.name))
+            if not term.shade:
+                fracs.append(frac)
+                continue
             near = sum((np.nan_to_num(c.attr(key, n)) for n in _SHADE_NEIGHBOURS.get(term.shade, ())),
                        np.zeros_like(frac))
-            # navy is mostly binned black, so "dark" counts black; "light" only strengthens a colour that is there
-            # (light blue with grey/white), else every grey coat would be "light blue"
-            fracs.append(frac + 0.5 * (near if term.shade == "dark" else np.minimum(near, frac)))
+            # without tones: navy is mostly binned black, so "dark" counts black; "light" only strengthens a colour
+            # that is there (light blue with grey/white), else every grey coat would be "light blue"
+            guess = frac + 0.5 * (near if term.shade == "dark" else np.minimum(near, frac))
+            fracs.append(np.where(toned, self._toned(c, term), guess))
         stacked = np.stack(fracs) if fracs else np.zeros((1, c.table.num_rows))
         choice = np.argmax(stacked, axis=0)
         best = stacked.max(axis=0)
         if self.part in _LISTED:  # the part was measured when the store listed any colour for it
             measured = pc.list_value_length(c.table.column(key).combine_chunks()).to_numpy(zero_copy_only=False) > 0
             measured = np.nan_to_num(measured.astype(float), nan=0.0) > 0
-        else:
-            measured = np.zeros(c.table.num_rows, bool)
-            for k, n, _ in self.json_fields():
-                measured |= np.isfinite(c.attr(k, n)) & (k == key)
+        else:  # the head: stored for persons indexed since head colours exist
+            cls = np.asarray(c.table.column("class_name").to_pylist(), object)
+            measured = c.has(key) & (cls == "person")
         score = np.where(measured, colour_score(best), np.nan)
+        # the quoted share is negative where a shade had to be guessed from neighbouring colours (no tones)
+        guessed = ~toned & np.array([bool(self.colours[k].shade) for k in choice], bool)
+        value = np.where(guessed, -best, best)
         if self.part == "head":  # no headwear colour stored: the colour anywhere on the object, as half evidence
             anywhere = ColourChoice("any", tuple(replace(t, part="any") for t in self.colours), False).evaluate(c)
             score = np.where(measured, score, 0.5 * anywhere.score)
-            return Evidence(score, np.where(measured, best, anywhere.value), choice)
-        return Evidence(score, np.where(measured, best, np.nan), choice)
+            return Evidence(score, np.where(measured, value, anywhere.value), choice)
+        return Evidence(score, np.where(measured, value, np.nan), choice)
 
     def explain(self, score: float, value: float, choice: int = 0) -> str:
         where = {"any": "the object", "upper": "the upper body", "lower": "the lower body",
                  "head": "the headwear"}[self.part]
         if not np.isfinite(score):
             return f"no colour stored for {where}"
-        if self.part == "head" and np.isfinite(value) and score <= 0.5 * colour_score(np.array([value]))[0] + 1e-9:
-            return (f"no headwear colour stored; {_colour_name(self.colours[choice])} covers {value:.0%} of the whole "
+        if self.part == "head" and np.isfinite(value) and score <= 0.5 * colour_score(np.array([abs(value)]))[0] + 1e-9:
+            return (f"no headwear colour stored; {_colour_name(self.colours[choice])} covers {abs(value):.0%} of the whole "
                     "object (half evidence)")
         best = self.colours[choice]
-        shade = " (shade counted from neighbouring colours: no lightness stored)" if best.shade else ""
-        return f"{_colour_name(best)} covers {value:.0%} of {where}{shade}"
+        shade = " (shade counted from neighbouring colours: no lightness stored)" if best.shade and value < 0 else ""
+        return f"{_colour_name(best)} covers {abs(value):.0%} of {where}{shade}"
+
+    def _toned(self, c: Candidates, term: ColourTerm) -> np.ndarray:
+        """Share of the part in the wanted shade: the pixels of that colour and tone, plus part of the achromatic
+        pixels leaning to it (black for dark, white for light) and of the colour's mid-tone pixels."""
+        col = TONE_COLUMN[self.part]
+        own = np.nan_to_num(c.attr(col, f"{term.name}:{term.shade}"))
+        cast = sum((np.nan_to_num(c.attr(col, k)) for k in _tone_keys(term.name, term.shade)[1:]),
+                   np.zeros(c.table.num_rows))
+        frac = np.nan_to_num(c.attr(PART_COLUMN[self.part], term.name))
+        other = "light" if term.shade == "dark" else "dark"
+        mid = np.clip(frac - own - np.nan_to_num(c.attr(col, f"{term.name}:{other}")), 0.0, None)
+        return own + CAST_WEIGHT * cast + MID_WEIGHT * mid
+
+
+def _tone_keys(colour: str, shade: str | None) -> list[str]:
+    """Tone bins (`vsearch.indexers.colours.tone_key`) of `shade colour`: its own first, then the casts."""
+    if shade is None:
+        return []
+    keys = [f"{colour}:{shade}"]
+    if colour not in _ACHROMATIC:  # a bluish black is dark blue; a bluish white or grey is light blue
+        keys += [f"black~{colour}"] if shade == "dark" else [f"white~{colour}"]
+    return keys
 
 
 def colour_score(frac: np.ndarray) -> np.ndarray:

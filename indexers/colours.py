@@ -1,0 +1,173 @@
+"""Named colours of pixels and crops: an 11-colour palette, and a tone per pixel (dark / light / colour cast).
+
+Colours are named in CIELAB (OpenCV float conversion: L* 0-100, a*/b* signed): pixels with low chroma are
+black/grey/white by lightness, the others by hue angle, with lightness separating brown from orange/yellow and
+pink from red/purple. Hue is what survives shadows and lighting changes.
+
+A witness says "navy", "light blue", "dark green", "silver": a hue alone cannot tell those apart, so each pixel
+also gets a *tone* (`TONES`): "dark" (L* under `DARK_L`) or "light" (L* over `LIGHT_L`) for any palette colour, and for
+a black, grey or white pixel with a faint hue (chroma between `CAST_CHROMA` and the palette's chroma threshold)
+the hue it leans to ("~blue": a navy coat in shadow is binned black, but bluish black). Counts are kept jointly
+(palette colour × tone, `N_CODES` bins); the palette share of a colour is the sum over its tones, so the
+palette fractions are exactly what they were before tones existed, and tones only add evidence for shades.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+PALETTE_VERSION = "lab-11-tones-v2"  # bump when the palette, tones or their rules change (re-indexes sources)
+PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
+COLOUR_FR = {
+    "black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange", "yellow": "jaune",
+    "green": "vert", "blue": "bleu", "purple": "violet", "pink": "rose", "brown": "marron",
+}
+COLOUR_EN = {fr: en for en, fr in COLOUR_FR.items()} | {"gray": "grey", "brun": "brown", "grise": "grey"}
+_HUES = ("red", "orange", "yellow", "green", "blue", "purple")  # the colour casts an achromatic pixel may have
+TONES = ("", "dark", "light", *(f"~{h}" for h in _HUES))  # "" = mid lightness, no cast
+N_CODES = len(PALETTE) * len(TONES)
+
+_CHROMA_MIN = 12.0  # below this a pixel is achromatic (black / grey / white)
+CAST_CHROMA = 4.0  # an achromatic pixel with at least this chroma leans to a hue (camera noise is ~1-3)
+# L* below which a colour is a dark shade, above which a light one. Hue-dependent: a fully saturated sRGB blue is
+# only L* 32 and a yellow L* 97, so one threshold would call every blue "dark" and no yellow "light". Navy
+# (0,0,128) is L* 15, royal blue L* 47, light blue (173,216,230) L* 84, silver (192,192,192) L* 78.
+DARK_L = {"blue": 24.0, "purple": 28.0, "red": 32.0}
+DARK_L_OTHER = 38.0
+LIGHT_L = {"blue": 55.0, "purple": 55.0, "yellow": 88.0}
+LIGHT_L_OTHER = 62.0
+_IDX = {name: i for i, name in enumerate(PALETTE)}
+_ACHROMATIC = np.array([_IDX["black"], _IDX["white"], _IDX["grey"]])
+# (hue from, hue to, name, lightness split, name below split): the palette's hue rules
+_RULES = (
+    (345.0, 360.0, "red", None, None), (0.0, 50.0, "red", None, None), (50.0, 75.0, "orange", 50.0, "brown"),
+    (75.0, 110.0, "yellow", 55.0, "brown"), (110.0, 200.0, "green", None, None),
+    (200.0, 300.0, "blue", None, None), (300.0, 345.0, "purple", None, None),
+)
+
+
+def tone_key(colour: str, tone: str) -> str:
+    """The stored name of a (palette colour, tone) bin: "blue:dark", "blue:light", "black~blue"."""
+    return f"{colour}{tone}" if tone.startswith("~") else f"{colour}:{tone}"
+
+
+def colour_codes(bgr_pixels: np.ndarray) -> np.ndarray:
+    """Joint code `palette index * len(TONES) + tone index` of every pixel of an (N, 3) or (H, W, 3) uint8 BGR
+    array, as (N,) int."""
+    px = np.asarray(bgr_pixels, np.uint8).reshape(-1, 1, 3)
+    if len(px) == 0:
+        return np.zeros(0, np.int64)
+    lab = cv2.cvtColor(px.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB).reshape(-1, 3)
+    lum, a, b = lab[:, 0], lab[:, 1], lab[:, 2]
+    chroma = np.hypot(a, b)
+    hue = np.degrees(np.arctan2(b, a)) % 360.0
+    out = np.full(len(lab), _IDX["grey"], np.int64)
+    out[lum < 30] = _IDX["black"]
+    out[lum > 78] = _IDX["white"]
+    chromatic = chroma >= _CHROMA_MIN + np.where(lum < 25, 6.0, 0.0)  # dark pixels need more chroma
+    hue_name = np.full(len(lab), -1, np.int64)  # index into _HUES by the hue rules, for casts
+    for lo, hi, name, split, below in _RULES:
+        sel_hue = (hue >= lo) & (hue < hi)
+        hue_name[sel_hue] = _HUES.index(name)
+        sel = chromatic & sel_hue
+        out[sel] = _IDX[name]
+        if split is not None:
+            out[sel & (lum < split)] = _IDX[below]
+    light_reddish = chromatic & ((hue >= 300.0) | (hue < 30.0)) & (lum > 62.0)
+    out[light_reddish] = _IDX["pink"]
+    dark_l = np.full(len(PALETTE), DARK_L_OTHER)
+    light_l = np.full(len(PALETTE), LIGHT_L_OTHER)
+    for name, v in DARK_L.items():
+        dark_l[_IDX[name]] = v
+    for name, v in LIGHT_L.items():
+        light_l[_IDX[name]] = v
+    tone = np.zeros(len(lab), np.int64)
+    tone[lum < dark_l[out]] = TONES.index("dark")
+    tone[lum > light_l[out]] = TONES.index("light")
+    cast = np.isin(out, _ACHROMATIC) & ~chromatic & (chroma >= CAST_CHROMA)
+    tone[cast] = TONES.index("~red") + hue_name[cast]
+    return out * len(TONES) + tone
+
+
+def palette_indices(bgr_pixels: np.ndarray) -> np.ndarray:
+    """Palette index (into `PALETTE`) of every pixel, as (N,) int."""
+    return colour_codes(bgr_pixels) // len(TONES)
+
+
+def palette_of(code_counts: np.ndarray) -> np.ndarray:
+    """Joint (colour × tone) counts -> (11,) palette counts."""
+    return np.asarray(code_counts, np.float64).reshape(len(PALETTE), len(TONES)).sum(axis=1)
+
+
+def palette_counts(bgr_pixels: np.ndarray) -> np.ndarray:
+    """(11,) float64 pixel counts per `PALETTE` entry."""
+    return np.bincount(palette_indices(bgr_pixels), minlength=len(PALETTE)).astype(np.float64)
+
+
+def fractions_from_counts(counts: np.ndarray, min_fraction: float = 0.02) -> dict[str, float]:
+    """Palette counts -> {name: fraction} sorted by fraction descending, dropping entries under `min_fraction`."""
+    total = float(np.sum(counts))
+    if total <= 0:
+        return {}
+    frac = np.asarray(counts, np.float64) / total
+    order = np.argsort(-frac, kind="stable")
+    return {PALETTE[i]: round(float(frac[i]), 4) for i in order if frac[i] >= min_fraction}
+
+
+def tone_fractions(code_counts: np.ndarray, min_fraction: float = 0.02) -> dict[str, float]:
+    """Joint counts -> {tone key: share of all the part's pixels} for the dark / light / cast bins (mid-tone
+    bins are the palette share minus these), largest first, dropping entries under `min_fraction`."""
+    counts = np.asarray(code_counts, np.float64).reshape(len(PALETTE), len(TONES))
+    total = float(counts.sum())
+    if total <= 0:
+        return {}
+    out = {tone_key(PALETTE[p], TONES[t]): round(float(counts[p, t] / total), 4)
+           for p in range(len(PALETTE)) for t in range(1, len(TONES)) if counts[p, t] / total >= min_fraction}
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def named_colours(bgr_pixels: np.ndarray, min_fraction: float = 0.02) -> dict[str, float]:
+    """Fractions of the basic palette among `bgr_pixels` ((N, 3) or image), sorted descending (English names;
+    `COLOUR_FR` maps them to French)."""
+    return fractions_from_counts(palette_counts(bgr_pixels), min_fraction)
+
+
+def shrink_crop(crop_bgr: np.ndarray, mask: np.ndarray | None, max_side: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Downscale a crop (and its mask) so its longer side is at most `max_side` pixels: colour statistics
+    do not need more, and it bounds the per-object cost."""
+    h, w = crop_bgr.shape[:2]
+    f = min(1.0, max_side / max(h, w))
+    if f < 1.0:
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        crop_bgr = cv2.resize(crop_bgr, size, interpolation=cv2.INTER_AREA)
+        if mask is not None:
+            mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    return crop_bgr, mask
+
+
+# body parts of a person box, as (from, to) fractions of its height: the head (headwear) is the top 12 %, the
+# upper body 12-50 %, the lower body 50-95 % (feet left out: they carry the ground's colour)
+PERSON_PARTS = {"head": (0.0, 0.12), "upper": (0.12, 0.5), "lower": (0.5, 0.95)}
+
+
+def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bool,
+                       max_side: int = 48) -> dict[str, np.ndarray]:
+    """Joint colour × tone counts (`N_CODES`) of a box crop's foreground pixels: {"any": whole object, and for
+    persons "head", "upper", "lower" (`PERSON_PARTS`)}. `palette_of` turns one into palette counts.
+
+    `mask` is the crop's bool foreground (None = whole box). The crop is first shrunk so its longer side is at
+    most `max_side` (speed; colours are area fractions)."""
+    h, w = crop_bgr.shape[:2]
+    parts = ("any", *PERSON_PARTS) if person else ("any",)
+    if h == 0 or w == 0:
+        return {p: np.zeros(N_CODES) for p in parts}
+    crop_bgr, mask = shrink_crop(crop_bgr, mask, max_side)
+    idx = colour_codes(crop_bgr).reshape(crop_bgr.shape[:2])
+    fg = np.ones(idx.shape, bool) if mask is None else mask
+    out = {"any": np.bincount(idx[fg], minlength=N_CODES).astype(np.float64)}
+    if person:
+        rows = np.arange(idx.shape[0])[:, None] / max(idx.shape[0], 1)
+        for part, (lo, hi) in PERSON_PARTS.items():
+            out[part] = np.bincount(idx[fg & (rows >= lo) & (rows < hi)], minlength=N_CODES).astype(np.float64)
+    return out
