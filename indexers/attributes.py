@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from vsearch.indexers.carried import carried_items
 from vsearch.indexers.vehicle_type import (
     YoloxCropTyper,
     fine_type_outputs,
@@ -287,15 +288,27 @@ class AttributeModels:
         crops = [c for c in crops if c.size > 0]
         if not crops:
             return ModelOutputs()
-        if class_name == "person" and "person" in self._xml:
-            m = self._model("person")
-            scores = np.mean([np.asarray(m.run(_blob(c, 80, 160))["453"]).reshape(-1) for c in crops], axis=0)
-            model, sha = self.provenance("person")
-            return ModelOutputs(model=model, weights_sha256=sha, probabilities=tuple(
-                (key, round(float(scores[i]), 3)) for i, key in _PERSON_KEEP.items()))
+        if class_name == "person":
+            return self._person(crops)
         if class_name in ("car", "bus", "truck"):
             return self._vehicle(crops, aspect_h_w)
         return ModelOutputs()
+
+    def _person(self, crops: list[np.ndarray]) -> ModelOutputs:
+        """The person-attribute model's outputs (sex and hair left out) and the carried objects YOLOX sees
+        (`vsearch.indexers.carried`)."""
+        probs: tuple[tuple[str, float], ...] = ()
+        model, sha = "", ""
+        if "person" in self._xml:
+            m = self._model("person")
+            scores = np.mean([np.asarray(m.run(_blob(c, 80, 160))["453"]).reshape(-1) for c in crops], axis=0)
+            model, sha = self.provenance("person")
+            probs = tuple((key, round(float(scores[i]), 3)) for i, key in _PERSON_KEEP.items())
+        if self._typer is not None:
+            probs += carried_items(self._typer.crops, crops)
+            if not model:
+                model, sha = self.provenance("fine-type")
+        return ModelOutputs(model=model, weights_sha256=sha, probabilities=probs)
 
     def _vehicle(self, crops: list[np.ndarray], aspect_h_w: float | None) -> ModelOutputs:
         """Colour from the vehicle-attributes model; the fine type fused from YOLOX on the crops, that model's

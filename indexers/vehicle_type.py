@@ -86,21 +86,44 @@ class YoloxCropTyper:
     name = "yolox-nano"
 
     def __init__(self, model_path: Path, threads: int = 2) -> None:
+        self.crops = YoloxOnCrops(model_path, threads)
+
+    @property
+    def weights_sha256(self) -> str:
+        return self.crops.weights_sha256
+
+    def opinion(self, crops: list[np.ndarray], pad_frac: float = 0.1) -> np.ndarray | None:
+        """None when YOLOX recognises the vehicle on none of the crops."""
+        found = []
+        for boxes, scores, own in self.crops.run(crops, pad_frac):
+            vehicle = scores[:, [2, 5, 7]]
+            best = np.where(_iou(boxes, own) >= _MIN_OVERLAP, vehicle.max(1), 0.0)
+            i = int(np.argmax(best))
+            op = coco_opinion({2: float(vehicle[i, 0]), 5: float(vehicle[i, 1]), 7: float(vehicle[i, 2])})
+            if op is not None:
+                found.append(op)
+        return np.mean(found, axis=0) if found else None
+
+
+class YoloxOnCrops:
+    """YOLOX-Nano run once on up to 4 crops tiled 2x2 on its input (the crops are small: a 208-px cell holds
+    them at up to 2x): per crop, every anchor's box (canvas pixels), its 80 COCO class scores (objectness x
+    class probability) and the crop's own unpadded box."""
+
+    def __init__(self, model_path: Path, threads: int = 2) -> None:
         self._runner = ModelRunner(Path(model_path), "openvino", threads)
 
     @property
     def weights_sha256(self) -> str:
         return self._runner.weights_sha256
 
-    def opinion(self, crops: list[np.ndarray], pad_frac: float = 0.1) -> np.ndarray | None:
-        """Up to 4 crops are tiled 2x2 on one YOLOX input (one inference per tube: the crops are small, a
-        208-px cell holds them at up to 2x); None when YOLOX recognises the vehicle on none of them."""
+    def run(self, crops: list[np.ndarray], pad_frac: float = 0.1) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         from vsearch.indexers.detect import YOLOX_INPUT, decode_yolox  # detect imports the registry: lazy
 
         cell = YOLOX_INPUT // 2
         canvas = np.full((YOLOX_INPUT, YOLOX_INPUT, 3), 114, np.uint8)
-        owns = []
-        for k, crop in enumerate(crops[:4]):
+        owns, cells = [], []
+        for k, crop in enumerate([c for c in crops if c.size > 0][:4]):
             h, w = crop.shape[:2]
             r = min(cell / h, cell / w, _MAX_UPSCALE)
             nh, nw = max(1, int(round(h * r))), max(1, int(round(w * r)))
@@ -109,21 +132,20 @@ class YoloxCropTyper:
             # the tube's own box inside the padded crop, in canvas pixels
             owns.append(np.array([ox, oy, ox, oy]) + np.array([nw, nh, nw, nh]) *
                         np.array([pad_frac, pad_frac, 1 + pad_frac, 1 + pad_frac]) / (1 + 2 * pad_frac))
+            cells.append(np.array([ox, oy, ox + cell, oy + cell], np.float64))
         if not owns:
-            return None
+            return []
         out = self._runner.run(canvas.transpose(2, 0, 1)[None].astype(np.float32))
         pred = out["output"] if "output" in out else next(iter(out.values()))
         pred = pred.reshape(-1, pred.shape[-1])
         boxes, _, _ = decode_yolox(pred, 1.0, -1.0)  # every anchor, in the order of `pred`
-        vehicle = pred[:, 4:5] * pred[:, 5:][:, [2, 5, 7]]
-        found = []
-        for own in owns:
-            best = np.where(_iou(boxes, own) >= _MIN_OVERLAP, vehicle.max(1), 0.0)
-            i = int(np.argmax(best))
-            op = coco_opinion({2: float(vehicle[i, 0]), 5: float(vehicle[i, 1]), 7: float(vehicle[i, 2])})
-            if op is not None:
-                found.append(op)
-        return np.mean(found, axis=0) if found else None
+        scores = pred[:, 4:5] * pred[:, 5:]
+        result = []
+        for own, c in zip(owns, cells):  # only anchors centred in this crop's cell belong to it
+            cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+            mine = (cx >= c[0]) & (cx < c[2]) & (cy >= c[1]) & (cy < c[3])
+            result.append((boxes[mine], scores[mine], own))
+        return result
 
 
 def fine_type_outputs(dist: np.ndarray, sources: str) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, str], ...]]:

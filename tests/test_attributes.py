@@ -22,6 +22,7 @@ from vsearch.indexers.colours import (
     palette_of,
     tone_fractions,
 )
+from vsearch.indexers.carried import CARRIED, crop_item_scores
 from vsearch.models.resolve import resolve_models
 from vsearch.records import CLASSES
 
@@ -140,7 +141,18 @@ def test_attribute_models_never_report_sex_or_hair() -> None:
     person[:40] = synth.BGR["red"]
     out = models.describe("person", [person])
     assert set(dict(out.probabilities)) == {"has_bag", "has_backpack", "has_hat", "has_longsleeves", "has_longpants",
-                                            "has_coat_jacket"} and out.labels == ()
+                                            "has_coat_jacket", *CARRIED.values()} and out.labels == ()
+    assert all(0.0 <= p <= 1.0 for p in dict(out.probabilities).values())
     car = models.describe("car", [patch(synth.BGR["red"], 72)])
     labels = dict(car.labels)
     assert labels["vehicle_colour"] == "red" and labels["vehicle_type"] in ("car", "bus", "truck", "van")
+
+
+def test_carried_item_must_lie_in_the_persons_reach() -> None:
+    """A handbag at the hip and an umbrella over the head count; a suitcase standing a body width away does not."""
+    own = np.array([100.0, 100.0, 140.0, 200.0])  # the person's box, 40 x 100
+    boxes = np.array([[130, 150, 150, 170], [95, 60, 145, 95], [190, 160, 220, 200]], np.float64)
+    scores = np.zeros((3, 80))
+    scores[0, 26], scores[1, 25], scores[2, 28] = 0.8, 0.7, 0.9  # handbag, umbrella, suitcase
+    got = dict(zip(CARRIED.values(), crop_item_scores(boxes, scores, own)))
+    assert got == {"coco_backpack": 0.0, "has_umbrella": 0.7, "coco_handbag": 0.8, "has_suitcase": 0.0}

@@ -39,16 +39,16 @@ DIRECTIONS = ("left", "right", "up", "down", "N", "NE", "E", "SE", "S", "SW", "W
 # Carried items / clothing kinds -> key under the tube attributes' `models` that holds its probability. The first
 # six are written by the person-attributes model; the others have no producer yet: they are "not measurable"
 # for every tube until an indexer writes that key (see vsearch/query/vocabulary.toml).
-ITEM_ATTRIBUTES = {
-    "bag": "has_bag",
-    "backpack": "has_backpack",
-    "hat": "has_hat",
-    "coat": "has_coat_jacket",
-    "long_sleeves": "has_longsleeves",
-    "long_trousers": "has_longpants",
-    "suitcase": "has_suitcase",
-    "umbrella": "has_umbrella",
-    "pushchair": "has_pushchair",
+ITEM_ATTRIBUTES = {  # item -> the stored probabilities that measure it (`models.<key>`); the best one counts
+    "bag": ("has_bag", "coco_handbag"),  # person-attribute model; YOLOX-Nano handbag on the best crops
+    "backpack": ("has_backpack", "coco_backpack"),
+    "hat": ("has_hat",),
+    "coat": ("has_coat_jacket",),
+    "long_sleeves": ("has_longsleeves",),
+    "long_trousers": ("has_longpants",),
+    "suitcase": ("has_suitcase",),  # YOLOX-Nano (indexers/carried.py)
+    "umbrella": ("has_umbrella",),
+    "pushchair": ("has_pushchair",),  # no producer yet: not measurable
 }
 ITEMS = tuple(ITEM_ATTRIBUTES)
 # Fine vehicle types (the vehicle-attributes model's `type` output, or a detector class of that name).

@@ -243,7 +243,7 @@ class ItemTerm:
         return f"item={self.item}"
 
     def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
-        return [("models", ITEM_ATTRIBUTES[self.item], pa.float64())]
+        return [("models", key, pa.float64()) for key in ITEM_ATTRIBUTES[self.item]]
 
     def columns(self) -> list[str]:
         return []
@@ -252,14 +252,20 @@ class ItemTerm:
         return None
 
     def evaluate(self, c: Candidates) -> Evidence:
-        p = c.attr("models", ITEM_ATTRIBUTES[self.item])
-        return Evidence(np.clip(p, 0.0, 1.0), p)
+        p = np.stack([c.attr("models", key) for key in ITEM_ATTRIBUTES[self.item]])
+        measured = np.isfinite(p).any(axis=0)
+        choice = np.argmax(np.nan_to_num(p, nan=-1.0), axis=0)
+        best = np.where(measured, np.nanmax(np.where(np.isfinite(p), p, -1.0), axis=0), np.nan)
+        return Evidence(np.clip(best, 0.0, 1.0), best, choice)
 
     def explain(self, score: float, value: float, choice: int = 0) -> str:
-        key = ITEM_ATTRIBUTES[self.item]
+        keys = ITEM_ATTRIBUTES[self.item]
         if not np.isfinite(score):
-            return f"not measurable: no {key} stored for this object"
-        return f"attribute model: {key} p={value:.2f}"
+            return f"not measurable: no {' or '.join(keys)} stored for this object"
+        key = keys[choice]
+        by = "YOLOX-Nano on the best crops" if key.startswith("coco_") or key in ("has_suitcase", "has_umbrella") \
+            else "attribute model"
+        return f"{by}: {key} p={value:.2f}"
 
 
 _FINE_CLASSES = {"bus": "bus", "truck": "truck"}  # detector classes that already say the vehicle type
