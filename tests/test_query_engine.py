@@ -181,3 +181,30 @@ def test_plain_blue_matches_every_shade_of_blue(shades_store: tuple[Store, dict[
     st, shade_of = shades_store
     status = {shade_of[h.tube_id]: [t.status for t in h.terms if t.term.startswith("colour")] for h in query(st, "blue car")}
     assert status == {"navy": ["matched"], "royal": ["matched"], "sky": ["matched"], "bluish-grey": ["not matched"]}
+
+
+def test_box_shape_and_growth_of_every_candidate_match_the_per_tube_definition() -> None:
+    """The vectorised box statistics the vehicle-type and towards/away terms read equal the plain per-tube
+    definitions (median height/width; log of the last over the first samples' mean height), tubes of 0-11
+    samples mixed."""
+    import numpy as np
+    import pyarrow as pa
+
+    from vsearch.query.terms import box_aspect, box_growth
+
+    rng = np.random.default_rng(1)
+    n = rng.integers(0, 12, 300)
+    boxes = []
+    for k in n:
+        b = rng.uniform(0, 100, (k, 4))
+        b[:, 2:] = b[:, :2] + rng.uniform(1, 50, (k, 2))
+        boxes.append(b.astype(np.float32))
+    table = pa.table({"boxes_xyxy": pa.array([b.ravel().tolist() for b in boxes], pa.list_(pa.float32())),
+                      "n_samples": pa.array(n, pa.int32())})
+    aspect, growth = box_aspect(table), box_growth(table)
+    for i, (k, b) in enumerate(zip(n, boxes)):
+        b = b.astype(np.float64)
+        h = b[:, 3] - b[:, 1]
+        assert np.isnan(aspect[i]) if k == 0 else aspect[i] == pytest.approx(np.median(h / (b[:, 2] - b[:, 0])))
+        m = min(3, k // 2)
+        assert np.isnan(growth[i]) if k < 4 else growth[i] == pytest.approx(np.log(h[k - m:].mean() / h[:m].mean()))
