@@ -7,7 +7,8 @@ pink from red/purple. Hue is what survives shadows and lighting changes.
 A witness says "navy", "light blue", "dark green", "silver": a hue alone cannot tell those apart, so each pixel
 also gets a *tone* (`TONES`): "dark" (L* under `DARK_L`) or "light" (L* over `LIGHT_L`) for any palette colour, and for
 a black, grey or white pixel with a faint hue (chroma between `CAST_CHROMA` and the palette's chroma threshold)
-the hue it leans to ("~blue": a navy coat in shadow is binned black, but bluish black). Counts are kept jointly
+the hue it leans to relative to the frame's own cast (`scene_cast`: "~blue": a navy coat in shadow is binned
+black, but bluish black where the scene's greys are not). Counts are kept jointly
 (palette colour × tone, `N_CODES` bins); the palette share of a colour is the sum over its tones, so the
 palette fractions are exactly what they were before tones existed, and tones only add evidence for shades.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-PALETTE_VERSION = "lab-11-tones-v2"  # bump when the palette, tones or their rules change (re-indexes sources)
+PALETTE_VERSION = "lab-11-tones-v3"  # bump when the palette, tones or their rules change (re-indexes sources)
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 COLOUR_FR = {
     "black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange", "yellow": "jaune",
@@ -52,9 +53,24 @@ def tone_key(colour: str, tone: str) -> str:
     return f"{colour}{tone}" if tone.startswith("~") else f"{colour}:{tone}"
 
 
-def colour_codes(bgr_pixels: np.ndarray) -> np.ndarray:
+def scene_cast(frame_bgr: np.ndarray, side_px: int = 64) -> tuple[float, float]:
+    """The frame's own colour cast (mean CIELAB a*, b* of its achromatic pixels, on a thumbnail): what a camera's
+    white balance adds to every grey of the scene. Casts of object pixels are read relative to it, so a grey coat
+    in a scene where every grey leans blue is grey, not "light blue". (0, 0) when the frame has no grey."""
+    h, w = frame_bgr.shape[:2]
+    f = side_px / max(h, w, 1)
+    small = cv2.resize(frame_bgr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB).reshape(-1, 3)
+    grey = np.hypot(lab[:, 1], lab[:, 2]) < _CHROMA_MIN
+    if not grey.any():
+        return 0.0, 0.0
+    return float(np.mean(lab[grey, 1])), float(np.mean(lab[grey, 2]))
+
+
+def colour_codes(bgr_pixels: np.ndarray, cast_ref: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Joint code `palette index * len(TONES) + tone index` of every pixel of an (N, 3) or (H, W, 3) uint8 BGR
-    array, as (N,) int."""
+    array, as (N,) int. `cast_ref`: the scene's cast (`scene_cast`), subtracted before an achromatic pixel's cast
+    is read (the palette itself does not depend on it)."""
     px = np.asarray(bgr_pixels, np.uint8).reshape(-1, 1, 3)
     if len(px) == 0:
         return np.zeros(0, np.int64)
@@ -66,11 +82,8 @@ def colour_codes(bgr_pixels: np.ndarray) -> np.ndarray:
     out[lum < 30] = _IDX["black"]
     out[lum > 78] = _IDX["white"]
     chromatic = chroma >= _CHROMA_MIN + np.where(lum < 25, 6.0, 0.0)  # dark pixels need more chroma
-    hue_name = np.full(len(lab), -1, np.int64)  # index into _HUES by the hue rules, for casts
     for lo, hi, name, split, below in _RULES:
-        sel_hue = (hue >= lo) & (hue < hi)
-        hue_name[sel_hue] = _HUES.index(name)
-        sel = chromatic & sel_hue
+        sel = chromatic & (hue >= lo) & (hue < hi)
         out[sel] = _IDX[name]
         if split is not None:
             out[sel & (lum < split)] = _IDX[below]
@@ -85,8 +98,13 @@ def colour_codes(bgr_pixels: np.ndarray) -> np.ndarray:
     tone = np.zeros(len(lab), np.int64)
     tone[lum < dark_l[out]] = TONES.index("dark")
     tone[lum > light_l[out]] = TONES.index("light")
-    cast = np.isin(out, _ACHROMATIC) & ~chromatic & (chroma >= CAST_CHROMA)
-    tone[cast] = TONES.index("~red") + hue_name[cast]
+    da, db = a - cast_ref[0], b - cast_ref[1]
+    cast = np.isin(out, _ACHROMATIC) & ~chromatic & (np.hypot(da, db) >= CAST_CHROMA)
+    cast_hue = np.degrees(np.arctan2(db, da)) % 360.0
+    cast_name = np.zeros(len(lab), np.int64)
+    for lo, hi, name, _, _ in _RULES:
+        cast_name[(cast_hue >= lo) & (cast_hue < hi)] = _HUES.index(name)
+    tone[cast] = TONES.index("~red") + cast_name[cast]
     return out * len(TONES) + tone
 
 
@@ -151,19 +169,19 @@ def shrink_crop(crop_bgr: np.ndarray, mask: np.ndarray | None, max_side: int) ->
 PERSON_PARTS = {"head": (0.0, 0.12), "upper": (0.12, 0.5), "lower": (0.5, 0.95)}
 
 
-def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bool,
-                       max_side: int = 48) -> dict[str, np.ndarray]:
+def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bool, max_side: int = 48,
+                       cast_ref: tuple[float, float] = (0.0, 0.0)) -> dict[str, np.ndarray]:
     """Joint colour × tone counts (`N_CODES`) of a box crop's foreground pixels: {"any": whole object, and for
     persons "head", "upper", "lower" (`PERSON_PARTS`)}. `palette_of` turns one into palette counts.
 
     `mask` is the crop's bool foreground (None = whole box). The crop is first shrunk so its longer side is at
-    most `max_side` (speed; colours are area fractions)."""
+    most `max_side` (speed; colours are area fractions). `cast_ref`: the frame's `scene_cast`."""
     h, w = crop_bgr.shape[:2]
     parts = ("any", *PERSON_PARTS) if person else ("any",)
     if h == 0 or w == 0:
         return {p: np.zeros(N_CODES) for p in parts}
     crop_bgr, mask = shrink_crop(crop_bgr, mask, max_side)
-    idx = colour_codes(crop_bgr).reshape(crop_bgr.shape[:2])
+    idx = colour_codes(crop_bgr, cast_ref).reshape(crop_bgr.shape[:2])
     fg = np.ones(idx.shape, bool) if mask is None else mask
     out = {"any": np.bincount(idx[fg], minlength=N_CODES).astype(np.float64)}
     if person:

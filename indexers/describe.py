@@ -34,6 +34,7 @@ from vsearch.indexers.colours import (
     crop_colour_counts,
     fractions_from_counts,
     palette_of,
+    scene_cast,
     tone_fractions,
 )
 from vsearch.indexers.base import Detector, FrameContext, SourceResult
@@ -93,6 +94,7 @@ class DescribeStage:
         self._tubes: list[Tube] = []
         self._crops: dict[int, list[np.ndarray]] = {}
         self._thumbs: dict[int, bytes] = {}
+        self._cast_frame, self._cast = -1, (0.0, 0.0)  # the current frame's colour cast (colours.scene_cast)
 
     def identity(self) -> tuple[StageIdentity, ...]:
         out = [StageIdentity("describe", "colours", version=PALETTE_VERSION)]
@@ -104,6 +106,7 @@ class DescribeStage:
     def begin(self, source: SourceRef) -> None:
         self._source = source
         self._acc, self._tubes, self._crops, self._thumbs = {}, [], {}, {}
+        self._cast_frame = -1  # frame indices restart with each source
         self._scale = 1.0
         self._frame_wh = (source.analysis_width_px, source.analysis_height_px)
 
@@ -168,7 +171,9 @@ class DescribeStage:
         if crop.size == 0:
             return
         mask = fg if fg is not None and fg.shape == crop.shape[:2] else _ellipse(*crop.shape[:2])
-        for part, counts in crop_colour_counts(crop, mask, person=True).items():
+        if self._cast_frame != frame.index:  # once per frame, for every object sampled on it
+            self._cast_frame, self._cast = frame.index, scene_cast(img)
+        for part, counts in crop_colour_counts(crop, mask, person=True, cast_ref=self._cast).items():
             n = counts.sum()
             if n > 0:  # each sampled frame weighs the same, whatever the box size
                 acc.colours[part] = acc.colours.get(part, np.zeros(N_CODES)) + counts / n

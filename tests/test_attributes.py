@@ -156,3 +156,17 @@ def test_carried_item_must_lie_in_the_persons_reach() -> None:
     scores[0, 26], scores[1, 25], scores[2, 28] = 0.8, 0.7, 0.9  # handbag, umbrella, suitcase
     got = dict(zip(CARRIED.values(), crop_item_scores(boxes, scores, own)))
     assert got == {"coco_backpack": 0.0, "has_umbrella": 0.7, "coco_handbag": 0.8, "has_suitcase": 0.0}
+
+
+def test_casts_are_read_against_the_scenes_own_cast() -> None:
+    """A grey that leans blue like every grey of its (blue-balanced) frame is plain grey; the same pixels in a
+    neutral frame lean blue."""
+    from vsearch.indexers.colours import scene_cast
+
+    bluish_grey = patch((150, 138, 128), 20)
+    frame = np.zeros((90, 160, 3), np.uint8) + np.array((140, 128, 118), np.uint8)  # a blue-balanced scene
+    ref = scene_cast(frame)
+    assert ref[1] < -3  # b* negative: blue
+    assert tone_fractions(crop_colour_counts(bluish_grey, None, person=False)["any"]) == {"grey~blue": 1.0}
+    assert tone_fractions(crop_colour_counts(bluish_grey, None, person=False, cast_ref=ref)["any"]) == {}
+    assert scene_cast(np.zeros((10, 10, 3), np.uint8) + np.array((0, 0, 255), np.uint8)) == (0.0, 0.0)  # no grey
