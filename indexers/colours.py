@@ -5,12 +5,12 @@ black/grey/white by lightness, the others by hue angle, with lightness separatin
 pink from red/purple. Hue is what survives shadows and lighting changes.
 
 A witness says "navy", "light blue", "dark green", "silver": a hue alone cannot tell those apart, so each pixel
-also gets a *tone* (`TONES`): "dark" (L* under `DARK_L`) or "light" (L* over `LIGHT_L`) for any palette colour, and for
-a black, grey or white pixel with a faint hue (chroma between `CAST_CHROMA` and the palette's chroma threshold)
-the hue it leans to relative to the frame's own cast (`scene_cast`: "~blue": a navy coat in shadow is binned
-black, but bluish black where the scene's greys are not). Counts are kept jointly
-(palette colour × tone, `N_CODES` bins); the palette share of a colour is the sum over its tones, so the
-palette fractions are exactly what they were before tones existed, and tones only add evidence for shades.
+also gets a *tone* (`TONES`): "dark" (L* under `DARK_L`) or "light" (L* over `LIGHT_L`), and a black, grey or
+white pixel with a faint hue (chroma between `CAST_CHROMA` and the palette's chroma threshold) a *cast*
+(`CASTS`): the hue it leans to, relative to the frame's own cast (`scene_cast`): a navy coat in shadow is binned
+black, but "black~blue" where the scene's greys are not bluish. Counts are kept jointly (palette colour × tone ×
+cast, `N_CODES` bins); the palette share of a colour is the sum over the rest, so the palette fractions are
+exactly what they were before tones existed, and tones and casts only add evidence for shades.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-PALETTE_VERSION = "lab-11-tones-v3"  # bump when the palette, tones or their rules change (re-indexes sources)
+PALETTE_VERSION = "lab-11-tones-v4"  # bump when the palette, tones or their rules change (re-indexes sources)
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 COLOUR_FR = {
     "black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange", "yellow": "jaune",
@@ -26,8 +26,9 @@ COLOUR_FR = {
 }
 COLOUR_EN = {fr: en for en, fr in COLOUR_FR.items()} | {"gray": "grey", "brun": "brown", "grise": "grey"}
 _HUES = ("red", "orange", "yellow", "green", "blue", "purple")  # the colour casts an achromatic pixel may have
-TONES = ("", "dark", "light", *(f"~{h}" for h in _HUES))  # "" = mid lightness, no cast
-N_CODES = len(PALETTE) * len(TONES)
+TONES = ("", "dark", "light")  # lightness band; "" = mid
+CASTS = ("", *(f"~{h}" for h in _HUES))  # the hue an achromatic pixel leans to; "" = none (or chromatic)
+N_CODES = len(PALETTE) * len(TONES) * len(CASTS)
 
 _CHROMA_MIN = 12.0  # below this a pixel is achromatic (black / grey / white)
 CAST_CHROMA = 4.0  # an achromatic pixel with at least this chroma leans to a hue (camera noise is ~1-3)
@@ -49,7 +50,7 @@ _RULES = (
 
 
 def tone_key(colour: str, tone: str) -> str:
-    """The stored name of a (palette colour, tone) bin: "blue:dark", "blue:light", "black~blue"."""
+    """The stored name of a (palette colour, tone or cast) share: "blue:dark", "grey:light", "black~blue"."""
     return f"{colour}{tone}" if tone.startswith("~") else f"{colour}:{tone}"
 
 
@@ -68,7 +69,7 @@ def scene_cast(frame_bgr: np.ndarray, side_px: int = 64) -> tuple[float, float]:
 
 
 def colour_codes(bgr_pixels: np.ndarray, cast_ref: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-    """Joint code `palette index * len(TONES) + tone index` of every pixel of an (N, 3) or (H, W, 3) uint8 BGR
+    """Joint code `(palette index * len(TONES) + tone index) * len(CASTS) + cast index` of every pixel of an (N, 3) or (H, W, 3) uint8 BGR
     array, as (N,) int. `cast_ref`: the scene's cast (`scene_cast`), subtracted before an achromatic pixel's cast
     is read (the palette itself does not depend on it)."""
     px = np.asarray(bgr_pixels, np.uint8).reshape(-1, 1, 3)
@@ -104,18 +105,18 @@ def colour_codes(bgr_pixels: np.ndarray, cast_ref: tuple[float, float] = (0.0, 0
     cast_name = np.zeros(len(lab), np.int64)
     for lo, hi, name, _, _ in _RULES:
         cast_name[(cast_hue >= lo) & (cast_hue < hi)] = _HUES.index(name)
-    tone[cast] = TONES.index("~red") + cast_name[cast]
-    return out * len(TONES) + tone
+    cast_idx = np.where(cast, CASTS.index("~red") + cast_name, 0)
+    return (out * len(TONES) + tone) * len(CASTS) + cast_idx
 
 
 def palette_indices(bgr_pixels: np.ndarray) -> np.ndarray:
     """Palette index (into `PALETTE`) of every pixel, as (N,) int."""
-    return colour_codes(bgr_pixels) // len(TONES)
+    return colour_codes(bgr_pixels) // (len(TONES) * len(CASTS))
 
 
 def palette_of(code_counts: np.ndarray) -> np.ndarray:
-    """Joint (colour × tone) counts -> (11,) palette counts."""
-    return np.asarray(code_counts, np.float64).reshape(len(PALETTE), len(TONES)).sum(axis=1)
+    """Joint (colour × tone × cast) counts -> (11,) palette counts."""
+    return np.asarray(code_counts, np.float64).reshape(len(PALETTE), -1).sum(axis=1)
 
 
 def palette_counts(bgr_pixels: np.ndarray) -> np.ndarray:
@@ -136,12 +137,15 @@ def fractions_from_counts(counts: np.ndarray, min_fraction: float = 0.02) -> dic
 def tone_fractions(code_counts: np.ndarray, min_fraction: float = 0.02) -> dict[str, float]:
     """Joint counts -> {tone key: share of all the part's pixels} for the dark / light / cast bins (mid-tone
     bins are the palette share minus these), largest first, dropping entries under `min_fraction`."""
-    counts = np.asarray(code_counts, np.float64).reshape(len(PALETTE), len(TONES))
+    counts = np.asarray(code_counts, np.float64).reshape(len(PALETTE), len(TONES), len(CASTS))
     total = float(counts.sum())
     if total <= 0:
         return {}
-    out = {tone_key(PALETTE[p], TONES[t]): round(float(counts[p, t] / total), 4)
-           for p in range(len(PALETTE)) for t in range(1, len(TONES)) if counts[p, t] / total >= min_fraction}
+    shares = {tone_key(PALETTE[p], TONES[t]): counts[p, t].sum() / total
+              for p in range(len(PALETTE)) for t in range(1, len(TONES))}
+    shares |= {tone_key(PALETTE[p], CASTS[c]): counts[p, :, c].sum() / total
+               for p in range(len(PALETTE)) for c in range(1, len(CASTS))}
+    out = {k: round(float(v), 4) for k, v in shares.items() if v >= min_fraction}
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
