@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-PALETTE_VERSION = "lab-11-tones-v4"  # bump when the palette, tones or their rules change (re-indexes sources)
+PALETTE_VERSION = "lab-11-tones-v5"  # bump when the palette, tones or their rules change (re-indexes sources)
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 COLOUR_FR = {
     "black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange", "yellow": "jaune",
@@ -168,7 +168,8 @@ def shrink_crop(crop_bgr: np.ndarray, mask: np.ndarray | None, max_side: int) ->
     return crop_bgr, mask
 
 
-# body parts of a person box, as (from, to) fractions of its height: the head (headwear) is the top 12 %, the
+# body parts of a person box, as (from, to) fractions of its height: the head (headwear; skin-like pixels left
+# out) is the top 12 %, the
 # upper body 12-50 %, the lower body 50-95 % (feet left out: they carry the ground's colour)
 PERSON_PARTS = {"head": (0.0, 0.12), "upper": (0.12, 0.5), "lower": (0.5, 0.95)}
 
@@ -191,5 +192,23 @@ def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bo
     if person:
         rows = np.arange(idx.shape[0])[:, None] / max(idx.shape[0], 1)
         for part, (lo, hi) in PERSON_PARTS.items():
-            out[part] = np.bincount(idx[fg & (rows >= lo) & (rows < hi)], minlength=N_CODES).astype(np.float64)
+            sel = fg & (rows >= lo) & (rows < hi)
+            if part == "head":  # the face would read as a red or orange hat: only headwear colours are wanted
+                sel &= ~_skin_like(crop_bgr)
+            out[part] = np.bincount(idx[sel], minlength=N_CODES).astype(np.float64)
     return out
+
+
+# skin-like pixels (any complexion: hue 20-75 deg, weak to moderate chroma, mid lightness), left out of the head
+# part only, so a face does not count as a red, orange or brown hat; nothing about them is stored
+_SKIN_HUE = (20.0, 75.0)
+_SKIN_CHROMA = (8.0, 35.0)
+_SKIN_L = (20.0, 85.0)
+
+
+def _skin_like(crop_bgr: np.ndarray) -> np.ndarray:
+    lab = cv2.cvtColor(crop_bgr.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB)
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1])) % 360.0
+    return ((hue >= _SKIN_HUE[0]) & (hue <= _SKIN_HUE[1]) & (chroma >= _SKIN_CHROMA[0]) & (chroma <= _SKIN_CHROMA[1])
+            & (lab[..., 0] >= _SKIN_L[0]) & (lab[..., 0] <= _SKIN_L[1]))

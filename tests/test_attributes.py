@@ -170,3 +170,16 @@ def test_casts_are_read_against_the_scenes_own_cast() -> None:
     assert tone_fractions(crop_colour_counts(bluish_grey, None, person=False)["any"]) == {"grey~blue": 1.0}
     assert tone_fractions(crop_colour_counts(bluish_grey, None, person=False, cast_ref=ref)["any"]) == {}
     assert scene_cast(np.zeros((10, 10, 3), np.uint8) + np.array((0, 0, 255), np.uint8)) == (0.0, 0.0)  # no grey
+
+
+@pytest.mark.parametrize("skin", [(120, 150, 200), (60, 90, 140), (40, 60, 100)])  # light, medium, dark complexions
+def test_a_face_is_not_read_as_a_hat_colour(skin) -> None:  # noqa: ANN001
+    """The head part (top 12 % of a person box) leaves skin-like pixels out: a bare head gives no red/orange/brown
+    headwear, a red hat above the same face still reads red."""
+    crop = patch(synth.BGR["blue"], 48).copy()  # 48 px: not resized, so the head is exactly rows 0-5
+    crop[:6] = skin
+    bare = palette_of(crop_colour_counts(crop, None, person=True)["head"])
+    assert bare.sum() == 0
+    crop[:3] = (30, 30, 200)  # a red hat
+    hat = palette_of(crop_colour_counts(crop, None, person=True)["head"])
+    assert PALETTE[int(np.argmax(hat))] == "red" and hat.sum() > 0
