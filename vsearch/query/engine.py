@@ -99,17 +99,22 @@ _HIT_COLUMNS = ["tube_id", "source_id", "camera", "class_name", "class_source", 
 _DAY_US = 86_400_000_000
 
 
+def scope_sql(cameras: tuple[str, ...] | list[str], time_from: dt.datetime | None,
+              time_to: dt.datetime | None) -> list[str]:
+    """Tubes-table conditions of a scope: these cameras, and a [start, end] that overlaps [from, to]."""
+    conds = ["camera IN (" + ", ".join(sql_str(c) for c in cameras) + ")"] if cameras else []
+    if time_to is not None:
+        conds.append(f"start_utc <= timestamp '{time_to.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')}'")
+    if time_from is not None:
+        conds.append(f"end_utc >= timestamp '{time_from.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')}'")
+    return conds
+
+
 def _prefilter(spec: QuerySpec) -> str | None:
     """The SQL filter of the hard constraints shared with counting (camera, class, time bounds, dwell, stationary)."""
-    conds = []
-    if spec.cameras:
-        conds.append("camera IN (" + ", ".join(sql_str(c) for c in spec.cameras) + ")")
+    conds = scope_sql(spec.cameras, spec.time_from, spec.time_to)
     if spec.classes:
         conds.append("class_name IN (" + ", ".join(sql_str(c) for c in sorted(spec.classes)) + ")")
-    if spec.time_to is not None:
-        conds.append(f"start_utc <= timestamp '{spec.time_to.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')}'")
-    if spec.time_from is not None:
-        conds.append(f"end_utc >= timestamp '{spec.time_from.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')}'")
     if spec.min_dwell_s is not None:
         conds.append(f"dwell_s >= {float(spec.min_dwell_s)}")
     if spec.stationary:

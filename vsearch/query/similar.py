@@ -18,6 +18,7 @@ from vsearch.models.descriptors import ColourDescriptor, EmbedConfig, make_embed
 from vsearch.errors import ModelError, QueryError
 from vsearch.site import SiteConfig
 from vsearch.catalogue.store import Store, sql_str
+from vsearch.query.engine import scope_sql
 
 UTC = dt.timezone.utc
 COLOUR = "colour-hist-v1"
@@ -98,9 +99,23 @@ def _hits(store: Store, raw: list[vs.VectorHit]) -> list[SimilarHit]:
     return out
 
 
-def _where(scope: Scope) -> str | None:
-    """Pre-filter on camera and on the tube's first appearance lying in [from, to)."""
-    return vs.build_where(cameras=scope.cameras, kind="tube", start_utc=scope.time_from, end_utc=scope.time_to)
+_ID_LIST_MAX = 20_000  # tubes in a time scope listed by id in the vector pre-filter; beyond, see `_where`
+
+
+def _where(store: Store, scope: Scope) -> str | None:
+    """Vector pre-filter for the scope: camera, and the same time rule as `search` (the tube's [start, end]
+    overlaps [from, to]). A vector row holds the time of its sampled crop, not the tube's span, so a time scope
+    is resolved on the tubes table and passed as the tube ids it keeps; a scope of more than `_ID_LIST_MAX`
+    tubes falls back on the crop time (a tube is then found when its sampled crop lies in the window)."""
+    base = vs.build_where(cameras=scope.cameras, kind="tube")
+    if scope.time_from is None and scope.time_to is None:
+        return base
+    conds = scope_sql(scope.cameras, scope.time_from, scope.time_to)
+    ids = store.tubes_arrow(" AND ".join(conds), columns=["tube_id"]).column("tube_id").to_pylist()
+    if len(ids) > _ID_LIST_MAX:
+        return vs.build_where(cameras=scope.cameras, kind="tube", start_utc=scope.time_from, end_utc=scope.time_to)
+    listed = f"item_id IN ({', '.join(sql_str(i) for i in ids)})" if ids else "item_id IS NULL"
+    return f"{base} AND {listed}" if base else listed
 
 
 def like_tube(store: Store, tube_id: str, scope: Scope) -> list[SimilarHit]:
@@ -115,7 +130,7 @@ def like_tube(store: Store, tube_id: str, scope: Scope) -> list[SimilarHit]:
         except QueryError:
             continue  # this descriptor did not embed that tube (e.g. re-id: persons only)
         _, sha = vs.table_identity(table)
-        raw = vs.search(table, vec, descriptor=descriptor, weights_sha256=sha, where=_where(scope),
+        raw = vs.search(table, vec, descriptor=descriptor, weights_sha256=sha, where=_where(store, scope),
                         limit=scope.limit, exclude_item=tube_id)
         return _hits(store, raw)
     raise ModelError(f"--tube {tube_id}: no appearance vector stored for it; re-index its footage")
@@ -140,7 +155,7 @@ def like_image(store: Store, image: Path, scope: Scope, config: EmbedConfig) -> 
             raise ModelError(f"this store holds no {embedder.name} vectors; re-index its footage")
     # vs.search checks the table was built by this exact model (name + weights SHA-256)
     raw = vs.search(table, pool(embedder.embed([img])), descriptor=embedder.name,
-                    weights_sha256=embedder.weights_sha256, where=_where(scope), limit=scope.limit)
+                    weights_sha256=embedder.weights_sha256, where=_where(store, scope), limit=scope.limit)
     return _hits(store, raw)
 
 
@@ -171,7 +186,7 @@ def text_scores(store: Store, text: str, config: EmbedConfig, scope: Scope) -> d
                          "or search without them")
     wide = Scope(cameras=scope.cameras, time_from=scope.time_from, time_to=scope.time_to, limit=LIKE_POOL)
     raw = vs.search(table, embedder.embed_text(text), descriptor=embedder.name,
-                    weights_sha256=embedder.weights_sha256, where=_where(wide), limit=wide.limit)
+                    weights_sha256=embedder.weights_sha256, where=_where(store, wide), limit=wide.limit)
     return {h.item_id: TermScore("clip-text", max(0.0, h.score), f"{embedder.name} similarity to {text!r}")
             for h in raw}
 
