@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from vsearch.indexers.attributes import edge_of
 from vsearch.indexers.base import FrameContext, SourceResult
 from vsearch.indexers.track import REID_MODEL, TRACKER_VERSION, Tracker, TrackerConfig, TrackState
 from vsearch.indexing.identity import StageIdentity
@@ -45,31 +46,48 @@ class TrackUpdate:
 class BlobFilter:
     """Which finished tracks of a motion-only detector are blobs (flicker, noise, a local light change), not objects.
 
-    A track is kept when it persists — it lasted at least `persist_s` seconds — or when it leaves its own
-    footprint — its box centre travelled at least `min_travel_boxes` of its own box widths (across) and heights
-    (up and down) over the track's life. A real object seen only briefly is crossing the view, so it travels
-    several box lengths; one that moves slowly or stops is seen for long. A lamp, a sign or a noisy patch stays
-    where it is and comes and goes within a second or two; a lit patch that widens from a door moves its centre
-    by at most half its width.
+    A track is an object, and kept, when any of these holds:
+    - it persists: it lasted at least `persist_s` seconds (slow walkers, people who stop);
+    - it leaves its own footprint: its box centre travelled at least `min_travel_boxes` of its own box widths
+      (across) and heights (up and down) over the track's life;
+    - it comes towards or goes away from the camera: its box size (sqrt of the area) changed by at least the
+      factor `min_scale_change` between the first and the last third of its life;
+    - it touches the frame edge (within `edge_margin_frac` of the frame size): an object entering or leaving,
+      whose box the edge cuts, so that neither its travel nor its size can be read from the box.
+    A real object seen only briefly is crossing the view, so it travels or changes size, or it is cut by the
+    edge. A lamp, a sign or a noisy patch stays where it is and comes and goes within a second or two; a lit
+    patch that widens from a door moves its centre by at most half its width, and ends as small as it began.
 
     Travel is the spread of the box centres, from the 10th to the 90th percentile of x and of y (so a box that
     jumps on one or two samples does not count as moving, and an object that comes in and goes back the way it
     came still does), divided by the median box width and height: hypot(spread_x / width, spread_y / height).
+    Sizes are medians over a third of the samples each, so a flickering patch's random sizes do not count.
     """
 
-    persist_s: float = 3.0  # a track seen this long is kept whatever it did (slow walkers, people who stop)
-    min_travel_boxes: float = 1.0  # a shorter track must travel this many of its own box widths/heights
+    persist_s: float = 3.0  # kept whatever it did; the lights and noise bursts seen last 1-2 s
+    min_travel_boxes: float = 1.0  # a shorter track must travel this many of its own box widths/heights ...
+    min_scale_change: float = 2.0  # ... or grow or shrink by this factor (its distance halved or doubled) ...
+    edge_margin_frac: float = 0.005  # ... or touch the frame edge (within this fraction of the frame size)
 
-    VERSION = "blob-filter-v1"  # recorded in the pipeline identity: stores indexed without it are re-indexed
+    VERSION: ClassVar[str] = "blob-filter-v1"  # in the pipeline identity: older motion-only stores re-index
 
-    def is_blob(self, state: TrackState) -> bool:
-        if len(state) == 0 or state.pts_s[-1] - state.pts_s[0] >= self.persist_s:
+    def is_blob(self, state: TrackState, frame_wh_px: tuple[int, int]) -> bool:
+        """Whether `state`, tracked on frames `frame_wh_px` (width, height) in size, is a blob."""
+        n = len(state)
+        if n == 0 or state.pts_s[-1] - state.pts_s[0] >= self.persist_s:
             return False
         boxes = state.boxes_xyxy.astype(np.float64)
+        if any(edge_of(b, *frame_wh_px, margin_frac=self.edge_margin_frac) != "inside" for b in boxes):
+            return False
         centres = (boxes[:, :2] + boxes[:, 2:]) / 2
         spread_px = np.percentile(centres, 90, axis=0) - np.percentile(centres, 10, axis=0)  # (x, y)
-        size_px = np.maximum(np.median(boxes[:, 2:] - boxes[:, :2], axis=0), 1.0)  # (width, height)
-        return float(np.hypot(*(spread_px / size_px))) < self.min_travel_boxes
+        wh_px = np.maximum(boxes[:, 2:] - boxes[:, :2], 1.0)
+        if float(np.hypot(*(spread_px / np.median(wh_px, axis=0)))) >= self.min_travel_boxes:
+            return False
+        size_px = np.sqrt(wh_px[:, 0] * wh_px[:, 1])
+        third = max(1, n // 3)
+        scale = float(np.median(size_px[-third:]) / np.median(size_px[:third]))
+        return max(scale, 1.0 / scale) < self.min_scale_change
 
 
 class TrackStage:
@@ -87,6 +105,7 @@ class TrackStage:
         self._use_reid = use_reid
         self._reid: ReidDescriptor | None = None
         self._tracker = Tracker(self.config)
+        self._frame_wh_px = (0, 0)
 
     @property
     def appearance(self) -> str:
@@ -113,7 +132,7 @@ class TrackStage:
         if self.blob_filter is None:
             return (track,)
         return track, StageIdentity("track", BlobFilter.VERSION, version=f"{self.blob_filter.persist_s:g}s"
-                                    f"+{self.blob_filter.min_travel_boxes:g}boxes")
+                                    f"+{self.blob_filter.min_travel_boxes:g}boxes+{self.blob_filter.min_scale_change:g}x+edge")
 
     def begin(self, source: SourceRef) -> None:
         if self._reid is None and self._reid_xml() is not None:
@@ -124,6 +143,7 @@ class TrackStage:
         fd = ctx.detections
         if fd is None:
             raise RuntimeError("the track stage needs the detect stage before it")
+        self._frame_wh_px = (frame.image.shape[1], frame.image.shape[0])
         ended_before = self._screen(self._tracker.finish()) if fd.restarted else ()
         tracked = self._tracker.update(fd.detections, frame, extras=list(fd.masks_rle))
         confirmed = tracked[np.isin(tracked.track_ids, list(self._tracker.confirmed_ids()))]
@@ -139,7 +159,8 @@ class TrackStage:
         f = self.blob_filter
         if f is None:
             return tuple(ended)
-        return tuple(replace(s, confirmed=False) if s.confirmed and f.is_blob(s) else s for s in ended)
+        wh = self._frame_wh_px
+        return tuple(replace(s, confirmed=False) if s.confirmed and f.is_blob(s, wh) else s for s in ended)
 
     def end(self, result: SourceResult) -> None:
         """Tracks reach the store as tubes (the describe stage's output)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import replace
 
 import imageio_ffmpeg
 import numpy as np
@@ -134,12 +134,12 @@ def test_lights_and_noise_make_no_tubes(lit_scene: synth.SynthVideo, blob_filter
 def slow_scene(tmp_path_factory: pytest.TempPathFactory) -> synth.SynthVideo:
     """46 s, 640x360 at 10 fps, no light changes: a person walking at 4 px/s (40 s in view), a car that
     drives in, stops 20 s (longer than the detector takes to absorb a still object) and leaves, and a person
-    who steps in 20 px from the left edge, waits 6 s and steps back out (little travel, but seen 9 s)."""
+    who comes out of a door, steps 20 px, waits 6 s and goes back in (little travel, but seen 9 s)."""
     objs = [
         synth.SynthObject(1, "red", [(2.0, 100, 200), (42.0, 260, 200)], PERSON, lower_colour="blue",
                           kind="person"),
         synth.SynthObject(2, "white", [(3.0, 620, 60), (6.0, 450, 60), (26.0, 450, 60), (29.0, 620, 60)], CAR),
-        synth.SynthObject(3, "yellow", [(30.0, 8, 300), (31.5, 28, 300), (37.5, 28, 300), (39.0, 8, 300)],
+        synth.SynthObject(3, "yellow", [(30.0, 300, 300), (31.5, 320, 300), (37.5, 320, 300), (39.0, 300, 300)],
                           PERSON, lower_colour="black", kind="person"),
     ]
     return synth.write_video(synth.SynthVideo(tmp_path_factory.mktemp("slow") / "slow.mp4", 640, 360, 10, 46.0,
@@ -193,9 +193,21 @@ def _track(centres_px: list[tuple[float, float]], size_px: tuple[float, float], 
     ([(100.0 + 4 * i, 100.0) for i in range(8)], False),  # 1.4 s, 28 px across: beyond its 22-px width
     ([(100.0, 100.0)] * 16, False),  # 3.0 s in place: persists
     ([(100.0 + 20 * i, 100.0) for i in range(4)] + [(160.0 - 20 * i, 100.0) for i in range(4)], False),  # in, back
+    ([(11.0, 100.0)] * 8, False),  # in place, but cut by the left edge: entering or leaving
 ])
 def test_blob_filter(centres: list[tuple[float, float]], blob: bool) -> None:
-    assert BlobFilter().is_blob(_track(centres, (22.0, 56.0))) is blob
+    assert BlobFilter().is_blob(_track(centres, (22.0, 56.0)), (640, 360)) is blob
+
+
+@pytest.mark.parametrize(("grow", "blob"), [(1.0, True), (1.5, True), (2.5, False), (1 / 2.5, False)])
+def test_blob_filter_reads_approach_from_size(grow: float, blob: bool) -> None:
+    """A box that doubles (or halves) in size in place is an object coming towards (going away from) the
+    camera, even in 1.4 s; one that grows less is not."""
+    sizes = np.geomspace(20.0, 20.0 * grow, 8)
+    state = _track([(300.0, 200.0)] * 8, (20.0, 20.0))
+    state = replace(state, boxes_xyxy=np.array([(300 - s / 2, 200 - s / 2, 300 + s / 2, 200 + s / 2) for s in sizes],
+                                               np.float32))
+    assert BlobFilter().is_blob(state, (640, 360)) is blob
 
 
 def test_model_detectors_get_no_blob_filter() -> None:
