@@ -48,24 +48,26 @@ class BlobFilter:
 
     A track is an object, and kept, when any of these holds:
     - it persists: it lasted at least `persist_s` seconds (slow walkers, people who stop);
-    - it leaves its own footprint: its box centre travelled at least `min_travel_boxes` of its own box widths
-      (across) and heights (up and down) over the track's life;
+    - it drifts: over its life its box centre moved steadily by at least `min_drift_boxes` of its own box
+      widths (across) and heights (up and down);
     - it comes towards or goes away from the camera: its box size (sqrt of the area) changed by at least the
       factor `min_scale_change` between the first and the last third of its life;
     - it touches the frame edge (within `edge_margin_frac` of the frame size): an object entering or leaving,
-      whose box the edge cuts, so that neither its travel nor its size can be read from the box.
-    A real object seen only briefly is crossing the view, so it travels or changes size, or it is cut by the
-    edge. A lamp, a sign or a noisy patch stays where it is and comes and goes within a second or two; a lit
-    patch that widens from a door moves its centre by at most half its width, and ends as small as it began.
+      whose box the edge cuts, so that neither its drift nor its size can be read from the box.
+    A real object seen only briefly is crossing the view, so it drifts or changes size, or it is cut by the
+    edge. A lamp, a sign or a noisy patch stays where it is and comes and goes within a second or two: its box
+    jumps about, or widens and narrows again, around a fixed place.
 
-    Travel is the spread of the box centres, from the 10th to the 90th percentile of x and of y (so a box that
-    jumps on one or two samples does not count as moving, and an object that comes in and goes back the way it
-    came still does), divided by the median box width and height: hypot(spread_x / width, spread_y / height).
-    Sizes are medians over a third of the samples each, so a flickering patch's random sizes do not count.
+    Drift is the least-squares straight line through the box centres over time, from the first sample to the
+    last (jumps about a fixed place cancel out, where a range of positions would count them as movement),
+    divided by the median box width and height: hypot(drift_x / width, drift_y / height). Sizes are medians
+    over a third of the samples each, so a flickering patch's random sizes do not count. Limitation: an object
+    that comes out and goes back the way it came within `persist_s`, away from the frame edge, looks like a
+    light that comes on and off, and is dropped.
     """
 
-    persist_s: float = 3.0  # kept whatever it did; the lights and noise bursts seen last 1-2 s
-    min_travel_boxes: float = 1.0  # a shorter track must travel this many of its own box widths/heights ...
+    persist_s: float = 2.0  # kept whatever it did: 10 samples at 5 fps (the lights seen lasted 1-2 s)
+    min_drift_boxes: float = 0.5  # a shorter track must drift this many of its own box widths/heights ...
     min_scale_change: float = 2.0  # ... or grow or shrink by this factor (its distance halved or doubled) ...
     edge_margin_frac: float = 0.005  # ... or touch the frame edge (within this fraction of the frame size)
 
@@ -80,9 +82,11 @@ class BlobFilter:
         if any(edge_of(b, *frame_wh_px, margin_frac=self.edge_margin_frac) != "inside" for b in boxes):
             return False
         centres = (boxes[:, :2] + boxes[:, 2:]) / 2
-        spread_px = np.percentile(centres, 90, axis=0) - np.percentile(centres, 10, axis=0)  # (x, y)
+        t_s = state.pts_s - state.pts_s[0]
+        slope_px_s = np.polyfit(t_s, centres, 1)[0]  # (x, y) in px per second
         wh_px = np.maximum(boxes[:, 2:] - boxes[:, :2], 1.0)
-        if float(np.hypot(*(spread_px / np.median(wh_px, axis=0)))) >= self.min_travel_boxes:
+        drift_boxes = float(np.hypot(*(slope_px_s * t_s[-1] / np.median(wh_px, axis=0))))
+        if drift_boxes >= self.min_drift_boxes:
             return False
         size_px = np.sqrt(wh_px[:, 0] * wh_px[:, 1])
         third = max(1, n // 3)
@@ -132,7 +136,7 @@ class TrackStage:
         if self.blob_filter is None:
             return (track,)
         return track, StageIdentity("track", BlobFilter.VERSION, version=f"{self.blob_filter.persist_s:g}s"
-                                    f"+{self.blob_filter.min_travel_boxes:g}boxes+{self.blob_filter.min_scale_change:g}x+edge")
+                                    f"+{self.blob_filter.min_drift_boxes:g}boxes+{self.blob_filter.min_scale_change:g}x+edge")
 
     def begin(self, source: SourceRef) -> None:
         if self._reid is None and self._reid_xml() is not None:

@@ -117,7 +117,7 @@ def use_filter(monkeypatch: pytest.MonkeyPatch, blob_filter: BlobFilter | None) 
 
 @pytest.mark.parametrize("blob_filter", [
     BlobFilter(),
-    pytest.param(BlobFilter(min_travel_boxes=np.inf), id="persistence alone",
+    pytest.param(BlobFilter(min_drift_boxes=np.inf), id="persistence alone",
                  marks=pytest.mark.xfail(strict=True, reason="drops the car seen for 1.8 s")),
 ])
 def test_lights_and_noise_make_no_tubes(lit_scene: synth.SynthVideo, blob_filter: BlobFilter,
@@ -134,7 +134,7 @@ def test_lights_and_noise_make_no_tubes(lit_scene: synth.SynthVideo, blob_filter
 def slow_scene(tmp_path_factory: pytest.TempPathFactory) -> synth.SynthVideo:
     """46 s, 640x360 at 10 fps, no light changes: a person walking at 4 px/s (40 s in view), a car that
     drives in, stops 20 s (longer than the detector takes to absorb a still object) and leaves, and a person
-    who comes out of a door, steps 20 px, waits 6 s and goes back in (little travel, but seen 9 s)."""
+    who comes out of a door, steps 20 px, waits 6 s and goes back in (little drift, but seen 9 s)."""
     objs = [
         synth.SynthObject(1, "red", [(2.0, 100, 200), (42.0, 260, 200)], PERSON, lower_colour="blue",
                           kind="person"),
@@ -160,7 +160,7 @@ def covered_s(result, obj: synth.SynthObject) -> float:  # noqa: ANN001 - Source
 @pytest.mark.parametrize("blob_filter", [
     BlobFilter(),
     pytest.param(None, id="no filter"),
-    pytest.param(BlobFilter(persist_s=np.inf), id="travel alone",
+    pytest.param(BlobFilter(persist_s=np.inf), id="drift alone",
                  marks=pytest.mark.xfail(strict=True, reason="drops the person who waits")),
 ])
 def test_slow_and_stopping_objects_are_kept(slow_scene: synth.SynthVideo, blob_filter: BlobFilter | None,
@@ -189,10 +189,11 @@ def _track(centres_px: list[tuple[float, float]], size_px: tuple[float, float], 
 @pytest.mark.parametrize(("centres", "blob"), [
     ([(100.0, 100.0)] * 8, True),  # 1.4 s in place
     ([(100.0 + (-1) ** i * 6, 100.0) for i in range(8)], True),  # jitters by half its width: still in place
-    ([(100.0, 100.0 + 6 * i) for i in range(8)], True),  # 1.4 s, 42 px down: within its 56-px height
-    ([(100.0 + 4 * i, 100.0) for i in range(8)], False),  # 1.4 s, 28 px across: beyond its 22-px width
-    ([(100.0, 100.0)] * 16, False),  # 3.0 s in place: persists
-    ([(100.0 + 20 * i, 100.0) for i in range(4)] + [(160.0 - 20 * i, 100.0) for i in range(4)], False),  # in, back
+    ([(100.0, 100.0 + 2 * i) for i in range(8)], True),  # 1.4 s, 14 px down: a quarter of its 56-px height
+    ([(100.0, 100.0 + 5 * i) for i in range(8)], False),  # 1.4 s, 35 px down: over half its height
+    ([(100.0 + 3 * i + (-1) ** i * 6, 100.0) for i in range(8)], False),  # jitters, but drifts 21 px of its 22
+    ([(100.0, 100.0)] * 11, False),  # 2.0 s in place: persists
+    ([(100.0 + 20 * i, 100.0) for i in range(4)] + [(160.0 - 20 * i, 100.0) for i in range(4)], True),  # out, back
     ([(11.0, 100.0)] * 8, False),  # in place, but cut by the left edge: entering or leaving
 ])
 def test_blob_filter(centres: list[tuple[float, float]], blob: bool) -> None:
