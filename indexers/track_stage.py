@@ -76,7 +76,9 @@ class BlobFilter:
     def is_blob(self, state: TrackState, frame_wh_px: tuple[int, int]) -> bool:
         """Whether `state`, tracked on frames `frame_wh_px` (width, height) in size, is a blob."""
         n = len(state)
-        if n == 0 or state.pts_s[-1] - state.pts_s[0] >= self.persist_s:
+        if n < 2:  # nothing to measure (and too short for a tube anyway)
+            return n == 1
+        if state.pts_s[-1] - state.pts_s[0] >= self.persist_s:
             return False
         boxes = state.boxes_xyxy.astype(np.float64)
         if any(edge_of(b, *frame_wh_px, margin_frac=self.edge_margin_frac) != "inside" for b in boxes):
@@ -135,8 +137,9 @@ class TrackStage:
                               weights_sha256=sha)
         if self.blob_filter is None:
             return (track,)
-        return track, StageIdentity("track", BlobFilter.VERSION, version=f"{self.blob_filter.persist_s:g}s"
-                                    f"+{self.blob_filter.min_drift_boxes:g}boxes+{self.blob_filter.min_scale_change:g}x+edge")
+        f = self.blob_filter
+        rules = f"{f.persist_s:g}s+{f.min_drift_boxes:g}boxes+{f.min_scale_change:g}x+edge{f.edge_margin_frac:g}"
+        return track, StageIdentity("track", BlobFilter.VERSION, version=rules)
 
     def begin(self, source: SourceRef) -> None:
         if self._reid is None and self._reid_xml() is not None:

@@ -117,7 +117,7 @@ def use_filter(monkeypatch: pytest.MonkeyPatch, blob_filter: BlobFilter | None) 
 
 @pytest.mark.parametrize("blob_filter", [
     BlobFilter(),
-    pytest.param(BlobFilter(min_drift_boxes=np.inf), id="persistence alone",
+    pytest.param(BlobFilter(min_drift_boxes=np.inf), id="no drift rule",
                  marks=pytest.mark.xfail(strict=True, reason="drops the car seen for 1.8 s")),
 ])
 def test_lights_and_noise_make_no_tubes(lit_scene: synth.SynthVideo, blob_filter: BlobFilter,
@@ -160,7 +160,7 @@ def covered_s(result, obj: synth.SynthObject) -> float:  # noqa: ANN001 - Source
 @pytest.mark.parametrize("blob_filter", [
     BlobFilter(),
     pytest.param(None, id="no filter"),
-    pytest.param(BlobFilter(persist_s=np.inf), id="drift alone",
+    pytest.param(BlobFilter(persist_s=np.inf), id="no persistence rule",
                  marks=pytest.mark.xfail(strict=True, reason="drops the person who waits")),
 ])
 def test_slow_and_stopping_objects_are_kept(slow_scene: synth.SynthVideo, blob_filter: BlobFilter | None,
