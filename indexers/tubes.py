@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 from vsearch.indexers.base import Detector, FrameContext, SourceResult
 from vsearch.indexers.config import TubeConfig
 from vsearch.indexers.describe import DescribeStage
+from vsearch.indexers.detect import MotionDetector
 from vsearch.indexers.detect_stage import DetectStage
 from vsearch.indexers.track import TRACKER_VERSION, Tracker, TrackerConfig
-from vsearch.indexers.track_stage import TrackStage
+from vsearch.indexers.track_stage import BlobFilter, TrackStage
 from vsearch.indexing.identity import StageIdentity
 from vsearch.records import Frame, SourceRef
 
@@ -27,9 +28,11 @@ def tube_stages(detector: Detector, *, models: ModelSet | None = None, config: T
                 tracker_config: TrackerConfig | None = None,
                 use_reid: bool = False) -> tuple[DetectStage, TrackStage, DescribeStage]:
     """The detect, track and describe stages over `detector`, wired together; `models`: the resolved,
-    hash-verified model files (`vsearch.models.resolve`), None for none (colours and geometry only)."""
+    hash-verified model files (`vsearch.models.resolve`), None for none (colours and geometry only). With the
+    motion-only detector, tracks that neither move nor persist are not made into tubes (`BlobFilter`)."""
     config = config or TubeConfig()
-    track = TrackStage(tracker_config, models=models, use_reid=use_reid)
+    blobs = BlobFilter() if detector.name == MotionDetector.name else None
+    track = TrackStage(tracker_config, models=models, use_reid=use_reid, blob_filter=blobs)
     detect = DetectStage(detector, config, active_tracks=lambda: track.active_count)
     describe = DescribeStage(detector, config, models=models)
     return detect, track, describe
