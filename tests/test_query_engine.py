@@ -205,6 +205,8 @@ def test_box_shape_and_growth_of_every_candidate_match_the_per_tube_definition()
     for i, (k, b) in enumerate(zip(n, boxes)):
         b = b.astype(np.float64)
         h = b[:, 3] - b[:, 1]
-        assert np.isnan(aspect[i]) if k == 0 else aspect[i] == pytest.approx(np.median(h / (b[:, 2] - b[:, 0])))
+        near = dict(rel=1e-5, abs=1e-5)  # computed in float32, the stored box precision
+        assert np.isnan(aspect[i]) if k == 0 else aspect[i] == pytest.approx(np.median(h / (b[:, 2] - b[:, 0])), **near)
         m = min(3, k // 2)
-        assert np.isnan(growth[i]) if k < 4 else growth[i] == pytest.approx(np.log(h[k - m:].mean() / h[:m].mean()))
+        assert np.isnan(growth[i]) if k < 4 else growth[i] == pytest.approx(np.log(h[k - m:].mean() / h[:m].mean()),
+                                                                             **near)

@@ -367,39 +367,50 @@ class MotionTerm:
         return f"box height changed by {np.expm1(value):+.0%} over the tube (bigger = closer to the camera)"
 
 
+_BOXES_CACHE: dict[int, tuple[pa.Table, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+
+
 def _boxes(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(all boxes as an (N, 4) array, first box index of each tube, samples per tube)."""
+    """(every box's width and height as an (N, 2) array, first box index of each tube, samples per
+    tube). Kept for the last table asked (the vehicle-type and motion terms of one query read the same one)."""
+    hit = _BOXES_CACHE.get(id(table))
+    if hit is not None and hit[0] is table:
+        return hit[1]
     flat = table.column("boxes_xyxy").combine_chunks()
-    values = flat.values.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 4)
-    return values, flat.offsets.to_numpy()[:-1] // 4, table.column("n_samples").to_numpy(zero_copy_only=False)
+    values = flat.values.to_numpy(zero_copy_only=False).reshape(-1, 4)  # float32 as stored: no copy
+    wh = values[:, 2:] - values[:, :2]
+    out = (wh, flat.offsets.to_numpy()[:-1] // 4, table.column("n_samples").to_numpy(zero_copy_only=False))
+    _BOXES_CACHE.clear()
+    _BOXES_CACHE[id(table)] = (table, out)
+    return out
 
 
 def box_aspect(table: pa.Table) -> np.ndarray:
     """Median box height / width of each tube (NaN without samples), vectorised over all tubes: sorting the
     ratios by (tube, ratio) puts each tube's median at a known offset."""
-    boxes, starts, n = _boxes(table)
+    wh, starts, n = _boxes(table)
     out = np.full(len(n), np.nan)
-    if not len(boxes):
+    if not len(wh):
         return out
-    ratio = (boxes[:, 3] - boxes[:, 1]) / np.maximum(boxes[:, 2] - boxes[:, 0], 1e-6)
+    ratio = wh[:, 1] / np.maximum(wh[:, 0], np.float32(1e-6))
     owner = np.repeat(np.arange(len(n)), n)
     ordered = ratio[np.lexsort((ratio, owner))]
     has = n > 0
     lo, hi = starts + (n - 1) // 2, starts + n // 2
-    out[has] = 0.5 * (ordered[lo[has]] + ordered[hi[has]])
+    out[has] = 0.5 * (ordered[lo[has]].astype(np.float64) + ordered[hi[has]])
     return out
 
 
 def box_growth(table: pa.Table) -> np.ndarray:
     """log(end height / start height) of each tube's box (mean of its first and last min(3, n // 2) samples);
     NaN under 4 samples. Vectorised: one cumulative sum over every sample of every candidate."""
-    boxes, starts, n = _boxes(table)
+    wh, starts, n = _boxes(table)
     out = np.full(len(n), np.nan)
     ok = n >= 4
     if not ok.any():
         return out
-    h = boxes[:, 3] - boxes[:, 1]
-    cum = np.concatenate([[0.0], np.cumsum(h)])
+    h = wh[:, 1]
+    cum = np.concatenate([[0.0], np.cumsum(h, dtype=np.float64)])
     m = np.minimum(3, n // 2)
     s, k, m = starts[ok], n[ok], m[ok]
     first = (cum[s + m] - cum[s]) / m
