@@ -64,7 +64,10 @@ def index(
     clip_weights: Annotated[Optional[Path], typer.Option("--clip-weights", help="Local open_clip weights file.")] = None,
     clip_config: Annotated[Optional[Path], typer.Option("--clip-config", help="JSON config of a custom open_clip "
                                                         "architecture (with --clip-model).")] = None,
-    gating: Annotated[str, typer.Option(help="Activity gating: auto | on | off (skip idle stretches).")] = "auto",
+    gate: Annotated[str, typer.Option(help="Skip where nothing moves: off | motion (detector only around motion "
+                                      "seen in the decoded frames) | packets (decode only where packet sizes grow) "
+                                      "| auto (= off; docs/overnight.md). Skipped stretches are listed in every "
+                                      "search's coverage.")] = "auto",
     keep_existing: Annotated[bool, typer.Option("--keep-existing", help="Keep files already indexed with another "
                                                 "pipeline (other models, versions or parameters) as they are, "
                                                 "instead of indexing them again.")] = False,
@@ -85,7 +88,7 @@ def index(
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
                         ray=ray,
                         models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
-                        clip_weights=clip_weights, clip_config=clip_config, gating=gating,
+                        clip_weights=clip_weights, clip_config=clip_config, gate=gate,
                         keep_existing=keep_existing, chunk_s=chunk,
                         priority=tuple(priority or ()))
     opts = with_site_defaults(opts, optional_site_config(config))
