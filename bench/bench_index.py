@@ -13,8 +13,12 @@ Footage (made once with the ffmpeg binary, cached in --out, never committed):
 Each measurement runs in its own subprocess (peak RSS per measurement; getrusage of the process and its ffmpeg
 children). Modes: decode (decode only), detect (decode + pvb-2002 on every sampled frame), full (the indexing
 job's `index_file` with all stages: detector, tracker, attributes, embeddings), full-noprefetch (same without the
-reader thread), gated (full with activity gating on). Gated tubes are matched against ungated ones (mean box IoU
->= 0.5 over the samples both have, covering >= 50 % of the ungated tube's samples).
+reader thread), gated (full with `--gate motion`), packets (full with `--gate packets`). Gated tubes are matched
+against ungated ones (mean box IoU >= 0.5 over the samples both have, covering >= 50 % of the ungated tube's
+samples).
+
+`--eval`: ungated vs motion-gated on all the evaluation footage (every clip of ../shared/footage and
+sample_clips/, and carsparse): tubes found, tubes lost, wall time, and decode-only time in the same run.
 """
 
 from __future__ import annotations
@@ -32,12 +36,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-MODES = ("decode", "detect", "full", "full-noprefetch", "gated")
+MODES = ("decode", "detect", "full", "full-noprefetch", "gated", "packets")
 PLAN = {  # footage -> modes measured (kept under ~8 minutes on 2 shared cores)
     "busy720": ("decode", "detect", "full", "full-noprefetch", "full", "full-noprefetch", "gated"),
     "car30": ("decode", "detect", "full", "gated"),
     "car120": ("decode", "full", "gated"),
-    "carsparse": ("decode", "detect", "full", "gated"),
+    "carsparse": ("decode", "detect", "full", "gated", "decode", "full", "gated"),
+}
+EVAL_MODES = ("decode", "full", "gated")
+FOOTAGE = SHARED / "footage"
+EVAL_FILES = {  # all evaluation footage; sample_clips/vtest.avi is the same file as footage/vtest.avi (same SHA-256)
+    "vtest": FOOTAGE / "vtest.avi", "car30": FOOTAGE / "intel" / "car-detection.mp4",
+    "one-by-one": FOOTAGE / "intel" / "one-by-one-person-detection.mp4", "highway": FOOTAGE / "highway" / "video02.avi",
+    "tud": FOOTAGE / "TUD-Stadtmitte" / "TUD-Stadtmitte.mp4",
 }
 
 
@@ -75,6 +86,7 @@ def make_footage(out: Path) -> dict[str, Path]:
 def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
     from vsearch.indexers.decode import DecodeOptions, open_decode, probe
     from vsearch.indexers.detect import make_detector
+    from vsearch.indexing.gating import SKIP_REASONS
     from vsearch.indexing.job import IndexOptions, build_stages, index_file
     from vsearch.indexing.sources import SourceSpec
     from vsearch.models.resolve import resolve_models
@@ -93,7 +105,7 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
         out["frames_sampled"] = n
     else:
         opts = IndexOptions(store=Path("/nonexistent"), detector="pvb-2002", models_dir=models_dir,
-                            gating="on" if mode == "gated" else "off",
+                            gate={"gated": "motion", "packets": "packets"}.get(mode, "off"),
                             prefetch_frames=0 if mode == "full-noprefetch" else 4)
         stages, _, _ = build_stages(opts)
         spec = SourceSpec(path, camera="bench", start=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
@@ -105,6 +117,7 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
         out["tubes"] = [{"pts": [round(float(p), 4) for p in t.pts_s], "boxes": t.boxes_xyxy.round(1).tolist(),
                          "class": t.class_name} for t in res.result.tubes]
         out["warnings"] = [w[:160] for w in res.result.warnings if "idle" in w]
+        out["skipped_s"] = round(sum(g.end_s - g.start_s for g in res.row.gaps if g.reason in SKIP_REASONS), 2)
     out["wall_s"] = time.perf_counter() - t0
     ru_self = resource.getrusage(resource.RUSAGE_SELF)
     ru_kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -142,22 +155,14 @@ def match_tubes(ungated: list[dict], gated: list[dict]) -> list[dict]:
     return lost
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models-dir", type=Path, default=SHARED / "models")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/vsearch_bench_index"))
-    ap.add_argument("--one", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.one:
-        sys.stdout.write(json.dumps(measure(args.one[0], Path(args.one[1]), args.models_dir)) + "\n")
-        return
-    t_start = time.perf_counter()
-    files = make_footage(args.out)
+def run_plan(plan: dict[str, tuple[str, ...]], files: dict[str, Path], models_dir: Path) -> dict[str, dict]:
+    """Each (footage, mode) of `plan` measured in its own subprocess; a mode listed twice is measured in
+    interleaved rounds and the faster kept (all walls in `walls`)."""
     results: dict[str, dict[str, dict]] = {}
-    for name, modes in PLAN.items():
+    for name, modes in plan.items():
         results[name] = {}
-        for mode in modes:  # a mode listed twice: interleaved rounds, the faster one kept, both walls shown
-            r = subprocess.run([sys.executable, __file__, "--models-dir", str(args.models_dir), "--one", mode,
+        for mode in modes:
+            r = subprocess.run([sys.executable, __file__, "--models-dir", str(models_dir), "--one", mode,
                                 str(files[name])], capture_output=True, text=True, check=True)
             res = json.loads(r.stdout.strip().splitlines()[-1])
             prev = results[name].get(mode)
@@ -169,6 +174,48 @@ def main() -> None:
             print(f"{name:10s} {mode:16s} {res['footage_s'] / res['wall_s']:7.1f}x rt  wall {res['wall_s']:6.1f} s  "
                   f"frames {res['frames_sampled']:5d}  tubes {len(res.get('tubes', [])):3d}  "
                   f"rss {res['rss_mib']:.0f}+{res['child_rss_mib']:.0f} MiB", flush=True)
+    return results
+
+
+def evaluate(files: dict[str, Path], models_dir: Path) -> None:
+    """The comparison table that decides whether the motion gate may be the default (docs/benchmarks.md)."""
+    results = run_plan({name: EVAL_MODES for name in files}, files, models_dir)
+    print("\n| footage | length s | decode-only wall s (× rt) | ungated wall s (× rt) | gated wall s (× rt) "
+          "| frames analysed gated / ungated | skipped s | tubes ungated | tubes gated | ungated tubes lost |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, r in results.items():
+        d, u, g = r["decode"], r["full"], r["gated"]
+        lost = match_tubes(u["tubes"], g["tubes"])
+        rt = lambda x: f"{x['wall_s']:.1f} ({x['footage_s'] / x['wall_s']:.1f}×)"  # noqa: E731
+        print(f"| {name} | {u['footage_s']:.1f} | {rt(d)} | {rt(u)} | {rt(g)} | {g['frames_sampled']} / "
+              f"{u['frames_sampled']} | {g['skipped_s']:.1f} | {len(u['tubes'])} | {len(g['tubes'])} | "
+              f"{len(lost)} {lost if lost else ''} |", flush=True)
+
+
+def _machine(t_start: float) -> None:
+    load = os.getloadavg()
+    print(f"\nmachine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, {platform.platform()}, "
+          f"Python {platform.python_version()}; load average at end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+          f"bench wall {time.perf_counter() - t_start:.0f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models-dir", type=Path, default=SHARED / "models")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/vsearch_bench_index"))
+    ap.add_argument("--eval", action="store_true", help="ungated vs motion-gated on all evaluation footage")
+    ap.add_argument("--one", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        sys.stdout.write(json.dumps(measure(args.one[0], Path(args.one[1]), args.models_dir)) + "\n")
+        return
+    t_start = time.perf_counter()
+    files = make_footage(args.out)
+    if args.eval:
+        evaluate({**EVAL_FILES, "carsparse": files["carsparse"]}, args.models_dir)
+        _machine(t_start)
+        return
+    results = run_plan(PLAN, files, args.models_dir)
     print("\n| footage | mode | wall s | × real time (wall) | CPU s | × real time per CPU core | frames sampled | tubes "
           "| peak RSS MiB (python + ffmpeg) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -184,10 +231,7 @@ def main() -> None:
             lost = match_tubes(runs["full"]["tubes"], runs["gated"]["tubes"])
             print(f"{name}: gated {len(runs['gated']['tubes'])} tubes vs ungated {len(runs['full']['tubes'])}; "
                   f"ungated tubes without a gated match: {len(lost)} {lost}; {runs['gated'].get('warnings')}")
-    load = os.getloadavg()
-    print(f"\nmachine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, {platform.platform()}, "
-          f"Python {platform.python_version()}; load average at end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
-          f"bench wall {time.perf_counter() - t_start:.0f} s")
+    _machine(t_start)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from vsearch.errors import UsageError
 from vsearch.indexers import activity
 from vsearch.indexers.motion_gate import NO_MOTION, MotionGate, MotionGateConfig
 from vsearch.indexing.checkpoint import Checkpoint
+from vsearch.indexing.rate import is_reduced_rate
 from vsearch.records import Frame, Gap, VideoInfo
 
 GATES = ("auto", "off", "motion", "packets")
@@ -49,8 +50,9 @@ def gate_params(gate: str) -> dict[str, object] | None:
 
 
 def unreadable(gaps: Iterable[Gap]) -> list[Gap]:
-    """The gaps that are unreadable footage, not stretches a gate skipped on purpose."""
-    return [g for g in gaps if g.reason not in SKIP_REASONS]
+    """The gaps that are unreadable footage: not stretches a gate skipped on purpose, nor spans analysed at a
+    rate lowered by `--adapt-rate` (limits of the analysis, listed with the gaps so that coverage names them)."""
+    return [g for g in gaps if g.reason not in SKIP_REASONS and not is_reduced_rate(g)]
 
 
 class FileGate:

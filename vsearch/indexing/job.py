@@ -27,9 +27,9 @@ from vsearch.records import Gap, SourceRef
 from vsearch.site import SiteConfig, log_system_action, os_operator
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing import checkpoint as ckpt
-from vsearch.indexing import gating
+from vsearch.indexing import gating, rate
 from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, Chunk, ChunkedRun, gaps_json, new_gap
-from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, JobLock, StopControl, not_started_row, status_summary
+from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, note_changed, JobLock, StopControl, not_started_row, status_summary
 from vsearch.indexing.plan import Plan, make_plan, ordered, source_actions
 from vsearch.indexing.prefetch import prefetched
 from vsearch.indexing.ray_executor import RayOptions, run_on_ray
@@ -61,9 +61,16 @@ class IndexOptions:
     ray: RayOptions | None = None  # run the per-file work on a Ray cluster (`indexing.ray_executor`); None: here
     chunk_s: float = DEFAULT_CHUNK_S  # footage seconds per commit inside a file (inline jobs; see indexing/checkpoint)
     priority: tuple[str, ...] = ()  # files (path part) or cameras indexed first, in this order (see indexing/plan)
+    adapt_rate: bool = False  # with a deadline: lower `fps` per file to fit, never below min_fps (indexing/rate)
+    min_fps: float = rate.DEFAULT_MIN_FPS
+    asked_fps: float | None = None  # set by --adapt-rate on a file whose rate it lowered: the rate asked for
 
     def __post_init__(self) -> None:
         gating.resolve_gate(self.gate)
+        if self.adapt_rate:
+            rate.check_rate_options(self.fps, self.min_fps)
+            if self.workers > 1 or self.ray is not None:
+                raise UsageError("--adapt-rate works in jobs that index here one file at a time (--workers 1)")
         if not self.chunk_s > 0:
             raise UsageError(f"chunk must be a positive number of seconds, got {self.chunk_s!r}")
         if self.prefetch_frames < 0:
@@ -239,6 +246,7 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     runner = ChunkedRun(stages, ref, chunk_s=opts.chunk_s if chunks else None, resume=resume)
     try:
         gate = gating.FileGate(opts.gate, path, info, end_s=end_s, resume=resume)
+        lowered = rate.reduced_spans(opts.fps, opts.asked_fps, gate.from_s, end_s)  # --adapt-rate
         spans = gate.decode_spans
         if resume is not None:
             spans = ckpt.from_pts(spans, resume.resume_pts_s, (end_s or resume.resume_pts_s) + 3600.0)
@@ -249,7 +257,7 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
             assert chunks is not None and chunk.checkpoint is not None
             ck = chunk.checkpoint
             gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume))]
-            gaps += gate.skipped(ck.indexed_to_s)
+            gaps += gate.skipped(ck.indexed_to_s) + rate.until(lowered, ck.indexed_to_s)
             ck = replace(ck, gaps=tuple(g for g in gaps if g.start_s < ck.indexed_to_s))
             todo = Gap(ck.indexed_to_s, end_s or ck.indexed_to_s, chunk.stop_reason or NOT_YET)
             row = SourceRow(status="partial", error="", frames_decoded=ck.frames_decoded,
@@ -267,14 +275,14 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
         row = SourceRow(status="failed", error=str(e), camera=camera, **base)
         return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)
     work = {"frames_sampled": runner.totals.frames_sampled, "overlap_frames": runner.totals.overlap_frames,
-            "resumed_from_s": resume.indexed_to_s if resume else None}
+            "resumed_from_s": resume.indexed_to_s if resume else None, "analysis_fps": opts.fps}
     if result is None:  # stopped at a chunk boundary (deadline or signal): committed, to be continued
         t = runner.totals
         return FileOutcome(str(path), "stopped", f"indexed up to t = {t.stopped_at_s:.1f} s; {t.stop_reason}",
                            footage_s=(t.stopped_at_s or 0.0) - (resume.indexed_to_s if resume else info.start_pts_s),
                            wall_s=time.perf_counter() - t0, work=work)
     result.gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume)),
-                   *gate.skipped()]
+                   *gate.skipped(), *lowered]
     result.gaps.sort(key=lambda g: g.start_s)
     result.frames_decoded = run.frames_decoded + (resume.frames_decoded if resume else 0)
     result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
@@ -354,13 +362,21 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     current = pipeline_identity(stages, index_params)
     report.pipeline = current.to_dict()
     identity = current.to_json()
-    done, redo, resumes = source_actions(store.sources(), current, keep_existing=opts.keep_existing)
+    rows = store.sources()
+    done, redo, resumes = source_actions(rows, current, keep_existing=opts.keep_existing, any_rate=opts.adapt_rate)
+    adapter = None
+    if opts.adapt_rate and control.deadline_utc is None:
+        raise UsageError("--adapt-rate lowers the analysis rate to meet a deadline: give --deadline too")
     if control.deadline_utc is not None:
         plan = make_plan(specs, deadline_utc=control.deadline_utc, now=control.now(), fps=opts.fps,
                          width_px=opts.width_px, jobs_dir=store.jobs_dir)
         report.plan = plan.to_dict()
         if on_plan is not None:
             on_plan(plan)
+        if opts.adapt_rate:
+            adapter = rate.RateAdapter.for_job(opts.fps, opts.min_fps, control.deadline_utc,
+                                               [(str(Path(f.path).resolve()), f.duration_s) for f in plan.files],
+                                               plan.x_realtime, rows, set(done))
     for w in warnings:
         sink.warn(w)
     report.warnings.extend(warnings)
@@ -377,7 +393,7 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
             if outcome.row.source_id in written:
                 outcome.status, outcome.message = "skipped", "same content as another file in this job"
             else:
-                _note_changed(store, outcome, report)
+                note_changed(store, outcome, report)
                 if outcome.row.source_id in redo:
                     why = redo[outcome.row.source_id]
                     outcome.message = "; ".join(m for m in (outcome.message, f"re-indexed: {why}") if m)
@@ -411,11 +427,23 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
                 if reason is not None:  # the deadline passed or a stop was asked: what is left is listed
                     _not_started(store, spec, opts, reason, report)
                     continue
+                file_opts, file_params, file_identity = opts, params, identity
+                if adapter is not None:  # --adapt-rate: this file's rate, recorded in its parameters
+                    fps = adapter.rate_for(str(spec.path.resolve()), control.now())
+                    if fps != opts.fps:
+                        file_opts, p = replace(opts, fps=fps, asked_fps=opts.fps), {**index_params, "fps": fps}
+                        file_params = json.dumps(p, sort_keys=True)
+                        file_identity = pipeline_identity(stages, p).to_json()
+                        sink.warn(note := f"{spec.path}: analysed at {fps:g} fps, not {opts.fps:g} (--adapt-rate)")
+                        report.warnings.append(note)
                 try:
-                    outcome = index_file(spec, opts, done, job_id, params, stages, sink, identity=identity,
-                                         chunks=chunks)
+                    outcome = index_file(spec, file_opts, done, job_id, file_params, stages, sink,
+                                         identity=file_identity, chunks=chunks)
                 except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
                     outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
+                if adapter is not None:
+                    adapter.done(str(spec.path.resolve()), footage_s=outcome.footage_s, wall_s=outcome.wall_s,
+                                 fps=file_opts.fps)
                 commit(outcome)
                 done.update({sha: "same content as another file in this job" for sha in written})
                 lock.update(files_done=k + 1, current=None)
@@ -456,16 +484,6 @@ def _not_started(store: Store, spec: SourceSpec, opts: IndexOptions, reason: str
         return
     store.clear_not_indexed(str(spec.path.resolve()))
     store.write_source(not_started_row(spec, reason, _known_identity(spec, opts)), None)
-
-
-def _note_changed(store: Store, outcome: FileOutcome, report: JobReport) -> None:
-    assert outcome.row is not None
-    for old in store.sources_at_path(outcome.row.path):
-        if old.source_id != outcome.row.source_id and old.status != NOT_INDEXED:
-            msg = (f"{outcome.path}: content changed since it was indexed (SHA-256 {old.sha256[:12]}… → "
-                   f"{outcome.row.sha256[:12]}…); both versions are kept in the catalogue")
-            report.warnings.append(msg)
-            outcome.message = (outcome.message + "; " if outcome.message else "") + "content changed since last index"
 
 
 __all__ = ["IndexOptions", "JobReport", "FileOutcome", "ProgressSink", "run_index", "status_summary", "VsearchError"]
