@@ -7,13 +7,14 @@ the cue reads the frames the job decodes anyway (analysis rate, e.g. 5 fps), red
 so the motion pre-pass costs ~0.2 ms per sampled frame and the job never decodes anything twice. Frames keep their
 indices and times: inside an analysed span the stages see exactly the frames an ungated run gives them.
 
-The cue (follows motion, not exposure): each reduced frame is compared with the previous one and with a slow
-background (running mean, `background_s` of memory), both scaled to the current frame's mean brightness first, so
-an iris, gain or daylight change that brightens the whole picture is not motion. A pixel changed when its
-difference exceeds `pixel_level` grey levels and `noise_k` robust sigmas of the frame's differences (the encoder's
-noise); the frame moves when more than `min_area_frac` of its pixels changed (at 160x90 about 7 pixels: a
-pedestrian far away still counts). The background comparison keeps an object that stopped (a person waiting, a
-car parking) active for about two minutes after it stopped moving.
+The cue (follows motion, not exposure): each reduced frame (blurred 3x3) is compared with the previous sampled
+frame and with the one `lag_s` ago (a slow walker far away moves little in 0.2 s), after giving the reference the
+mean and contrast of the current frame, so an iris, gain, offset or fade change of the whole picture is not
+motion. A pixel changed when its difference exceeds `pixel_level` grey levels plus `noise_k` times its own running
+mean difference (a shimmering road, leaves, compression flicker stay quiet); isolated changed pixels are removed
+(2x2 opening) and the frame moves when at least `min_blob_px` remain (at 160x90 a pedestrian 20x50 px at 768 px is
+about 4x10 pixels). An object that stops moving (a person waiting, a car parking) is not motion any more, but the
+tracker still holds its track: while it does (`busy`), the gate analyses on.
 
 The gate (errors go towards analysing more): a frame is analysed when a moving frame lies within `pad_before_s`
 after it or `pad_after_s` before it; idle stretches shorter than `min_idle_s` are analysed anyway (a skip that
@@ -28,7 +29,7 @@ so every search's coverage report lists them ("no motion (pre-pass)"), but they 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -43,10 +44,11 @@ NO_MOTION = "no motion (pre-pass): not analysed at full rate (detector, tracker,
 @dataclass(frozen=True)
 class MotionGateConfig:
     width_px: int = 160  # the cue's frame width
-    pixel_level: float = 10.0  # grey levels (0-255) a pixel must change by ...
-    noise_k: float = 4.0  # ... and this many robust sigmas of the frame's differences
-    min_area_frac: float = 0.0005  # changed-pixel fraction that is motion
-    background_s: float = 60.0  # memory of the slow background
+    pixel_level: float = 10.0  # grey levels (0-255) a pixel must change by, above its own noise ...
+    noise_k: float = 3.0  # ... which is this many times its running mean absolute frame difference
+    noise_s: float = 10.0  # memory of that per-pixel noise (shimmering road, leaves, compression flicker)
+    lag_s: float = 1.0  # also compared with the frame this long ago (slow walkers far away)
+    min_blob_px: int = 6  # changed pixels left after removing isolated ones (2x2 opening) that make motion
     pad_before_s: float = 3.0  # analysed before each moving frame
     pad_after_s: float = 3.0  # ... and after it
     min_idle_s: float = 4.0  # shorter idle stretches are analysed anyway
@@ -61,14 +63,17 @@ def is_no_motion(gap: Gap) -> bool:
     return gap.reason == NO_MOTION
 
 
+_OPEN = np.ones((2, 2), np.uint8)
+
+
 class MotionCue:
-    """`moving(frame)`: whether this sampled frame differs from the previous one or from the slow background."""
+    """`moving(frame)`: whether this sampled frame differs from the previous one, or from the one `lag_s` ago, by
+    more than each pixel's own noise, in a blob of at least `min_blob_px` pixels."""
 
     def __init__(self, config: MotionGateConfig) -> None:
         self.config = config
-        self._prev: np.ndarray | None = None
-        self._bg: np.ndarray | None = None
-        self._last_pts_s: float | None = None
+        self._history: deque[tuple[float, np.ndarray]] = deque()  # (pts, reduced grey) of the last `lag_s`
+        self._noise: np.ndarray | None = None  # per-pixel running mean |frame difference|
 
     def _small(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
@@ -76,26 +81,41 @@ class MotionCue:
         sh = max(1, round(h * sw / w))
         small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
-        return grey.astype(np.float32)
+        return cv2.GaussianBlur(grey.astype(np.float32), (3, 3), 0)
 
-    def _changed(self, g: np.ndarray, ref: np.ndarray) -> bool:
-        scale = float(g.mean()) / max(float(ref.mean()), 1.0)  # exposure: compare at the same mean brightness
-        d = np.abs(g - ref * scale)
-        sigma = 1.4826 * float(np.median(d))
-        thr = max(self.config.pixel_level, self.config.noise_k * sigma)
-        return float(np.count_nonzero(d > thr)) >= self.config.min_area_frac * d.size
+    @staticmethod
+    def _diff(g: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """|g - ref| after giving ref the mean and contrast of g: a gain, offset or fade is not motion."""
+        rs = float(ref.std())
+        scaled = (ref - float(ref.mean())) * (float(g.std()) / rs if rs > 1e-3 else 1.0) + float(g.mean())
+        return np.abs(g - scaled)
+
+    def _blob(self, d: np.ndarray, thr: np.ndarray) -> bool:
+        mask = cv2.morphologyEx((d > thr).astype(np.uint8), cv2.MORPH_OPEN, _OPEN)
+        return int(np.count_nonzero(mask)) >= self.config.min_blob_px
 
     def moving(self, frame: Frame) -> bool:
+        cfg = self.config
         g = self._small(frame.image)
-        prev, bg = self._prev, self._bg
-        dt_s = 0.0 if self._last_pts_s is None else max(0.0, frame.pts_s - self._last_pts_s)
-        self._prev, self._last_pts_s = g, frame.pts_s
-        if prev is None or bg is None or prev.shape != g.shape:
-            self._bg = g.copy()
+        hist = self._history
+        if hist and hist[-1][1].shape != g.shape:
+            hist.clear()
+            self._noise = None
+        if not hist:
+            hist.append((frame.pts_s, g))
             return False  # nothing to compare with yet (the gate always analyses the first `head_s`)
-        moving = self._changed(g, prev) or self._changed(g, bg)
-        alpha = min(1.0, dt_s / self.config.background_s)
-        self._bg = bg + alpha * (g - bg)
+        prev_s, prev = hist[-1]
+        lag = hist[0][1]  # the oldest frame kept: about `lag_s` ago
+        d = self._diff(g, prev)
+        if self._noise is None:
+            self._noise = np.minimum(d, cfg.pixel_level)
+        thr = cfg.pixel_level + cfg.noise_k * self._noise
+        moving = self._blob(d, thr) or (lag is not prev and self._blob(self._diff(g, lag), thr))
+        alpha = min(1.0, max(0.0, frame.pts_s - prev_s) / cfg.noise_s)
+        self._noise += alpha * (np.minimum(d, 4 * cfg.pixel_level) - self._noise)  # objects inflate it little
+        hist.append((frame.pts_s, g))
+        while frame.pts_s - hist[0][0] > cfg.lag_s + 1e-6:
+            hist.popleft()
         return moving
 
 
@@ -103,9 +123,11 @@ class MotionGate:
     """Filters a stream of sampled frames down to those worth analysing (see the module docstring).
     After (or during) iteration, `skipped` holds the stretches not analysed, as `NO_MOTION` gaps."""
 
-    def __init__(self, config: MotionGateConfig | None = None, *, end_s: float | None = None) -> None:
+    def __init__(self, config: MotionGateConfig | None = None, *, end_s: float | None = None,
+                 busy: Callable[[], bool] | None = None) -> None:
         self.config = config or MotionGateConfig()
         self.end_s = end_s  # where a skipped tail ends (the declared end); None: at the last skipped frame
+        self.busy = busy  # the tracker holds a track: analyse on (an object that stopped moving is still there)
         self.cue = MotionCue(self.config)
         self.skipped: list[Gap] = []
         self.frames_seen = 0
@@ -123,7 +145,7 @@ class MotionGate:
             for f in it:
                 self.frames_seen += 1
                 head_end = f.pts_s + cfg.head_s if head_end is None else head_end
-                if self.cue.moving(f):
+                if self.cue.moving(f) or (not pending and self.busy is not None and self.busy()):
                     yield from self._release(pending, before_s=f.pts_s - cfg.pad_before_s)
                     self._close(f.pts_s)  # (no-op when the release already closed it)
                     last_moving = f.pts_s

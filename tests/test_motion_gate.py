@@ -62,16 +62,16 @@ def test_cue_follows_motion_not_exposure() -> None:
     assert cue.moving(_frame(5, moved))
 
 
-def test_cue_keeps_an_object_that_stopped_active() -> None:
-    """A person who walks in and waits: the frame difference goes quiet, the slow background still sees them."""
-    bg = synth.background(640, 360)
+def test_cue_ignores_a_fade_and_a_shimmering_patch() -> None:
+    bg = synth.background(640, 360).astype(np.float32)
+    rng = np.random.default_rng(0)
     cue = MotionCue(MotionGateConfig())
-    for k in range(10):
-        cue.moving(_frame(k, bg))
-    waiting = bg.copy()
-    waiting[100:180, 300:330] = (40, 40, 220)
-    assert cue.moving(_frame(10, waiting))
-    assert all(cue.moving(_frame(k, waiting)) for k in range(11, 11 + 5 * 30))  # still active 30 s later
+    moving = []
+    for k in range(100):  # 20 s: the picture fades up and loses contrast; one patch shimmers all along
+        img = (bg - 110.0) * (1.0 - 0.004 * k) + 80.0 + 0.5 * k
+        img[40:80, 40:120] += rng.normal(0.0, 12.0, (40, 80, 1))  # a bright road in the sun, leaves
+        moving.append(cue.moving(_frame(k, np.clip(img, 0, 255).astype(np.uint8))))
+    assert not any(moving[25:]), [k for k, m in enumerate(moving) if m]  # quiet once its noise is learnt
 
 
 # -- the gate's rules (the cue scripted: which frames move) ----------------------------------------------------
@@ -113,6 +113,18 @@ def test_short_idle_stretches_are_analysed() -> None:
     assert len([t for t in kept if 7.0 <= t <= 22.0]) == 76  # every frame of 7-22 s
     kept, gate = _gate(set(), 20)  # a 4-s file without motion: the head, then a short tail analysed too
     assert len(kept) == 20 and gate.skipped == []
+
+
+def test_the_gate_analyses_on_while_the_tracker_holds_a_track() -> None:
+    """An object that stopped moving: no motion any more, but its track is open until it leaves at 30 s."""
+    gate = MotionGate(MotionGateConfig(), end_s=60.0)
+    gate.cue = _Scripted({20.0})
+    seen: list[float] = []
+    gate.busy = lambda: bool(seen) and 20.0 <= seen[-1] < 30.0
+    img = np.zeros((4, 4, 3), np.uint8)
+    for f in gate.filter(_frame(k, img) for k in range(300)):
+        seen.append(f.pts_s)
+    assert _spans(gate.skipped) == [(1.0, 17.0), (33.2, 60.0)]  # analysed to 3 s after the track ended
 
 
 def test_skipped_between_clips_to_a_checkpoint() -> None:

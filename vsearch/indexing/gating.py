@@ -17,7 +17,7 @@ search's coverage report names them, but they do not make a file partial (`unrea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from vsearch.errors import UsageError
 from vsearch.indexers import activity
@@ -60,11 +60,11 @@ class FileGate:
     by this run, clipped so that a resumed run and its checkpoint never record the same stretch twice."""
 
     def __init__(self, gate: str, path: object, info: VideoInfo, *, end_s: float | None,
-                 resume: Checkpoint | None) -> None:
+                 resume: Checkpoint | None, busy: Callable[[], bool] | None = None) -> None:
         self.gate = resolve_gate(gate)
         self.from_s = resume.indexed_to_s if resume is not None else info.start_pts_s
         self.scan = activity.scan_activity(path, info) if self.gate == "packets" else None  # type: ignore[arg-type]
-        self.motion = MotionGate(end_s=end_s) if self.gate == "motion" else None
+        self.motion = MotionGate(end_s=end_s, busy=busy) if self.gate == "motion" else None
 
     @property
     def decode_spans(self) -> tuple[tuple[float, float], ...] | None:

@@ -245,7 +245,9 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
                  clock_offset_s=offset, analysis_width_px=aw, analysis_height_px=ah, **base)
     runner = ChunkedRun(stages, ref, chunk_s=opts.chunk_s if chunks else None, resume=resume)
     try:
-        gate = gating.FileGate(opts.gate, path, info, end_s=end_s, resume=resume)
+        track = runner.by_name["track"]
+        gate = gating.FileGate(opts.gate, path, info, end_s=end_s, resume=resume,
+                               busy=lambda: track.active_count > 0)  # type: ignore[attr-defined]
         lowered = rate.reduced_spans(opts.fps, opts.asked_fps, gate.from_s, end_s)  # --adapt-rate
         spans = gate.decode_spans
         if resume is not None:
