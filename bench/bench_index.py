@@ -8,7 +8,11 @@ Footage (made once with the ffmpeg binary, cached in --out, never committed):
 - car30: intel/car-detection.mp4 as is (768x432, 12.5 fps, 30 s);
 - car120: car30 looped 4 times (stream copy, 120 s): activity ~ half the time, like car30;
 - carsparse: car30, then its empty last stretch 28.8-30.2 s (from a keyframe, no car in view) repeated 66 times,
-  then car30 again (concat demuxer, stream copy, ~150 s): a sparse car park, cars ~ a third of the time.
+  then car30 again (concat demuxer, stream copy, ~150 s): a sparse car park, cars ~ a third of the time (that
+  stretch is the clip's closing fade: an empty car park whose brightness ramps up, jumping back at each repeat);
+- carquiet: car30, then a real empty stretch of the lane (19.8-24.0 s, shimmering road) played forth and back 24
+  times (8.4 s each, no cut inside), then car30 again, all re-encoded with libx264 (CRF 20, GOP 25; ~262 s): cars
+  about a quarter of the time.
 
 Each measurement runs in its own subprocess (peak RSS per measurement; getrusage of the process and its ffmpeg
 children). Modes: decode (decode only), detect (decode + pvb-2002 on every sampled frame), full (the indexing
@@ -62,7 +66,7 @@ def make_footage(out: Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     car = SHARED / "footage" / "intel" / "car-detection.mp4"
     files = {"busy720": out / "busy720.mp4", "car30": car, "car120": out / "car120.mp4",
-             "carsparse": out / "carsparse.mp4"}
+             "carsparse": out / "carsparse.mp4", "carquiet": out / "carquiet.mp4"}
     ff = [_ffmpeg(), "-y", "-loglevel", "error", "-nostdin"]
     if not files["busy720"].exists():
         subprocess.run([*ff, "-i", str(SHARED / "footage" / "vtest.avi"), "-t", "60", "-vf",
@@ -76,6 +80,16 @@ def make_footage(out: Path) -> dict[str, Path]:
         lst = out / "carsparse.txt"
         lst.write_text(f"file '{car}'\n" + idle * 66 + f"file '{car}'\n")
         subprocess.run([*ff, "-f", "concat", "-safe", "0", "-i", str(lst), "-c", "copy", str(files["carsparse"])],
+                       check=True)
+    if not files["carquiet"].exists():  # re-encoded: a real empty lane played forth and back, no cut in it
+        enc = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p"]
+        idle, cars = out / "carquiet-idle.mp4", out / "carquiet-cars.mp4"
+        subprocess.run([*ff, "-ss", "19.8", "-t", "4.2", "-i", str(car), "-an", "-vf",
+                        "split[a][b];[b]reverse[r];[a][r]concat=n=2:v=1:a=0", *enc, str(idle)], check=True)
+        subprocess.run([*ff, "-i", str(car), "-an", *enc, str(cars)], check=True)
+        lst = out / "carquiet.txt"
+        lst.write_text(f"file '{cars}'\n" + f"file '{idle}'\n" * 24 + f"file '{cars}'\n")
+        subprocess.run([*ff, "-f", "concat", "-safe", "0", "-i", str(lst), "-c", "copy", str(files["carquiet"])],
                        check=True)
     return files
 
@@ -212,7 +226,7 @@ def main() -> None:
     t_start = time.perf_counter()
     files = make_footage(args.out)
     if args.eval:
-        evaluate({**EVAL_FILES, "carsparse": files["carsparse"]}, args.models_dir)
+        evaluate({**EVAL_FILES, "carsparse": files["carsparse"], "carquiet": files["carquiet"]}, args.models_dir)
         _machine(t_start)
         return
     results = run_plan(PLAN, files, args.models_dir)

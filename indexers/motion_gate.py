@@ -12,8 +12,9 @@ frame and with the one `lag_s` ago (a slow walker far away moves little in 0.2 s
 mean and contrast of the current frame, so an iris, gain, offset or fade change of the whole picture is not
 motion. A pixel changed when its difference exceeds `pixel_level` grey levels plus `noise_k` times its own running
 mean difference (a shimmering road, leaves, compression flicker stay quiet); isolated changed pixels are removed
-(2x2 opening) and the frame moves when at least `min_blob_px` remain (at 160x90 a pedestrian 20x50 px at 768 px is
-about 4x10 pixels). An object that stops moving (a person waiting, a car parking) is not motion any more, but the
+(2x2 opening) and a frame changed when at least `min_blob_px` remain (at 160x90 a pedestrian 20x50 px at 768 px is
+about 4x10 pixels); it moves when it and the frame before it changed (`min_run`: a keyframe pulse or a flash
+changes one frame; the padding covers the first frame of a real movement). An object that stops moving (a person waiting, a car parking) is not motion any more, but the
 tracker still holds its track: while it does (`busy`), the gate analyses on.
 
 The gate (errors go towards analysing more): a frame is analysed when a moving frame lies within `pad_before_s`
@@ -49,6 +50,8 @@ class MotionGateConfig:
     noise_s: float = 10.0  # memory of that per-pixel noise (shimmering road, leaves, compression flicker)
     lag_s: float = 1.0  # also compared with the frame this long ago (slow walkers far away)
     min_blob_px: int = 6  # changed pixels left after removing isolated ones (2x2 opening) that make motion
+    min_run: int = 2  # ... in this many sampled frames in a row (a keyframe pulse or a flash is one frame; an
+    # object that can make a tube is seen in at least 3 samples, so it changes at least 2 in a row)
     pad_before_s: float = 3.0  # analysed before each moving frame
     pad_after_s: float = 3.0  # ... and after it
     min_idle_s: float = 4.0  # shorter idle stretches are analysed anyway
@@ -74,6 +77,7 @@ class MotionCue:
         self.config = config
         self._history: deque[tuple[float, np.ndarray]] = deque()  # (pts, reduced grey) of the last `lag_s`
         self._noise: np.ndarray | None = None  # per-pixel running mean |frame difference|
+        self._run = 0  # sampled frames in a row that changed
 
     def _small(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
@@ -110,7 +114,9 @@ class MotionCue:
         if self._noise is None:
             self._noise = np.minimum(d, cfg.pixel_level)
         thr = cfg.pixel_level + cfg.noise_k * self._noise
-        moving = self._blob(d, thr) or (lag is not prev and self._blob(self._diff(g, lag), thr))
+        changed = self._blob(d, thr) or (lag is not prev and self._blob(self._diff(g, lag), thr))
+        self._run = self._run + 1 if changed else 0
+        moving = self._run >= cfg.min_run
         alpha = min(1.0, max(0.0, frame.pts_s - prev_s) / cfg.noise_s)
         self._noise += alpha * (np.minimum(d, 4 * cfg.pixel_level) - self._noise)  # objects inflate it little
         hist.append((frame.pts_s, g))

@@ -54,12 +54,13 @@ def test_cue_follows_motion_not_exposure() -> None:
     brighter = np.clip(bg.astype(np.float32) * 1.35, 0, 255).astype(np.uint8)  # iris / gain / daylight
     assert not cue.moving(_frame(2, brighter))
     assert not cue.moving(_frame(3, brighter))
-    small = brighter.copy()
-    small[200:212, 300:316] = (245, 245, 245)  # a 16x12 px object at 640 px: 4x3 px in the 160-px cue
-    assert cue.moving(_frame(4, small))
-    moved = brighter.copy()
-    moved[200:212, 330:346] = (245, 245, 245)
-    assert cue.moving(_frame(5, moved))
+    for k, x in enumerate((300, 330, 360), start=4):  # a 16x12 px object at 640 px: 4x3 px in the 160-px cue
+        img = brighter.copy()
+        img[200:212, x:x + 16] = (245, 245, 245)
+        assert cue.moving(_frame(k, img)) == (k > 4)  # from its second changed frame on (one alone is a pulse)
+    for k in range(7, 12):  # it stopped: it still differs from the frame 1 s ago (lag_s) for a second
+        cue.moving(_frame(k, img))
+    assert not any(cue.moving(_frame(k, img)) for k in range(12, 15))
 
 
 def test_cue_ignores_a_fade_and_a_shimmering_patch() -> None:
