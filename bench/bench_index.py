@@ -35,12 +35,13 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-MODES = ("decode", "detect", "full", "full-noprefetch", "gated", "packets")
+MODES = ("decode", "detect", "full", "full-noprefetch", "gated", "packets", "stages")
 PLAN = {  # footage -> modes measured (kept under ~8 minutes on 2 shared cores)
     "busy720": ("decode", "detect", "full", "full-noprefetch", "full", "full-noprefetch", "gated"),
     "car30": ("decode", "detect", "full", "gated"),
@@ -97,6 +98,27 @@ def make_footage(out: Path) -> dict[str, Path]:
 # ------------------------------------------------------------------------------------------- one measurement
 
 
+class _Timed:
+    """A stage with the wall time spent in it counted (every method: process, finish, end, take_finished,
+    embed_tubes, take_scenes...)."""
+
+    def __init__(self, stage: object) -> None:
+        self._stage, self.spent_s = stage, 0.0
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self._stage, name)
+        if not callable(attr) or name == "identity":
+            return attr
+
+        def timed(*a: object, **k: object) -> object:
+            t = time.perf_counter()
+            try:
+                return attr(*a, **k)
+            finally:
+                self.spent_s += time.perf_counter() - t
+        return timed
+
+
 def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
     from vsearch.indexers.decode import DecodeOptions, open_decode, probe
     from vsearch.indexers.detect import make_detector
@@ -122,11 +144,22 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
                             gate={"gated": "motion", "packets": "packets"}.get(mode, "off"),
                             prefetch_frames=0 if mode == "full-noprefetch" else 4)
         stages, _, _ = build_stages(opts)
+        if mode == "stages":
+            stages = [_Timed(s) for s in stages]  # type: ignore[misc]
         spec = SourceSpec(path, camera="bench", start=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
                           start_origin="option")
         t0 = time.perf_counter()
         res = index_file(spec, opts, {}, "bench", "{}", stages)
         assert res.row is not None and res.result is not None, res.message
+        if mode == "stages":
+            out["stage_s"] = {s.name: round(s.spent_s, 3) for s in stages}  # type: ignore[attr-defined]
+            with tempfile.TemporaryDirectory() as tmp:  # the store write, timed alone
+                from vsearch.catalogue.store import Store
+
+                t_w = time.perf_counter()
+                Store(Path(tmp) / "s").write_source(res.row, res.result)
+                out["stage_s"]["write"] = round(time.perf_counter() - t_w, 3)
+            out["index_file_s"] = round(time.perf_counter() - t0 - out["stage_s"]["write"], 3)
         out["frames_sampled"] = res.row.frames_sampled
         out["tubes"] = [{"pts": [round(float(p), 4) for p in t.pts_s], "boxes": t.boxes_xyxy.round(1).tolist(),
                          "class": t.class_name} for t in res.result.tubes]
@@ -194,16 +227,42 @@ def run_plan(plan: dict[str, tuple[str, ...]], files: dict[str, Path], models_di
 def evaluate(files: dict[str, Path], models_dir: Path) -> None:
     """The comparison table that decides whether the motion gate may be the default (docs/benchmarks.md)."""
     results = run_plan({name: EVAL_MODES for name in files}, files, models_dir)
-    print("\n| footage | length s | decode-only wall s (× rt) | ungated wall s (× rt) | gated wall s (× rt) "
-          "| frames analysed gated / ungated | skipped s | tubes ungated | tubes gated | ungated tubes lost |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("\n| footage | length s | decode-only wall s (× rt; CPU s) | ungated wall s (× rt; CPU s) "
+          "| gated wall s (× rt; CPU s) "
+          "| frames analysed gated / ungated | skipped s | tubes ungated | tubes gated | ungated tubes lost "
+          "| gated tubes not in ungated |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for name, r in results.items():
         d, u, g = r["decode"], r["full"], r["gated"]
         lost = match_tubes(u["tubes"], g["tubes"])
-        rt = lambda x: f"{x['wall_s']:.1f} ({x['footage_s'] / x['wall_s']:.1f}×)"  # noqa: E731
+        rt = lambda x: f"{x['wall_s']:.1f} ({x['footage_s'] / x['wall_s']:.1f}×; CPU {x['cpu_s']:.1f})"  # noqa: E731
         print(f"| {name} | {u['footage_s']:.1f} | {rt(d)} | {rt(u)} | {rt(g)} | {g['frames_sampled']} / "
               f"{u['frames_sampled']} | {g['skipped_s']:.1f} | {len(u['tubes'])} | {len(g['tubes'])} | "
-              f"{len(lost)} {lost if lost else ''} |", flush=True)
+              f"{len(lost)} {lost if lost else ''} | {len(match_tubes(g['tubes'], u['tubes']))} |", flush=True)
+
+
+def stage_breakdown(path: Path, models_dir: Path, rounds: int = 3) -> None:
+    """Where the time of a busy job goes: decode-only, then each stage's wall time inside `index_file`."""
+    runs: list[dict] = []
+    decodes: list[float] = []
+    for _ in range(rounds):  # interleaved, so both see the same machine load
+        res = run_plan({"busy720": ("decode", "stages")}, {"busy720": path}, models_dir)["busy720"]
+        decodes.append(res["decode"]["wall_s"])
+        runs.append(res["stages"])
+    runs.sort(key=lambda r: r["wall_s"])
+    med = runs[len(runs) // 2]
+    footage = med["footage_s"]
+    print(f"\nbusy720 ({footage:.0f} s, {med['frames_sampled']} frames): index_file wall per round "
+          + " / ".join(f"{r['wall_s']:.1f}" for r in runs) + f" s (median {footage / med['wall_s']:.1f}× real time); "
+          f"decode-only " + " / ".join(f"{d:.1f}" for d in sorted(decodes)) + " s")
+    stage_s = med["stage_s"]
+    inside = sum(v for k, v in stage_s.items() if k != "write")
+    rest = med["index_file_s"] - inside
+    print("| stage (median round) | wall s | ms per sampled frame | share of index_file |")
+    print("|---|---:|---:|---:|")
+    for name, v in [*stage_s.items(), ("decode + pipe + job overhead (the rest)", rest)]:
+        print(f"| {name} | {v:.2f} | {1000 * v / med['frames_sampled']:.1f} | "
+              f"{100 * v / med['index_file_s']:.0f} % |")
 
 
 def _machine(t_start: float) -> None:
@@ -218,6 +277,7 @@ def main() -> None:
     ap.add_argument("--models-dir", type=Path, default=SHARED / "models")
     ap.add_argument("--out", type=Path, default=Path("/tmp/vsearch_bench_index"))
     ap.add_argument("--eval", action="store_true", help="ungated vs motion-gated on all evaluation footage")
+    ap.add_argument("--stages", action="store_true", help="stage breakdown of busy 720p indexing (3 rounds)")
     ap.add_argument("--one", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -225,6 +285,10 @@ def main() -> None:
         return
     t_start = time.perf_counter()
     files = make_footage(args.out)
+    if args.stages:
+        stage_breakdown(files["busy720"], args.models_dir)
+        _machine(t_start)
+        return
     if args.eval:
         evaluate({**EVAL_FILES, "carsparse": files["carsparse"], "carquiet": files["carquiet"]}, args.models_dir)
         _machine(t_start)
