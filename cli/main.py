@@ -67,7 +67,7 @@ def index(
                                                         "architecture (with --clip-model).")] = None,
     gate: Annotated[str, typer.Option(help="Skip where nothing moves: off | motion (detector only around motion "
                                       "seen in the decoded frames) | packets (decode only where packet sizes grow) "
-                                      "| auto (= off; docs/overnight.md). Skipped stretches are listed in every "
+                                      "| auto (= motion; docs/overnight.md). Skipped stretches are listed in every "
                                       "search's coverage.")] = "auto",
     keep_existing: Annotated[bool, typer.Option("--keep-existing", help="Keep files already indexed with another "
                                                 "pipeline (other models, versions or parameters) as they are, "

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from vsearch.errors import DecodeError, SourceError
 from vsearch.indexers import probe
+from vsearch.indexing import gating
 from vsearch.indexing.checkpoint import Checkpoint
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing.identity import parse as parse_identity
@@ -124,12 +125,18 @@ def source_actions(rows: list[SourceRow], current: PipelineIdentity, *, keep_exi
                    any_rate: bool = False) -> tuple[dict[str, str], dict[str, str], dict[str, Checkpoint]]:
     """(files to skip: SHA-256 -> why, files to index again: SHA-256 -> why, files to resume: SHA-256 ->
     checkpoint) from what the store holds. `any_rate` (--adapt-rate): a file indexed at another analysis rate
-    counts as indexed by this pipeline (the rate is chosen per file)."""
+    counts as indexed by this pipeline (the rate is chosen per file). Rows indexed without a gate are kept by a gated
+    pipeline (they analysed every sampled frame: more, not less)."""
     skip, redo, resume = {}, {}, {}
 
+    mine = {k: json.loads(v) for k, v in current.params}
+
     def differences(r: SourceRow) -> list[str]:
-        diffs = current.differences(parse_identity(r.identity_json))
-        return [d for d in diffs if not (any_rate and d.startswith("parameter fps "))]
+        stored = parse_identity(r.identity_json)
+        diffs = current.differences(stored)
+        ungated = stored is not None and gating.covers({k: v for k, v in stored.params}, mine)
+        return [d for d in diffs if not (any_rate and d.startswith("parameter fps "))
+                and not (ungated and d.startswith("parameter gate "))]
 
     for r in rows:
         ck = Checkpoint.from_json(r.checkpoint_json) if r.status == "partial" else None
