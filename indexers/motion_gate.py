@@ -29,7 +29,6 @@ so every search's coverage report lists them ("no motion (pre-pass)"), but they 
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -131,12 +130,8 @@ class MotionGate:
     After (or during) iteration, `skipped` holds the stretches not analysed, as `NO_MOTION` gaps."""
 
     def __init__(self, config: MotionGateConfig | None = None, *, end_s: float | None = None,
-                 busy: Callable[[], bool] | None = None, analyse_until_s: float | None = None) -> None:
+                 busy: Callable[[], bool] | None = None) -> None:
         self.config = config or MotionGateConfig()
-        # a resumed run: the overlap re-run before the checkpoint is analysed whole, so the tracker is rebuilt as
-        # it was (the cue learns its noise meanwhile) and the decisions after the checkpoint follow those of an
-        # uninterrupted run
-        self.analyse_until_s = analyse_until_s
         self.end_s = end_s  # where a skipped tail ends (the declared end); None: at the last skipped frame
         self.busy = busy  # the tracker holds a track: analyse on (an object that stopped moving is still there)
         self.cue = MotionCue(self.config)
@@ -155,9 +150,7 @@ class MotionGate:
         try:
             for f in it:
                 self.frames_seen += 1
-                if head_end is None:
-                    until = self.analyse_until_s if self.analyse_until_s is not None else -math.inf
-                    head_end = max(f.pts_s + cfg.head_s, until)
+                head_end = f.pts_s + cfg.head_s if head_end is None else head_end
                 if self.cue.moving(f) or (not pending and self.busy is not None and self.busy()):
                     yield from self._release(pending, before_s=f.pts_s - cfg.pad_before_s)
                     self._close(f.pts_s)  # (no-op when the release already closed it)

@@ -128,16 +128,6 @@ def test_the_gate_analyses_on_while_the_tracker_holds_a_track() -> None:
     assert _spans(gate.skipped) == [(1.0, 17.0), (33.2, 60.0)]  # analysed to 3 s after the track ended
 
 
-def test_a_resumed_gate_analyses_the_overlap_whole() -> None:
-    """Resuming at 40 s from a checkpoint at 50 s: 40-50 s analysed as in a head, then the usual rules."""
-    gate = MotionGate(MotionGateConfig(), end_s=100.0, analyse_until_s=50.0)
-    gate.cue = _Scripted({80.0})
-    img = np.zeros((4, 4, 3), np.uint8)
-    kept = [f.pts_s for f in gate.filter(_frame(k, img) for k in range(200, 500))]
-    assert kept[:50] == pytest.approx([k / 5 for k in range(200, 250)])
-    assert _spans(gate.skipped) == [(50.0, 77.0), (83.2, 100.0)]
-
-
 def test_skipped_between_clips_to_a_checkpoint() -> None:
     _, gate = _gate({20.0}, 200)
     assert _spans(gate.skipped_between(10.0, 30.0)) == [(10.0, 17.0), (23.2, 30.0)]

@@ -71,8 +71,7 @@ class FileGate:
         self.gate = resolve_gate(gate)
         self.from_s = resume.indexed_to_s if resume is not None else info.start_pts_s
         self.scan = activity.scan_activity(path, info) if self.gate == "packets" else None  # type: ignore[arg-type]
-        self.motion = None if self.gate != "motion" else MotionGate(
-            end_s=end_s, busy=busy, analyse_until_s=resume.indexed_to_s if resume is not None else None)
+        self.motion = MotionGate(end_s=end_s, busy=busy) if self.gate == "motion" else None
 
     @property
     def decode_spans(self) -> tuple[tuple[float, float], ...] | None:
