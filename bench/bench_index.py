@@ -8,13 +8,21 @@ Footage (made once with the ffmpeg binary, cached in --out, never committed):
 - car30: intel/car-detection.mp4 as is (768x432, 12.5 fps, 30 s);
 - car120: car30 looped 4 times (stream copy, 120 s): activity ~ half the time, like car30;
 - carsparse: car30, then its empty last stretch 28.8-30.2 s (from a keyframe, no car in view) repeated 66 times,
-  then car30 again (concat demuxer, stream copy, ~150 s): a sparse car park, cars ~ a third of the time.
+  then car30 again (concat demuxer, stream copy, ~150 s): a sparse car park, cars ~ a third of the time (that
+  stretch is the clip's closing fade: an empty car park whose brightness ramps up, jumping back at each repeat);
+- carquiet: car30, then a real empty stretch of the lane (19.8-24.0 s, shimmering road) played forth and back 24
+  times (8.4 s each, no cut inside), then car30 again, all re-encoded with libx264 (CRF 20, GOP 25; ~262 s): cars
+  about a quarter of the time.
 
 Each measurement runs in its own subprocess (peak RSS per measurement; getrusage of the process and its ffmpeg
 children). Modes: decode (decode only), detect (decode + pvb-2002 on every sampled frame), full (the indexing
 job's `index_file` with all stages: detector, tracker, attributes, embeddings), full-noprefetch (same without the
-reader thread), gated (full with activity gating on). Gated tubes are matched against ungated ones (mean box IoU
->= 0.5 over the samples both have, covering >= 50 % of the ungated tube's samples).
+reader thread), gated (full with `--gate motion`), packets (full with `--gate packets`). Gated tubes are matched
+against ungated ones (mean box IoU >= 0.5 over the samples both have, covering >= 50 % of the ungated tube's
+samples).
+
+`--eval`: ungated vs motion-gated on all the evaluation footage (every clip of ../shared/footage and
+sample_clips/, and carsparse): tubes found, tubes lost, wall time, and decode-only time in the same run.
 """
 
 from __future__ import annotations
@@ -27,17 +35,26 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-MODES = ("decode", "detect", "full", "full-noprefetch", "gated")
+MODES = ("decode", "detect", "full", "full-noprefetch", "gated", "packets", "stages")
 PLAN = {  # footage -> modes measured (kept under ~8 minutes on 2 shared cores)
     "busy720": ("decode", "detect", "full", "full-noprefetch", "full", "full-noprefetch", "gated"),
     "car30": ("decode", "detect", "full", "gated"),
     "car120": ("decode", "full", "gated"),
-    "carsparse": ("decode", "detect", "full", "gated"),
+    "carsparse": ("decode", "detect", "full", "gated", "decode", "full", "gated"),
+}
+EVAL_MODES = ("decode", "full", "gated")
+FOOTAGE = SHARED / "footage"
+EVAL_FILES = {  # all evaluation footage; sample_clips/vtest.avi is the same file as footage/vtest.avi (same SHA-256)
+    "vtest": FOOTAGE / "vtest.avi", "car30": FOOTAGE / "intel" / "car-detection.mp4",
+    "one-by-one": FOOTAGE / "intel" / "one-by-one-person-detection.mp4", "highway": FOOTAGE / "highway" / "video02.avi",
+    "tud": FOOTAGE / "TUD-Stadtmitte" / "TUD-Stadtmitte.mp4",
 }
 
 
@@ -51,7 +68,7 @@ def make_footage(out: Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     car = SHARED / "footage" / "intel" / "car-detection.mp4"
     files = {"busy720": out / "busy720.mp4", "car30": car, "car120": out / "car120.mp4",
-             "carsparse": out / "carsparse.mp4"}
+             "carsparse": out / "carsparse.mp4", "carquiet": out / "carquiet.mp4"}
     ff = [_ffmpeg(), "-y", "-loglevel", "error", "-nostdin"]
     if not files["busy720"].exists():
         subprocess.run([*ff, "-i", str(SHARED / "footage" / "vtest.avi"), "-t", "60", "-vf",
@@ -66,21 +83,60 @@ def make_footage(out: Path) -> dict[str, Path]:
         lst.write_text(f"file '{car}'\n" + idle * 66 + f"file '{car}'\n")
         subprocess.run([*ff, "-f", "concat", "-safe", "0", "-i", str(lst), "-c", "copy", str(files["carsparse"])],
                        check=True)
+    if not files["carquiet"].exists():  # re-encoded: a real empty lane played forth and back, no cut in it
+        enc = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p"]
+        idle, cars = out / "carquiet-idle.mp4", out / "carquiet-cars.mp4"
+        subprocess.run([*ff, "-ss", "19.8", "-t", "4.2", "-i", str(car), "-an", "-vf",
+                        "split[a][b];[b]reverse[r];[a][r]concat=n=2:v=1:a=0", *enc, str(idle)], check=True)
+        subprocess.run([*ff, "-i", str(car), "-an", *enc, str(cars)], check=True)
+        lst = out / "carquiet.txt"
+        lst.write_text(f"file '{cars}'\n" + f"file '{idle}'\n" * 24 + f"file '{cars}'\n")
+        subprocess.run([*ff, "-f", "concat", "-safe", "0", "-i", str(lst), "-c", "copy", str(files["carquiet"])],
+                       check=True)
     return files
 
 
 # ------------------------------------------------------------------------------------------- one measurement
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the ffmpeg decoders)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class _Timed:
+    """A stage with the wall time spent in it counted (every method: process, finish, end, take_finished,
+    embed_tubes, take_scenes...)."""
+
+    def __init__(self, stage: object) -> None:
+        self._stage, self.spent_s = stage, 0.0
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self._stage, name)
+        if not callable(attr) or name == "identity":
+            return attr
+
+        def timed(*a: object, **k: object) -> object:
+            t = time.perf_counter()
+            try:
+                return attr(*a, **k)
+            finally:
+                self.spent_s += time.perf_counter() - t
+        return timed
+
+
 def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
     from vsearch.indexers.decode import DecodeOptions, open_decode, probe
     from vsearch.indexers.detect import make_detector
+    from vsearch.indexing.gating import SKIP_REASONS
     from vsearch.indexing.job import IndexOptions, build_stages, index_file
     from vsearch.indexing.sources import SourceSpec
     from vsearch.models.resolve import resolve_models
 
     info = probe(path)
     out: dict[str, object] = {"mode": mode, "footage_s": info.duration_s}
+    ru0 = _cpu_s()
     t0 = time.perf_counter()
     if mode in ("decode", "detect"):
         det = make_detector("pvb-2002", resolve_models(models_dir)).detector if mode == "detect" else None
@@ -93,22 +149,43 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
         out["frames_sampled"] = n
     else:
         opts = IndexOptions(store=Path("/nonexistent"), detector="pvb-2002", models_dir=models_dir,
-                            gating="on" if mode == "gated" else "off",
+                            gate={"gated": "motion", "packets": "packets"}.get(mode, "off"),
                             prefetch_frames=0 if mode == "full-noprefetch" else 4)
         stages, _, _ = build_stages(opts)
+        if mode == "stages":
+            stages = [_Timed(s) for s in stages]  # type: ignore[misc]
         spec = SourceSpec(path, camera="bench", start=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
                           start_origin="option")
+        with tempfile.TemporaryDirectory() as tmp:  # a job builds its stages once: models load on its first file
+            head = Path(tmp) / f"head{path.suffix}"
+            subprocess.run([_ffmpeg(), "-loglevel", "error", "-nostdin", "-i", str(path), "-t", "2", "-c", "copy",
+                            str(head)], check=True)
+            index_file(replace(spec, path=head), opts, {}, "bench", "{}", stages)
+        for s in stages:
+            if isinstance(s, _Timed):
+                s.spent_s = 0.0
+        ru0 = _cpu_s()
         t0 = time.perf_counter()
         res = index_file(spec, opts, {}, "bench", "{}", stages)
         assert res.row is not None and res.result is not None, res.message
+        if mode == "stages":
+            out["stage_s"] = {s.name: round(s.spent_s, 3) for s in stages}  # type: ignore[attr-defined]
+            with tempfile.TemporaryDirectory() as tmp:  # the store write, timed alone
+                from vsearch.catalogue.store import Store
+
+                t_w = time.perf_counter()
+                Store(Path(tmp) / "s").write_source(res.row, res.result)
+                out["stage_s"]["write"] = round(time.perf_counter() - t_w, 3)
+            out["index_file_s"] = round(time.perf_counter() - t0 - out["stage_s"]["write"], 3)
         out["frames_sampled"] = res.row.frames_sampled
         out["tubes"] = [{"pts": [round(float(p), 4) for p in t.pts_s], "boxes": t.boxes_xyxy.round(1).tolist(),
                          "class": t.class_name} for t in res.result.tubes]
         out["warnings"] = [w[:160] for w in res.result.warnings if "idle" in w]
+        out["skipped_s"] = round(sum(g.end_s - g.start_s for g in res.row.gaps if g.reason in SKIP_REASONS), 2)
     out["wall_s"] = time.perf_counter() - t0
     ru_self = resource.getrusage(resource.RUSAGE_SELF)
     ru_kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out["cpu_s"] = ru_self.ru_utime + ru_self.ru_stime + ru_kids.ru_utime + ru_kids.ru_stime
+    out["cpu_s"] = _cpu_s() - ru0
     out["rss_mib"] = ru_self.ru_maxrss / 1024
     out["child_rss_mib"] = ru_kids.ru_maxrss / 1024
     return out
@@ -142,22 +219,14 @@ def match_tubes(ungated: list[dict], gated: list[dict]) -> list[dict]:
     return lost
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models-dir", type=Path, default=SHARED / "models")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/vsearch_bench_index"))
-    ap.add_argument("--one", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.one:
-        sys.stdout.write(json.dumps(measure(args.one[0], Path(args.one[1]), args.models_dir)) + "\n")
-        return
-    t_start = time.perf_counter()
-    files = make_footage(args.out)
+def run_plan(plan: dict[str, tuple[str, ...]], files: dict[str, Path], models_dir: Path) -> dict[str, dict]:
+    """Each (footage, mode) of `plan` measured in its own subprocess; a mode listed twice is measured in
+    interleaved rounds and the faster kept (all walls in `walls`)."""
     results: dict[str, dict[str, dict]] = {}
-    for name, modes in PLAN.items():
+    for name, modes in plan.items():
         results[name] = {}
-        for mode in modes:  # a mode listed twice: interleaved rounds, the faster one kept, both walls shown
-            r = subprocess.run([sys.executable, __file__, "--models-dir", str(args.models_dir), "--one", mode,
+        for mode in modes:
+            r = subprocess.run([sys.executable, __file__, "--models-dir", str(models_dir), "--one", mode,
                                 str(files[name])], capture_output=True, text=True, check=True)
             res = json.loads(r.stdout.strip().splitlines()[-1])
             prev = results[name].get(mode)
@@ -169,6 +238,81 @@ def main() -> None:
             print(f"{name:10s} {mode:16s} {res['footage_s'] / res['wall_s']:7.1f}x rt  wall {res['wall_s']:6.1f} s  "
                   f"frames {res['frames_sampled']:5d}  tubes {len(res.get('tubes', [])):3d}  "
                   f"rss {res['rss_mib']:.0f}+{res['child_rss_mib']:.0f} MiB", flush=True)
+    return results
+
+
+def evaluate(files: dict[str, Path], models_dir: Path) -> None:
+    """The comparison table that decides whether the motion gate may be the default (docs/benchmarks.md)."""
+    results = run_plan({name: EVAL_MODES for name in files}, files, models_dir)
+    print("\n| footage | length s | decode-only wall s (× rt; CPU s) | ungated wall s (× rt; CPU s) "
+          "| gated wall s (× rt; CPU s) "
+          "| frames analysed gated / ungated | skipped s | tubes ungated | tubes gated | ungated tubes lost "
+          "| gated tubes not in ungated |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+    for name, r in results.items():
+        d, u, g = r["decode"], r["full"], r["gated"]
+        lost = match_tubes(u["tubes"], g["tubes"])
+        rt = lambda x: f"{x['wall_s']:.1f} ({x['footage_s'] / x['wall_s']:.1f}×; CPU {x['cpu_s']:.1f})"  # noqa: E731
+        print(f"| {name} | {u['footage_s']:.1f} | {rt(d)} | {rt(u)} | {rt(g)} | {g['frames_sampled']} / "
+              f"{u['frames_sampled']} | {g['skipped_s']:.1f} | {len(u['tubes'])} | {len(g['tubes'])} | "
+              f"{len(lost)} {lost if lost else ''} | {len(match_tubes(g['tubes'], u['tubes']))} |", flush=True)
+
+
+def stage_breakdown(path: Path, models_dir: Path, rounds: int = 3) -> None:
+    """Where the time of a busy job goes: decode-only, then each stage's wall time inside `index_file`."""
+    runs: list[dict] = []
+    decodes: list[float] = []
+    for _ in range(rounds):  # interleaved, so both see the same machine load
+        res = run_plan({"busy720": ("decode", "stages")}, {"busy720": path}, models_dir)["busy720"]
+        decodes.append(res["decode"]["wall_s"])
+        runs.append(res["stages"])
+    runs.sort(key=lambda r: r["wall_s"])
+    med = runs[len(runs) // 2]
+    footage = med["footage_s"]
+    print(f"\nbusy720 ({footage:.0f} s, {med['frames_sampled']} frames): index_file wall per round "
+          + " / ".join(f"{r['wall_s']:.1f}" for r in runs) + f" s (median {footage / med['wall_s']:.1f}× real time); "
+          f"decode-only " + " / ".join(f"{d:.1f}" for d in sorted(decodes)) + " s")
+    stage_s = med["stage_s"]
+    inside = sum(v for k, v in stage_s.items() if k != "write")
+    rest = med["index_file_s"] - inside
+    print("| stage (median round) | wall s | ms per sampled frame | share of index_file |")
+    print("|---|---:|---:|---:|")
+    for name, v in [*stage_s.items(), ("decode + pipe + job overhead (the rest)", rest)]:
+        print(f"| {name} | {v:.2f} | {1000 * v / med['frames_sampled']:.1f} | "
+              f"{100 * v / med['index_file_s']:.0f} % |")
+
+
+def _machine(t_start: float) -> None:
+    load = os.getloadavg()
+    print(f"\nmachine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, {platform.platform()}, "
+          f"Python {platform.python_version()}; load average at end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+          f"bench wall {time.perf_counter() - t_start:.0f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models-dir", type=Path, default=SHARED / "models")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/vsearch_bench_index"))
+    ap.add_argument("--eval", action="store_true", help="ungated vs motion-gated on all evaluation footage")
+    ap.add_argument("--only", nargs="+", help="with --eval: only these footage names")
+    ap.add_argument("--stages", action="store_true", help="stage breakdown of busy 720p indexing (3 rounds)")
+    ap.add_argument("--one", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        sys.stdout.write(json.dumps(measure(args.one[0], Path(args.one[1]), args.models_dir)) + "\n")
+        return
+    t_start = time.perf_counter()
+    files = make_footage(args.out)
+    if args.stages:
+        stage_breakdown(files["busy720"], args.models_dir)
+        _machine(t_start)
+        return
+    if args.eval:
+        chosen = {**EVAL_FILES, "carsparse": files["carsparse"], "carquiet": files["carquiet"]}
+        evaluate({k: v for k, v in chosen.items() if not args.only or k in args.only}, args.models_dir)
+        _machine(t_start)
+        return
+    results = run_plan(PLAN, files, args.models_dir)
     print("\n| footage | mode | wall s | × real time (wall) | CPU s | × real time per CPU core | frames sampled | tubes "
           "| peak RSS MiB (python + ffmpeg) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -184,10 +328,7 @@ def main() -> None:
             lost = match_tubes(runs["full"]["tubes"], runs["gated"]["tubes"])
             print(f"{name}: gated {len(runs['gated']['tubes'])} tubes vs ungated {len(runs['full']['tubes'])}; "
                   f"ungated tubes without a gated match: {len(lost)} {lost}; {runs['gated'].get('warnings')}")
-    load = os.getloadavg()
-    print(f"\nmachine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, {platform.platform()}, "
-          f"Python {platform.python_version()}; load average at end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
-          f"bench wall {time.perf_counter() - t_start:.0f} s")
+    _machine(t_start)
 
 
 if __name__ == "__main__":

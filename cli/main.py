@@ -20,6 +20,7 @@ from vsearch.indexers.detect import DETECTOR_CHOICES
 from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S
 from vsearch.indexing.control import StopControl, parse_deadline
 from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_site_defaults
+from vsearch.indexing.rate import DEFAULT_MIN_FPS
 from vsearch.indexing.ray_executor import RayOptions
 from vsearch.site import audit_log_for, optional_site_config
 from vsearch.catalogue.store import Store
@@ -64,7 +65,10 @@ def index(
     clip_weights: Annotated[Optional[Path], typer.Option("--clip-weights", help="Local open_clip weights file.")] = None,
     clip_config: Annotated[Optional[Path], typer.Option("--clip-config", help="JSON config of a custom open_clip "
                                                         "architecture (with --clip-model).")] = None,
-    gating: Annotated[str, typer.Option(help="Activity gating: auto | on | off (skip idle stretches).")] = "auto",
+    gate: Annotated[str, typer.Option(help="Skip where nothing moves: off | motion (detector only around motion "
+                                      "seen in the decoded frames) | packets (decode only where packet sizes grow) "
+                                      "| auto (= motion; docs/overnight.md). Skipped stretches are listed in every "
+                                      "search's coverage.")] = "auto",
     keep_existing: Annotated[bool, typer.Option("--keep-existing", help="Keep files already indexed with another "
                                                 "pipeline (other models, versions or parameters) as they are, "
                                                 "instead of indexing them again.")] = False,
@@ -75,6 +79,11 @@ def index(
     priority: Annotated[Optional[list[str]], typer.Option(help="Index first the files whose path contains this, "
                                                           "or of this camera (repeatable, in order); then newest "
                                                           "first.")] = None,
+    adapt_rate: Annotated[bool, typer.Option("--adapt-rate", help="With --deadline: lower the analysis rate of "
+                                             "the files that would not fit, never below --min-fps (the rate used "
+                                             "is recorded per file and named in coverage).")] = False,
+    min_fps: Annotated[float, typer.Option("--min-fps", help="The lowest rate --adapt-rate may use.",
+                                           min=0.1)] = DEFAULT_MIN_FPS,
     config: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: JsonOpt = False,
@@ -85,9 +94,9 @@ def index(
     opts = IndexOptions(store=store, fps=fps, width_px=width, workers=workers, decoder=decoder, detector=detector,
                         ray=ray,
                         models_dir=models_dir, tz=tz, camera=camera, start=start, clip_model=clip_model,
-                        clip_weights=clip_weights, clip_config=clip_config, gating=gating,
+                        clip_weights=clip_weights, clip_config=clip_config, gate=gate,
                         keep_existing=keep_existing, chunk_s=chunk,
-                        priority=tuple(priority or ()))
+                        priority=tuple(priority or ()), adapt_rate=adapt_rate, min_fps=min_fps)
     opts = with_site_defaults(opts, optional_site_config(config))
     control = StopControl(deadline_utc=parse_deadline(deadline, tz=tz) if deadline else None)
     with RichSink(err, quiet=quiet or as_json, deadline_utc=control.deadline_utc) as sink, \
@@ -128,12 +137,15 @@ def sources(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) ->
     if as_json:
         _print_json([r.to_dict() for r in rows])
         return
-    t = Table("camera", "start (UTC)", "length", "status", "indexed to", "tubes", "detector", "file", "sha256")
+    t = Table("camera", "start (UTC)", "length", "status", "indexed to", "tubes", "detector", "rate", "file",
+              "sha256")
     for r in rows:
+        params = json.loads(r.params_json or "{}")
         t.add_row(r.camera, r.start_utc.strftime("%Y-%m-%d %H:%M:%S") if r.start_utc else "-",
                   f"{r.duration_s:.0f}s" if r.duration_s else "-", r.status,
                   f"t = {r.indexed_to_s:.1f} s" if r.indexed_to_s is not None else "-", str(r.n_tubes),
-                  str(json.loads(r.params_json or "{}").get("detector", "-")), Path(r.path).name, r.sha256[:10] + "…")
+                  str(params.get("detector", "-")), f"{params['fps']:g} fps" if "fps" in params else "-",
+                  Path(r.path).name, r.sha256[:10] + "…")
     out.print(t)
 
 

@@ -38,6 +38,7 @@ from vsearch.errors import DecodeError
 from vsearch.records import VideoInfo
 
 ACTIVITY_VERSION = "pkt-size-v1"
+NO_ACTIVITY = "no activity (packet-size pre-scan): not decoded"  # the reason of a skipped stretch in the gaps
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,7 @@ def test_the_current_pipeline_rewrites_the_v1_rows_exactly(v1_store: Path, tmp_p
             else:
                 assert a[k] == b[k], (a["tube_id"], k)
     sa, sb = old.sources()[0].to_dict(), new.sources()[0].to_dict()
+    assert sb["params"].pop("gate")["version"] == "motion-v1"  # the default motion gate (skipped nothing here)
     for k in ("n_tubes", "frames_decoded", "frames_sampled", "detector", "stage_info", "params", "gaps"):
         assert sa[k] == sb[k], k
     for name in old.vector_tables():

@@ -14,6 +14,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from vsearch.errors import StoreError, UsageError
@@ -21,6 +22,9 @@ from vsearch.indexers.base import SourceResult
 from vsearch.indexing.checkpoint import Checkpoint
 from vsearch.catalogue.store import SourceRow, Store
 from vsearch.indexing.sources import SourceSpec
+
+if TYPE_CHECKING:  # the job's records (job.py imports this module)
+    from vsearch.indexing.job import FileOutcome, JobReport
 
 UTC = dt.timezone.utc
 DEADLINE_REASON = "not indexed (deadline)"
@@ -192,3 +196,14 @@ def status_summary(store: Store) -> dict[str, object]:
                         for r in rows if r.checkpoint_json],
         "running_job": running_job(store.jobs_dir),
     }
+
+
+def note_changed(store: Store, outcome: FileOutcome, report: JobReport) -> None:
+    """A file at a known path whose content changed: both versions are kept; the outcome and report say so."""
+    assert outcome.row is not None
+    for old in store.sources_at_path(outcome.row.path):
+        if old.source_id != outcome.row.source_id and old.status != NOT_INDEXED:
+            msg = (f"{outcome.path}: content changed since it was indexed (SHA-256 {old.sha256[:12]}… → "
+                   f"{outcome.row.sha256[:12]}…); both versions are kept in the catalogue")
+            report.warnings.append(msg)
+            outcome.message = (outcome.message + "; " if outcome.message else "") + "content changed since last index"

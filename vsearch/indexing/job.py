@@ -21,14 +21,15 @@ from typing import Protocol
 from vsearch import __version__
 from vsearch.evidence.audit import AuditLog
 from vsearch.errors import DecodeError, SourceError, UsageError, VsearchError
-from vsearch.indexers import activity, decode
+from vsearch.indexers import decode
 from vsearch.indexers.base import SourceResult, Stage
 from vsearch.records import Gap, SourceRef
 from vsearch.site import SiteConfig, log_system_action, os_operator
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing import checkpoint as ckpt
+from vsearch.indexing import gating, rate
 from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, Chunk, ChunkedRun, gaps_json, new_gap
-from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, JobLock, StopControl, not_started_row, status_summary
+from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, note_changed, JobLock, StopControl, not_started_row, status_summary
 from vsearch.indexing.plan import Plan, make_plan, ordered, source_actions
 from vsearch.indexing.prefetch import prefetched
 from vsearch.indexing.ray_executor import RayOptions, run_on_ray
@@ -36,14 +37,6 @@ from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
 from vsearch.catalogue.store import SourceRow, Store
 
 UTC = dt.timezone.utc
-GATING_MODES = ("auto", "on", "off")
-# What gating "auto" means, decided from bench/bench_index.py (docs/benchmarks.md, "Indexing speed"): on only if
-# gated indexing loses no tube against ungated indexing on the evaluation footage. It does lose tubes on the car
-# park clip (cars cross its dark road in stretches whose packets are smaller than those of the empty, shimmering
-# bright road), so "auto" means off; "on" is for footage where the pre-scan has been checked.
-AUTO_GATING = False
-
-
 @dataclass(frozen=True)
 class IndexOptions:
     store: Path | str = Path("vsearch-data")  # a folder or an object-store URI (`catalogue.location`)
@@ -62,26 +55,28 @@ class IndexOptions:
     crops_per_tube: int = 4
     scene_interval_s: float = 10.0
     threads: int = 2
-    gating: str = "auto"  # activity gating: auto | on | off (decode and detect only where the pre-scan sees motion)
+    gate: str = "auto"  # skip where nothing moves: auto | off | motion | packets (see indexing/gating)
     prefetch_frames: int = 0  # frames queued ahead by a reader thread (0: none; no measured gain, see benchmarks.md)
     keep_existing: bool = False  # keep sources indexed by another pipeline (identity differs) instead of redoing them
     ray: RayOptions | None = None  # run the per-file work on a Ray cluster (`indexing.ray_executor`); None: here
     chunk_s: float = DEFAULT_CHUNK_S  # footage seconds per commit inside a file (inline jobs; see indexing/checkpoint)
     priority: tuple[str, ...] = ()  # files (path part) or cameras indexed first, in this order (see indexing/plan)
+    adapt_rate: bool = False  # with a deadline: lower `fps` per file to fit, never below min_fps (indexing/rate)
+    min_fps: float = rate.DEFAULT_MIN_FPS
+    asked_fps: float | None = None  # set by --adapt-rate on a file whose rate it lowered: the rate asked for
 
     def __post_init__(self) -> None:
-        if self.gating not in GATING_MODES:
-            raise UsageError(f"gating must be one of {', '.join(GATING_MODES)}; got {self.gating!r}")
+        gating.resolve_gate(self.gate)
+        if self.adapt_rate:
+            rate.check_rate_options(self.fps, self.min_fps)
+            if self.workers > 1 or self.ray is not None:
+                raise UsageError("--adapt-rate works in jobs that index here one file at a time (--workers 1)")
         if not self.chunk_s > 0:
             raise UsageError(f"chunk must be a positive number of seconds, got {self.chunk_s!r}")
         if self.prefetch_frames < 0:
             raise UsageError(f"prefetch_frames must be >= 0, got {self.prefetch_frames}")
         if self.workers < (0 if self.ray else 1):  # 0: one per CPU of the Ray cluster
             raise UsageError(f"--workers must be >= 1, got {self.workers}")
-
-    @property
-    def gating_on(self) -> bool:
-        return self.gating == "on" or (self.gating == "auto" and AUTO_GATING)
 
 
 @dataclass
@@ -188,8 +183,7 @@ def build_stages(opts: IndexOptions) -> tuple[list[Stage], list[str], dict[str, 
     params = {"fps": opts.fps, "width_px": opts.width_px, "detector": choice.detector.name,
               "descriptors": sorted(e.name for e in embed.embedders),
               "embed": {"crops_per_tube": opts.crops_per_tube, "scene_interval_s": opts.scene_interval_s}}
-    if opts.gating_on:  # absent when off, so ungated stores keep their params (no needless re-index)
-        params["gating"] = activity.ACTIVITY_VERSION
+    params.update(gating.gate_params(opts.gate) or {})  # nothing when off: ungated stores keep their params
     return [detect, track, describe, embed], warnings, params
 
 
@@ -251,8 +245,11 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
                  clock_offset_s=offset, analysis_width_px=aw, analysis_height_px=ah, **base)
     runner = ChunkedRun(stages, ref, chunk_s=opts.chunk_s if chunks else None, resume=resume)
     try:
-        scan = activity.scan_activity(path, info) if opts.gating_on else None
-        spans = scan.spans if scan and scan.gated else None
+        track = runner.by_name["track"]
+        gate = gating.FileGate(opts.gate, path, info, end_s=end_s, resume=resume,
+                               busy=lambda: track.active_count > 0)  # type: ignore[attr-defined]
+        lowered = rate.reduced_spans(opts.fps, opts.asked_fps, gate.from_s, end_s)  # --adapt-rate
+        spans = gate.decode_spans
         if resume is not None:
             spans = ckpt.from_pts(spans, resume.resume_pts_s, (end_s or resume.resume_pts_s) + 3600.0)
         run = decode.open_decode(path, info, decode.DecodeOptions(fps=opts.fps, width_px=opts.width_px,
@@ -262,6 +259,7 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
             assert chunks is not None and chunk.checkpoint is not None
             ck = chunk.checkpoint
             gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume))]
+            gaps += gate.skipped(ck.indexed_to_s) + rate.until(lowered, ck.indexed_to_s)
             ck = replace(ck, gaps=tuple(g for g in gaps if g.start_s < ck.indexed_to_s))
             todo = Gap(ck.indexed_to_s, end_s or ck.indexed_to_s, chunk.stop_reason or NOT_YET)
             row = SourceRow(status="partial", error="", frames_decoded=ck.frames_decoded,
@@ -270,7 +268,8 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
                             checkpoint_json=ck.to_json(), **fixed)
             chunks.write(row, chunk.result)
 
-        result = runner.run(prefetched(run, opts.prefetch_frames), on_chunk=on_chunk if chunks else None,
+        frames = gate.frames(prefetched(run, opts.prefetch_frames))  # motion gate: only frames around motion
+        result = runner.run(frames, on_chunk=on_chunk if chunks else None,
                             should_stop=chunks.should_stop if chunks else (lambda: None),
                             on_frame=(lambda pts: sink.frame(str(path), pts)) if sink else (lambda pts: None),
                             decoded_so_far=lambda: run.frames_decoded)
@@ -278,25 +277,28 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
         row = SourceRow(status="failed", error=str(e), camera=camera, **base)
         return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)
     work = {"frames_sampled": runner.totals.frames_sampled, "overlap_frames": runner.totals.overlap_frames,
-            "resumed_from_s": resume.indexed_to_s if resume else None}
+            "resumed_from_s": resume.indexed_to_s if resume else None, "analysis_fps": opts.fps}
     if result is None:  # stopped at a chunk boundary (deadline or signal): committed, to be continued
         t = runner.totals
         return FileOutcome(str(path), "stopped", f"indexed up to t = {t.stopped_at_s:.1f} s; {t.stop_reason}",
                            footage_s=(t.stopped_at_s or 0.0) - (resume.indexed_to_s if resume else info.start_pts_s),
                            wall_s=time.perf_counter() - t0, work=work)
-    result.gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume))]
+    result.gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume)),
+                   *gate.skipped(), *lowered]
+    result.gaps.sort(key=lambda g: g.start_s)
     result.frames_decoded = run.frames_decoded + (resume.frames_decoded if resume else 0)
     result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
     result.warnings.extend(runner.totals.warnings)
-    if scan is not None and scan.gated:
-        result.warnings.append(_idle_note(scan))
+    if (note := gate.note()) is not None:
+        result.warnings.append(note)
     if run.decode_errors:
         result.warnings.append(f"{run.decode_errors} corrupt packet(s)/frame(s) skipped by the decoder")
     sampled = runner.totals.frames_sampled + (resume.frames_sampled if resume else 0)
-    status = "ok" if not result.gaps else "partial"
+    bad = gating.unreadable(result.gaps)  # stretches a gate skipped are listed, but they are not unreadable
+    status = "ok" if not bad else "partial"
     if result.frames_decoded == 0:
         status = "failed"
-    message = "; ".join(f"gap {g.start_s:.2f}-{g.end_s:.2f} s: {g.reason}" for g in result.gaps)
+    message = "; ".join(f"gap {g.start_s:.2f}-{g.end_s:.2f} s: {g.reason}" for g in bad)
     if status == "failed":
         message = f"{path}: no frame could be decoded" + (f" ({message})" if message else "")
     end_pts = end_s if end_s is not None else (run.last_pts_s or info.start_pts_s)
@@ -312,14 +314,6 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     return FileOutcome(str(path), status, message, row=row, result=result if status != "failed" else None,
                        footage_s=footage, wall_s=time.perf_counter() - t0, work=work,
                        append=chunks is not None and chunks.started(sha))
-
-
-def _idle_note(scan: activity.ActivityScan) -> str:
-    """The skipped idle stretches, for the source row (they are not gaps: the pre-scan saw no motion there)."""
-    spans = ", ".join(f"{a:.2f}-{b:.2f}" for a, b in scan.idle)
-    return (f"activity gating ({activity.ACTIVITY_VERSION}): {len(scan.idle)} idle stretch(es), {scan.idle_s:.1f} s "
-            f"of {scan.end_s - scan.start_s:.1f} s, not decoded (no motion in the compressed stream; not gaps): "
-            f"{spans} s")
 
 
 def _known_identity(spec: SourceSpec, opts: IndexOptions) -> dict[str, object]:
@@ -370,13 +364,21 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     current = pipeline_identity(stages, index_params)
     report.pipeline = current.to_dict()
     identity = current.to_json()
-    done, redo, resumes = source_actions(store.sources(), current, keep_existing=opts.keep_existing)
+    rows = store.sources()
+    done, redo, resumes = source_actions(rows, current, keep_existing=opts.keep_existing, any_rate=opts.adapt_rate)
+    adapter = None
+    if opts.adapt_rate and control.deadline_utc is None:
+        raise UsageError("--adapt-rate lowers the analysis rate to meet a deadline: give --deadline too")
     if control.deadline_utc is not None:
         plan = make_plan(specs, deadline_utc=control.deadline_utc, now=control.now(), fps=opts.fps,
                          width_px=opts.width_px, jobs_dir=store.jobs_dir)
         report.plan = plan.to_dict()
         if on_plan is not None:
             on_plan(plan)
+        if opts.adapt_rate:
+            adapter = rate.RateAdapter.for_job(opts.fps, opts.min_fps, control.deadline_utc,
+                                               [(str(Path(f.path).resolve()), f.duration_s) for f in plan.files],
+                                               plan.x_realtime, rows, set(done))
     for w in warnings:
         sink.warn(w)
     report.warnings.extend(warnings)
@@ -393,7 +395,7 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
             if outcome.row.source_id in written:
                 outcome.status, outcome.message = "skipped", "same content as another file in this job"
             else:
-                _note_changed(store, outcome, report)
+                note_changed(store, outcome, report)
                 if outcome.row.source_id in redo:
                     why = redo[outcome.row.source_id]
                     outcome.message = "; ".join(m for m in (outcome.message, f"re-indexed: {why}") if m)
@@ -427,11 +429,23 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
                 if reason is not None:  # the deadline passed or a stop was asked: what is left is listed
                     _not_started(store, spec, opts, reason, report)
                     continue
+                file_opts, file_params, file_identity = opts, params, identity
+                if adapter is not None:  # --adapt-rate: this file's rate, recorded in its parameters
+                    fps = adapter.rate_for(str(spec.path.resolve()), control.now())
+                    if fps != opts.fps:
+                        file_opts, p = replace(opts, fps=fps, asked_fps=opts.fps), {**index_params, "fps": fps}
+                        file_params = json.dumps(p, sort_keys=True)
+                        file_identity = pipeline_identity(stages, p).to_json()
+                        sink.warn(note := f"{spec.path}: analysed at {fps:g} fps, not {opts.fps:g} (--adapt-rate)")
+                        report.warnings.append(note)
                 try:
-                    outcome = index_file(spec, opts, done, job_id, params, stages, sink, identity=identity,
-                                         chunks=chunks)
+                    outcome = index_file(spec, file_opts, done, job_id, file_params, stages, sink,
+                                         identity=file_identity, chunks=chunks)
                 except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
                     outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
+                if adapter is not None:
+                    adapter.done(str(spec.path.resolve()), footage_s=outcome.footage_s, wall_s=outcome.wall_s,
+                                 fps=file_opts.fps)
                 commit(outcome)
                 done.update({sha: "same content as another file in this job" for sha in written})
                 lock.update(files_done=k + 1, current=None)
@@ -472,16 +486,6 @@ def _not_started(store: Store, spec: SourceSpec, opts: IndexOptions, reason: str
         return
     store.clear_not_indexed(str(spec.path.resolve()))
     store.write_source(not_started_row(spec, reason, _known_identity(spec, opts)), None)
-
-
-def _note_changed(store: Store, outcome: FileOutcome, report: JobReport) -> None:
-    assert outcome.row is not None
-    for old in store.sources_at_path(outcome.row.path):
-        if old.source_id != outcome.row.source_id and old.status != NOT_INDEXED:
-            msg = (f"{outcome.path}: content changed since it was indexed (SHA-256 {old.sha256[:12]}… → "
-                   f"{outcome.row.sha256[:12]}…); both versions are kept in the catalogue")
-            report.warnings.append(msg)
-            outcome.message = (outcome.message + "; " if outcome.message else "") + "content changed since last index"
 
 
 __all__ = ["IndexOptions", "JobReport", "FileOutcome", "ProgressSink", "run_index", "status_summary", "VsearchError"]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from vsearch.errors import DecodeError, SourceError
 from vsearch.indexers import probe
+from vsearch.indexing import gating
 from vsearch.indexing.checkpoint import Checkpoint
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing.identity import parse as parse_identity
@@ -120,21 +121,33 @@ def make_plan(specs: list[SourceSpec], *, deadline_utc: dt.datetime | None, now:
     return Plan(deadline_utc.isoformat() if deadline_utc else None, speed, source, fps, width_px, tuple(files))
 
 
-def source_actions(rows: list[SourceRow], current: PipelineIdentity, *,
-                   keep_existing: bool) -> tuple[dict[str, str], dict[str, str], dict[str, Checkpoint]]:
+def source_actions(rows: list[SourceRow], current: PipelineIdentity, *, keep_existing: bool,
+                   any_rate: bool = False) -> tuple[dict[str, str], dict[str, str], dict[str, Checkpoint]]:
     """(files to skip: SHA-256 -> why, files to index again: SHA-256 -> why, files to resume: SHA-256 ->
-    checkpoint) from what the store holds."""
+    checkpoint) from what the store holds. `any_rate` (--adapt-rate): a file indexed at another analysis rate
+    counts as indexed by this pipeline (the rate is chosen per file). Rows indexed without a gate are kept by a gated
+    pipeline (they analysed every sampled frame: more, not less)."""
     skip, redo, resume = {}, {}, {}
+
+    mine = {k: json.loads(v) for k, v in current.params}
+
+    def differences(r: SourceRow) -> list[str]:
+        stored = parse_identity(r.identity_json)
+        diffs = current.differences(stored)
+        ungated = stored is not None and gating.covers({k: v for k, v in stored.params}, mine)
+        return [d for d in diffs if not (any_rate and d.startswith("parameter fps "))
+                and not (ungated and d.startswith("parameter gate "))]
+
     for r in rows:
         ck = Checkpoint.from_json(r.checkpoint_json) if r.status == "partial" else None
-        if ck is not None and not current.differences(parse_identity(r.identity_json)):
+        if ck is not None and not differences(r):
             resume[r.source_id] = ck
         elif ck is not None:
             redo[r.source_id] = "stopped inside the file by a job with another pipeline; started again"
         elif r.status == "purged":
             skip[r.source_id] = "its index was purged by retention; not re-indexed (lock it to a case to keep footage)"
         elif r.status in ("ok", "partial"):
-            diffs = current.differences(parse_identity(r.identity_json))
+            diffs = differences(r)
             if not diffs:
                 skip[r.source_id] = "unchanged since last indexed (same SHA-256)"
             elif keep_existing:
