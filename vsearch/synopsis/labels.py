@@ -65,9 +65,13 @@ def _spot_coefficients(w: int, h: int, gap: int) -> tuple[np.ndarray, np.ndarray
     return np.array(xs, np.float64), np.array(ys, np.float64)
 
 
-def _candidates(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int) -> np.ndarray:
-    """(K, 4) label rectangles around `box`, nearest first, each shifted inside the frame."""
+def _candidates(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int,
+                spot: int | None = None) -> np.ndarray:
+    """(K, 4) label rectangles around `box`, nearest first, each shifted inside the frame (only candidate
+    `spot`, as (1, 4), when given)."""
     cxm, cym = _spot_coefficients(w, h, gap)
+    if spot is not None:
+        cxm, cym = cxm[spot:spot + 1], cym[spot:spot + 1]
     x = np.clip(np.round(cxm @ (box[0], box[2], 1.0)), 0, max(0, frame_w - w))
     y = np.clip(np.round(cym @ (box[1], box[3], 1.0)), 0, max(0, frame_h - h))
     return np.stack([x, y, x + w, y + h], axis=1)
@@ -102,21 +106,20 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: i
     obstacles = np.concatenate([boxes, np.zeros((n, 4))])  # the objects, then the labels placed so far
     out = []
     for i, (box, (w, h)) in enumerate(zip(boxes, sizes)):
-        cand = _candidates(box, w, h, frame_w, frame_h, gap)
         now = obstacles[:n + i]
-        reach = (cand[:, 0].min(), cand[:, 1].min(), cand[:, 2].max(), cand[:, 3].max())
-        close = ((now[:, 0] < reach[2]) & (now[:, 2] > reach[0]) & (now[:, 1] < reach[3])
-                 & (now[:, 3] > reach[1]))  # only what a candidate can touch (crowded frames)
-        cover = _overlap_area(cand, now[close])
         prev = previous[i] if i < len(previous) else None
-        free = np.flatnonzero(cover <= 0)
-        if prev is not None and cover[prev] <= 0:
-            k, bad = prev, False
-        elif len(free):
-            k, bad = int(free[0]), False
+        kept = None if prev is None else _candidates(box, w, h, frame_w, frame_h, gap, prev)
+        if kept is not None and _overlap_area(kept, now)[0] <= 0:
+            k, bad, rect = prev, False, kept[0]  # the usual case: the spot of the previous frame is still free
         else:
-            k, bad = int(np.argmin(cover)), True
-        rect = cand[k]
+            cand = _candidates(box, w, h, frame_w, frame_h, gap)
+            reach = (cand[:, 0].min(), cand[:, 1].min(), cand[:, 2].max(), cand[:, 3].max())
+            close = ((now[:, 0] < reach[2]) & (now[:, 2] > reach[0]) & (now[:, 1] < reach[3])
+                     & (now[:, 3] > reach[1]))  # only what a candidate can touch (crowded frames)
+            cover = _overlap_area(cand, now[close])
+            free = np.flatnonzero(cover <= 0)
+            k, bad = (int(free[0]), False) if len(free) else (int(np.argmin(cover)), True)
+            rect = cand[k]
         obstacles[n + i] = rect
         # adjacent: within `gap` + 1 px of the box (else a leader line is drawn)
         adjacent = k < 8 and (rect[0] <= box[2] + gap + 1 and rect[2] >= box[0] - gap - 1

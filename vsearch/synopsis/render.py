@@ -25,7 +25,7 @@ from vsearch.records import Tube
 from vsearch.synopsis.background import PlateTimeline, SourceClip, boxes_to_output, build_plates, iter_nearest_frames
 from vsearch.synopsis.common import (camera_path, camera_size, fmt_wall, group_by_camera, iso, options_json,
                                      output_fps, r)
-from vsearch.synopsis.crops import CropStore, make_crop, non_matching
+from vsearch.synopsis.crops import CropStore, cut_crops, non_matching
 from vsearch.synopsis.compose import compose
 from vsearch.synopsis.paths import interp_boxes
 from vsearch.synopsis.plan import Plan, PlanItem, PlanLimits, plan_placement
@@ -162,25 +162,13 @@ def _plan(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Pla
     return plan
 
 
-def _extract_crops(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions, store: CropStore,
-                   tick: Callable[[], None]) -> None:
+def _extract_crops(job: _Job, opts: SynopsisOptions, store: CropStore, tick: Callable[[], None]) -> None:
     matching_ids = {t.tube_id for t in job.tubes}
     for clip in job.clips:
-        others = non_matching(clip, matching_ids)
-        reqs = sorted((p, i, k) for i, t in enumerate(job.tubes) if t.source_id == clip.source_id
-                      for k, p in enumerate(job.frame_pts(i)))
-        if not reqs:
-            continue
-        last_id, last_img = None, None
-        for ri, q, frame in iter_nearest_frames(clip.path, [p for p, _, _ in reqs]):
-            if id(frame) != last_id:
-                last_img = frame.to_ndarray(format="bgr24", width=job.out_w, height=job.out_h)
-                last_id = id(frame)
-            _, i, k = reqs[ri]
-            crop = make_crop(last_img, job.tubes[i], clip, q, opts.feather_px, others)
-            if crop is not None:
-                store.put((i, k), *crop[:3], q, crop[3])
-            tick()
+        shown = [job.frame_pts(i) if t.source_id == clip.source_id else np.zeros(0)
+                 for i, t in enumerate(job.tubes)]
+        cut_crops(clip, job.tubes, shown, (job.out_w, job.out_h), opts.feather_px, non_matching(clip, matching_ids),
+                  store, tick)
 
 
 def _label_texter(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Callable[[int, float], str]:
@@ -255,7 +243,7 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
     plates_s = lap()
     store = CropStore()
     try:
-        _extract_crops(job, clips, opts, store, tick)
+        _extract_crops(job, opts, store, tick)
         crops_s = lap()
         cpu0 = _children_cpu_s()
         with Encoder(video, job.out_w, job.out_h, job.fps, opts.crf) as enc:
