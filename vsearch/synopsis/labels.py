@@ -65,16 +65,29 @@ def _spot_coefficients(w: int, h: int, gap: int) -> tuple[np.ndarray, np.ndarray
     return np.array(xs, np.float64), np.array(ys, np.float64)
 
 
-def _candidates(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int,
-                spot: int | None = None) -> np.ndarray:
-    """(K, 4) label rectangles around `box`, nearest first, each shifted inside the frame (only candidate
-    `spot`, as (1, 4), when given)."""
+def _candidates(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int) -> np.ndarray:
+    """(K, 4) label rectangles around `box`, nearest first, each shifted inside the frame."""
     cxm, cym = _spot_coefficients(w, h, gap)
-    if spot is not None:
-        cxm, cym = cxm[spot:spot + 1], cym[spot:spot + 1]
     x = np.clip(np.round(cxm @ (box[0], box[2], 1.0)), 0, max(0, frame_w - w))
     y = np.clip(np.round(cym @ (box[1], box[3], 1.0)), 0, max(0, frame_h - h))
     return np.stack([x, y, x + w, y + h], axis=1)
+
+
+def _spot_rect(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int,
+               spot: int) -> tuple[float, float, float, float]:
+    """Candidate `spot` of `_candidates`, in plain floats (the per-frame fast path)."""
+    cxm, cym = _spot_coefficients(w, h, gap)
+    (ax, bx, c), (ay, by, d) = cxm[spot], cym[spot]
+    x = min(max(round(ax * box[0] + bx * box[2] + c), 0), max(0, frame_w - w))
+    y = min(max(round(ay * box[1] + by * box[3] + d), 0), max(0, frame_h - h))
+    return float(x), float(y), float(x + w), float(y + h)
+
+
+def _meets_any(rect: tuple[float, float, float, float], others: np.ndarray) -> bool:
+    """Whether `rect` shares some area with one of `others` (M, 4)."""
+    x0, y0, x1, y1 = rect
+    return bool(((np.minimum(others[:, 2], x1) > np.maximum(others[:, 0], x0))
+                 & (np.minimum(others[:, 3], y1) > np.maximum(others[:, 1], y0))).any())
 
 
 def _overlap_area(rects: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -108,9 +121,9 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: i
     for i, (box, (w, h)) in enumerate(zip(boxes, sizes)):
         now = obstacles[:n + i]
         prev = previous[i] if i < len(previous) else None
-        kept = None if prev is None else _candidates(box, w, h, frame_w, frame_h, gap, prev)
-        if kept is not None and _overlap_area(kept, now)[0] <= 0:
-            k, bad, rect = prev, False, kept[0]  # the usual case: the spot of the previous frame is still free
+        kept = None if prev is None else _spot_rect(box, w, h, frame_w, frame_h, gap, prev)
+        if kept is not None and not _meets_any(kept, now):
+            k, bad, rect = prev, False, kept  # the usual case: the spot of the previous frame is still free
         else:
             cand = _candidates(box, w, h, frame_w, frame_h, gap)
             reach = (cand[:, 0].min(), cand[:, 1].min(), cand[:, 2].max(), cand[:, 3].max())

@@ -14,7 +14,7 @@ import datetime as dt
 import resource
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 
@@ -272,7 +272,7 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
         "format": SIDECAR_FORMAT, "camera": job.camera, "video": video.name, "fps": str(job.fps),
         "width_px": job.out_w, "height_px": job.out_h, "frames": n_out, "duration_s": r(duration),
         "metrics": asdict(metrics), "options": options_json(opts),
-        "tubes": [asdict(e) for e in ordered],
+        "tubes": [{f.name: getattr(e, f.name) for f in fields(e)} for e in ordered],  # asdict deep-copies
         "frame_columns": list(FRAME_COLUMNS),
         "frame_objects": frames_json(made.frames, [position[i] for i in range(len(entries))])})
     write_vtt(vtt, synopsis_cues(ordered, duration))
