@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import resource
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
@@ -96,7 +98,8 @@ class StageTimes:
 
     plan_s: float
     plates_s: float
-    crops_s: float  # decoding the source frames and cutting the objects out
+    crops_s: float  # decoding the source frames and cutting the objects out (alongside plan and plates)
+    crops_wait_s: float  # how long the plan and plates then waited for the crops
     compose_s: float  # pasting and labelling, including waits on the encoder pipe
     encode_cpu_s: float  # CPU time of the ffmpeg/x264 process (runs alongside compose)
 
@@ -145,14 +148,20 @@ class _Job:
         return self.tubes[i].first_pts_s + np.arange(self.n_frames[i]) * (self.speeds[i] / float(self.fps))
 
 
-def _plan(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Plan:
-    items = []
+def _timing(job: _Job, opts: SynopsisOptions) -> None:
+    """Playback speed and synopsis frames of each tube (long tubes sped up)."""
     f = float(job.fps)
-    for i, t in enumerate(job.tubes):
+    for t in job.tubes:
         dur = t.last_pts_s - t.first_pts_s
         speed = opts.speed_up if dur > opts.long_tube_s else 1.0
         job.speeds.append(speed)
         job.n_frames.append(int(np.floor(dur * f / speed + 1e-9)) + 1)
+
+
+def _plan(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Plan:
+    items = []
+    f = float(job.fps)
+    for i, t in enumerate(job.tubes):
         clip = clips[t.source_id]
         boxes = boxes_to_output(interp_boxes(t, job.frame_pts(i)), clip, job.out_w)
         items.append(PlanItem(str(i), clip.wall_s(t.first_pts_s), boxes))
@@ -206,25 +215,26 @@ def _entries(job: _Job, clips: dict[str, SourceClip]) -> list[SourceMapEntry]:
     return out
 
 
-def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: SynopsisOptions,
-                   progress: Progress | None) -> CameraSynopsis:
-    clock = [time.perf_counter()]
+class _Stopped(Exception):
+    """Raised inside the crop-cutting thread to end it early when the main thread has failed."""
 
-    def lap() -> float:
-        clock.append(time.perf_counter())
-        return clock[-1] - clock[-2]
 
-    plan = _plan(job, clips, opts)
-    plan_s = lap()
-    total = len(job.clips) + sum(job.n_frames) + plan.n_frames
-    done = 0
+def _timed(fn: Callable[..., None], *args: object) -> float:
+    """Run fn(*args); its wall time in seconds."""
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
 
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None and (done % 50 == 0 or done == total):
-            progress(done, total)
 
+def _span(job: _Job, clips: dict[str, SourceClip]) -> tuple[float, float]:
+    """Wall clock (epoch seconds) of the first object's appearance and the last one's exit."""
+    return (min(clips[t.source_id].wall_s(t.first_pts_s) for t in job.tubes),
+            max(clips[t.source_id].wall_s(t.last_pts_s) for t in job.tubes))
+
+
+def _background(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions, n_out: int,
+                tick: Callable[[], None]) -> Callable[[int], np.ndarray]:
+    """Background of each synopsis frame: a time-lapse, frame s shows the plate of its share of the span."""
     plates = []
     for clip in job.clips:
         known = list(clip.all_tubes) if clip.all_tubes is not None else [
@@ -233,25 +243,65 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
                                samples=opts.plate_samples)
         tick()
     timeline = PlateTimeline(plates)
-    wall0 = min(clips[t.source_id].wall_s(t.first_pts_s) for t in job.tubes)
-    wall1 = max(clips[t.source_id].wall_s(t.last_pts_s) for t in job.tubes)
-    n_out = plan.n_frames
+    wall0, wall1 = _span(job, clips)
+    return lambda s: timeline.at(wall0 + (wall1 - wall0) * (s / max(n_out - 1, 1)))
 
-    def background(s: int) -> np.ndarray:  # time-lapse: synopsis frame s shows the plate of its share of the span
-        return timeline.at(wall0 + (wall1 - wall0) * (s / max(n_out - 1, 1)))
 
-    plates_s = lap()
+def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: SynopsisOptions,
+                   progress: Progress | None) -> CameraSynopsis:
+    clock = [time.perf_counter()]
+
+    def lap() -> float:
+        clock.append(time.perf_counter())
+        return clock[-1] - clock[-2]
+
+    _timing(job, opts)
+    total = len(job.clips) + 2 * sum(job.n_frames)  # until the plan gives the synopsis length
+    done = 0
+    lock = threading.Lock()
+
+    def tick() -> None:
+        nonlocal done
+        with lock:
+            done += 1
+            report = progress is not None and (done % 50 == 0 or done == total)
+        if report:
+            progress(done, total)
+
     store = CropStore()
+    stop = threading.Event()
+
+    def cut_tick() -> None:
+        if stop.is_set():  # the main thread failed: end the cutting now rather than at the end of the source
+            raise _Stopped
+        tick()
+
     try:
-        _extract_crops(job, opts, store, tick)
-        crops_s = lap()
+        # Cutting the objects out (decoding the whole source) does not depend on the plan: it runs in a
+        # second thread while this one plans and builds the plates. Decoding and colour conversion release
+        # the GIL, so the two keep both cores busy.
+        with ThreadPoolExecutor(1, thread_name_prefix="synopsis-crops") as pool:
+            cutting = pool.submit(_timed, _extract_crops, job, opts, store, cut_tick)
+            try:
+                plan = _plan(job, clips, opts)
+                plan_s = lap()
+                total = len(job.clips) + sum(job.n_frames) + plan.n_frames
+                background = _background(job, clips, opts, plan.n_frames, tick)
+                plates_s = lap()
+            except BaseException:
+                stop.set()
+                raise
+            crops_s = cutting.result()
+            crops_wait_s = lap()
+        n_out = plan.n_frames
         cpu0 = _children_cpu_s()
         with Encoder(video, job.out_w, job.out_h, job.fps, opts.crf) as enc:
             made = compose(n_out, job.starts, job.n_frames, store, background,
                            _label_texter(job, clips, opts) if opts.label else None, enc.write, tick)
-        times = StageTimes(plan_s, plates_s, crops_s, lap(), _children_cpu_s() - cpu0)
+        times = StageTimes(plan_s, plates_s, crops_s, crops_wait_s, lap(), _children_cpu_s() - cpu0)
     finally:
         store.close()
+    wall0, wall1 = _span(job, clips)
     f = float(job.fps)
     entries = _entries(job, clips)
     order = sorted(range(len(entries)), key=lambda i: (entries[i].synopsis_start_s, entries[i].tube_id))
