@@ -12,6 +12,7 @@ import mmap
 import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -30,13 +31,27 @@ class CropStore:
     anonymous temporary file (a busy hour is 1-2 GB of crops; a day of it would not fit). In memory,
     storing and reading a crop costs about a microsecond; through the file, 15-40 (page cache, faults)."""
 
-    def __init__(self, ram_bytes: int = RAM_BYTES) -> None:
+    def __init__(self, ram_bytes: int = RAM_BYTES, spill_path: Path | None = None) -> None:
         self._ram: dict[tuple[int, int], np.ndarray] = {}
         self._ram_left = ram_bytes
-        self._f = tempfile.TemporaryFile()
+        # spill_path: a named file, for a store filled in another process (`from_file`)
+        self._f = open(spill_path, "w+b") if spill_path is not None else tempfile.TemporaryFile()
         self._pos = 0
         self.index: dict[tuple[int, int], tuple[int, int, int, int, int, float, np.ndarray]] = {}
         self._mm: np.ndarray | None = None
+
+    @classmethod
+    def from_file(cls, path: Path, index: dict[tuple[int, int], tuple]) -> CropStore:
+        """A read-only store over the spill file and index of a store filled elsewhere (all spilled)."""
+        store = cls(ram_bytes=0)
+        store._f.close()
+        store._f = open(path, "rb")
+        store._pos = path.stat().st_size
+        store.index = index
+        return store
+
+    def flush(self) -> None:
+        self._f.flush()
 
     def put(self, key: tuple[int, int], x0: int, y0: int, bgra: np.ndarray, pts_s: float, box: np.ndarray) -> None:
         data = np.ascontiguousarray(bgra, np.uint8)

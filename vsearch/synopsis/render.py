@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import resource
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
@@ -27,8 +25,8 @@ from vsearch.records import Tube
 from vsearch.synopsis.background import PlateTimeline, SourceClip, boxes_to_output, build_plates, iter_nearest_frames
 from vsearch.synopsis.common import (camera_path, camera_size, fmt_wall, group_by_camera, iso, options_json,
                                      output_fps, r)
-from vsearch.synopsis.crops import CropStore, cut_crops, non_matching
 from vsearch.synopsis.compose import compose
+from vsearch.synopsis.cutter import CutJob, Cutter
 from vsearch.synopsis.paths import interp_boxes
 from vsearch.synopsis.plan import Plan, PlanItem, PlanLimits, plan_placement
 from vsearch.synopsis.sourcemap import FRAME_COLUMNS, SourceMapEntry, frames_json, synopsis_cues
@@ -98,7 +96,8 @@ class StageTimes:
 
     plan_s: float
     plates_s: float
-    crops_s: float  # decoding the source frames and cutting the objects out (alongside plan and plates)
+    crops_s: float  # decoding the source frames and cutting the objects out (alongside plan and plates
+    # when in a second process, see cutter.py)
     crops_wait_s: float  # how long the plan and plates then waited for the crops
     compose_s: float  # pasting and labelling, including waits on the encoder pipe
     encode_cpu_s: float  # CPU time of the ffmpeg/x264 process (runs alongside compose)
@@ -171,15 +170,6 @@ def _plan(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Pla
     return plan
 
 
-def _extract_crops(job: _Job, opts: SynopsisOptions, store: CropStore, tick: Callable[[], None]) -> None:
-    matching_ids = {t.tube_id for t in job.tubes}
-    for clip in job.clips:
-        shown = [job.frame_pts(i) if t.source_id == clip.source_id else np.zeros(0)
-                 for i, t in enumerate(job.tubes)]
-        cut_crops(clip, job.tubes, shown, (job.out_w, job.out_h), opts.feather_px, non_matching(clip, matching_ids),
-                  store, tick)
-
-
 def _label_texter(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Callable[[int, float], str]:
     """Label of tube i showing source time q: local HH:MM:SS (with the date when the objects span several
     days), and the playback speed when it is sped up."""
@@ -215,17 +205,6 @@ def _entries(job: _Job, clips: dict[str, SourceClip]) -> list[SourceMapEntry]:
     return out
 
 
-class _Stopped(Exception):
-    """Raised inside the crop-cutting thread to end it early when the main thread has failed."""
-
-
-def _timed(fn: Callable[..., None], *args: object) -> float:
-    """Run fn(*args); its wall time in seconds."""
-    t0 = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - t0
-
-
 def _span(job: _Job, clips: dict[str, SourceClip]) -> tuple[float, float]:
     """Wall clock (epoch seconds) of the first object's appearance and the last one's exit."""
     return (min(clips[t.source_id].wall_s(t.first_pts_s) for t in job.tubes),
@@ -258,41 +237,24 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
     _timing(job, opts)
     total = len(job.clips) + 2 * sum(job.n_frames)  # until the plan gives the synopsis length
     done = 0
-    lock = threading.Lock()
 
     def tick() -> None:
         nonlocal done
-        with lock:
-            done += 1
-            report = progress is not None and (done % 50 == 0 or done == total)
-        if report:
+        done += 1
+        if progress is not None and (done % 50 == 0 or done == total):
             progress(done, total)
 
-    store = CropStore()
-    stop = threading.Event()
-
-    def cut_tick() -> None:
-        if stop.is_set():  # the main thread failed: end the cutting now rather than at the end of the source
-            raise _Stopped
-        tick()
-
+    cut = CutJob(tuple(job.clips), tuple(job.tubes), tuple(job.frame_pts(i) for i in range(len(job.tubes))),
+                 (job.out_w, job.out_h), opts.feather_px)
+    with Cutter(cut, tick) as cutter:  # a large job is cut in a second process while this one plans
+        plan = _plan(job, clips, opts)
+        plan_s = lap()
+        total = len(job.clips) + sum(job.n_frames) + plan.n_frames
+        background = _background(job, clips, opts, plan.n_frames, tick)
+        plates_s = lap()
+        store, crops_s = cutter.wait()
+        crops_wait_s = lap()
     try:
-        # Cutting the objects out (decoding the whole source) does not depend on the plan: it runs in a
-        # second thread while this one plans and builds the plates. Decoding and colour conversion release
-        # the GIL, so the two keep both cores busy.
-        with ThreadPoolExecutor(1, thread_name_prefix="synopsis-crops") as pool:
-            cutting = pool.submit(_timed, _extract_crops, job, opts, store, cut_tick)
-            try:
-                plan = _plan(job, clips, opts)
-                plan_s = lap()
-                total = len(job.clips) + sum(job.n_frames) + plan.n_frames
-                background = _background(job, clips, opts, plan.n_frames, tick)
-                plates_s = lap()
-            except BaseException:
-                stop.set()
-                raise
-            crops_s = cutting.result()
-            crops_wait_s = lap()
         n_out = plan.n_frames
         cpu0 = _children_cpu_s()
         with Encoder(video, job.out_w, job.out_h, job.fps, opts.crf) as enc:
