@@ -49,8 +49,7 @@ def paste(frame: np.ndarray, x0: int, y0: int, bgra: np.ndarray) -> None:
 def paste_core(frame: np.ndarray, x0: int, y0: int, bgra: np.ndarray) -> None:
     """Copy the fully opaque pixels of a cut-out (the object itself) into `frame`."""
     h, w = bgra.shape[:2]
-    core = bgra[..., 3] == 255
-    frame[y0:y0 + h, x0:x0 + w][core] = bgra[..., :3][core]
+    np.copyto(frame[y0:y0 + h, x0:x0 + w], bgra[..., :3], where=bgra[..., 3:4] == 255)  # 2x boolean indexing
 
 
 def _overlapping(crops: list[tuple[int, int, np.ndarray]]) -> list[tuple[int, int, np.ndarray]]:
