@@ -85,9 +85,10 @@ def run(name: str, video: synth.SynthVideo, cached: bool, gen_s: float, opts: Sy
     print(f"render_synopsis: {render_s:.1f} s wall ({render_s / base_s:.1f}x the baseline), {cpu_s:.1f} s CPU "
           f"incl. ffmpeg -> {part.frames} frames, {m.synopsis_duration_s:.1f} s at {part.fps} fps, "
           f"{part.width_px}x{part.height_px}")
-    print(f"stages: plan {st.plan_s:.1f} s, plates {st.plates_s:.1f} s, crops {st.crops_s:.1f} s (in a second "
-          f"process alongside plan + plates, then waited {st.crops_wait_s:.1f} s), compose+encode "
-          f"{st.compose_s:.1f} s wall (x264 {st.encode_cpu_s:.1f} s CPU alongside)")
+    where = "in a second process alongside plan + plates" if st.crops_in_child else "after plan + plates"
+    print(f"stages: plan {st.plan_s:.1f} s, plates {st.plates_s:.1f} s, crops {st.crops_s:.1f} s ({where}; "
+          f"waited {st.crops_wait_s:.1f} s), compose+encode {st.compose_s:.1f} s wall (x264 "
+          f"{st.encode_cpu_s:.1f} s CPU alongside)")
     gap = m.synopsis_duration_s / m.lower_bound_s - 1 if m.lower_bound_s else float("nan")
     print(f"condensation {m.condensation_ratio:.1f}x at collision {m.collision_rate:.3f} (budget "
           f"{m.max_collision:g}, met: {m.max_collision_met}); lower bound {m.lower_bound_s:.1f} s "

@@ -142,24 +142,23 @@ def lower_bound_frames(boxes: Sequence[np.ndarray], max_collision: float, max_on
 
     (3) space. Put each object-frame in a size class (width in [W, rW), height in [H, rH) for r in
     SIZE_RATIOS, W and H powers of r) and, within its class, in a cell of fx W x fy H by its box centre.
-    Two boxes of one class whose centres share a cell collide. Proof: their centres are less than fx W
-    apart across, so the overlap across is more than min(w1, (w1 + w2) / 2 - fx W) >= (1 - fx) W, and
-    likewise (1 - fy) H down; the overlap I > kWH with k = (1 - fx)(1 - fy), the union is less than
-    2 r^2 WH - I, so IoU > k / (2 r^2 - k) >= COLLISION_IOU when k >= kappa = 2 COLLISION_IOU r^2 /
-    (1 + COLLISION_IOU) (`_cell_factors`). Hence in any synopsis frame at most one object-frame of a
-    (class, cell) escapes collision. Now take, for that cell, any thresholds P and Q and the objects that
-    reach the cell at least P frames after appearing and leave it at least Q frames before going: an object
-    starts at frame >= 0 and ends before frame L, so all their frames in the cell fall in frames P .. L-1-Q
-    of the synopsis; at most L - P - Q of them escape, and at least load + P + Q - L collide (the set must
-    not be empty: with none, P + Q may exceed any L). Maximising
-    over P, Q gives the cell's demand G (`_cell_demands`), and collided >= max(0, G - L). Object-frames of
-    different cells or classes are different object-frames, so the sum over cells is a lower bound on the
-    colliding object-frames; a plan within the budget has sum max(0, G - L) <= max_collision * total, and
-    the smallest such L is a lower bound (the sum only falls as L grows). It is a real bound for objects
-    of any sizes (pairs of different classes are simply not counted), taken as the best over a few class
-    ratios and cell shapes, each valid. What it cannot see is two objects of different sizes, or farther
-    apart than a cell, crossing: the planner has to avoid those too, so on crossing traffic the bound
-    stays well below what any planner reaches.
+    Two boxes of one class whose centres share a cell collide. Proof: their centres are d < fx W apart
+    across, so they overlap across by min(w1, w2, (w1 + w2) / 2 - d) > (1 - fx) W (each width is >= W),
+    and likewise by more than (1 - fy) H down; the overlap I > kWH with k = (1 - fx)(1 - fy); each area
+    is under r^2 WH, so the union is under 2 r^2 WH - I and IoU > k / (2 r^2 - k) >= COLLISION_IOU when
+    k >= kappa = 2 COLLISION_IOU r^2 / (1 + COLLISION_IOU) (`_cell_factors`). Hence in any synopsis frame
+    at most one object-frame of a (class, cell) escapes collision. Now take, for that cell, thresholds P
+    and Q and the objects that reach the cell at least P frames after appearing and leave it at least Q
+    frames before going (at least one such object). An object starts at frame >= 0 and ends before frame
+    L, so all their frames in the cell fall in frames P .. L-1-Q of the synopsis: at most L - P - Q of
+    them escape, and at least load + P + Q - L collide. Maximising over P, Q gives the cell's demand G
+    (`_cell_demands`): collided >= max(0, G - L). Object-frames of different cells or classes are
+    different object-frames, so the sum over cells is a lower bound on the colliding object-frames; a plan
+    within the budget has sum max(0, G - L) <= max_collision * total, and since the sum only falls as L
+    grows, the smallest such L is a lower bound. It holds for objects of any sizes (pairs of different
+    classes are simply not counted) and is taken as the best over a few class ratios and cell shapes, each
+    valid. It cannot see objects of different sizes, or farther apart than a cell, crossing: the planner
+    has to avoid those too, so on traffic crossing in every direction the bound stays far below any plan.
     """
     if not boxes:
         return 0

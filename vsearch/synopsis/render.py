@@ -99,6 +99,7 @@ class StageTimes:
     crops_s: float  # decoding the source frames and cutting the objects out (alongside plan and plates
     # when in a second process, see cutter.py)
     crops_wait_s: float  # how long the plan and plates then waited for the crops
+    crops_in_child: bool  # the crops were cut in a second process (large jobs)
     compose_s: float  # pasting and labelling, including waits on the encoder pipe
     encode_cpu_s: float  # CPU time of the ffmpeg/x264 process (runs alongside compose)
 
@@ -260,7 +261,8 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
         with Encoder(video, job.out_w, job.out_h, job.fps, opts.crf) as enc:
             made = compose(n_out, job.starts, job.n_frames, store, background,
                            _label_texter(job, clips, opts) if opts.label else None, enc.write, tick)
-        times = StageTimes(plan_s, plates_s, crops_s, crops_wait_s, lap(), _children_cpu_s() - cpu0)
+        times = StageTimes(plan_s, plates_s, crops_s, crops_wait_s, cutter.in_child, lap(),
+                           _children_cpu_s() - cpu0)
     finally:
         store.close()
     wall0, wall1 = _span(job, clips)
