@@ -22,7 +22,7 @@ import numpy as np
 
 from vsearch.errors import UsageError
 from vsearch.records import Tube
-from vsearch.synopsis.background import PlateTimeline, SourceClip, boxes_to_output, build_plates, iter_nearest_frames
+from vsearch.synopsis.background import PlateTimeline, SourceClip, boxes_to_output, build_plates
 from vsearch.synopsis.common import (camera_path, camera_size, fmt_wall, group_by_camera, iso, options_json,
                                      output_fps, r)
 from vsearch.synopsis.compose import compose
