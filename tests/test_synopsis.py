@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import tempfile
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 import synth
 from vsearch.synopsis.background import SourceClip, masked_median
 from vsearch.synopsis.collisions import pairwise_iou
-from vsearch.errors import UsageError
+from vsearch.errors import DecodeError, UsageError
 from vsearch.synopsis.passages import PassageOptions, render_passages
 from vsearch.synopsis.render import SynopsisOptions, render_synopsis
 from vsearch.synopsis.plan import PlanItem, PlanLimits, disorder_share, plan_placement
@@ -156,6 +157,32 @@ def test_render_twice_gives_identical_bytes(rendered, scene, tmp_path):
     assert sha(again.video_path) == sha(first.video_path)
     assert sha(again.sidecar_path) == sha(first.sidecar_path)
     assert sha(again.vtt_path) == sha(first.vtt_path)
+
+
+def test_crops_cut_in_a_second_process_give_the_same_bytes(rendered, scene, tmp_path, monkeypatch):
+    # large jobs cut their crops in a child process while the parent plans; force it on this small scene
+    from vsearch.synopsis import cutter
+    monkeypatch.setattr(cutter, "CHILD_MIN_CROPS", 0)
+    first = rendered[0].parts[0]
+    _, _, clip, matching, _ = scene
+    again = render_synopsis(matching, {SID: clip}, tmp_path / "syn.mp4", OPTS).parts[0]
+    assert sha(again.video_path) == sha(first.video_path)
+    assert sha(again.sidecar_path) == sha(first.sidecar_path)
+    assert not list(Path(tempfile.gettempdir()).glob("vsearch-crops-*"))  # its file is removed
+
+
+def test_a_decode_error_in_the_crop_process_reaches_the_caller(scene, tmp_path, monkeypatch):
+    from vsearch.synopsis import cutter
+    monkeypatch.setattr(cutter, "CHILD_MIN_CROPS", 0)
+    _, _, clip, matching, _ = scene
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(clip.path.read_bytes()[:4096])  # truncated: the header only
+    tube = matching[0]
+    job = cutter.CutJob((replace(clip, path=broken),), (tube,), (np.array([tube.first_pts_s]),), (320, 180), 4)
+    with cutter.Cutter(job, lambda: None) as cut:
+        assert cut.in_child
+        with pytest.raises(DecodeError, match="broken.mp4"):
+            cut.wait()
 
 
 def test_passages_cut_merge_and_mask(scene, tmp_path):

@@ -3,6 +3,7 @@ budget (lane scene target), on-screen cap, duration cap, and label placement."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,65 @@ def test_lower_bound_is_never_above_what_a_plan_achieves():
     # a budget of 50% lets two of them share: the bound drops accordingly
     assert lower_bound_frames([it.boxes_out for it in same_path], 0.5) == 20
     assert lower_bound_frames([it.boxes_out for it in same_path], 0.0, max_on_screen=1) == 40
+
+
+def _tiny_scene(rng: np.random.Generator) -> list[np.ndarray]:
+    """Three objects of mixed sizes (7-16 px) on straight, crossing paths through a 40x40 frame, 3-6 frames."""
+    out = []
+    for _ in range(3):
+        n = int(rng.integers(3, 7))
+        w, h = rng.integers(7, 17, 2)
+        a, b = rng.uniform(0, 40 - max(w, h), (2, 2))
+        xy = a + (b - a) * np.linspace(0, 1, n)[:, None]
+        out.append(np.concatenate([xy, xy + (w, h)], axis=1))
+    return out
+
+
+def _shortest_by_brute_force(boxes: list[np.ndarray], max_collision: float) -> int:
+    """The exact shortest synopsis within the budget: every start of every object tried, length by length."""
+    lengths = [len(b) for b in boxes]
+    for length in range(max(lengths), sum(lengths) + 1):
+        for starts in itertools.product(*(range(length - n + 1) for n in lengths)):
+            if collision_rate(boxes, list(starts), length) <= max_collision + 1e-12:
+                return length
+    raise AssertionError("one after the other always fits")
+
+
+@pytest.mark.parametrize("max_collision", [0.0, 0.1])
+def test_lower_bound_holds_against_brute_force_on_tiny_crossing_scenes(max_collision):
+    rng = np.random.default_rng(7)
+    above_longest = 0
+    for _ in range(40):
+        boxes = _tiny_scene(rng)
+        bound = lower_bound_frames(boxes, max_collision)
+        best = _shortest_by_brute_force(boxes, max_collision)
+        assert bound <= best, (bound, best, boxes)
+        above_longest += bound > max(len(b) for b in boxes)
+    assert above_longest >= 1  # the space term does bite on some of these scenes, so the check has teeth
+
+
+def test_lower_bound_holds_for_objects_of_very_different_sizes():
+    # a thin person next to a wide car, not touching (IoU 0), and another car far away: all three can
+    # play at once. The old bound took cells from the median box (40 px wide) and put both centres in one
+    # cell, so it claimed 20 frames
+    person = np.tile([0.0, 0, 4, 20], (10, 1))
+    car = np.tile([6.0, 0, 46, 20], (10, 1))
+    far = np.tile([200.0, 100, 260, 120], (10, 1))
+    assert collision_rate([person, car, far], [0, 0, 0], 10) == 0.0
+    assert lower_bound_frames([person, car, far], 0.0) == 10
+
+
+def test_lower_bound_counts_where_on_its_path_an_object_passes_a_spot():
+    # five cars, 20 px wide, on one line at 10 px a frame for 20 frames: one frame apart they overlap by
+    # 10 px (they collide), two frames apart they just touch, so the shortest synopsis without collisions is
+    # a convoy two frames apart, 20 + 4 x 2 = 28 frames. Each passes every spot mid-path at most one at a
+    # time, and none can be there in its first or last frames: the bound sees that (before: 20, the longest)
+    path = np.stack([np.arange(20) * 10.0, np.full(20, 10.0)], axis=1)
+    cars = [np.concatenate([path, path + 20], axis=1)] * 5
+    convoy = [0, 2, 4, 6, 8]
+    assert collision_rate(cars, convoy, 28) == 0.0 and collision_rate(cars, [0, 1, 3, 5, 7], 27) > 0
+    assert lower_bound_frames(cars, 0.0) == 28
+    assert _shortest_by_brute_force(cars[:3], 0.0) == lower_bound_frames(cars[:3], 0.0) == 24
 
 
 def test_lane_scene_condenses_15x_within_the_collision_budget():

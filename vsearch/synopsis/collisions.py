@@ -59,37 +59,71 @@ def collision_rate(boxes: Sequence[np.ndarray], starts: Sequence[int], n_frames:
     return hit / total if total else 0.0
 
 
-def _cell_bound(boxes: Sequence[np.ndarray], cell_w: float, cell_h: float, allowed: float) -> int:
-    """Smallest L with sum over cells of max(0, load - (L - pre - post)) <= allowed (see lower_bound_frames)."""
-    cx = [np.floor((b[:, 0] + b[:, 2]) / 2 / cell_w).astype(np.int64) for b in boxes]
-    cy = [np.floor((b[:, 1] + b[:, 3]) / 2 / cell_h).astype(np.int64) for b in boxes]
-    x0, y0 = min(int(c.min()) for c in cx), min(int(c.min()) for c in cy)
-    ncols = max(int(c.max()) for c in cx) - x0 + 1
-    cell = [(y - y0) * ncols + (x - x0) for x, y in zip(cx, cy)]
-    n_cells = max(int(c.max()) for c in cell) + 1
-    load = np.zeros(n_cells, np.int64)
-    pre = np.full(n_cells, np.iinfo(np.int64).max)
-    post = np.full(n_cells, np.iinfo(np.int64).max)
-    for c in cell:
-        load += np.bincount(c, minlength=n_cells)
-        idx = np.arange(len(c))
-        first = np.full(n_cells, np.iinfo(np.int64).max)
-        last = np.full(n_cells, -1)
-        np.minimum.at(first, c, idx)
-        np.maximum.at(last, c, idx)
-        seen = last >= 0
-        pre[seen] = np.minimum(pre[seen], first[seen])
-        post[seen] = np.minimum(post[seen], len(c) - 1 - last[seen])
-    used = load > 0
-    load, edge = load[used], pre[used] + post[used]
+# size classes and cell shapes tried by the space bound (see lower_bound_frames); each gives a valid bound
+SIZE_RATIOS = (1.25, 1.6, 2.0)
+CELL_SHAPES = ("square", "wide", "tall")
+MIN_CELL_SHARE = 0.2  # cells thinner than this share of the class's box are not tried (too weak, too many)
 
-    def excess(length: int) -> float:
-        return float(np.clip(load - (length - edge), 0, None).sum())
 
-    lo, hi = 0, int((load + edge).max())  # excess(hi) == 0
+def _cell_factors(ratio: float, shape: str) -> tuple[float, float]:
+    """Cell size (fx, fy), as shares of the class's smallest width and height, small enough that two boxes of
+    one size class whose centres share a cell always collide: (1 - fx) * (1 - fy) >= kappa (see
+    lower_bound_frames; 1 % of margin against rounding)."""
+    kappa = 1.01 * 2 * COLLISION_IOU * ratio ** 2 / (1 + COLLISION_IOU)
+    stretch = {"square": 1.0, "wide": 1.6, "tall": 1 / 1.6}[shape]
+    return 1 - np.sqrt(kappa) / stretch, 1 - np.sqrt(kappa) * stretch
+
+
+def _cell_demands(boxes: Sequence[np.ndarray], ratio: float, fx: float, fy: float) -> np.ndarray:
+    """For each (size class, cell): the demand G = max over thresholds P, Q of (object-frames there of the
+    objects that reach the cell at least P frames after they appear and leave it at least Q frames before
+    they go; at least one such object) + P + Q. A synopsis of L frames has at least G - L colliding
+    object-frames in that cell."""
+    item = np.concatenate([np.full(len(b), i) for i, b in enumerate(boxes)])
+    k = np.concatenate([np.arange(len(b)) for b in boxes])
+    n = np.array([len(b) for b in boxes])[item]
+    b = np.concatenate(boxes)
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    ok = (w > 0) & (h > 0)  # an empty box overlaps nothing
+    item, k, n, b, w, h = item[ok], k[ok], n[ok], b[ok], w[ok], h[ok]
+    if not len(item):
+        return np.zeros(0)
+    gw = np.floor(np.log(w) / np.log(ratio) + 1e-9)
+    gh = np.floor(np.log(h) / np.log(ratio) + 1e-9)
+    cell_w, cell_h = fx * ratio ** gw, fy * ratio ** gh  # of the class's smallest box
+    cx = np.floor((b[:, 0] + b[:, 2]) / 2 / cell_w)
+    cy = np.floor((b[:, 1] + b[:, 3]) / 2 / cell_h)
+    key = np.zeros(len(b), np.int64)
+    for part in (gw, gh, cx, cy):  # one integer per (class, cell), in mixed radix
+        v = part.astype(np.int64) - int(part.min())
+        key = key * (int(v.max()) + 1) + v
+    _, cell = np.unique(key, return_inverse=True)
+    visit, vinv = np.unique(cell * (int(item.max()) + 1) + item, return_inverse=True)  # (cell, object) pairs
+    vinv = vinv.ravel()
+    load = np.bincount(vinv)
+    pre = np.full(len(visit), np.iinfo(np.int64).max)
+    np.minimum.at(pre, vinv, k)
+    post = np.full(len(visit), np.iinfo(np.int64).max)
+    np.minimum.at(post, vinv, n - 1 - k)
+    vcell = visit // (int(item.max()) + 1)
+    first = np.concatenate(([0], np.flatnonzero(np.diff(vcell)) + 1))
+    size = np.diff(np.append(first, len(vcell)))
+    demands = [(load + pre + post)[first[size == 1]].astype(np.float64)]  # cells one object visits
+    for a, m in zip(first[size > 1], size[size > 1]):
+        ld, pr, po = load[a:a + m], pre[a:a + m], post[a:a + m]
+        # frames[p, q]: object-frames of the objects with pre >= pre[p] and post >= post[q]
+        frames = ((pr[:, None] >= pr[None, :]) * ld[:, None]).T.astype(np.float64) @ (po[:, None] >= po[None, :])
+        demands.append(np.array([np.where(frames > 0, frames + pr[:, None] + po[None, :], 0).max()]))  # S not empty
+    return np.concatenate(demands)
+
+
+def _smallest_length(demands: np.ndarray, allowed: float) -> int:
+    """Smallest L >= 0 with sum over cells of max(0, G - L) <= allowed."""
+    g = np.sort(demands)[::-1]
+    lo, hi = 0, int(np.ceil(g[0])) if len(g) else 0
     while lo < hi:
         mid = (lo + hi) // 2
-        if excess(mid) <= allowed:
+        if float(np.clip(g - mid, 0, None).sum()) <= allowed:
             hi = mid
         else:
             lo = mid + 1
@@ -98,17 +132,33 @@ def _cell_bound(boxes: Sequence[np.ndarray], cell_w: float, cell_h: float, allow
 
 def lower_bound_frames(boxes: Sequence[np.ndarray], max_collision: float, max_on_screen: int | None = None) -> int:
     """A lower bound on the length (frames) of any synopsis that keeps every object whole, shifted in time
-    only, with at most a `max_collision` share of object-frames colliding.
+    only, with at most a `max_collision` share of object-frames colliding (box IoU > COLLISION_IOU).
 
-    The strongest of: (1) the longest object; (2) with at most `max_on_screen` objects at once, total
-    object-frames / max_on_screen; (3) space: split the frame into cells of 0.8 x 0.5 (or 0.5 x 0.8) times
-    the median object width x height. Two objects of similar size whose box centres share such a cell
-    overlap with an IoU above COLLISION_IOU, so in each frame at most one non-colliding object has its centre
-    in a cell. A cell's centres (`load` object-frames) all fall between the first object's arrival there
-    (it has been on screen `pre` frames already) and the last one's departure (it stays `post` frames more),
-    so a synopsis of L frames leaves at least `load - (L - pre - post)` of them colliding; summed over all
-    cells, that may not exceed max_collision * total. (3) is exact for objects of similar size and an
-    estimate otherwise (a small object inside a big one's box can have a lower IoU).
+    The strongest of:
+
+    (1) the longest object;
+
+    (2) with at most `max_on_screen` objects at once, total object-frames / max_on_screen;
+
+    (3) space. Put each object-frame in a size class (width in [W, rW), height in [H, rH) for r in
+    SIZE_RATIOS, W and H powers of r) and, within its class, in a cell of fx W x fy H by its box centre.
+    Two boxes of one class whose centres share a cell collide. Proof: their centres are d < fx W apart
+    across, so they overlap across by min(w1, w2, (w1 + w2) / 2 - d) > (1 - fx) W (each width is >= W),
+    and likewise by more than (1 - fy) H down; the overlap I > kWH with k = (1 - fx)(1 - fy); each area
+    is under r^2 WH, so the union is under 2 r^2 WH - I and IoU > k / (2 r^2 - k) >= COLLISION_IOU when
+    k >= kappa = 2 COLLISION_IOU r^2 / (1 + COLLISION_IOU) (`_cell_factors`). Hence in any synopsis frame
+    at most one object-frame of a (class, cell) escapes collision. Now take, for that cell, thresholds P
+    and Q and the objects that reach the cell at least P frames after appearing and leave it at least Q
+    frames before going (at least one such object). An object starts at frame >= 0 and ends before frame
+    L, so all their frames in the cell fall in frames P .. L-1-Q of the synopsis: at most L - P - Q of
+    them escape, and at least load + P + Q - L collide. Maximising over P, Q gives the cell's demand G
+    (`_cell_demands`): collided >= max(0, G - L). Object-frames of different cells or classes are
+    different object-frames, so the sum over cells is a lower bound on the colliding object-frames; a plan
+    within the budget has sum max(0, G - L) <= max_collision * total, and since the sum only falls as L
+    grows, the smallest such L is a lower bound. It holds for objects of any sizes (pairs of different
+    classes are simply not counted) and is taken as the best over a few class ratios and cell shapes, each
+    valid. It cannot see objects of different sizes, or farther apart than a cell, crossing: the planner
+    has to avoid those too, so on traffic crossing in every direction the bound stays far below any plan.
     """
     if not boxes:
         return 0
@@ -117,12 +167,10 @@ def lower_bound_frames(boxes: Sequence[np.ndarray], max_collision: float, max_on
     bound = max(len(b) for b in boxes)
     if max_on_screen:
         bound = max(bound, -(-total // max_on_screen))
-    allb = np.concatenate(boxes)
-    w = float(np.median(allb[:, 2] - allb[:, 0]))
-    h = float(np.median(allb[:, 3] - allb[:, 1]))
-    if w <= 0 or h <= 0:
-        return bound
     allowed = max_collision * total
-    for fx, fy in ((0.8, 0.5), (0.5, 0.8)):  # (1 - 0.8) * (1 - 0.5) = 0.1: IoU > 0.1 / 1.9 > COLLISION_IOU
-        bound = max(bound, _cell_bound(boxes, fx * w, fy * h, allowed))
+    for ratio in SIZE_RATIOS:
+        for shape in CELL_SHAPES:
+            fx, fy = _cell_factors(ratio, shape)
+            if min(fx, fy) >= MIN_CELL_SHARE:
+                bound = max(bound, _smallest_length(_cell_demands(boxes, ratio, fx, fy), allowed))
     return bound

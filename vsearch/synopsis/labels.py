@@ -73,6 +73,23 @@ def _candidates(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap
     return np.stack([x, y, x + w, y + h], axis=1)
 
 
+def _spot_rect(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int,
+               spot: int) -> tuple[float, float, float, float]:
+    """Candidate `spot` of `_candidates`, in plain floats (the per-frame fast path)."""
+    cxm, cym = _spot_coefficients(w, h, gap)
+    (ax, bx, c), (ay, by, d) = cxm[spot], cym[spot]
+    x = min(max(round(ax * box[0] + bx * box[2] + c), 0), max(0, frame_w - w))
+    y = min(max(round(ay * box[1] + by * box[3] + d), 0), max(0, frame_h - h))
+    return float(x), float(y), float(x + w), float(y + h)
+
+
+def _meets_any(rect: tuple[float, float, float, float], others: np.ndarray) -> bool:
+    """Whether `rect` shares some area with one of `others` (M, 4)."""
+    x0, y0, x1, y1 = rect
+    return bool(((np.minimum(others[:, 2], x1) > np.maximum(others[:, 0], x0))
+                 & (np.minimum(others[:, 3], y1) > np.maximum(others[:, 1], y0))).any())
+
+
 def _overlap_area(rects: np.ndarray, others: np.ndarray) -> np.ndarray:
     """(K,) total area of each rectangle covered by `others` (M, 4)."""
     if len(others) == 0:
@@ -102,21 +119,20 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: i
     obstacles = np.concatenate([boxes, np.zeros((n, 4))])  # the objects, then the labels placed so far
     out = []
     for i, (box, (w, h)) in enumerate(zip(boxes, sizes)):
-        cand = _candidates(box, w, h, frame_w, frame_h, gap)
         now = obstacles[:n + i]
-        reach = (cand[:, 0].min(), cand[:, 1].min(), cand[:, 2].max(), cand[:, 3].max())
-        close = ((now[:, 0] < reach[2]) & (now[:, 2] > reach[0]) & (now[:, 1] < reach[3])
-                 & (now[:, 3] > reach[1]))  # only what a candidate can touch (crowded frames)
-        cover = _overlap_area(cand, now[close])
         prev = previous[i] if i < len(previous) else None
-        free = np.flatnonzero(cover <= 0)
-        if prev is not None and cover[prev] <= 0:
-            k, bad = prev, False
-        elif len(free):
-            k, bad = int(free[0]), False
+        kept = None if prev is None else _spot_rect(box, w, h, frame_w, frame_h, gap, prev)
+        if kept is not None and not _meets_any(kept, now):
+            k, bad, rect = prev, False, kept  # the usual case: the spot of the previous frame is still free
         else:
-            k, bad = int(np.argmin(cover)), True
-        rect = cand[k]
+            cand = _candidates(box, w, h, frame_w, frame_h, gap)
+            reach = (cand[:, 0].min(), cand[:, 1].min(), cand[:, 2].max(), cand[:, 3].max())
+            close = ((now[:, 0] < reach[2]) & (now[:, 2] > reach[0]) & (now[:, 1] < reach[3])
+                     & (now[:, 3] > reach[1]))  # only what a candidate can touch (crowded frames)
+            cover = _overlap_area(cand, now[close])
+            free = np.flatnonzero(cover <= 0)
+            k, bad = (int(free[0]), False) if len(free) else (int(np.argmin(cover)), True)
+            rect = cand[k]
         obstacles[n + i] = rect
         # adjacent: within `gap` + 1 px of the box (else a leader line is drawn)
         adjacent = k < 8 and (rect[0] <= box[2] + gap + 1 and rect[2] >= box[0] - gap - 1

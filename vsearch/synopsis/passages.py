@@ -15,7 +15,8 @@ import numpy as np
 
 from vsearch.errors import UsageError
 from vsearch.records import Tube
-from vsearch.synopsis.background import SourceClip, boxes_to_output, iter_nearest_frames, stream_duration_s
+from vsearch.synopsis.background import (SourceClip, boxes_to_output, frame_bgr, iter_nearest_frames,
+                                         stream_duration_s)
 from vsearch.synopsis.common import (camera_path, camera_size, fmt_wall, group_by_camera, iso, options_json,
                                      output_fps, r)
 from vsearch.synopsis.crops import Others, non_matching
@@ -157,7 +158,7 @@ def _render_passages_camera(camera: str, cam_tubes: list[Tube], cam_clips: list[
             others = non_matching(clip, ids_all)
             start_s = done / float(fps)
             for _, q, frame in iter_nearest_frames(clip.path, times):
-                img = frame.to_ndarray(format="bgr24", width=out_w, height=out_h)
+                img = frame_bgr(frame, out_w, out_h)
                 enc.write(_passage_frame(img, clip, q, matching, others, opts))
                 done += 1
                 if progress is not None and (done % 50 == 0 or done == total):

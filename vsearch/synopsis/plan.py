@@ -35,6 +35,10 @@ W_COLLISION = 1.0  # per colliding planning step
 W_OVERLAP = 0.1  # per unit of overlapped share of the object's own area (tie-break)
 W_ORDER = 0.1  # per earlier tube shown later
 REFINE_ROUNDS = 1  # passes that re-place each tube given all the others
+# a trial length is given up when its greedy pass already finds this many times the collision budget
+# (at least GIVE_UP_MIN_SHARE of the object-frames) colliding: the search then tries a longer one
+GIVE_UP = 4.0
+GIVE_UP_MIN_SHARE = 0.01
 W_POSITION = 1.0  # at the far end of the candidate range from the time-lapse slot
 # an object overlapped on more than this share of its own area collides (equal boxes: IoU > COLLISION_IOU)
 OVERLAP_SHARE = 2 * COLLISION_IOU / (1 + COLLISION_IOU)
@@ -102,18 +106,24 @@ class _Packer:
         self.cells = cols * rows
         self.cover: list[list[tuple[np.ndarray, np.ndarray]]] = []
         self.area: list[np.ndarray] = []
+        self.flat: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for it in self.items:
             m = _coverage(it.boxes_out[::self.step].astype(np.float64), width_px, height_px, cols, rows)
             nz = [np.flatnonzero(row) for row in m]
             self.cover.append([(z, row[z].astype(np.float32)) for z, row in zip(nz, m)])
+            # the same as flat (cell, step, share) arrays, for adding/removing a tube in one operation
+            self.flat.append((np.concatenate(nz), np.repeat(np.arange(len(nz)), [len(z) for z in nz]),
+                              np.concatenate([row[z] for z, row in zip(nz, m)]).astype(np.float32)))
             self.area.append(np.maximum(m.sum(axis=1), 1e-6))
         t0, t1 = self.items[0].order_s, self.items[-1].order_s
         self.rel = [(it.order_s - t0) / max(t1 - t0, 1e-9) for it in self.items]
 
-    def place(self, length: int) -> dict[str, int] | None:
+    def place(self, length: int, give_up_frames: float | None = None) -> dict[str, int] | None:
         """Start frames (multiples of the step) for a synopsis of `length` frames; None when the
-        on-screen limit cannot be kept. A greedy pass in real-time order, then `REFINE_ROUNDS` passes that
-        move each tube, in turn, to its best start given all the others."""
+        on-screen limit cannot be kept, or when the greedy pass already finds more than `give_up_frames`
+        colliding object-frames (the length is hopeless: the refining passes are not worth their time).
+        A greedy pass in real-time order, then `REFINE_ROUNDS` passes that move each tube, in turn, to its
+        best start given all the others."""
         step = self.step
         n_steps = -(-length // step)
         max_d = max(len(c) for c in self.cover)
@@ -121,26 +131,32 @@ class _Packer:
         self._count = np.zeros(n_steps + max_d + 1, np.int32)
         self._window = max(int(WINDOW_MIN_S / PLAN_STEP_S), int(WINDOW_SHARE * n_steps))
         start = np.full(len(self.items), -1, np.int64)  # in steps; -1: not placed yet
+        colliding = 0.0  # object-frames the greedy pass found colliding (the placed tube's side only)
         for rnd in range(1 + REFINE_ROUNDS):
             for i in range(len(self.items)):
                 if rnd:
                     self._add(i, int(start[i]), -1)
                 earlier, later = np.sort(start[:i]), np.sort(start[i + 1:][start[i + 1:] >= 0])
-                s = self._best(i, length, earlier, later)
-                if s is None:
+                got = self._best(i, length, earlier, later)
+                if got is None:
                     return None
+                s, hits = got
+                if not rnd:
+                    colliding += hits * step
+                    if give_up_frames is not None and colliding > give_up_frames:
+                        return None
                 start[i] = s
                 self._add(i, s, +1)
         return {it.key: int(s) * step for it, s in zip(self.items, start)}
 
     def _add(self, i: int, s: int, sign: int) -> None:
-        for j, (nz, v) in enumerate(self.cover[i]):
-            self._occ[nz, s + j] += sign * v
+        cells, steps, share = self.flat[i]  # each (cell, step) once: a plain fancy-indexed add is exact
+        self._occ[cells, s + steps] += sign * share
         self._count[s:s + len(self.cover[i])] += sign
 
-    def _best(self, i: int, length: int, earlier: np.ndarray, later: np.ndarray) -> int | None:
+    def _best(self, i: int, length: int, earlier: np.ndarray, later: np.ndarray) -> tuple[int, float] | None:
         """Best start step for item i given the others in the grid (`earlier`/`later`: sorted starts of the
-        tubes that happened before / after it)."""
+        tubes that happened before / after it), and its colliding planning steps there."""
         it, cover, area = self.items[i], self.cover[i], self.area[i]
         d = len(cover)
         n_all = max(1, (length - it.n_frames) // self.step + 1)
@@ -163,7 +179,7 @@ class _Packer:
             busy = np.lib.stride_tricks.sliding_window_view(self._count[a:b + d - 1], d).max(axis=1)
             cost[busy >= self.max_on_screen] = np.inf
         k = int(np.argmin(cost))
-        return a + k if np.isfinite(cost[k]) else None
+        return (a + k, float(hits[k])) if np.isfinite(cost[k]) else None
 
     def rate(self, starts: dict[str, int], length: int, every: int) -> float:
         keys = [it.key for it in self.items]
@@ -187,10 +203,15 @@ def plan_placement(items: list[PlanItem], *, fps: float, width_px: int, height_p
     duration_met = limits.max_duration_s is None or longest <= limits.max_duration_s * fps
 
     tried: dict[int, tuple[dict[str, int] | None, float]] = {}
+    total = sum(it.n_frames for it in items)
+    give_up = GIVE_UP * max(limits.max_collision, GIVE_UP_MIN_SHARE) * total
+    given_up: set[int] = set()
 
     def attempt(length: int) -> bool:
         if length not in tried:
-            starts = packer.place(length)
+            starts = packer.place(length, give_up)
+            if starts is None:
+                given_up.add(length)
             tried[length] = (starts, 1.0 if starts is None else packer.rate(starts, length, packer.step))
         starts, rate = tried[length]
         return starts is not None and rate <= limits.max_collision
@@ -213,6 +234,8 @@ def plan_placement(items: list[PlanItem], *, fps: float, width_px: int, height_p
             else:
                 lo = mid + 1
     attempt(good)
+    if good in given_up:  # the cap: no length fits, this one is what we deliver, planned in full
+        tried[good] = (packer.place(good), 1.0)
     starts = tried[good][0]
     if starts is None:  # only when the cap leaves no room for the on-screen limit: ignore that limit
         starts = _Packer(items, fps, width_px, height_px, None).place(good)

@@ -14,7 +14,7 @@ import datetime as dt
 import resource
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,11 +22,11 @@ import numpy as np
 
 from vsearch.errors import UsageError
 from vsearch.records import Tube
-from vsearch.synopsis.background import PlateTimeline, SourceClip, boxes_to_output, build_plates, iter_nearest_frames
+from vsearch.synopsis.background import PlateTimeline, SourceClip, boxes_to_output, build_plates
 from vsearch.synopsis.common import (camera_path, camera_size, fmt_wall, group_by_camera, iso, options_json,
                                      output_fps, r)
-from vsearch.synopsis.crops import CropStore, make_crop, non_matching
 from vsearch.synopsis.compose import compose
+from vsearch.synopsis.cutter import CutJob, Cutter
 from vsearch.synopsis.paths import interp_boxes
 from vsearch.synopsis.plan import Plan, PlanItem, PlanLimits, plan_placement
 from vsearch.synopsis.sourcemap import FRAME_COLUMNS, SourceMapEntry, frames_json, synopsis_cues
@@ -96,7 +96,10 @@ class StageTimes:
 
     plan_s: float
     plates_s: float
-    crops_s: float  # decoding the source frames and cutting the objects out
+    crops_s: float  # decoding the source frames and cutting the objects out (alongside plan and plates
+    # when in a second process, see cutter.py)
+    crops_wait_s: float  # how long the plan and plates then waited for the crops
+    crops_in_child: bool  # the crops were cut in a second process (large jobs)
     compose_s: float  # pasting and labelling, including waits on the encoder pipe
     encode_cpu_s: float  # CPU time of the ffmpeg/x264 process (runs alongside compose)
 
@@ -145,14 +148,20 @@ class _Job:
         return self.tubes[i].first_pts_s + np.arange(self.n_frames[i]) * (self.speeds[i] / float(self.fps))
 
 
-def _plan(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Plan:
-    items = []
+def _timing(job: _Job, opts: SynopsisOptions) -> None:
+    """Playback speed and synopsis frames of each tube (long tubes sped up)."""
     f = float(job.fps)
-    for i, t in enumerate(job.tubes):
+    for t in job.tubes:
         dur = t.last_pts_s - t.first_pts_s
         speed = opts.speed_up if dur > opts.long_tube_s else 1.0
         job.speeds.append(speed)
         job.n_frames.append(int(np.floor(dur * f / speed + 1e-9)) + 1)
+
+
+def _plan(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Plan:
+    items = []
+    f = float(job.fps)
+    for i, t in enumerate(job.tubes):
         clip = clips[t.source_id]
         boxes = boxes_to_output(interp_boxes(t, job.frame_pts(i)), clip, job.out_w)
         items.append(PlanItem(str(i), clip.wall_s(t.first_pts_s), boxes))
@@ -160,27 +169,6 @@ def _plan(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Pla
     plan = plan_placement(items, fps=f, width_px=job.out_w, height_px=job.out_h, limits=limits)
     job.starts = [plan.start_frame[str(i)] for i in range(len(job.tubes))]
     return plan
-
-
-def _extract_crops(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions, store: CropStore,
-                   tick: Callable[[], None]) -> None:
-    matching_ids = {t.tube_id for t in job.tubes}
-    for clip in job.clips:
-        others = non_matching(clip, matching_ids)
-        reqs = sorted((p, i, k) for i, t in enumerate(job.tubes) if t.source_id == clip.source_id
-                      for k, p in enumerate(job.frame_pts(i)))
-        if not reqs:
-            continue
-        last_id, last_img = None, None
-        for ri, q, frame in iter_nearest_frames(clip.path, [p for p, _, _ in reqs]):
-            if id(frame) != last_id:
-                last_img = frame.to_ndarray(format="bgr24", width=job.out_w, height=job.out_h)
-                last_id = id(frame)
-            _, i, k = reqs[ri]
-            crop = make_crop(last_img, job.tubes[i], clip, q, opts.feather_px, others)
-            if crop is not None:
-                store.put((i, k), *crop[:3], q, crop[3])
-            tick()
 
 
 def _label_texter(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Callable[[int, float], str]:
@@ -218,25 +206,15 @@ def _entries(job: _Job, clips: dict[str, SourceClip]) -> list[SourceMapEntry]:
     return out
 
 
-def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: SynopsisOptions,
-                   progress: Progress | None) -> CameraSynopsis:
-    clock = [time.perf_counter()]
+def _span(job: _Job, clips: dict[str, SourceClip]) -> tuple[float, float]:
+    """Wall clock (epoch seconds) of the first object's appearance and the last one's exit."""
+    return (min(clips[t.source_id].wall_s(t.first_pts_s) for t in job.tubes),
+            max(clips[t.source_id].wall_s(t.last_pts_s) for t in job.tubes))
 
-    def lap() -> float:
-        clock.append(time.perf_counter())
-        return clock[-1] - clock[-2]
 
-    plan = _plan(job, clips, opts)
-    plan_s = lap()
-    total = len(job.clips) + sum(job.n_frames) + plan.n_frames
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None and (done % 50 == 0 or done == total):
-            progress(done, total)
-
+def _background(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions, n_out: int,
+                tick: Callable[[], None]) -> Callable[[int], np.ndarray]:
+    """Background of each synopsis frame: a time-lapse, frame s shows the plate of its share of the span."""
     plates = []
     for clip in job.clips:
         known = list(clip.all_tubes) if clip.all_tubes is not None else [
@@ -245,25 +223,49 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
                                samples=opts.plate_samples)
         tick()
     timeline = PlateTimeline(plates)
-    wall0 = min(clips[t.source_id].wall_s(t.first_pts_s) for t in job.tubes)
-    wall1 = max(clips[t.source_id].wall_s(t.last_pts_s) for t in job.tubes)
-    n_out = plan.n_frames
+    wall0, wall1 = _span(job, clips)
+    return lambda s: timeline.at(wall0 + (wall1 - wall0) * (s / max(n_out - 1, 1)))
 
-    def background(s: int) -> np.ndarray:  # time-lapse: synopsis frame s shows the plate of its share of the span
-        return timeline.at(wall0 + (wall1 - wall0) * (s / max(n_out - 1, 1)))
 
-    plates_s = lap()
-    store = CropStore()
+def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: SynopsisOptions,
+                   progress: Progress | None) -> CameraSynopsis:
+    clock = [time.perf_counter()]
+
+    def lap() -> float:
+        clock.append(time.perf_counter())
+        return clock[-1] - clock[-2]
+
+    _timing(job, opts)
+    total = len(job.clips) + 2 * sum(job.n_frames)  # until the plan gives the synopsis length
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None and (done % 50 == 0 or done == total):
+            progress(done, total)
+
+    cut = CutJob(tuple(job.clips), tuple(job.tubes), tuple(job.frame_pts(i) for i in range(len(job.tubes))),
+                 (job.out_w, job.out_h), opts.feather_px)
+    with Cutter(cut, tick) as cutter:  # a large job is cut in a second process while this one plans
+        plan = _plan(job, clips, opts)
+        plan_s = lap()
+        total = len(job.clips) + sum(job.n_frames) + plan.n_frames
+        background = _background(job, clips, opts, plan.n_frames, tick)
+        plates_s = lap()
+        store, crops_s = cutter.wait()
+        crops_wait_s = lap()
     try:
-        _extract_crops(job, clips, opts, store, tick)
-        crops_s = lap()
+        n_out = plan.n_frames
         cpu0 = _children_cpu_s()
         with Encoder(video, job.out_w, job.out_h, job.fps, opts.crf) as enc:
             made = compose(n_out, job.starts, job.n_frames, store, background,
                            _label_texter(job, clips, opts) if opts.label else None, enc.write, tick)
-        times = StageTimes(plan_s, plates_s, crops_s, lap(), _children_cpu_s() - cpu0)
+        times = StageTimes(plan_s, plates_s, crops_s, crops_wait_s, cutter.in_child, lap(),
+                           _children_cpu_s() - cpu0)
     finally:
         store.close()
+    wall0, wall1 = _span(job, clips)
     f = float(job.fps)
     entries = _entries(job, clips)
     order = sorted(range(len(entries)), key=lambda i: (entries[i].synopsis_start_s, entries[i].tube_id))
@@ -284,7 +286,7 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
         "format": SIDECAR_FORMAT, "camera": job.camera, "video": video.name, "fps": str(job.fps),
         "width_px": job.out_w, "height_px": job.out_h, "frames": n_out, "duration_s": r(duration),
         "metrics": asdict(metrics), "options": options_json(opts),
-        "tubes": [asdict(e) for e in ordered],
+        "tubes": [{f.name: getattr(e, f.name) for f in fields(e)} for e in ordered],  # asdict deep-copies
         "frame_columns": list(FRAME_COLUMNS),
         "frame_objects": frames_json(made.frames, [position[i] for i in range(len(entries))])})
     write_vtt(vtt, synopsis_cues(ordered, duration))

@@ -1,0 +1,90 @@
+"""Synopsis rendering parts that were rewritten for speed: frame conversion, alpha blending, cached soft
+masks and the crop store. Each fast path is checked against the plain computation it replaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+import synth
+from vsearch.synopsis.background import frame_bgr
+from vsearch.synopsis.compose import paste
+from vsearch.synopsis.crops import CropStore, soft_mask
+
+
+@pytest.fixture(scope="module")
+def clip_path(tmp_path_factory) -> Path:
+    return synth.crossing_scene(tmp_path_factory.mktemp("parts") / "cross.mp4", 1.5, 10).path  # 640x360
+
+
+def _frame(path: Path, fmt: str | None = None) -> av.VideoFrame:
+    """A frame with the three objects on it (1 s in)."""
+    with av.open(str(path)) as c:
+        frame = [f for f in c.decode(c.streams.video[0])][10]
+        return frame.reformat(format=fmt) if fmt else frame
+
+
+def test_frame_bgr_matches_libswscale_on_plain_420(clip_path):
+    frame = _frame(clip_path)
+    assert frame.format.name == "yuv420p"
+    fast = frame_bgr(frame, 640, 360).astype(np.int16)
+    ref = frame.to_ndarray(format="bgr24", width=640, height=360).astype(np.int16)
+    assert fast.shape == ref.shape == (360, 640, 3)
+    assert np.abs(fast - ref).max() <= 3 and np.abs(fast - ref).mean() < 1.5  # same BT.601 maths, rounding
+    small = frame_bgr(frame, 320, 180).astype(np.int16)  # downscaled output
+    ref_small = frame.to_ndarray(format="bgr24", width=320, height=180).astype(np.int16)
+    assert small.shape == (180, 320, 3) and np.abs(small - ref_small).mean() < 3
+
+
+@pytest.mark.parametrize("fmt", ["yuvj420p", "yuv444p", "rgb24"])
+def test_frame_bgr_leaves_other_formats_to_libswscale(clip_path, fmt):
+    frame = _frame(clip_path, fmt)
+    assert np.array_equal(frame_bgr(frame, 320, 180), frame.to_ndarray(format="bgr24", width=320, height=180))
+
+
+def test_paste_is_exact_rounded_alpha_blend():
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    bgra = rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)
+    bgra[0, :, 3], bgra[1, :, 3] = 0, 255  # fully transparent and fully opaque rows
+    expected = frame.copy()
+    a = bgra[..., 3:4].astype(np.int64)
+    roi = expected[5:25, 7:37].astype(np.int64)
+    expected[5:25, 7:37] = np.floor((bgra[..., :3] * a + roi * (255 - a)) / 255 + 0.5).astype(np.uint8)
+    out = frame.copy()
+    paste(out, 7, 5, bgra)
+    assert np.array_equal(out, expected)
+    assert np.array_equal(out[5, 7:37], frame[5, 7:37]) and np.array_equal(out[6, 7:37], bgra[1, :, :3])
+    assert np.array_equal(out[:5], frame[:5]) and np.array_equal(out[:, :7], frame[:, :7])  # nothing outside
+
+
+def test_soft_mask_is_cached_read_only_and_feathered():
+    alpha, core = soft_mask("", 10, 6, 7, 7, 24, 20, 4)  # ellipse (no mask), 10x6 at (7, 7) of a 24x20 region
+    again = soft_mask("", 10, 6, 7, 7, 24, 20, 4)
+    assert again[0] is alpha  # cached
+    with pytest.raises(ValueError):
+        alpha[0, 0] = 1
+    assert alpha.shape == core.shape == (20, 24) and alpha.dtype == np.uint8
+    assert np.all(alpha[core] == 255) and alpha[10, 12] == 255  # the object itself is opaque
+    assert alpha[0, 0] == 0 and 0 < alpha[10, 5] < 255  # far corner clear, a soft edge beside the object
+    assert not core[:7].any() and not core[13:].any()
+
+
+def test_crop_store_keeps_crops_in_memory_then_spills_to_a_file():
+    rng = np.random.default_rng(2)
+    crops = [rng.integers(0, 256, (h, w, 4), dtype=np.uint8) for h, w in ((5, 7), (9, 3), (4, 4), (6, 6))]
+    store = CropStore(ram_bytes=crops[0].nbytes + crops[1].nbytes)  # the last two go to the file
+    try:
+        for k, c in enumerate(crops):
+            store.put((k, 0), k, 2 * k, c, 0.5 * k, np.array([k, k, k + 1, k + 1], float))
+        assert store.get((9, 9)) is None
+        for k, c in enumerate(crops):
+            x0, y0, got, pts, box = store.get((k, 0))
+            assert (x0, y0, pts) == (k, 2 * k, 0.5 * k) and np.array_equal(got, c)
+            assert np.array_equal(box, [k, k, k + 1, k + 1])
+        assert store.index[(2, 0)][0] == 0 and store.index[(0, 0)][0] == -1  # spilled / in memory
+    finally:
+        store.close()
