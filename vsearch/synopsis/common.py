@@ -33,6 +33,12 @@ def group_by_camera(tubes: Sequence[Tube], clips: dict[str, SourceClip]) -> dict
     return dict(sorted(groups.items()))
 
 
+def camera_clips(cam_tubes: Sequence[Tube], clips: dict[str, SourceClip]) -> list[SourceClip]:
+    """The distinct source clips of one camera's tubes, in wall-clock order (then source id)."""
+    return sorted({clips[t.source_id].source_id: clips[t.source_id] for t in cam_tubes}.values(),
+                  key=lambda c: (c.start_utc, c.source_id))
+
+
 def camera_path(out_path: Path, camera: str, n_cameras: int) -> Path:
     if n_cameras == 1:
         return out_path

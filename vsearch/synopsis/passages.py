@@ -17,8 +17,8 @@ from vsearch.errors import UsageError
 from vsearch.records import Tube
 from vsearch.synopsis.background import (SourceClip, boxes_to_output, frame_bgr, iter_nearest_frames,
                                          stream_duration_s)
-from vsearch.synopsis.common import (camera_path, camera_size, fmt_wall, group_by_camera, iso, options_json,
-                                     output_fps, r)
+from vsearch.synopsis.common import (camera_clips, camera_path, camera_size, fmt_wall, group_by_camera, iso,
+                                     options_json, output_fps, r)
 from vsearch.synopsis.crops import Others, non_matching
 from vsearch.synopsis.labels import LABEL_COLOUR, draw_text_at
 from vsearch.synopsis.writers import Encoder, write_json, write_vtt
@@ -186,8 +186,7 @@ def render_passages(tubes: Sequence[Tube], clips: dict[str, SourceClip], out_pat
     groups = group_by_camera(tubes, clips)
     parts = []
     for camera, cam_tubes in groups.items():
-        cam_clips = sorted({clips[t.source_id].source_id: clips[t.source_id] for t in cam_tubes}.values(),
-                           key=lambda c: (c.start_utc, c.source_id))
+        cam_clips = camera_clips(cam_tubes, clips)
         parts.append(_render_passages_camera(camera, cam_tubes, cam_clips,
                                              camera_path(Path(out_path), camera, len(groups)), opts, progress))
     return PassagesResult(tuple(parts))

@@ -23,8 +23,8 @@ import numpy as np
 from vsearch.errors import UsageError
 from vsearch.records import Tube
 from vsearch.synopsis.background import PlateTimeline, SourceClip, boxes_to_output, build_plates
-from vsearch.synopsis.common import (camera_path, camera_size, fmt_wall, group_by_camera, iso, options_json,
-                                     output_fps, r)
+from vsearch.synopsis.common import (camera_clips, camera_path, camera_size, fmt_wall, group_by_camera, iso,
+                                     options_json, output_fps, r)
 from vsearch.synopsis.compose import compose
 from vsearch.synopsis.cutter import CutJob, Cutter
 from vsearch.synopsis.paths import interp_boxes
@@ -300,8 +300,7 @@ def render_synopsis(tubes: Sequence[Tube], clips: dict[str, SourceClip], out_pat
     groups = group_by_camera(tubes, clips)
     parts = []
     for camera, cam_tubes in groups.items():
-        cam_clips = sorted({clips[t.source_id].source_id: clips[t.source_id] for t in cam_tubes}.values(),
-                           key=lambda c: (c.start_utc, c.source_id))
+        cam_clips = camera_clips(cam_tubes, clips)
         out_w, out_h = camera_size(cam_clips, opts.max_width_px)
         ordered = sorted(cam_tubes, key=lambda t: (clips[t.source_id].wall_s(t.first_pts_s), t.tube_id))
         job = _Job(camera, cam_clips, ordered, output_fps(cam_clips, opts.fps), out_w, out_h)
