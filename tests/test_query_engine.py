@@ -190,7 +190,7 @@ def test_box_shape_and_growth_of_every_candidate_match_the_per_tube_definition()
     import numpy as np
     import pyarrow as pa
 
-    from vsearch.query.terms import box_aspect, box_growth
+    from vsearch.query.terms import box_aspect, box_growth, box_sizes
 
     rng = np.random.default_rng(1)
     n = rng.integers(0, 12, 300)
@@ -201,7 +201,7 @@ def test_box_shape_and_growth_of_every_candidate_match_the_per_tube_definition()
         boxes.append(b.astype(np.float32))
     table = pa.table({"boxes_xyxy": pa.array([b.ravel().tolist() for b in boxes], pa.list_(pa.float32())),
                       "n_samples": pa.array(n, pa.int32())})
-    aspect, growth = box_aspect(table), box_growth(table)
+    aspect, growth = box_aspect(box_sizes(table)), box_growth(box_sizes(table))
     for i, (k, b) in enumerate(zip(n, boxes)):
         b = b.astype(np.float64)
         h = b[:, 3] - b[:, 1]

@@ -24,6 +24,7 @@ Where each score comes from (the vocabulary file says which word builds which te
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal, Protocol
 
 import numpy as np
@@ -31,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vsearch.catalogue.store import COLOUR_MIN_FRACTION, sql_str
+from vsearch.indexers.carried import CARRIED
+from vsearch.indexers.colours import tone_key
 from vsearch.query.spec import ITEM_ATTRIBUTES, ColourTerm, QuerySpec
 
 Status = Literal["matched", "partial", "not matched", "not measurable"]
@@ -89,6 +92,11 @@ class Candidates:
             raise TypeError(f"{key}.{sub} is text; use attr_text")
         return pc.fill_null(col.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
 
+    @cached_property
+    def box_sizes(self) -> BoxSizes:
+        """Box widths/heights of every candidate, read once for all the terms that need them."""
+        return box_sizes(self.table)
+
     def has(self, key: str) -> np.ndarray:
         """bool per candidate: `attributes[key]` is stored (a JSON object, possibly empty)."""
         if self.attrs is None or key not in self.attrs.column_names:
@@ -137,9 +145,9 @@ class ColourChoice:
         parts = (self.part, "any") if self.part == "head" else (self.part,)  # head falls back on the whole object
         fields = [(PART_COLUMN[p], n, pa.float64()) for p in parts for n in sorted(names)]
         tones = sorted({k for c in self.colours if c.shade
-                        for k in (*_tone_keys(c.name, c.shade), f"{c.name}:light", f"{c.name}:dark")})
+                        for k in (*_tone_keys(c.name, c.shade), tone_key(c.name, "light"), tone_key(c.name, "dark"))})
         if not tones and self.colours:  # read one key anyway, so `has` tells the tubes indexed with tones
-            tones = [f"{self.colours[0].name}:dark"]
+            tones = [tone_key(self.colours[0].name, "dark")]
         return fields + [(TONE_COLUMN[p], k, pa.float64()) for p in parts for k in tones]
 
     def columns(self) -> list[str]:
@@ -201,12 +209,12 @@ class ColourChoice:
         """Share of the part in the wanted shade: the pixels of that colour and tone, plus part of the achromatic
         pixels leaning to it (black for dark, white for light) and of the colour's mid-tone pixels."""
         col = TONE_COLUMN[self.part]
-        own = np.nan_to_num(c.attr(col, f"{term.name}:{term.shade}"))
+        own = np.nan_to_num(c.attr(col, tone_key(term.name, term.shade)))
         cast = sum((np.nan_to_num(c.attr(col, k)) for k in _tone_keys(term.name, term.shade)[1:]),
                    np.zeros(c.table.num_rows))
         frac = np.nan_to_num(c.attr(PART_COLUMN[self.part], term.name))
         other = "light" if term.shade == "dark" else "dark"
-        mid = np.clip(frac - own - np.nan_to_num(c.attr(col, f"{term.name}:{other}")), 0.0, None)
+        mid = np.clip(frac - own - np.nan_to_num(c.attr(col, tone_key(term.name, other))), 0.0, None)
         return own + CAST_WEIGHT * cast + MID_WEIGHT * mid
 
 
@@ -214,9 +222,9 @@ def _tone_keys(colour: str, shade: str | None) -> list[str]:
     """Tone bins (`vsearch.indexers.colours.tone_key`) of `shade colour`: its own first, then the casts."""
     if shade is None:
         return []
-    keys = [f"{colour}:{shade}"]
-    if colour not in _ACHROMATIC:  # a bluish black is dark blue; a bluish white or grey is light blue
-        keys += [f"black~{colour}"] if shade == "dark" else [f"white~{colour}"]
+    keys = [tone_key(colour, shade)]
+    if colour not in _ACHROMATIC:  # a bluish black is dark blue; a bluish white is light blue
+        keys.append(tone_key("black" if shade == "dark" else "white", f"~{colour}"))
     return keys
 
 
@@ -263,8 +271,7 @@ class ItemTerm:
         if not np.isfinite(score):
             return f"not measurable: no {' or '.join(keys)} stored for this object"
         key = keys[choice]
-        by = "YOLOX-Nano on the best crops" if key.startswith("coco_") or key in ("has_suitcase", "has_umbrella") \
-            else "attribute model"
+        by = "YOLOX-Nano on the best crops" if key in CARRIED.values() else "attribute model"
         return f"{by}: {key} p={value:.2f}"
 
 
@@ -308,7 +315,7 @@ class VehicleTypeTerm:
         fused = c.attr("models", f"vehicle_type_p_{self.vtype}")
         model = np.where(np.isfinite(fused), fused, model)
         if self.tall():  # small vehicles fool the models (vans, lorries seen as cars): half is the box shape
-            shape = np.clip((box_aspect(c.table) - 0.9) / (TALL_FULL - 0.9), 0.0, 1.0)
+            shape = np.clip((box_aspect(c.box_sizes) - 0.9) / (TALL_FULL - 0.9), 0.0, 1.0)
             model = np.where(np.isfinite(model), 0.5 * model + 0.5 * shape, shape)
         score = np.where(fine, from_class, model)
         return Evidence(score, score)
@@ -352,7 +359,7 @@ class MotionTerm:
             known = ~np.equal(edge, None)
             score = np.where(known, (edge != "inside").astype(float), np.nan)
             return Evidence(score, score)
-        growth = box_growth(c.table)
+        growth = box_growth(c.box_sizes)
         sign = 1.0 if self.motion == "towards" else -1.0
         return Evidence(np.clip(sign * growth / GROWTH_FULL, 0.0, 1.0), growth)
 
@@ -367,28 +374,22 @@ class MotionTerm:
         return f"box height changed by {np.expm1(value):+.0%} over the tube (bigger = closer to the camera)"
 
 
-_BOXES_CACHE: dict[int, tuple[pa.Table, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+BoxSizes = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _boxes(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(every box's width and height as an (N, 2) array, first box index of each tube, samples per
-    tube). Kept for the last table asked (the vehicle-type and motion terms of one query read the same one)."""
-    hit = _BOXES_CACHE.get(id(table))
-    if hit is not None and hit[0] is table:
-        return hit[1]
+def box_sizes(table: pa.Table) -> BoxSizes:
+    """(every box's width and height as an (N, 2) float32 array, first box index of each tube, samples per
+    tube) of a table with `boxes_xyxy` and `n_samples`."""
     flat = table.column("boxes_xyxy").combine_chunks()
     values = flat.values.to_numpy(zero_copy_only=False).reshape(-1, 4)  # float32 as stored: no copy
     wh = values[:, 2:] - values[:, :2]
-    out = (wh, flat.offsets.to_numpy()[:-1] // 4, table.column("n_samples").to_numpy(zero_copy_only=False))
-    _BOXES_CACHE.clear()
-    _BOXES_CACHE[id(table)] = (table, out)
-    return out
+    return wh, flat.offsets.to_numpy()[:-1] // 4, table.column("n_samples").to_numpy(zero_copy_only=False)
 
 
-def box_aspect(table: pa.Table) -> np.ndarray:
+def box_aspect(sizes: BoxSizes) -> np.ndarray:
     """Median box height / width of each tube (NaN without samples), vectorised over all tubes: sorting the
     ratios by (tube, ratio) puts each tube's median at a known offset."""
-    wh, starts, n = _boxes(table)
+    wh, starts, n = sizes
     out = np.full(len(n), np.nan)
     if not len(wh):
         return out
@@ -401,10 +402,10 @@ def box_aspect(table: pa.Table) -> np.ndarray:
     return out
 
 
-def box_growth(table: pa.Table) -> np.ndarray:
+def box_growth(sizes: BoxSizes) -> np.ndarray:
     """log(end height / start height) of each tube's box (mean of its first and last min(3, n // 2) samples);
     NaN under 4 samples. Vectorised: one cumulative sum over every sample of every candidate."""
-    wh, starts, n = _boxes(table)
+    wh, starts, n = sizes
     out = np.full(len(n), np.nan)
     ok = n >= 4
     if not ok.any():
