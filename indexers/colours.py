@@ -40,6 +40,8 @@ DARK_L_OTHER = 38.0
 LIGHT_L = {"blue": 55.0, "purple": 55.0, "yellow": 88.0}
 LIGHT_L_OTHER = 62.0
 _IDX = {name: i for i, name in enumerate(PALETTE)}
+_DARK_L_BY_INDEX = np.array([DARK_L.get(name, DARK_L_OTHER) for name in PALETTE])  # per palette index
+_LIGHT_L_BY_INDEX = np.array([LIGHT_L.get(name, LIGHT_L_OTHER) for name in PALETTE])
 _ACHROMATIC = np.array([_IDX["black"], _IDX["white"], _IDX["grey"]])
 # (hue from, hue to, name, lightness split, name below split): the palette's hue rules
 _RULES = (
@@ -61,21 +63,32 @@ def scene_cast(frame_bgr: np.ndarray, side_px: int = 64) -> tuple[float, float]:
     h, w = frame_bgr.shape[:2]
     f = side_px / max(h, w, 1)
     small = cv2.resize(frame_bgr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB).reshape(-1, 3)
+    lab = _lab(small)
     grey = np.hypot(lab[:, 1], lab[:, 2]) < _CHROMA_MIN
     if not grey.any():
         return 0.0, 0.0
     return float(np.mean(lab[grey, 1])), float(np.mean(lab[grey, 2]))
 
 
-def colour_codes(bgr_pixels: np.ndarray, cast_ref: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-    """Joint code `(palette index * len(TONES) + tone index) * len(CASTS) + cast index` of every pixel of an (N, 3) or (H, W, 3) uint8 BGR
-    array, as (N,) int. `cast_ref`: the scene's cast (`scene_cast`), subtracted before an achromatic pixel's cast
-    is read (the palette itself does not depend on it)."""
+def _lab(bgr_pixels: np.ndarray) -> np.ndarray:
+    """(N, 3) float32 CIELAB (L* 0-100, a*, b*) of an (N, 3) or (H, W, 3) uint8 BGR array."""
     px = np.asarray(bgr_pixels, np.uint8).reshape(-1, 1, 3)
     if len(px) == 0:
+        return np.zeros((0, 3), np.float32)
+    return cv2.cvtColor(px.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB).reshape(-1, 3)
+
+
+def colour_codes(bgr_pixels: np.ndarray, cast_ref: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Joint code `(palette index * len(TONES) + tone index) * len(CASTS) + cast index` of every pixel of an
+    (N, 3) or (H, W, 3) uint8 BGR array, as (N,) int. `cast_ref`: the scene's cast (`scene_cast`), subtracted
+    before an achromatic pixel's cast is read (the palette itself does not depend on it)."""
+    return _codes(_lab(bgr_pixels), cast_ref)
+
+
+def _codes(lab: np.ndarray, cast_ref: tuple[float, float]) -> np.ndarray:
+    """`colour_codes` of pixels already in CIELAB ((N, 3), as `_lab` gives)."""
+    if len(lab) == 0:
         return np.zeros(0, np.int64)
-    lab = cv2.cvtColor(px.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB).reshape(-1, 3)
     lum, a, b = lab[:, 0], lab[:, 1], lab[:, 2]
     chroma = np.hypot(a, b)
     hue = np.degrees(np.arctan2(b, a)) % 360.0
@@ -90,15 +103,9 @@ def colour_codes(bgr_pixels: np.ndarray, cast_ref: tuple[float, float] = (0.0, 0
             out[sel & (lum < split)] = _IDX[below]
     light_reddish = chromatic & ((hue >= 300.0) | (hue < 30.0)) & (lum > 62.0)
     out[light_reddish] = _IDX["pink"]
-    dark_l = np.full(len(PALETTE), DARK_L_OTHER)
-    light_l = np.full(len(PALETTE), LIGHT_L_OTHER)
-    for name, v in DARK_L.items():
-        dark_l[_IDX[name]] = v
-    for name, v in LIGHT_L.items():
-        light_l[_IDX[name]] = v
     tone = np.zeros(len(lab), np.int64)
-    tone[lum < dark_l[out]] = TONES.index("dark")
-    tone[lum > light_l[out]] = TONES.index("light")
+    tone[lum < _DARK_L_BY_INDEX[out]] = TONES.index("dark")
+    tone[lum > _LIGHT_L_BY_INDEX[out]] = TONES.index("light")
     da, db = a - cast_ref[0], b - cast_ref[1]
     cast = np.isin(out, _ACHROMATIC) & ~chromatic & (np.hypot(da, db) >= CAST_CHROMA)
     cast_hue = np.degrees(np.arctan2(db, da)) % 360.0
@@ -186,7 +193,8 @@ def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bo
     if h == 0 or w == 0:
         return {p: np.zeros(N_CODES) for p in parts}
     crop_bgr, mask = shrink_crop(crop_bgr, mask, max_side)
-    idx = colour_codes(crop_bgr, cast_ref).reshape(crop_bgr.shape[:2])
+    lab = _lab(crop_bgr)  # converted once: the codes and the head's skin mask both read it
+    idx = _codes(lab, cast_ref).reshape(crop_bgr.shape[:2])
     fg = np.ones(idx.shape, bool) if mask is None else mask
     out = {"any": np.bincount(idx[fg], minlength=N_CODES).astype(np.float64)}
     if person:
@@ -194,7 +202,7 @@ def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bo
         for part, (lo, hi) in PERSON_PARTS.items():
             sel = fg & (rows >= lo) & (rows < hi)
             if part == "head":  # the face would read as a red or orange hat: only headwear colours are wanted
-                sel &= ~_skin_like(crop_bgr)
+                sel &= ~_skin_like(lab).reshape(idx.shape)
             out[part] = np.bincount(idx[sel], minlength=N_CODES).astype(np.float64)
     return out
 
@@ -206,8 +214,8 @@ _SKIN_CHROMA = (8.0, 35.0)
 _SKIN_L = (20.0, 85.0)
 
 
-def _skin_like(crop_bgr: np.ndarray) -> np.ndarray:
-    lab = cv2.cvtColor(crop_bgr.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB)
+def _skin_like(lab: np.ndarray) -> np.ndarray:
+    """bool per pixel of (N, 3) CIELAB pixels."""
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1])) % 360.0
     return ((hue >= _SKIN_HUE[0]) & (hue <= _SKIN_HUE[1]) & (chroma >= _SKIN_CHROMA[0]) & (chroma <= _SKIN_CHROMA[1])
