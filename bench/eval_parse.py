@@ -33,7 +33,7 @@ DEFAULT_SETS = (REPO / "bench" / "phrasings.toml",)
 TZ = get_tz("Europe/Paris")
 NOW = dt.datetime(2026, 11, 21, 10, tzinfo=TZ)  # the phrasing files' "now" (as bench/eval_retrieval.py)
 VEHICLE_CLASSES = {"car", "truck", "bus", "motorbike"}
-SENSITIVE_WORDS = set(vocabulary.words("sensitive")) | set(vocabulary.words("person_sensitive"))
+COLOUR_WORDS = vocabulary.words("colour")  # folded word -> (colour, shade)
 
 
 @dataclass(frozen=True)
@@ -162,8 +162,13 @@ def check(pair: dict, lang: str, spec: QuerySpec) -> list[tuple[str, str]]:
     errors += _window_errors(pair, spec)
     refused = {fold(w) for w in spec.ignored_sensitive}
     expected_refused = {fold(w) for w in pair.get(f"refused_{lang}", [])}
-    errors += [("not refused", w) for w in sorted(expected_refused - refused)]
-    errors += [("wrongly refused", w) for w in sorted(refused - expected_refused - SENSITIVE_WORDS)]
+    # "grey-haired" may be refused as one word or as its parts
+    errors += [("not refused", w) for w in sorted(expected_refused - refused) if not set(w.split("-")) <= refused]
+    # a wanted colour refused as if it described the person ("man in a red and blue jacket" refusing "red");
+    # a colour of hair or skin ("cheveux gris") is rightly refused
+    wanted = {_colour_key(c)[1] for s in [pair.get("colours", [])] + pair.get("colours_alt", []) for c in s}
+    errors += [("wrongly refused", w) for w in sorted(refused - expected_refused)
+               if COLOUR_WORDS.get(w, (None,))[0] in wanted]
     unmeasurable = [fold(u) for u in spec.unmeasurable]
     for w in pair.get(f"unmeasurable_{lang}", []):
         if not any(fold(w) in u for u in unmeasurable):
