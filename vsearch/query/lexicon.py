@@ -29,26 +29,41 @@ _ELISION_RE = re.compile(r"^(l|d|s|n|j|c|m|t|qu|jusqu|lorsqu|puisqu)'(.+)$")
 
 
 def tokenise(text: str) -> list[Token]:
-    """Word tokens (punctuation and symbols are separators); French elisions split off ("l'entrée" -> l' entrée)."""
-    tokens = []
+    """Word tokens (punctuation and symbols are separators); French elisions split off ("l'entrée" -> l' entrée);
+    "red/white" is two words and a separator; a hyphenated compound the vocabulary does not list ("transit-type",
+    "grey-haired") is read as its words, while "t-shirt", "deux-roues" and clock ranges ("14h-15h") stay whole."""
+    tokens: list[Token] = []
     for m in _TOKEN_RE.finditer(text):
         raw, norm = m.group(), fold(m.group())
-        if "/" in norm and not re.fullmatch(r"[\d/]+", norm):  # "red/white": two words and a separator
-            pos = m.start()
-            for n, part in enumerate(raw.split("/")):
-                if n:
-                    tokens.append(Token("/", "/", pos - 1, pos))
-                tokens.append(Token(part, fold(part), pos, pos + len(part)))
-                pos += len(part) + 1
-            continue
-        e = _ELISION_RE.match(norm)
-        if e and norm not in _LEXICON_NORM_WORDS:
-            cut = len(e[1]) + 1
-            tokens.append(Token(raw[:cut], norm[:cut], m.start(), m.start() + cut))
-            tokens.append(Token(raw[cut:], norm[cut:], m.start() + cut, m.end()))
-        else:
-            tokens.append(Token(raw, norm, m.start(), m.end()))
+        pieces = [(raw, m.start())]
+        if "/" in norm and not re.fullmatch(r"[\d/]+", norm):
+            pieces = _split(raw, m.start(), "/")
+        elif "-" in norm and not {norm, _ELISION_RE.sub(r"\2", norm)} & _LEXICON_WORDS \
+                and not any(c.isdigit() for c in norm):
+            pieces = [p for p in _split(raw, m.start(), "-") if p[0] != "-"]
+        for piece, pos in pieces:
+            if not piece:
+                continue
+            folded = fold(piece)
+            e = _ELISION_RE.match(folded)
+            if e and folded not in _LEXICON_NORM_WORDS:
+                cut = len(e[1]) + 1
+                tokens.append(Token(piece[:cut], folded[:cut], pos, pos + cut))
+                tokens.append(Token(piece[cut:], folded[cut:], pos + cut, pos + len(piece)))
+            else:
+                tokens.append(Token(piece, folded, pos, pos + len(piece)))
     return tokens
+
+
+def _split(raw: str, start: int, sep: str) -> list[tuple[str, int]]:
+    """`raw` cut at `sep`, each part with its offset; the separators are kept as parts of their own."""
+    out, pos = [], start
+    for n, part in enumerate(raw.split(sep)):
+        if n:
+            out.append((sep, pos - 1))
+        out.append((part, pos))
+        pos += len(part) + 1
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -89,6 +104,7 @@ for _entry in vocabulary.entries():
     else:
         _add(_entry.kind, _entry.value, ",".join(_entry.fr), ",".join(_entry.en), sep=",")
 _LEXICON[("/",)] = ("stop", None, "both")  # "red/white": the tokeniser's separator, a conjunction
+_LEXICON_WORDS = {word for key in _LEXICON for word in key} | {word for key in _EXACT for word in key}
 
 _CLOTHING_PREPS = {"en", "in", "wearing", "portant", "porte", "habille", "habillee", "habilles", "habillees",
                    "vetu", "vetue", "vetus", "vetues", "dressed"}
@@ -97,7 +113,8 @@ _ARTICLES = {"un", "une", "le", "la", "les", "l'", "des", "du", "de", "d'", "a",
 _CONJ = {"et", "and", "ou", "or", "/"}
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
 _NOUN_KINDS = {"class", "rider", "garment", "item", "person_sensitive"}
-_CONTENT_KINDS = {"class", "rider", "outfit", "colour", "shade", "garment", "item", "direction", "motion", "stationary", "time",
+_CONTENT_KINDS = {"class", "rider", "outfit", "colour", "shade", "garment", "item", "direction", "motion", "motion_verb",
+                  "stationary", "time",
                   "day", "weekday", "period", "dayperiod", "date", "duration", "camera", "unmeasurable"}
 _MODIFIER_KINDS = {"unknown", "unmeasurable"}  # may stand between a colour and its noun ("blue double-decker bus")
 

@@ -23,6 +23,7 @@ from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _CONTENT_K
                                    _match_lexicon, _starts_with, _Unit, tokenise)
 from vsearch.query.timewords import _match_duration, _match_time
 
+BARE_SHADE = {"dark": "black", "light": "white"}  # the colour a shade alone stands for
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "morning": (dt.time(6), dt.time(12)),
     "afternoon": (dt.time(12), dt.time(18)),
@@ -73,16 +74,57 @@ def _apply_negation(units: list[_Unit]) -> None:
             u.kind, u.bucket = "unknown", "unknown"
 
 
-def _resolve_short(units: list[_Unit], tokens: list[Token]) -> None:
-    """"short": body height before a person word ("a short man"), otherwise the garment ("en short")."""
+def _is_person(u: _Unit) -> bool:
+    return u.kind == "person_sensitive" or (u.kind == "class" and u.value[0] == frozenset({"person"}))  # type: ignore[index]
+
+
+def _is_thing(u: _Unit) -> bool:
+    """A noun that is not a person: a vehicle or bike class, a garment, a carried item."""
+    return u.kind in ("garment", "item") or (u.kind == "class" and not _is_person(u))
+
+
+_COUNTABLE = {"un", "une", "le", "ce", "cet", "les", "des", "ces", "quel", "quelques"}  # "un type" = a guy
+
+
+def _resolve_body_words(units: list[_Unit]) -> None:
+    """Words whose meaning depends on the noun they go with.
+
+    "short": body height before a person word ("a short man"), otherwise the garment ("en short"). A size word
+    ("petit", "big") describes the body next to a person ("un grand type") and a thing otherwise ("petite
+    citadine", "big red lorry": understood, not measured). French "type": a guy after an article, a number or a
+    body word ("un type", "deux types", "grand type"), otherwise "of the kind" ("de type Transit")."""
     for k, u in enumerate(units):
-        if u.kind == "sensitive" and _norm(u, tokens) == "short":
+        if u.kind == "sensitive" and u.value == "short":
             nxt = units[k + 1] if k + 1 < len(units) else None
-            is_person = nxt is not None and (
-                nxt.kind == "person_sensitive" or (nxt.kind == "class" and nxt.value[0] == frozenset({"person"}))
-            )
-            if not is_person:
+            if nxt is None or not _is_person(nxt):
                 u.kind, u.value, u.lang = "garment", ("lower", None), "both"
+        elif u.kind == "sensitive" and u.value == "size":
+            j = k + 1
+            while j < len(units) and units[j].kind in ("colour", "shade", "unmeasurable", "sensitive"):
+                j += 1  # "petite citadine blanche", "small white hatchback", "big tall guy"
+            if j < len(units) and _is_thing(units[j]):
+                u.kind, u.value, u.bucket = "unmeasurable", "size", "unmeasurable"
+        elif u.kind == "stop" and u.value in ("type", "types") and k:
+            prev = units[k - 1]
+            if (prev.kind == "stop" and prev.value in _COUNTABLE) or prev.kind == "sensitive" or (
+                    prev.kind == "unmeasurable" and prev.value == "count"):
+                u.kind, u.lang = "person_sensitive", "fr"
+
+
+def _resolve_motion_verbs(units: list[_Unit]) -> None:
+    """A verb of setting off ("part", "sets off") is "leaving" on its own, and only says the object moves when a
+    direction follows it within 3 words ("qui part vers la gauche")."""
+    for k, u in enumerate(units):
+        if u.kind != "motion_verb":
+            continue
+        ahead = [v for v in units[k + 1 : k + 4] if v.kind != "stop"][:1]
+        if ahead and ahead[0].kind == "direction":
+            u.kind, u.value, u.bucket = "stop", _STOP_VERB, "stop"
+        else:
+            u.kind = "motion"
+
+
+_STOP_VERB = "<verb>"  # the value of a motion verb read as a grammar word (no term)
 
 
 def _attach_colours(
@@ -105,6 +147,12 @@ def _attach_colours(
                 shades[k] = s
                 taken.add(s)
                 break
+    # a shade with no colour ("dark tracksuits", "voiture sombre", "light-coloured van") is read as the colour
+    # that shade is closest to: one soft term (black / white), attached like any colour
+    for s, u in enumerate(units):
+        if u.kind == "shade" and s not in taken:
+            u.kind, u.value = "colour", (BARE_SHADE[u.value], None)  # type: ignore[index]
+    colour_idx = [k for k, u in enumerate(units) if u.kind == "colour"]
     out: dict[int, tuple[str, object]] = {}
     for k in colour_idx:
         lo, hi = min(k, shades.get(k, k)), max(k, shades.get(k, k))
@@ -230,7 +278,8 @@ def analyse(
     for u in units:
         if u.kind == "stop":
             u.value = _norm(u, tokens)
-    _resolve_short(units, tokens)
+    _resolve_body_words(units)
+    _resolve_motion_verbs(units)
     _apply_negation(units)
     langs = {u.lang for u in units if u.bucket != "unknown" and u.kind not in ("unknown", "negation")} - {"both"}
     language = None if not tokens else "mixed" if len(langs) == 2 else langs.pop() if langs else None
@@ -256,6 +305,8 @@ def analyse(
             u.bucket = "stop"
         elif u.kind in ("sensitive", "person_sensitive"):
             u.bucket = "sensitive"
+            # "man", "femme": refused as words about sex, but they still say the object is a person
+            wants_person |= u.kind == "person_sensitive"
         elif u.kind in ("unknown", "negation"):
             u.bucket = "unknown"
         elif u.kind == "class":
@@ -341,7 +392,7 @@ def analyse(
         for i in range(u.start, u.end):
             buckets[i] = u.bucket
     unknown = tuple(tokens[i].text for i in range(len(tokens)) if buckets[i] == "unknown")
-    unmeasurable = tuple(_phrase_texts(units, tokens, "unmeasurable"))
+    unmeasurable = tuple(_phrase_texts(units, tokens, text, "unmeasurable"))
     sensitive = tuple(tokens[i].text for i in range(len(tokens)) if buckets[i] == "sensitive")
     spec = QuerySpec(
         classes=frozenset(classes),
@@ -370,9 +421,9 @@ def analyse(
     return Analysis(tuple(tokens), tuple(buckets), spec)
 
 
-def _phrase_texts(units: list[_Unit], tokens: list[Token], bucket: Bucket) -> list[str]:
-    """The words of each unit in `bucket`, as typed ("à rayures", "red" of "red bag")."""
-    return [" ".join(t.text for t in tokens[u.start:u.end]) for u in units if u.bucket == bucket]
+def _phrase_texts(units: list[_Unit], tokens: list[Token], text: str, bucket: Bucket) -> list[str]:
+    """The words of each unit in `bucket`, as typed ("à rayures", "l'entrée", "red" of "red bag")."""
+    return [text[tokens[u.start].start : tokens[u.end - 1].end] for u in units if u.bucket == bucket]
 
 
 def _day_of(u: _Unit, today: dt.date) -> tuple[dt.date | None, str | None]:

@@ -99,12 +99,34 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
     for table, kind in ((_AFTER, "after"), (_BEFORE, "before"), (_AROUND, "around")):
         for words, lang in table.items():
             if _starts_with(tokens, i, words):
-                clock = _clock_at(tokens, i + len(words))
+                clock = _clock_at(tokens, i + len(words)) or _bare_hour_of_day_part(tokens, i + len(words))
                 if clock is not None:
                     return _Unit("time", _window(kind, clock.time), i, i + len(words) + clock.n, lang)
     clock = _clock_at(tokens, i)
     if clock is not None and clock.suffix is not None:
         return _Unit("time", _window("around", clock.time), i, i + clock.n, clock.lang)
+    return None
+
+
+_DAY_PART_AM = {"morning", "matin", "matinee"}
+_DAY_PART_PM = {"afternoon", "evening", "tonight", "soir", "soiree", "apres-midi"}
+_DAY_PART_LEAD = {"this", "in", "the", "ce", "cet", "du", "de", "le", "l'", "d'", "cette", "la"}
+
+
+def _bare_hour_of_day_part(tokens: list[Token], i: int) -> _Clock | None:
+    """A bare hour that a day part after it makes a clock time: "around 9 this morning" (09:00), "vers 7 ce soir"
+    (19:00). Without a day part a bare number stays unread ("after 3" may be 3 minutes, 3 o'clock or 15:00)."""
+    clock = _clock_at(tokens, i, bare=True)
+    if clock is None or clock.suffix is not None or clock.time.hour > 12:
+        return None
+    j = i + clock.n
+    while j < len(tokens) and tokens[j].norm in _DAY_PART_LEAD:
+        j += 1
+    word = tokens[j].norm if j < len(tokens) else ""
+    if word in _DAY_PART_AM:
+        return _Clock(clock.time.replace(hour=clock.time.hour % 12), clock.n, "am", "both")
+    if word in _DAY_PART_PM:
+        return _Clock(clock.time.replace(hour=clock.time.hour % 12 + 12), clock.n, "pm", "both")
     return None
 
 

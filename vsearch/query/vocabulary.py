@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-KINDS = ("colour", "shade", "class", "rider", "garment", "outfit", "item", "unmeasurable", "direction", "motion", "stationary",
+KINDS = ("colour", "shade", "class", "rider", "garment", "outfit", "item", "unmeasurable", "direction", "motion",
+         "motion_verb", "stationary",
          "day", "weekday", "period", "dayperiod", "person_sensitive", "sensitive", "stop", "negation")
 
 
