@@ -135,7 +135,8 @@ def check(pair: dict, lang: str, spec: QuerySpec) -> list[tuple[str, str]]:
     errors: list[tuple[str, str]] = []
     what = pair["what"]
     whats = what if isinstance(what, list) else [what]
-    if not any(_what_ok(w, spec) for w in whats):
+    fine = set(whats) <= {"van", "bus", "truck"} and len(whats) > 1  # "lorries and vans": both types rank
+    if not any(_what_ok(w, spec) for w in whats) and not (fine and set(spec.vehicle_types) == set(whats)):
         errors.append(("class wrong", f"want {'/'.join(whats)}, got classes {sorted(spec.classes)} "
                                       f"types {sorted(spec.vehicle_types)}"))
     got = {(c.part, c.name, c.shade) for c in spec.colours}

@@ -480,9 +480,19 @@ def test_bare_hour_with_a_day_part_is_a_clock_time(text: str, window: tuple[dt.d
     assert (spec.time_from, spec.time_to) == window and spec.unknown_words == ()
 
 
-def test_bare_number_without_a_day_part_stays_unread() -> None:
-    spec = parse("after 3")
-    assert spec.time_of_day_from is None and spec.time_from is None and spec.unknown_words == ("after", "3")
+@pytest.mark.parametrize(("text", "window"), [
+    ("around half past two pm", (dt.time(14, 15), dt.time(14, 45))),
+    ("quarter to 4 in the afternoon", (dt.time(15, 30), dt.time(16, 0))),
+])
+def test_spoken_clock_with_am_pm_or_a_day_part(text: str, window: tuple[dt.time, dt.time]) -> None:
+    spec = parse(text)
+    assert (spec.time_of_day_from, spec.time_of_day_to) == window and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["after 3", "around half past two"])
+def test_bare_hour_without_am_pm_or_a_day_part_stays_unread(text: str) -> None:
+    spec = parse(text)  # 03:00 or 15:00? a time is a hard filter: never guessed
+    assert spec.time_of_day_from is None and spec.time_from is None and spec.unknown_words
 
 
 @pytest.mark.parametrize(("text", "unmeasurable"), [
@@ -501,6 +511,42 @@ def test_understood_words_nothing_measures_are_reported_apart(text: str, unmeasu
 def test_material_between_garment_and_colour_keeps_the_colour_on_the_garment() -> None:
     spec = parse("un homme avec un blouson en cuir noir et un jean bleu")
     assert set(spec.colours) == {ColourTerm("black", "upper"), ColourTerm("blue", "lower")}
+
+
+@pytest.mark.parametrize(("text", "items"), [
+    ("kids with school bags", {"backpack"}),  # the vocabulary lists "school bag"
+    ("deux personnes avec des sacs de sport", {"bag"}),
+    ("people with wheeled suitcases", {"suitcase"}),
+])
+def test_plural_of_a_listed_phrase(text: str, items: set[str]) -> None:
+    spec = parse(text)
+    assert spec.items == items and spec.unknown_words == ()
+
+
+def test_plural_fallback_does_not_invent_words() -> None:
+    assert parse("bus").vehicle_types == {"bus"}
+    assert parse("voitures grises").colours == (ColourTerm("grey"),)
+    assert parse("les bleus").unknown_words == ()  # a colour, not a plural of "bleu" that something else reads
+
+
+@pytest.mark.parametrize(("text", "classes"), [
+    ("person on a bike wearing a hi-vis jacket", {"bicycle"}),
+    ("moto avec deux personnes dessus", {"motorbike"}),
+    ("personne à vélo", {"bicycle"}),
+    ("a person and a car", {"person", "car"}),  # not a rider: both kinds are wanted
+])
+def test_people_on_a_two_wheeler_are_its_riders(text: str, classes: set[str]) -> None:
+    assert parse(text).classes == classes
+
+
+def test_heading_towards_a_place_is_not_towards_the_camera() -> None:
+    assert parse("person heading towards the exit").motion == frozenset()
+    assert parse("person walking towards the camera").motion == {"towards"}
+
+
+def test_parked_up_is_stationary_not_a_direction() -> None:
+    spec = parse("white delivery van parked up")
+    assert spec.stationary and spec.direction is None and spec.vehicle_types == {"van"}
 
 
 def test_car_park_is_a_place_not_a_car() -> None:
@@ -522,7 +568,7 @@ def _eval_parse():
 
 
 # the pass counts reached (bench/eval_parse.py): a change to the vocabulary or the grammar may not lower them
-PHRASING_FLOORS = {"phrasings.toml": (154, 77)}
+PHRASING_FLOORS = {"phrasings.toml": (154, 77), "phrasings2.toml": (63, 31)}
 
 
 @pytest.mark.parametrize("name", sorted(PHRASING_FLOORS))

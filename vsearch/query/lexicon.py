@@ -132,10 +132,26 @@ class _Unit:
 def _match_lexicon(tokens: list[Token], i: int) -> _Unit | None:
     for n in range(min(_MAX_PHRASE, len(tokens) - i), 0, -1):
         exact = tuple(t.text.lower().replace("’", "'") for t in tokens[i : i + n])
-        entry = _EXACT.get(exact) or _LEXICON.get(tuple(t.norm for t in tokens[i : i + n]))
+        key = tuple(t.norm for t in tokens[i : i + n])
+        entry = _EXACT.get(exact) or _LEXICON.get(key) or _plural_of(key)
         if entry is not None:
             kind, value, lang = entry
             return _Unit(kind, value, i, i + n, lang)
+    return None
+
+
+_PLURAL_KINDS = {"class", "garment", "item", "rider", "person_sensitive", "unmeasurable"}  # nouns
+
+
+def _plural_of(key: tuple[str, ...]) -> Entry | None:
+    """A noun phrase the vocabulary lists in the singular only ("school bags", "sacs de sport", "gilets jaunes"):
+    the plural -s / -es / -x of its first or last word."""
+    for k in (len(key) - 1, 0):
+        word = key[k]
+        for stem in (word[:-1], word[:-2]) if word.endswith("es") else (word[:-1],) if word[-1:] in "sx" else ():
+            entry = _LEXICON.get(key[:k] + (stem,) + key[k + 1 :])
+            if entry is not None and entry[0] in _PLURAL_KINDS and len(stem) > 2:
+                return entry
     return None
 
 

@@ -23,6 +23,7 @@ from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _CONTENT_K
                                    _match_lexicon, _starts_with, _Unit, tokenise)
 from vsearch.query.timewords import _match_duration, _match_time
 
+TWO_WHEELERS = {"bicycle", "motorbike"}
 BARE_SHADE = {"dark": "black", "light": "white"}  # the colour a shade alone stands for
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "morning": (dt.time(6), dt.time(12)),
@@ -385,6 +386,9 @@ def analyse(
             u.bucket = units[used_shades[s]].bucket if s in used_shades else "unknown"
     if not classes and wants_person:
         classes = {"person"}
+    if "person" in classes and classes & TWO_WHEELERS and classes <= TWO_WHEELERS | {"person"}:
+        # "person on a bike", "moto avec deux personnes": the people ride it, inside its box (as a rider)
+        classes -= {"person"}
 
     tod_from, tod_to = _time_of_day(period, clock)
     buckets: list[Bucket] = ["unknown"] * len(tokens)

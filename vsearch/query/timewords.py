@@ -105,6 +105,9 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
     clock = _clock_at(tokens, i)
     if clock is not None and clock.suffix is not None:
         return _Unit("time", _window("around", clock.time), i, i + clock.n, clock.lang)
+    clock = _bare_hour_of_day_part(tokens, i)  # "half past two pm", "9 this morning"
+    if clock is not None:
+        return _Unit("time", _window("around", clock.time), i, i + clock.n, clock.lang)
     return None
 
 
@@ -113,21 +116,38 @@ _DAY_PART_PM = {"afternoon", "evening", "tonight", "soir", "soiree", "apres-midi
 _DAY_PART_LEAD = {"this", "in", "the", "ce", "cet", "du", "de", "le", "l'", "d'", "cette", "la"}
 
 
+_SPOKEN = {("half", "past"): 30, ("quarter", "past"): 15, ("quarter", "to"): -15}
+_HOUR_WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                                           "eleven", "twelve"), 1)}
+
+
 def _bare_hour_of_day_part(tokens: list[Token], i: int) -> _Clock | None:
-    """A bare hour that a day part after it makes a clock time: "around 9 this morning" (09:00), "vers 7 ce soir"
-    (19:00). Without a day part a bare number stays unread ("after 3" may be 3 minutes, 3 o'clock or 15:00)."""
-    clock = _clock_at(tokens, i, bare=True)
-    if clock is None or clock.suffix is not None or clock.time.hour > 12:
-        return None
-    j = i + clock.n
-    while j < len(tokens) and tokens[j].norm in _DAY_PART_LEAD:
-        j += 1
+    """A bare hour, or a spoken one ("half past two", "quarter to 4"), that a cue after it makes a clock time: am /
+    pm ("half past two pm") or a day part ("around 9 this morning" 09:00, "vers 7 ce soir" 19:00). Without a cue
+    it stays unread: "after 3" may be 3 minutes, 03:00 or 15:00, and a time filter is a hard filter."""
+    offset_min, j = 0, i
+    for words, minutes in _SPOKEN.items():
+        if _starts_with(tokens, i, words):
+            offset_min, j = minutes, i + len(words)
+            break
     word = tokens[j].norm if j < len(tokens) else ""
-    if word in _DAY_PART_AM:
-        return _Clock(clock.time.replace(hour=clock.time.hour % 12), clock.n, "am", "both")
-    if word in _DAY_PART_PM:
-        return _Clock(clock.time.replace(hour=clock.time.hour % 12 + 12), clock.n, "pm", "both")
-    return None
+    clock = _Clock(dt.time(_HOUR_WORDS[word]), 1, None, "en") if word in _HOUR_WORDS else _clock_at(tokens, j, bare=True)
+    if clock is None or clock.suffix is not None or not 1 <= clock.time.hour <= 12 or clock.time.minute:
+        return None
+    j += clock.n
+    n = j - i
+    if j < len(tokens) and tokens[j].norm in ("am", "pm", "a.m", "p.m"):
+        pm, n = tokens[j].norm.startswith("p"), n + 1
+    else:
+        while j < len(tokens) and tokens[j].norm in _DAY_PART_LEAD:
+            j += 1
+        word = tokens[j].norm if j < len(tokens) else ""
+        if word not in _DAY_PART_AM | _DAY_PART_PM:
+            return None
+        pm = word in _DAY_PART_PM
+    hour = clock.time.hour % 12 + (12 if pm else 0)
+    at = dt.datetime.combine(dt.date(2000, 1, 2), dt.time(hour)) + dt.timedelta(minutes=offset_min)
+    return _Clock(at.time(), n, "pm" if pm else "am", "en" if offset_min else "both")
 
 
 def _window(kind: str, t: dt.time) -> tuple[dt.time | None, dt.time | None]:
