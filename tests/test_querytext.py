@@ -465,6 +465,8 @@ def test_french_type_is_a_guy_only_after_an_article_or_a_number(text: str, refus
     ("camion qui sort du parking", {"leaving"}, None),
     ("camionnette qui entre dans le champ", {"entering"}, None),
     ("van pulling in", {"entering"}, None),
+    ("une voiture qui arrive", {"entering"}, None),
+    ("une voiture qui arrive vers la caméra", {"towards"}, None),  # the verb only says it moves
 ])
 def test_leaving_and_entering_verbs(text: str, motion: set[str], direction: str | None) -> None:
     spec = parse(text)
@@ -534,6 +536,8 @@ def test_plural_fallback_does_not_invent_words() -> None:
     ("moto avec deux personnes dessus", {"motorbike"}),
     ("personne à vélo", {"bicycle"}),
     ("a person and a car", {"person", "car"}),  # not a rider: both kinds are wanted
+    ("pedestrians and cyclists", {"person", "bicycle"}),
+    ("des piétons ou des vélos", {"person", "bicycle"}),
 ])
 def test_people_on_a_two_wheeler_are_its_riders(text: str, classes: set[str]) -> None:
     assert parse(text).classes == classes

@@ -112,14 +112,26 @@ def _resolve_body_words(units: list[_Unit]) -> None:
                 u.kind, u.lang = "person_sensitive", "fr"
 
 
+def _riders(units: list[_Unit]) -> bool:
+    """People named with a two-wheeler and no other vehicle ("person on a bike", "moto avec deux personnes") ride
+    it: they are inside its box, so only the two-wheeler is wanted. Not when a conjunction lists them as two
+    kinds of object ("pedestrians and cyclists")."""
+    people = [k for k, u in enumerate(units) if u.kind == "class" and _is_person(u)]
+    bikes = [k for k, u in enumerate(units) if u.kind == "class" and not _is_person(u)]
+    if not people or not bikes or any(not units[k].value[0] <= TWO_WHEELERS for k in bikes):  # type: ignore[index]
+        return False
+    return not any(u.kind == "stop" and u.value in _CONJ for u in units[min(people + bikes) : max(people + bikes)])
+
+
 def _resolve_motion_verbs(units: list[_Unit]) -> None:
-    """A verb of setting off ("part", "sets off") is "leaving" on its own, and only says the object moves when a
-    direction follows it within 3 words ("qui part vers la gauche")."""
+    """A verb of setting off or arriving ("part", "arrive", "sets off") is "leaving" / "entering" on its own, and
+    only says the object moves when a direction or another motion follows it within 3 words ("qui part vers la
+    gauche", "qui arrive vers la caméra")."""
     for k, u in enumerate(units):
         if u.kind != "motion_verb":
             continue
         ahead = [v for v in units[k + 1 : k + 4] if v.kind != "stop"][:1]
-        if ahead and ahead[0].kind == "direction":
+        if ahead and ahead[0].kind in ("direction", "motion"):
             u.kind, u.value, u.bucket = "stop", _STOP_VERB, "stop"
         else:
             u.kind = "motion"
@@ -386,8 +398,7 @@ def analyse(
             u.bucket = units[used_shades[s]].bucket if s in used_shades else "unknown"
     if not classes and wants_person:
         classes = {"person"}
-    if "person" in classes and classes & TWO_WHEELERS and classes <= TWO_WHEELERS | {"person"}:
-        # "person on a bike", "moto avec deux personnes": the people ride it, inside its box (as a rider)
+    if _riders(units):
         classes -= {"person"}
 
     tod_from, tod_to = _time_of_day(period, clock)
