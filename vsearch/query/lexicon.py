@@ -113,8 +113,8 @@ _ARTICLES = {"un", "une", "le", "la", "les", "l'", "des", "du", "de", "d'", "a",
 _CONJ = {"et", "and", "ou", "or", "/"}
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
 _NOUN_KINDS = {"class", "rider", "garment", "item", "person_sensitive"}
-_CONTENT_KINDS = {"class", "rider", "outfit", "colour", "shade", "garment", "item", "direction", "motion", "motion_verb",
-                  "stationary", "time",
+_CONTENT_KINDS = {"class", "rider", "outfit", "colour", "shade", "garment", "item", "direction", "motion",
+                  "motion_verb", "stationary", "time",
                   "day", "weekday", "period", "dayperiod", "date", "duration", "camera", "unmeasurable"}
 _MODIFIER_KINDS = {"unknown", "unmeasurable"}  # may stand between a colour and its noun ("blue double-decker bus")
 

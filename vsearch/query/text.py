@@ -1,8 +1,9 @@
 """Model-free French/English query text -> `QuerySpec`.
 
 Pipeline: tokenise (`vsearch.query.lexicon`) -> match units left to right, longest first (camera names, time and
-duration expressions of `vsearch.query.timewords`, then the vocabulary's phrases) -> negation -> attach colours
-and shades to the nearest garment or object -> build the spec.
+duration expressions of `vsearch.query.timewords`, then the vocabulary's phrases) -> context rules
+(`vsearch.query.context`: body and size words, motion verbs, negation) -> attach colours and shades to the
+nearest garment or object -> build the spec.
 
 Every token lands in exactly one bucket: "mapped" (it set a term), "unmeasurable" (understood, but no stored
 attribute measures it: reported in `unmeasurable`), "stop" (grammar word), "sensitive" (refused for legal
@@ -19,11 +20,11 @@ from dataclasses import dataclass, replace
 from vsearch.query.clock import DEFAULT_TZ, get_tz, parse_date_option, tz_name
 from vsearch.query.options import QueryOptions, spec_from_options
 from vsearch.query.spec import ColourTerm, QuerySpec
-from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _CONTENT_KINDS, _MODIFIER_KINDS, Bucket, Token,
+from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_KINDS, Bucket, Token,
                                    _match_lexicon, _starts_with, _Unit, tokenise)
+from vsearch.query.context import apply_negation, resolve_body_words, resolve_motion_verbs, riders
 from vsearch.query.timewords import _match_duration, _match_time
 
-TWO_WHEELERS = {"bicycle", "motorbike"}
 BARE_SHADE = {"dark": "black", "light": "white"}  # the colour a shade alone stands for
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "morning": (dt.time(6), dt.time(12)),
@@ -62,82 +63,7 @@ def _match_units(tokens: list[Token], cameras: dict[tuple[str, ...], str]) -> li
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Context rules
-
-
-def _apply_negation(units: list[_Unit]) -> None:
-    """A content term within 3 units after a negation is not applied (negation is not supported): reported."""
-    last_neg = -10
-    for k, u in enumerate(units):
-        if u.kind == "negation":
-            last_neg = k
-        elif u.kind in _CONTENT_KINDS and k - last_neg <= 3:
-            u.kind, u.bucket = "unknown", "unknown"
-
-
-def _is_person(u: _Unit) -> bool:
-    return u.kind == "person_sensitive" or (u.kind == "class" and u.value[0] == frozenset({"person"}))  # type: ignore[index]
-
-
-def _is_thing(u: _Unit) -> bool:
-    """A noun that is not a person: a vehicle or bike class, a garment, a carried item."""
-    return u.kind in ("garment", "item") or (u.kind == "class" and not _is_person(u))
-
-
-_COUNTABLE = {"un", "une", "le", "ce", "cet", "les", "des", "ces", "quel", "quelques"}  # "un type" = a guy
-
-
-def _resolve_body_words(units: list[_Unit]) -> None:
-    """Words whose meaning depends on the noun they go with.
-
-    "short": body height before a person word ("a short man"), otherwise the garment ("en short"). A size word
-    ("petit", "big") describes the body next to a person ("un grand type") and a thing otherwise ("petite
-    citadine", "big red lorry": understood, not measured). French "type": a guy after an article, a number or a
-    body word ("un type", "deux types", "grand type"), otherwise "of the kind" ("de type Transit")."""
-    for k, u in enumerate(units):
-        if u.kind == "sensitive" and u.value == "short":
-            nxt = units[k + 1] if k + 1 < len(units) else None
-            if nxt is None or not _is_person(nxt):
-                u.kind, u.value, u.lang = "garment", ("lower", None), "both"
-        elif u.kind == "sensitive" and u.value == "size":
-            j = k + 1
-            while j < len(units) and units[j].kind in ("colour", "shade", "unmeasurable", "sensitive"):
-                j += 1  # "petite citadine blanche", "small white hatchback", "big tall guy"
-            if j < len(units) and _is_thing(units[j]):
-                u.kind, u.value, u.bucket = "unmeasurable", "size", "unmeasurable"
-        elif u.kind == "stop" and u.value in ("type", "types") and k:
-            prev = units[k - 1]
-            if (prev.kind == "stop" and prev.value in _COUNTABLE) or prev.kind == "sensitive" or (
-                    prev.kind == "unmeasurable" and prev.value == "count"):
-                u.kind, u.lang = "person_sensitive", "fr"
-
-
-def _riders(units: list[_Unit]) -> bool:
-    """People named with a two-wheeler and no other vehicle ("person on a bike", "moto avec deux personnes") ride
-    it: they are inside its box, so only the two-wheeler is wanted. Not when a conjunction lists them as two
-    kinds of object ("pedestrians and cyclists")."""
-    people = [k for k, u in enumerate(units) if u.kind == "class" and _is_person(u)]
-    bikes = [k for k, u in enumerate(units) if u.kind == "class" and not _is_person(u)]
-    if not people or not bikes or any(not units[k].value[0] <= TWO_WHEELERS for k in bikes):  # type: ignore[index]
-        return False
-    return not any(u.kind == "stop" and u.value in _CONJ for u in units[min(people + bikes) : max(people + bikes)])
-
-
-def _resolve_motion_verbs(units: list[_Unit]) -> None:
-    """A verb of setting off or arriving ("part", "arrive", "sets off") is "leaving" / "entering" on its own, and
-    only says the object moves when a direction or another motion follows it within 3 words ("qui part vers la
-    gauche", "qui arrive vers la caméra")."""
-    for k, u in enumerate(units):
-        if u.kind != "motion_verb":
-            continue
-        ahead = [v for v in units[k + 1 : k + 4] if v.kind != "stop"][:1]
-        if ahead and ahead[0].kind in ("direction", "motion"):
-            u.kind, u.value, u.bucket = "stop", _STOP_VERB, "stop"
-        else:
-            u.kind = "motion"
-
-
-_STOP_VERB = "<verb>"  # the value of a motion verb read as a grammar word (no term)
+# Colours
 
 
 def _attach_colours(
@@ -291,9 +217,9 @@ def analyse(
     for u in units:
         if u.kind == "stop":
             u.value = _norm(u, tokens)
-    _resolve_body_words(units)
-    _resolve_motion_verbs(units)
-    _apply_negation(units)
+    resolve_body_words(units)
+    resolve_motion_verbs(units)
+    apply_negation(units)
     langs = {u.lang for u in units if u.bucket != "unknown" and u.kind not in ("unknown", "negation")} - {"both"}
     language = None if not tokens else "mixed" if len(langs) == 2 else langs.pop() if langs else None
     colour_outcomes, shade_of = _attach_colours(units, tokens, language or "en")
@@ -398,7 +324,7 @@ def analyse(
             u.bucket = units[used_shades[s]].bucket if s in used_shades else "unknown"
     if not classes and wants_person:
         classes = {"person"}
-    if _riders(units):
+    if riders(units):
         classes -= {"person"}
 
     tod_from, tod_to = _time_of_day(period, clock)

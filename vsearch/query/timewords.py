@@ -117,8 +117,8 @@ _DAY_PART_LEAD = {"this", "in", "the", "ce", "cet", "du", "de", "le", "l'", "d'"
 
 
 _SPOKEN = {("half", "past"): 30, ("quarter", "past"): 15, ("quarter", "to"): -15}
-_HOUR_WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-                                           "eleven", "twelve"), 1)}
+_HOUR_WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                                           "ten", "eleven", "twelve"), 1)}
 
 
 def _bare_hour_of_day_part(tokens: list[Token], i: int) -> _Clock | None:
@@ -131,7 +131,9 @@ def _bare_hour_of_day_part(tokens: list[Token], i: int) -> _Clock | None:
             offset_min, j = minutes, i + len(words)
             break
     word = tokens[j].norm if j < len(tokens) else ""
-    clock = _Clock(dt.time(_HOUR_WORDS[word]), 1, None, "en") if word in _HOUR_WORDS else _clock_at(tokens, j, bare=True)
+    clock = _clock_at(tokens, j, bare=True)
+    if word in _HOUR_WORDS:
+        clock = _Clock(dt.time(_HOUR_WORDS[word]), 1, None, "en")
     if clock is None or clock.suffix is not None or not 1 <= clock.time.hour <= 12 or clock.time.minute:
         return None
     j += clock.n
