@@ -553,6 +553,25 @@ def test_parked_up_is_stationary_not_a_direction() -> None:
     assert spec.stationary and spec.direction is None and spec.vehicle_types == {"van"}
 
 
+@pytest.mark.parametrize(("text", "classes", "colours"), [
+    ("a black BMW", {"car", "truck", "bus", "motorbike"}, (ColourTerm("black"),)),
+    ("voiture noire de marque BMW", {"car"}, (ColourTerm("black"),)),  # the vehicle word says more
+    ("une Yamaha rouge", {"motorbike"}, (ColourTerm("red"),)),
+])
+def test_a_make_means_a_vehicle_and_is_reported_not_measured(
+        text: str, classes: set[str], colours: tuple[ColourTerm, ...]) -> None:
+    spec = parse(text)
+    assert spec.classes == classes and spec.colours == colours and spec.unknown_words == ()
+    assert any(w.lower() in ("bmw", "yamaha") for w in spec.unmeasurable)
+
+
+def test_worn_colour_joined_to_a_garment_colour_shares_the_garment() -> None:
+    assert set(parse("person in red/white striped top").colours) == {ColourTerm("red", "upper"),
+                                                                     ColourTerm("white", "upper")}
+    spec = parse("man in red and a blue cap")  # two garments: "in red" stays the whole person
+    assert set(spec.colours) == {ColourTerm("red"), ColourTerm("blue", "head")}
+
+
 def test_car_park_is_a_place_not_a_car() -> None:
     spec = parse("lorry leaving the car park")
     assert spec.vehicle_types == {"truck"}

@@ -30,7 +30,7 @@ def _is_person(u: _Unit) -> bool:
 
 def _is_thing(u: _Unit) -> bool:
     """A noun that is not a person: a vehicle or bike class, a garment, a carried item."""
-    return u.kind in ("garment", "item") or (u.kind == "class" and not _is_person(u))
+    return u.kind in ("garment", "item", "make") or (u.kind == "class" and not _is_person(u))
 
 
 _COUNTABLE = {"un", "une", "le", "ce", "cet", "les", "des", "ces", "quel", "quelques"}  # "un type" = a guy

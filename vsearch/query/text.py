@@ -98,8 +98,9 @@ def _attach_colours(
         left_first = units[k].lang == "fr" or (units[k].lang == "both" and phrase_lang == "fr")
         sides = ((lo - 1, -1), (hi + 1, 1)) if left_first else ((hi + 1, 1), (lo - 1, -1))
         out[k] = _colour_target(units, lo, hi, sides)
-    # coordination: "rouge et noire", "a red and white top" share one target
-    provisional = ("free", "nominal")
+    # coordination: "rouge et noire", "a red and white top" share one target; so does a worn colour joined to
+    # the next one by the conjunction alone ("in red/white striped top", not "in red and a blue cap")
+    provisional = ("free", "nominal", "clothing")
     changed = True
     while changed:
         changed = False
@@ -109,7 +110,8 @@ def _attach_colours(
                     continue
                 gap = units[min(a, b) + 1 : max(a, b)]
                 joined = [u for u in gap if u.kind == "stop" and u.value in _CONJ]
-                if joined and all(u.kind in ("shade", "stop") for u in gap) and len(gap) <= 3:
+                close = len(gap) <= 3 if out[b][0] != "clothing" else len(gap) == 1
+                if joined and all(u.kind in ("shade", "stop") for u in gap) and close:
                     out[b] = out[a]
                     changed = True
     for k in colour_idx:
@@ -127,8 +129,8 @@ def _noun_outcome(u: _Unit) -> tuple[str, object] | None:
         return ("part", u.value[0])  # type: ignore[index]
     if u.kind == "class":
         return ("sensitive", None) if u.value[0] == frozenset({"person"}) else ("part", "any")  # type: ignore[index]
-    if u.kind == "rider":
-        return ("part", "any")  # worn by the rider, seen on the whole object
+    if u.kind in ("rider", "make"):
+        return ("part", "any")  # worn by the rider, seen on the whole object; a make is a vehicle
     if u.kind == "item":
         return ("item", None)
     if u.kind == "person_sensitive":
@@ -226,6 +228,7 @@ def analyse(
 
     found: dict[str, object] = {}
     classes: set[str] = set()
+    make_classes: set[str] = set()
     colours: list[ColourTerm] = []
     items: set[str] = set()
     vehicle_types: set[str] = set()
@@ -253,6 +256,9 @@ def analyse(
             classes |= wanted
             if vtype:
                 vehicle_types.add(vtype)
+        elif u.kind == "make":  # "a black BMW": a vehicle; the make itself is not measured
+            make_classes |= u.value  # type: ignore[arg-type]
+            u.bucket = "unmeasurable"
         elif u.kind in ("rider", "outfit"):
             pass  # only decides what a colour next to it describes
         elif u.kind == "unmeasurable":
@@ -322,8 +328,8 @@ def analyse(
     for s, u in enumerate(units):
         if u.kind == "shade":
             u.bucket = units[used_shades[s]].bucket if s in used_shades else "unknown"
-    if not classes and wants_person:
-        classes = {"person"}
+    if not classes:  # a vehicle word says more than a make ("voiture de marque BMW" is a car)
+        classes = make_classes or ({"person"} if wants_person else set())
     if riders(units):
         classes -= {"person"}
 

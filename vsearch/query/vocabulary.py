@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-KINDS = ("colour", "shade", "class", "rider", "garment", "outfit", "item", "unmeasurable", "direction", "motion",
+KINDS = ("colour", "shade", "class", "make", "rider", "garment", "outfit", "item", "unmeasurable", "direction", "motion",
          "motion_verb", "stationary",
          "day", "weekday", "period", "dayperiod", "person_sensitive", "sensitive", "stop", "negation")
 
@@ -43,6 +43,8 @@ def _value(kind: str, raw: dict[str, object]) -> object:
         return (name, shade or None)
     if kind == "class":
         return (frozenset(raw["classes"]), raw.get("vehicle_type"))  # type: ignore[arg-type]
+    if kind == "make":
+        return frozenset(raw["classes"])  # type: ignore[arg-type]
     if kind == "garment":
         return (raw["part"], raw.get("item"))
     if kind == "stationary":
