@@ -572,6 +572,13 @@ def test_worn_colour_joined_to_a_garment_colour_shares_the_garment() -> None:
     assert set(spec.colours) == {ColourTerm("red"), ColourTerm("blue", "head")}
 
 
+@pytest.mark.parametrize("text", ["person in white trainers", "personne en baskets blanches",
+                                  "someone carrying a red box"])
+def test_colour_of_an_unmeasured_thing_is_reported_not_put_on_the_person(text: str) -> None:
+    spec = parse(text)
+    assert spec.colours == () and len(spec.unmeasurable) == 2 and spec.unknown_words == ()
+
+
 def test_car_park_is_a_place_not_a_car() -> None:
     spec = parse("lorry leaving the car park")
     assert spec.vehicle_types == {"truck"}

@@ -25,6 +25,7 @@ from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_
 from vsearch.query.context import apply_negation, resolve_body_words, resolve_motion_verbs, riders
 from vsearch.query.timewords import _match_duration, _match_time
 
+_THINGS = {"footwear", "object"}  # unmeasurable nouns: a colour next to them is theirs ("white trainers")
 BARE_SHADE = {"dark": "black", "light": "white"}  # the colour a shade alone stands for
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "morning": (dt.time(6), dt.time(12)),
@@ -131,8 +132,8 @@ def _noun_outcome(u: _Unit) -> tuple[str, object] | None:
         return ("sensitive", None) if u.value[0] == frozenset({"person"}) else ("part", "any")  # type: ignore[index]
     if u.kind in ("rider", "make"):
         return ("part", "any")  # worn by the rider, seen on the whole object; a make is a vehicle
-    if u.kind == "item":
-        return ("item", None)
+    if u.kind == "item" or (u.kind == "unmeasurable" and u.value in _THINGS):
+        return ("item", None)  # a carried or worn thing: its colour is reported, not matched
     if u.kind == "person_sensitive":
         return ("sensitive", None)
     return None
