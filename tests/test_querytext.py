@@ -579,6 +579,12 @@ def test_colour_of_an_unmeasured_thing_is_reported_not_put_on_the_person(text: s
     assert spec.colours == () and len(spec.unmeasurable) == 2 and spec.unknown_words == ()
 
 
+def test_where_a_thing_is_worn_or_held_is_grammar() -> None:
+    spec = parse("personne avec un bonnet sur la tête, rouge")
+    assert spec.colours == (ColourTerm("red", "head"),) and spec.unknown_words == ()
+    assert parse("someone with a bag in the hand").unknown_words == ()
+
+
 def test_car_park_is_a_place_not_a_car() -> None:
     spec = parse("lorry leaving the car park")
     assert spec.vehicle_types == {"truck"}
