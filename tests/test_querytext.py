@@ -615,3 +615,34 @@ def test_blind_phrasings_parse_as_expected(name: str) -> None:
     failing = [f"{r.lang} {r.text!r}: {r.errors}" for r in results if not r.ok]
     assert sum(r.ok for r in results) >= passed, "\n".join(failing)
     assert sum(agree) >= agreeing
+
+
+@pytest.mark.parametrize("text", ["a man in black with a large bag", "someone in black carrying a large holdall",
+                                  "homme en noir avec un grand sac"])
+def test_a_worn_colour_is_not_carried_across_with_to_the_bag(text: str) -> None:
+    """'with'/'avec'/'carrying' open a phrase about another thing: the black is worn, not the bag's colour."""
+    spec = parse(text)
+    assert [(c.name, c.part) for c in spec.colours] == [("black", "any")]
+    assert spec.items == frozenset({"bag"})
+
+
+def test_the_lexicon_does_not_depend_on_the_hash_seed() -> None:
+    """'a' (EN) and 'à' (FR) fold to one key: it must be language-neutral whatever order a set iterates in,
+    else the same phrase reads as English in one process and as mixed in another."""
+    import subprocess
+    import sys
+
+    code = "\n".join([
+        "import hashlib",
+        "from vsearch.query.lexicon import _LEXICON",
+        "def canon(o):",
+        "    if isinstance(o, (set, frozenset)): return sorted(canon(x) for x in o)",
+        "    if isinstance(o, (tuple, list)): return [canon(x) for x in o]",
+        "    return repr(o)",
+        "text = repr(sorted(canon([k, *v]) for k, v in _LEXICON.items()))",
+        "print(hashlib.sha256(text.encode()).hexdigest(), _LEXICON[('a',)])"])
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout
+            for seed in (1, 2, 3, 4, 5)}
+    assert len(outs) == 1, outs
+    assert "'both'" in outs.pop()

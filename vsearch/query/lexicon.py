@@ -83,9 +83,12 @@ def _add(kind: str, value: object, fr: str = "", en: str = "", sep: str = " ") -
     """Add FR and EN words (or `sep`-separated phrases); one in both lists is language-neutral."""
     fr_set = {p.strip() for p in fr.split(sep) if p.strip()}
     en_set = {p.strip() for p in en.split(sep) if p.strip()}
-    for phrase in fr_set | en_set:
-        lang = "both" if phrase in fr_set and phrase in en_set else "fr" if phrase in fr_set else "en"
+    langs: dict[tuple[str, ...], set[str]] = {}  # folding can join two spellings ("a", "à") on one key
+    for phrase in sorted(fr_set | en_set):  # sorted: the lexicon must not depend on the hash seed
         key = _key(phrase)
+        langs.setdefault(key, set()).update(l for l, words in (("fr", fr_set), ("en", en_set)) if phrase in words)
+    for key, in_langs in langs.items():
+        lang = "both" if len(in_langs) == 2 else in_langs.pop()
         # elided forms stay whole in lexicon keys only when the tokeniser keeps them whole
         split: list[str] = []
         for word in key:
@@ -111,6 +114,11 @@ _CLOTHING_PREPS = {"en", "in", "wearing", "portant", "porte", "habille", "habill
 _ARTICLES = {"un", "une", "le", "la", "les", "l'", "des", "du", "de", "d'", "a", "an", "the", "some", "ce", "cette",
              "ces"}
 _CONJ = {"et", "and", "ou", "or", "/"}
+# words that open a new phrase about another thing: a colour is never carried across them to a noun ("in black
+# with a large bag": the black is worn, not the bag's)
+_NEW_PHRASE = {"with", "avec", "carrying", "carries", "carried", "holding", "holds", "held", "pushing", "pushes",
+               "pushed", "pulling", "pulls", "tenant", "tient", "tiennent", "pousse", "poussant", "poussent", "porteur",
+               "porteuse"}
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
 _NOUN_KINDS = {"class", "rider", "garment", "item", "person_sensitive"}
 _CONTENT_KINDS = {"class", "rider", "outfit", "colour", "shade", "garment", "item", "direction", "motion",

@@ -20,11 +20,12 @@ from dataclasses import dataclass, replace
 from vsearch.query.clock import DEFAULT_TZ, get_tz, parse_date_option, tz_name
 from vsearch.query.options import QueryOptions, spec_from_options
 from vsearch.query.spec import ColourTerm, QuerySpec
-from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_KINDS, Bucket, Token,
+from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_KINDS, _NEW_PHRASE, Bucket, Token,
                                    _match_lexicon, _starts_with, _Unit, tokenise)
 from vsearch.query.context import apply_negation, resolve_body_words, resolve_motion_verbs, riders
 from vsearch.query.timewords import _match_duration, _match_time
 
+_WALL = _CONJ | _CLOTHING_PREPS | _NEW_PHRASE  # grammar words a colour is not carried across to a noun
 _THINGS = {"footwear", "object"}  # unmeasurable nouns: a colour next to them is theirs ("white trainers")
 BARE_SHADE = {"dark": "black", "light": "white"}  # the colour a shade alone stands for
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
@@ -150,7 +151,7 @@ def _colour_target(units: list[_Unit], lo: int, hi: int, sides: tuple[tuple[int,
     for idx, step in sides:
         walked, modifiers = 0, 0
         while idx in inside and walked < 3 and (units[idx].kind in _MODIFIER_KINDS or (
-                units[idx].kind == "stop" and units[idx].value not in _CONJ | _CLOTHING_PREPS)):
+                units[idx].kind == "stop" and units[idx].value not in _WALL)):
             modifiers += units[idx].kind in _MODIFIER_KINDS
             idx += step
             walked += 1
@@ -173,7 +174,7 @@ def _colour_target(units: list[_Unit], lo: int, hi: int, sides: tuple[tuple[int,
     # 5. a noun up to 3 grammar words away ("voiture de couleur rouge"), not across "et"/"and"
     for idx, step in sides:
         walked = 0
-        while idx in inside and units[idx].kind == "stop" and units[idx].value not in _CONJ | _CLOTHING_PREPS \
+        while idx in inside and units[idx].kind == "stop" and units[idx].value not in _WALL \
                 and walked < 3:
             idx += step
             walked += 1
