@@ -132,6 +132,22 @@ def test_lane_scene_condenses_15x_within_the_collision_budget():
     assert loose.collision_rate <= 0.3
 
 
+def test_busy_crossing_traffic_condenses_5x_within_the_budget_and_replans_identically():
+    # 10 min, 100 cars and persons crossing the frame both ways on slanted paths: crossings everywhere.
+    # Greedy placement with one refining pass reached 4.4x here; the local search that re-places the
+    # tubes still colliding reaches 5.1x
+    items, span_s = items_of(synth.busy_scene(Path("unused.mp4"), 600.0, 100, write=False))
+    plan = plan_placement(items, fps=FPS, width_px=640, height_px=360)
+    assert plan.max_collision_met and plan.collision_rate <= 0.05
+    assert span_s / (plan.n_frames / FPS) >= 4.8, plan.n_frames / FPS
+    assert set(plan.start_frame) == {it.key for it in items}
+    assert all(0 <= plan.start_frame[it.key] and plan.start_frame[it.key] + it.n_frames <= plan.n_frames
+               for it in items)  # every tube whole, inside the synopsis
+    assert plan.lower_bound_frames <= plan.n_frames
+    again = plan_placement(list(reversed(items)), fps=FPS, width_px=640, height_px=360)
+    assert again == plan  # deterministic, whatever order the tubes come in
+
+
 def test_max_duration_caps_and_reports_the_collision_it_costs():
     items, _ = items_of(lane_scene(Path("unused.mp4"), write=False))
     plan = plan_placement(items, fps=FPS, width_px=640, height_px=360, limits=PlanLimits(max_duration_s=20.0))
