@@ -70,6 +70,9 @@ class PlanLimits:
     max_collision: float = 0.05  # share of object-frames allowed to collide
     max_duration_s: float | None = None  # cap on the length; may force collisions above max_collision
     max_on_screen: int | None = None  # most objects on screen at once
+    # show the objects heading the same way together, one heading after the other (see _headings): far
+    # fewer crossings, hence a shorter synopsis on two-way traffic, at the cost of chronology
+    by_direction: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,41 @@ def _grid(items: list[PlanItem], width_px: int, height_px: int) -> tuple[int, in
     return cols, max(1, int(round(cols * height_px / width_px)))
 
 
+def _headings(items: list[PlanItem]) -> list[int]:
+    """Each item's heading: 0-3 for a net move east, south, west, north (the nearest of the four), 4 for
+    an object that ends less than its own size from where it started (it stays about in place)."""
+    out = []
+    for it in items:
+        b = it.boxes_out
+        (dx, dy) = (b[-1, 0] + b[-1, 2] - b[0, 0] - b[0, 2]) / 2, (b[-1, 1] + b[-1, 3] - b[0, 1] - b[0, 3]) / 2
+        size = float(np.median(np.minimum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])))
+        out.append(4 if np.hypot(dx, dy) < size else int(np.round(np.arctan2(dy, dx) / (np.pi / 2))) % 4)
+    return out
+
+
+def _slots(items: list[PlanItem], by_direction: bool) -> tuple[list[PlanItem], list[float]]:
+    """The items in planning order and each one's time-lapse slot (0..1: where in the synopsis it would
+    start if the synopsis were the source played faster). Plain: real-time order, the slot its share of the
+    source span. By direction: heading after heading (in the order of each heading's first object), each
+    heading given a share of the synopsis in proportion to its object-frames, real-time order within it."""
+    heading = _headings(items) if by_direction else [0] * len(items)
+    first: dict[int, float] = {}
+    frames: dict[int, int] = {}
+    for h, it in zip(heading, items):
+        first[h] = min(first.get(h, np.inf), it.order_s)
+        frames[h] = frames.get(h, 0) + it.n_frames
+    rank = {h: r for r, h in enumerate(sorted(first, key=lambda h: (first[h], h)))}
+    begin, total, at = {}, sum(frames.values()), 0
+    for h in sorted(rank, key=rank.get):
+        begin[h], at = at / total, at + frames[h]
+    pairs = sorted(zip(heading, items), key=lambda p: (rank[p[0]], p[1].order_s, p[1].key))
+    span = {h: (min(it.order_s for g, it in pairs if g == h), max(it.order_s for g, it in pairs if g == h))
+            for h in rank}
+    rel = [begin[h] + frames[h] / total * (it.order_s - span[h][0]) / max(span[h][1] - span[h][0], 1e-9)
+           for h, it in pairs]
+    return [it for _, it in pairs], rel
+
+
 def _coverage(boxes: np.ndarray, width: int, height: int, cols: int, rows: int) -> np.ndarray:
     """(N, rows*cols) fraction of each grid cell covered by each box (exact for axis-aligned boxes)."""
     cw, ch = width / cols, height / rows
@@ -105,8 +143,8 @@ class _Packer:
     """Greedy placement for a given length; the per-step grid coverage of every item is computed once."""
 
     def __init__(self, items: list[PlanItem], fps: float, width_px: int, height_px: int,
-                 max_on_screen: int | None):
-        self.items = sorted(items, key=lambda it: (it.order_s, it.key))
+                 max_on_screen: int | None, by_direction: bool = False):
+        self.items, self.rel = _slots(items, by_direction)
         self.step = max(1, int(round(PLAN_STEP_S * fps)))
         self.max_on_screen = max_on_screen
         cols, rows = _grid(items, width_px, height_px)
@@ -124,8 +162,6 @@ class _Packer:
                               np.concatenate([row[z] for z, row in zip(nz, m)]).astype(np.float32)))
             self.area.append(np.maximum(m.sum(axis=1), 1e-6))
             self.own.append(np.array([float(v @ v) for _, v in self.cover[-1]]))
-        t0, t1 = self.items[0].order_s, self.items[-1].order_s
-        self.rel = [(it.order_s - t0) / max(t1 - t0, 1e-9) for it in self.items]
 
     def place(self, length: int, give_up_frames: float | None = None) -> dict[str, int] | None:
         """Start frames (multiples of the step) for a synopsis of `length` frames; None when the
@@ -234,7 +270,7 @@ def plan_placement(items: list[PlanItem], *, fps: float, width_px: int, height_p
         raise ValueError(f"max_collision must be in [0, 1], got {limits.max_collision}")
     if limits.max_on_screen is not None and limits.max_on_screen < 1:
         raise ValueError(f"max_on_screen must be >= 1, got {limits.max_on_screen}")
-    packer = _Packer(items, fps, width_px, height_px, limits.max_on_screen)
+    packer = _Packer(items, fps, width_px, height_px, limits.max_on_screen, limits.by_direction)
     longest = max(it.n_frames for it in items)
     bound = lower_bound_frames([it.boxes_out for it in items], limits.max_collision, limits.max_on_screen)
     cap = None if limits.max_duration_s is None else max(longest, int(np.floor(limits.max_duration_s * fps)))
@@ -276,7 +312,7 @@ def plan_placement(items: list[PlanItem], *, fps: float, width_px: int, height_p
         tried[good] = (packer.place(good), 1.0)
     starts = tried[good][0]
     if starts is None:  # only when the cap leaves no room for the on-screen limit: ignore that limit
-        starts = _Packer(items, fps, width_px, height_px, None).place(good)
+        starts = _Packer(items, fps, width_px, height_px, None, limits.by_direction).place(good)
         assert starts is not None
     n_frames = max(starts[it.key] + it.n_frames for it in items)
     rate = packer.rate(starts, n_frames, 1)
