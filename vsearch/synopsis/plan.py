@@ -16,7 +16,10 @@ after pass until none moves (a move is kept only when it lowers the moved tube's
 crossing traffic the greedy pass leaves collisions spread thinly over most tubes: the local search is what
 brings the length down (1 h busy synthetic: 883 s -> 523 s at the same budget). The order cost is kept
 small: with 30 objects on screen, a move of a few seconds reverses many pairs, and a heavier weight kept
-tubes on colliding spots to save a little disorder. The plan's collision rate is then measured
+tubes on colliding spots to save a little disorder. With `PlanLimits.by_direction` the time-lapse slots
+put each heading in its own stretch of the synopsis (`_slots`): on two-way traffic most collisions are
+crossings of objects going opposite ways, and those mostly vanish (1 h busy: 523 s -> 413 s), at the cost
+of the order between headings. The plan's collision rate is then measured
 exactly (box IoU, `collisions.collision_rate`); the shortest L whose plan stays within `max_collision` is
 found by a growing then bisecting search, starting from `collisions.lower_bound_frames`. Chronology is
 therefore soft: the disorder is reported, not enforced. Pure numpy, no I/O; deterministic.
@@ -233,7 +236,7 @@ class _Packer:
 
     def _best(self, i: int, length: int, earlier: np.ndarray, later: np.ndarray) -> tuple[int, float] | None:
         """Best start step for item i given the others in the grid (`earlier`/`later`: sorted starts of the
-        tubes that happened before / after it), and its colliding planning steps there."""
+        tubes before / after it in planning order), and its colliding planning steps there."""
         it, cover, area = self.items[i], self.cover[i], self.area[i]
         d = len(cover)
         n_all = max(1, (length - it.n_frames) // self.step + 1)
