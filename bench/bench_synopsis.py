@@ -2,6 +2,7 @@
 truth, full-box masks).
 
     python bench/bench_synopsis.py [--scene busy|lanes|both] [--max-collision 0.05] [--max-duration S]
+                                   [--by-direction]
                                    [--minutes 60] [--objects 600] [--work /tmp/vsearch_bench]
 
 Footage is generated once and cached in --work. A baseline measured in the same run (decoding the whole
@@ -104,11 +105,13 @@ def main() -> None:
     ap.add_argument("--objects", type=int, default=600)
     ap.add_argument("--max-collision", type=float, default=0.05)
     ap.add_argument("--max-duration", type=float, default=None)
+    ap.add_argument("--by-direction", action="store_true", help="plan heading by heading (see plan.PlanLimits)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/vsearch_bench"))
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared, noisy)")
-    opts = SynopsisOptions(max_collision=a.max_collision, max_duration_s=a.max_duration)
+    opts = SynopsisOptions(max_collision=a.max_collision, max_duration_s=a.max_duration,
+                           by_direction=a.by_direction)
     if a.scene in ("lanes", "both"):
         src = a.work / "lanes_10min_40obj.mp4"
         cached = src.exists() and src.with_suffix(".gt.json").exists()

@@ -10,7 +10,16 @@ minimises
   + order       a small cost per already-placed (earlier) tube that would be shown after it,
   + position    distance from its time-lapse slot (its relative position in the source span),
 
-never putting more than `max_on_screen` objects on screen. The plan's collision rate is then measured
+never putting more than `max_on_screen` objects on screen. One refining pass re-places every tube given all
+the others; then a local search re-places only the tubes that still collide, most colliding first, pass
+after pass until none moves (a move is kept only when it lowers the moved tube's colliding steps). On busy
+crossing traffic the greedy pass leaves collisions spread thinly over most tubes: the local search is what
+brings the length down (1 h busy synthetic: 883 s -> 523 s at the same budget). The order cost is kept
+small: with 30 objects on screen, a move of a few seconds reverses many pairs, and a heavier weight kept
+tubes on colliding spots to save a little disorder. With `PlanLimits.by_direction` the time-lapse slots
+put each heading in its own stretch of the synopsis (`_slots`): on two-way traffic most collisions are
+crossings of objects going opposite ways, and those mostly vanish (1 h busy: 523 s -> 413 s), at the cost
+of the order between headings. The plan's collision rate is then measured
 exactly (box IoU, `collisions.collision_rate`); the shortest L whose plan stays within `max_collision` is
 found by a growing then bisecting search, starting from `collisions.lower_bound_frames`. Chronology is
 therefore soft: the disorder is reported, not enforced. Pure numpy, no I/O; deterministic.
@@ -33,8 +42,9 @@ WINDOW_MIN_S = 60.0
 WINDOW_SHARE = 0.15
 W_COLLISION = 1.0  # per colliding planning step
 W_OVERLAP = 0.1  # per unit of overlapped share of the object's own area (tie-break)
-W_ORDER = 0.1  # per earlier tube shown later
+W_ORDER = 0.02  # per earlier tube shown later
 REFINE_ROUNDS = 1  # passes that re-place each tube given all the others
+LOCAL_ROUNDS = 12  # then at most this many passes that re-place only the tubes still colliding
 # a trial length is given up when its greedy pass already finds this many times the collision budget
 # (at least GIVE_UP_MIN_SHARE of the object-frames) colliding: the search then tries a longer one
 GIVE_UP = 4.0
@@ -63,6 +73,9 @@ class PlanLimits:
     max_collision: float = 0.05  # share of object-frames allowed to collide
     max_duration_s: float | None = None  # cap on the length; may force collisions above max_collision
     max_on_screen: int | None = None  # most objects on screen at once
+    # show the objects heading the same way together, one heading after the other (see _headings): far
+    # fewer crossings, hence a shorter synopsis on two-way traffic, at the cost of chronology
+    by_direction: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,41 @@ def _grid(items: list[PlanItem], width_px: int, height_px: int) -> tuple[int, in
     return cols, max(1, int(round(cols * height_px / width_px)))
 
 
+def _headings(items: list[PlanItem]) -> list[int]:
+    """Each item's heading: 0-3 for a net move east, south, west, north (the nearest of the four), 4 for
+    an object that ends less than its own size from where it started (it stays about in place)."""
+    out = []
+    for it in items:
+        b = it.boxes_out
+        (dx, dy) = (b[-1, 0] + b[-1, 2] - b[0, 0] - b[0, 2]) / 2, (b[-1, 1] + b[-1, 3] - b[0, 1] - b[0, 3]) / 2
+        size = float(np.median(np.minimum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])))
+        out.append(4 if np.hypot(dx, dy) < size else int(np.round(np.arctan2(dy, dx) / (np.pi / 2))) % 4)
+    return out
+
+
+def _slots(items: list[PlanItem], by_direction: bool) -> tuple[list[PlanItem], list[float]]:
+    """The items in planning order and each one's time-lapse slot (0..1: where in the synopsis it would
+    start if the synopsis were the source played faster). Plain: real-time order, the slot its share of the
+    source span. By direction: heading after heading (in the order of each heading's first object), each
+    heading given a share of the synopsis in proportion to its object-frames, real-time order within it."""
+    heading = _headings(items) if by_direction else [0] * len(items)
+    first: dict[int, float] = {}
+    frames: dict[int, int] = {}
+    for h, it in zip(heading, items):
+        first[h] = min(first.get(h, np.inf), it.order_s)
+        frames[h] = frames.get(h, 0) + it.n_frames
+    rank = {h: r for r, h in enumerate(sorted(first, key=lambda h: (first[h], h)))}
+    begin, total, at = {}, sum(frames.values()), 0
+    for h in sorted(rank, key=rank.get):
+        begin[h], at = at / total, at + frames[h]
+    pairs = sorted(zip(heading, items), key=lambda p: (rank[p[0]], p[1].order_s, p[1].key))
+    span = {h: (min(it.order_s for g, it in pairs if g == h), max(it.order_s for g, it in pairs if g == h))
+            for h in rank}
+    rel = [begin[h] + frames[h] / total * (it.order_s - span[h][0]) / max(span[h][1] - span[h][0], 1e-9)
+           for h, it in pairs]
+    return [it for _, it in pairs], rel
+
+
 def _coverage(boxes: np.ndarray, width: int, height: int, cols: int, rows: int) -> np.ndarray:
     """(N, rows*cols) fraction of each grid cell covered by each box (exact for axis-aligned boxes)."""
     cw, ch = width / cols, height / rows
@@ -98,8 +146,8 @@ class _Packer:
     """Greedy placement for a given length; the per-step grid coverage of every item is computed once."""
 
     def __init__(self, items: list[PlanItem], fps: float, width_px: int, height_px: int,
-                 max_on_screen: int | None):
-        self.items = sorted(items, key=lambda it: (it.order_s, it.key))
+                 max_on_screen: int | None, by_direction: bool = False):
+        self.items, self.rel = _slots(items, by_direction)
         self.step = max(1, int(round(PLAN_STEP_S * fps)))
         self.max_on_screen = max_on_screen
         cols, rows = _grid(items, width_px, height_px)
@@ -107,6 +155,7 @@ class _Packer:
         self.cover: list[list[tuple[np.ndarray, np.ndarray]]] = []
         self.area: list[np.ndarray] = []
         self.flat: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.own: list[np.ndarray] = []  # per step, the overlap a tube has with itself (see _hits_at)
         for it in self.items:
             m = _coverage(it.boxes_out[::self.step].astype(np.float64), width_px, height_px, cols, rows)
             nz = [np.flatnonzero(row) for row in m]
@@ -115,8 +164,7 @@ class _Packer:
             self.flat.append((np.concatenate(nz), np.repeat(np.arange(len(nz)), [len(z) for z in nz]),
                               np.concatenate([row[z] for z, row in zip(nz, m)]).astype(np.float32)))
             self.area.append(np.maximum(m.sum(axis=1), 1e-6))
-        t0, t1 = self.items[0].order_s, self.items[-1].order_s
-        self.rel = [(it.order_s - t0) / max(t1 - t0, 1e-9) for it in self.items]
+            self.own.append(np.array([float(v @ v) for _, v in self.cover[-1]]))
 
     def place(self, length: int, give_up_frames: float | None = None) -> dict[str, int] | None:
         """Start frames (multiples of the step) for a synopsis of `length` frames; None when the
@@ -147,7 +195,39 @@ class _Packer:
                         return None
                 start[i] = s
                 self._add(i, s, +1)
+        self._settle(start, length)
         return {it.key: int(s) * step for it, s in zip(self.items, start)}
+
+    def _settle(self, start: np.ndarray, length: int) -> None:
+        """Local search: re-place each tube that still collides (most colliding first) at its best start
+        given all the others, pass after pass, until a pass moves none or LOCAL_ROUNDS is reached. A move
+        never raises the moved tube's own colliding steps, so the total falls or stays."""
+        for _ in range(LOCAL_ROUNDS):
+            hits = np.array([self._hits_at(i, int(s)) for i, s in enumerate(start)])
+            moved = 0
+            for i in np.lexsort((np.arange(len(hits)), -hits))[:int(np.count_nonzero(hits))]:
+                self._add(i, int(start[i]), -1)
+                earlier, later = np.sort(start[:i]), np.sort(start[i + 1:])
+                got = self._best(i, length, earlier, later)
+                s = int(start[i]) if got is None or got[1] >= hits[i] else got[0]
+                moved += s != start[i]
+                start[i] = s
+                self._add(i, s, +1)
+            if not moved:
+                return
+
+    def _hits_at(self, i: int, s: int) -> int:
+        """Colliding planning steps of placed tube i at start step s, against the others in the grid."""
+        ov = self._overlaps(i, s, 1)[:, 0] - self.own[i]  # less its own share
+        return int(np.count_nonzero(ov > OVERLAP_SHARE * self.area[i]))
+
+    def _overlaps(self, i: int, a: int, n_cand: int) -> np.ndarray:
+        """(steps of tube i, n_cand): how much of the grid the others cover under each of its planning steps,
+        weighted by its own coverage, when it starts at step a, a + 1, ... a + n_cand - 1."""
+        out = np.empty((len(self.cover[i]), n_cand), np.float64)
+        for j, (nz, v) in enumerate(self.cover[i]):  # a small matrix product per step: faster than one gather
+            out[j] = v @ self._occ[nz, a + j:a + j + n_cand]
+        return out
 
     def _add(self, i: int, s: int, sign: int) -> None:
         cells, steps, share = self.flat[i]  # each (cell, step) once: a plain fancy-indexed add is exact
@@ -156,7 +236,7 @@ class _Packer:
 
     def _best(self, i: int, length: int, earlier: np.ndarray, later: np.ndarray) -> tuple[int, float] | None:
         """Best start step for item i given the others in the grid (`earlier`/`later`: sorted starts of the
-        tubes that happened before / after it), and its colliding planning steps there."""
+        tubes before / after it in planning order), and its colliding planning steps there."""
         it, cover, area = self.items[i], self.cover[i], self.area[i]
         d = len(cover)
         n_all = max(1, (length - it.n_frames) // self.step + 1)
@@ -164,12 +244,9 @@ class _Packer:
         a = int(max(0, np.floor(slot - self._window)))
         b = int(min(n_all, np.ceil(slot + self._window) + 1))
         n_cand = b - a
-        hits = np.zeros(n_cand, np.float64)
-        over = np.zeros(n_cand, np.float64)
-        for j, (nz, v) in enumerate(cover):
-            ov = v @ self._occ[nz, a + j:a + j + n_cand]
-            hits += ov > OVERLAP_SHARE * area[j]
-            over += ov / area[j]
+        ov = self._overlaps(i, a, n_cand)
+        hits = np.count_nonzero(ov > OVERLAP_SHARE * area[:, None], axis=0).astype(np.float64)
+        over = (ov / area[:, None]).sum(axis=0)
         cand = np.arange(a, b)
         cost = W_COLLISION * hits + W_OVERLAP * over / d
         reversed_ = (len(earlier) - np.searchsorted(earlier, cand, side="right")) + np.searchsorted(later, cand)
@@ -196,7 +273,7 @@ def plan_placement(items: list[PlanItem], *, fps: float, width_px: int, height_p
         raise ValueError(f"max_collision must be in [0, 1], got {limits.max_collision}")
     if limits.max_on_screen is not None and limits.max_on_screen < 1:
         raise ValueError(f"max_on_screen must be >= 1, got {limits.max_on_screen}")
-    packer = _Packer(items, fps, width_px, height_px, limits.max_on_screen)
+    packer = _Packer(items, fps, width_px, height_px, limits.max_on_screen, limits.by_direction)
     longest = max(it.n_frames for it in items)
     bound = lower_bound_frames([it.boxes_out for it in items], limits.max_collision, limits.max_on_screen)
     cap = None if limits.max_duration_s is None else max(longest, int(np.floor(limits.max_duration_s * fps)))
@@ -238,7 +315,7 @@ def plan_placement(items: list[PlanItem], *, fps: float, width_px: int, height_p
         tried[good] = (packer.place(good), 1.0)
     starts = tried[good][0]
     if starts is None:  # only when the cap leaves no room for the on-screen limit: ignore that limit
-        starts = _Packer(items, fps, width_px, height_px, None).place(good)
+        starts = _Packer(items, fps, width_px, height_px, None, limits.by_direction).place(good)
         assert starts is not None
     n_frames = max(starts[it.key] + it.n_frames for it in items)
     rate = packer.rate(starts, n_frames, 1)

@@ -47,6 +47,7 @@ class SynopsisOptions:
     density: int | None = None  # most objects on screen at once; None: as many as the collision budget allows
     speed_up: float = 1.0  # tubes longer than long_tube_s are played this many times faster
     long_tube_s: float = 60.0
+    by_direction: bool = False  # objects heading the same way shown together (shorter on two-way traffic)
     label: bool = True
     feather_px: int = 4
     plate_window_s: float = 600.0  # background refreshed every this much source time
@@ -165,7 +166,7 @@ def _plan(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions) -> Pla
         clip = clips[t.source_id]
         boxes = boxes_to_output(interp_boxes(t, job.frame_pts(i)), clip, job.out_w)
         items.append(PlanItem(str(i), clip.wall_s(t.first_pts_s), boxes))
-    limits = PlanLimits(opts.max_collision, opts.max_duration_s, opts.density)
+    limits = PlanLimits(opts.max_collision, opts.max_duration_s, opts.density, opts.by_direction)
     plan = plan_placement(items, fps=f, width_px=job.out_w, height_px=job.out_h, limits=limits)
     job.starts = [plan.start_frame[str(i)] for i in range(len(job.tubes))]
     return plan
