@@ -45,6 +45,9 @@ def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output
              speed_up: Annotated[float, typer.Option("--speed-up", help="Play objects on screen longer than "
                                                      "--long-tube this many times faster.")] = 1.0,
              long_tube: Annotated[float, typer.Option("--long-tube", help="Seconds; see --speed-up.")] = 60.0,
+             by_direction: Annotated[bool, typer.Option("--by-direction", help="Play each heading (east, south, "
+                                                        "west, north, staying) in its own stretch: shorter, less "
+                                                        "chronological.")] = False,
              padding: Annotated[float, typer.Option(help="Passages: seconds kept around each hit.")] = 2.0,
              mask: Annotated[str, typer.Option(help="Passages: grey | blur for non-matching objects.")] = "grey",
              case: CaseOpt = "", reason: ReasonOpt = "", investigator: InvestigatorOpt = None,
@@ -56,7 +59,7 @@ def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output
     st = Store(store, create=False)
     params = {**args.params(), "passages": passages, "max_collision": max_collision, "density": density,
               "max_duration": max_duration, "speed_up": speed_up, "long_tube": long_tube,
-              "from_results": str(from_results) if from_results else None}
+              "by_direction": by_direction, "from_results": str(from_results) if from_results else None}
     with guarded("synopsis", store, config, investigator, case, reason, recipient, params) as rec:
         if from_results is not None:
             tubes, res = exhibits.tubes_from_results(st, from_results), None
@@ -74,7 +77,8 @@ def synopsis(output: Annotated[Path, typer.Option("-o", "--output", help="Output
                                                                            tz=get_tz(tz)), progress)
             else:
                 opts = SynopsisOptions(max_collision=max_collision, density=density, max_duration_s=max_duration,
-                                       speed_up=speed_up, long_tube_s=long_tube, tz=get_tz(tz))
+                                       speed_up=speed_up, long_tube_s=long_tube, by_direction=by_direction,
+                                       tz=get_tz(tz))
                 made = exhibits.synopsis(st, tubes, output, opts, progress)
         parts = [dataclasses.asdict(p) | {"entries": len(getattr(p, "entries", ()))} for p in made.parts]
         rec.result = {"objects": len(tubes), "files": [str(p.video_path) for p in made.parts]}

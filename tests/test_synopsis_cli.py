@@ -95,3 +95,20 @@ def test_non_matching_objects_never_appear(rendered: dict) -> None:
     for t, img in _frames(rendered["out"]):
         for colour in ("green", "blue", "yellow", "purple", "orange"):
             assert _near(img, colour, 30).sum() < 20, (t, colour)
+
+
+def test_by_direction_groups_the_headings_and_keeps_every_object(rendered: dict) -> None:
+    """`--by-direction` reaches the planner: the option is recorded in the source map, every object is still
+    there, and the objects heading east all play before (or all after) those heading west."""
+    out = rendered["root"] / "by-direction.mp4"
+    r = vsearch_cli("synopsis", "--colour", MATCH, "-o", str(out), "--by-direction", *rendered["access"])
+    assert r.returncode == 0, r.stderr
+    smap = json.loads(out.with_suffix(".json").read_text())
+    assert smap["options"]["by_direction"] is True
+    assert len(smap["tubes"]) == 6
+
+    def heading(t: dict) -> int:
+        return 1 if t["samples"][-1][2][0] > t["samples"][0][2][0] else -1  # box x at the last vs first sample
+    spans = sorted((t["synopsis_start_s"], heading(t)) for t in smap["tubes"])
+    order = [h for _, h in spans]
+    assert order == sorted(order) or order == sorted(order, reverse=True), spans
