@@ -37,7 +37,11 @@ _BG_RATIO = 0.9  # MOG2 background ratio
 CLASS_ID = {name: i for i, name in enumerate(CLASSES)}
 OTHER_ID = CLASS_ID["other"]
 DEFAULT_CONF = 0.2  # tracker input: keep recall, the tracker needs several hits to confirm a tube
-DEFAULT_THREADS = 2
+# OpenVINO threads of a model detector. One: the network runs on one core while the tracker and describers run on
+# the other (the detect stage's look-ahead); on 2 cores a second thread cost ~30 % more CPU per frame (18 vs 24 ms
+# for pvb-2002, spinning threads) for a lower latency that the look-ahead no longer needs, and gave the same
+# outputs bit for bit (docs/benchmarks.md, "Detection beside tracking").
+DEFAULT_THREADS = 1
 # OpenVINO streams of a model detector: 1 = each frame on all threads (measured against 2, docs/benchmarks.md)
 DEFAULT_STREAMS = 1
 IN_FLIGHT = 2  # frames whose network may run at once: this one and the next (the detect stage's look-ahead)
@@ -417,7 +421,7 @@ DETECTOR_CHOICES: tuple[str, ...] = ("auto", "motion", *DETECTORS)
 
 
 def make_detector(kind: str = "auto", models: ModelSet | None = None, *, conf_threshold: float = DEFAULT_CONF,
-                  threads: int = DEFAULT_THREADS, runtime: Runtime = "openvino",
+                  threads: int | None = None, runtime: Runtime = "openvino",
                   mask_max_side_px: int = 320, streams: int | None = None) -> DetectorChoice:
     """Build a detector from a resolved model set (default: `resolve_models()`, which includes the built-in
     models). "auto": the verified model detector of lowest `auto_rank` (pvb-2002, then yolox-nano), else motion
@@ -436,7 +440,8 @@ def make_detector(kind: str = "auto", models: ModelSet | None = None, *, conf_th
     motion = MotionDetector(max_side_px=mask_max_side_px)  # foreground masks for model boxes
     ranked = sorted((k for k in DETECTORS.values() if k.auto_rank is not None), key=lambda k: k.auto_rank or 0)
     wanted = [k.key for k in ranked] if kind == "auto" else [kind]
-    settings = DetectorSettings(conf_threshold, threads, runtime, DEFAULT_STREAMS if streams is None else streams)
+    settings = DetectorSettings(conf_threshold, DEFAULT_THREADS if threads is None else threads, runtime,
+                                DEFAULT_STREAMS if streams is None else streams)
     no_runtime = missing_runtime("openvino" if kind != "yolox-nano" else runtime)
     for key in wanted:
         path = models.path(key)

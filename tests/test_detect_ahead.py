@@ -171,3 +171,24 @@ def test_a_frame_started_ahead_for_other_pixels_is_not_used(car_clip: Path) -> N
     assert ctx.detections is not None
     np.testing.assert_array_equal(ctx.detections.detections.boxes_xyxy, stage.detector.detect(b).boxes_xyxy)
     assert len(ctx.detections.detections.boxes_xyxy) > 0
+
+
+def test_one_detector_thread_gives_the_boxes_of_two(car_clip: Path) -> None:
+    """The detector runs on one OpenVINO thread by default (the look-ahead overlaps it with the tracker): its
+    boxes are those of the two-thread network it replaced, bit for bit, on real frames with cars."""
+    from vsearch.indexers.detect import DEFAULT_THREADS, make_detector
+    from vsearch.models.resolve import resolve_models
+
+    models = resolve_models(shared_path("models"))
+    one = make_detector("pvb-2002", models).detector
+    two = make_detector("pvb-2002", models, threads=2).detector
+    assert DEFAULT_THREADS == 1
+    n = 0
+    for k, f in enumerate(open_decode(car_clip, probe(car_clip), DecodeOptions())):
+        if k % 2:
+            continue
+        a, b = one.detect(f), two.detect(f)
+        np.testing.assert_array_equal(a.boxes_xyxy, b.boxes_xyxy)
+        np.testing.assert_array_equal(a.scores, b.scores)
+        n += len(a.boxes_xyxy)
+    assert n >= 20
