@@ -23,6 +23,12 @@ samples).
 
 `--eval`: ungated vs motion-gated on all the evaluation footage (every clip of ../shared/footage and
 sample_clips/, and carsparse): tubes found, tubes lost, wall time, and decode-only time in the same run.
+
+`--ahead [--rounds N]`: the detect stage's look-ahead (the next frame's network started while this one is tracked)
+against none, in interleaved rounds on busy720 (ungated, stage breakdown) and carquiet (motion gate, the default),
+with decode-only in each round (before: no look-ahead, detector on 2 threads; now: the defaults). A mode may carry
+flags after "+": noahead (`detect_ahead=False`), 2streams (detector compiled for 2 streams), noprefetch (no reader
+thread: the job's default; the other modes read 4 frames ahead as before), 2threads (the detector on 2 threads).
 """
 
 from __future__ import annotations
@@ -127,6 +133,7 @@ class _Timed:
 
 
 def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
+    from vsearch.indexers import detect as detect_module
     from vsearch.indexers.decode import DecodeOptions, open_decode, probe
     from vsearch.indexers.detect import make_detector
     from vsearch.indexing.gating import SKIP_REASONS
@@ -136,6 +143,11 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
 
     info = probe(path)
     out: dict[str, object] = {"mode": mode, "footage_s": info.duration_s}
+    mode, *flags = mode.split("+")
+    if "2streams" in flags:
+        detect_module.DEFAULT_STREAMS = 2
+    if "2threads" in flags:  # the detector's thread count before the look-ahead
+        detect_module.DEFAULT_THREADS = 2
     ru0 = _cpu_s()
     t0 = time.perf_counter()
     if mode in ("decode", "detect"):
@@ -150,7 +162,8 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
     else:
         opts = IndexOptions(store=Path("/nonexistent"), detector="pvb-2002", models_dir=models_dir,
                             gate={"gated": "motion", "packets": "packets"}.get(mode, "off"),
-                            prefetch_frames=0 if mode == "full-noprefetch" else 4)
+                            prefetch_frames=0 if mode == "full-noprefetch" or "noprefetch" in flags else 4,
+                            detect_ahead="noahead" not in flags)
         stages, _, _ = build_stages(opts)
         if mode == "stages":
             stages = [_Timed(s) for s in stages]  # type: ignore[misc]
@@ -282,6 +295,82 @@ def stage_breakdown(path: Path, models_dir: Path, rounds: int = 3) -> None:
               f"{100 * v / med['index_file_s']:.0f} % |")
 
 
+# before = the code before the look-ahead (no look-ahead, detector on 2 threads); now = the defaults
+AHEAD_PLAN = (("busy720", "decode"), ("busy720", "stages+noprefetch+noahead+2threads"),
+              ("busy720", "stages+noprefetch+2threads"), ("busy720", "stages+noprefetch"),
+              ("carquiet", "decode"), ("carquiet", "gated+noprefetch+noahead+2threads"), ("carquiet", "gated+noprefetch"))
+
+
+def ahead_ab(files: dict[str, Path], models_dir: Path, rounds: int) -> None:
+    """Look-ahead on / off (and 2 streams) in interleaved rounds: every arm sees the same machine load."""
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for k in range(rounds):
+        for name, mode in AHEAD_PLAN:
+            r = subprocess.run([sys.executable, __file__, "--models-dir", str(models_dir), "--one", mode,
+                                str(files[name])], capture_output=True, text=True, check=True)
+            res = json.loads(r.stdout.strip().splitlines()[-1])
+            res["load"] = os.getloadavg()[0]
+            runs.setdefault((name, mode), []).append(res)
+            print(f"round {k + 1} {name:9s} {mode:28s} wall {res['wall_s']:6.1f} s  CPU {res['cpu_s']:6.1f} s  "
+                  f"{res['footage_s'] / res['wall_s']:5.1f}x rt  load {res['load']:.1f}", flush=True)
+    print("\n| footage | mode | wall s (rounds) | × real time (median wall) | CPU s (median) | × real time per CPU "
+          "core | frames analysed | tubes | same tubes as before |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---|")
+    for (name, mode), rs in runs.items():
+        walls, cpus = sorted(r["wall_s"] for r in rs), sorted(r["cpu_s"] for r in rs)
+        med_w, med_c = walls[len(walls) // 2], cpus[len(cpus) // 2]
+        ref = runs.get((name, mode.split("+")[0] + "+noprefetch+noahead+2threads"))
+        same = "–" if "tubes" not in rs[0] or ref is None else \
+            ("yes" if all(r["tubes"] == ref[0]["tubes"] for r in rs) else "NO")
+        print(f"| {name} ({rs[0]['footage_s']:.0f} s) | {mode} | {' / '.join(f'{w:.1f}' for w in (r['wall_s'] for r in rs))}"
+              f" | {rs[0]['footage_s'] / med_w:.1f} | {med_c:.1f} | {rs[0]['footage_s'] / med_c:.1f} | "
+              f"{rs[0]['frames_sampled']} | {len(rs[0].get('tubes', [])) or '–'} | {same} |")
+    for (name, mode), rs in runs.items():
+        if not mode.startswith("stages"):
+            continue
+        med = sorted(rs, key=lambda r: r["wall_s"])[len(rs) // 2]
+        inside = sum(v for k, v in med["stage_s"].items() if k != "write")
+        shares = ", ".join(f"{k} {v:.2f} s ({100 * v / med['index_file_s']:.0f} %)" for k, v in med["stage_s"].items())
+        print(f"{name} {mode} median round stages: {shares}, rest {med['index_file_s'] - inside:.2f} s")
+
+
+def ahead_pairs(path: Path, models_dir: Path, pairs: int, seconds: float = 20.0) -> None:
+    """Look-ahead off / on, alternated `pairs` times in one process on the first `seconds` of `path` (models loaded
+    once, ungated): paired differences are less at the mercy of the other jobs' load than separate rounds."""
+    from vsearch.indexing.job import IndexOptions, build_stages, index_file
+    from vsearch.indexing.sources import SourceSpec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        head = Path(tmp) / f"head{path.suffix}"
+        subprocess.run([_ffmpeg(), "-loglevel", "error", "-nostdin", "-i", str(path), "-t", str(seconds), "-c", "copy",
+                        str(head)], check=True)
+        spec = SourceSpec(head, camera="bench", start=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+                          start_origin="option")
+        arms = {}
+        for ahead in (False, True):
+            opts = IndexOptions(store=Path("/nonexistent"), detector="pvb-2002", models_dir=models_dir, gate="off",
+                                detect_ahead=ahead)
+            arms[ahead] = (opts, build_stages(opts)[0])
+            index_file(spec, opts, {}, "bench", "{}", arms[ahead][1])  # warm-up
+        walls: dict[bool, list[float]] = {False: [], True: []}
+        cpus: dict[bool, list[float]] = {False: [], True: []}
+        for k in range(pairs):
+            for ahead in ((False, True) if k % 2 == 0 else (True, False)):
+                opts, stages = arms[ahead]
+                c, t = _cpu_s(), time.perf_counter()
+                index_file(spec, opts, {}, "bench", "{}", stages)
+                walls[ahead].append(time.perf_counter() - t)
+                cpus[ahead].append(_cpu_s() - c)
+            print(f"pair {k + 1}: off {walls[False][-1]:.2f} s, on {walls[True][-1]:.2f} s  "
+                  f"(CPU {cpus[False][-1]:.2f} / {cpus[True][-1]:.2f} s)  load {os.getloadavg()[0]:.1f}", flush=True)
+    ratio = sorted(a / b for a, b in zip(walls[False], walls[True]))
+    med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    print(f"\n{seconds:.0f} s of {path.name}, {pairs} pairs: median wall off {med(walls[False]):.2f} s "
+          f"({seconds / med(walls[False]):.1f}x rt), on {med(walls[True]):.2f} s ({seconds / med(walls[True]):.1f}x rt); "
+          f"median paired speed-up {ratio[len(ratio) // 2]:.2f}x (range {ratio[0]:.2f}-{ratio[-1]:.2f}); "
+          f"median CPU off {med(cpus[False]):.2f} s, on {med(cpus[True]):.2f} s")
+
+
 def _machine(t_start: float) -> None:
     load = os.getloadavg()
     print(f"\nmachine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, {platform.platform()}, "
@@ -296,6 +385,10 @@ def main() -> None:
     ap.add_argument("--eval", action="store_true", help="ungated vs motion-gated on all evaluation footage")
     ap.add_argument("--only", nargs="+", help="with --eval: only these footage names")
     ap.add_argument("--stages", action="store_true", help="stage breakdown of busy 720p indexing (3 rounds)")
+    ap.add_argument("--ahead", action="store_true", help="detect look-ahead on/off (and 2 streams), interleaved")
+    ap.add_argument("--rounds", type=int, default=3, help="with --ahead: interleaved rounds")
+    ap.add_argument("--ahead-pairs", type=int, default=0, metavar="N",
+                    help="look-ahead off/on alternated N times in one process on 20 s of busy720")
     ap.add_argument("--one", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -303,6 +396,14 @@ def main() -> None:
         return
     t_start = time.perf_counter()
     files = make_footage(args.out)
+    if args.ahead_pairs:
+        ahead_pairs(files["busy720"], args.models_dir, args.ahead_pairs)
+        _machine(t_start)
+        return
+    if args.ahead:
+        ahead_ab(files, args.models_dir, args.rounds)
+        _machine(t_start)
+        return
     if args.stages:
         stage_breakdown(files["busy720"], args.models_dir)
         _machine(t_start)

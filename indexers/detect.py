@@ -3,12 +3,14 @@
 - `OpenVinoPVB`: Intel Open Model Zoo person-vehicle-bike-detection-2002 (default) or -2004, made for
   elevated CCTV views. Its "vehicle" label is reported as "car" (`source` says "pvb-2002", so later stages
   know it means "some vehicle"; finer types come from YOLOX / vehicle attributes).
-- `YoloxNano`: COCO detector (letterbox, grid decode, NMS) mapped onto `CLASSES`.
+- `YoloxNano`: COCO detector (letterbox, grid decode, NMS: `indexers/yolox.py`) mapped onto `CLASSES`.
 - `MotionDetector`: weight-free background subtraction (MOG2 with shadow removal, morphology, connected
   components). The fallback on a machine without models (`degraded=True`), and the cheap activity trigger.
 
 `make_detector("auto")` picks the best hash-verified model (built in, or installed) and says loudly when it had
-to fall back to motion. Models are loaded lazily and compiled once per process.
+to fall back to motion. Models are loaded lazily and compiled once per process. Model detectors can `start` the
+network on a frame and `detect(frame, started)` later (`AheadDetector`): the detect stage starts the next frame's
+network while the tracker and describers work on this one.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import cv2
 import numpy as np
 
 from vsearch.models import registry as model_catalogue
-from vsearch.models.runtime import ModelRunner, Runtime
+from vsearch.models.runtime import ModelRunner, Pending, Runtime
 from vsearch.errors import ModelError, UsageError
 from vsearch.indexers.base import Detector
+from vsearch.indexers.yolox import YOLOX_INPUT, decode_yolox, letterbox, letterbox_scale, nms  # noqa: F401 (API)
 from vsearch.records import CLASSES, Detections, Frame
 
 if TYPE_CHECKING:
@@ -34,7 +37,14 @@ _BG_RATIO = 0.9  # MOG2 background ratio
 CLASS_ID = {name: i for i, name in enumerate(CLASSES)}
 OTHER_ID = CLASS_ID["other"]
 DEFAULT_CONF = 0.2  # tracker input: keep recall, the tracker needs several hits to confirm a tube
-DEFAULT_THREADS = 2
+# OpenVINO threads of a model detector. One: the network runs on one core while the tracker and describers run on
+# the other (the detect stage's look-ahead); on 2 cores a second thread cost ~30 % more CPU per frame (18 vs 24 ms
+# for pvb-2002, spinning threads) for a lower latency that the look-ahead no longer needs, and gave the same
+# outputs bit for bit (docs/benchmarks.md, "Detection beside tracking").
+DEFAULT_THREADS = 1
+# OpenVINO streams of a model detector: 1 = each frame on all threads (measured against 2, docs/benchmarks.md)
+DEFAULT_STREAMS = 1
+IN_FLIGHT = 2  # frames whose network may run at once: this one and the next (the detect stage's look-ahead)
 
 PVB_LABELS = ("vehicle", "person", "bike")  # the model's own label names, by label index
 _PVB_TO_OURS = np.array([CLASS_ID["car"], CLASS_ID["person"], CLASS_ID["bicycle"]], np.int16)
@@ -207,6 +217,16 @@ def _merge_groups(boxes: np.ndarray, gap_px: float) -> list[list[int]]:
 
 # ----------------------------------------------------------------------------------------------- model detectors (networks run by vsearch.models.runtime)
 
+class AheadDetector(Detector, Protocol):
+    """A detector whose network can be started on a frame before its boxes are needed: `start(frame)` returns at
+    once; `detect(frame, started)` then waits for that run and builds the boxes (the same as `detect(frame)`:
+    the network's output depends on the frame's pixels only; the masks' background model is updated in order,
+    by `detect`)."""
+
+    def start(self, frame: Frame) -> Pending: ...
+
+    def detect(self, frame: Frame, started: Pending | None = None) -> Detections: ...
+
 
 def _clip_boxes(boxes: np.ndarray, w: int, h: int) -> np.ndarray:
     out = boxes.astype(np.float32, copy=True)
@@ -241,13 +261,13 @@ class OpenVinoPVB:
 
     def __init__(self, model_path: Path, *, variant: Literal["pvb-2002", "pvb-2004"] = "pvb-2002",
                  conf_threshold: float = DEFAULT_CONF, threads: int = DEFAULT_THREADS,
-                 motion: MotionDetector | None = None) -> None:
+                 motion: MotionDetector | None = None, streams: int = DEFAULT_STREAMS) -> None:
         if variant not in _PVB_FILES:
             raise UsageError(f"variant must be one of {sorted(_PVB_FILES)}, got {variant!r}")
         self.name = variant
         self.conf_threshold = conf_threshold
         self.motion = motion
-        self._runner = ModelRunner(Path(model_path), "openvino", threads)
+        self._runner = ModelRunner(Path(model_path), "openvino", threads, streams=streams, in_flight=IN_FLIGHT)
 
     @property
     def weights_sha256(self) -> str:
@@ -258,13 +278,15 @@ class OpenVinoPVB:
         if self.motion is not None:
             self.motion.reset()
 
-    def detect(self, frame: Frame) -> Detections:
-        img = frame.image
-        h, w = img.shape[:2]
+    def start(self, frame: Frame) -> Pending:
         in_h, in_w = _PVB_INPUT_HW[self.name]
-        blob = cv2.resize(img, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
-        blob = blob.transpose(2, 0, 1)[None].astype(np.float32)
-        out = self._runner.run(blob)
+        blob = cv2.resize(frame.image, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
+        return self._runner.submit(blob.transpose(2, 0, 1)[None].astype(np.float32))
+
+    def detect(self, frame: Frame, started: Pending | None = None) -> Detections:
+        h, w = frame.image.shape[:2]
+        in_h, in_w = _PVB_INPUT_HW[self.name]
+        out = (started or self.start(frame)).result()
         if self.name == "pvb-2002":
             det = out["detection_out"].reshape(-1, 7)
             det = det[det[:, 0] >= 0]  # image_id -1 ends the list
@@ -287,63 +309,6 @@ class OpenVinoPVB:
 
 # ----------------------------------------------------------------------------------------------- YOLOX
 
-YOLOX_INPUT = 416
-YOLOX_STRIDES = (8, 16, 32)
-
-
-def _yolox_grids(size: int = YOLOX_INPUT) -> tuple[np.ndarray, np.ndarray]:
-    """(A, 2) grid cell x, y and (A,) stride for every anchor, in the network's output order."""
-    grids, strides = [], []
-    for s in YOLOX_STRIDES:
-        n = size // s
-        ys, xs = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-        grids.append(np.stack([xs.ravel(), ys.ravel()], 1))
-        strides.append(np.full(n * n, s))
-    return np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
-
-
-def letterbox(img: np.ndarray, size: int = YOLOX_INPUT, pad: int = 114) -> tuple[np.ndarray, float]:
-    """Resize keeping aspect ratio into the top-left of a size×size canvas of `pad`; returns (canvas, scale)."""
-    h, w = img.shape[:2]
-    r = min(size / h, size / w)
-    nh, nw = int(round(h * r)), int(round(w * r))
-    canvas = np.full((size, size, 3), pad, np.uint8)
-    canvas[:nh, :nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    return canvas, r
-
-
-def decode_yolox(pred: np.ndarray, scale: float, conf_threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """YOLOX raw output (A, 85) -> (boxes xyxy in original pixels, scores, COCO class ids), before NMS."""
-    grid, stride = _yolox_grids()
-    if len(pred) != len(grid):
-        raise ModelError(f"YOLOX output has {len(pred)} anchors, expected {len(grid)} for a {YOLOX_INPUT} input")
-    cls = pred[:, 5:].argmax(1)
-    score = pred[:, 4] * pred[np.arange(len(pred)), 5 + cls]
-    keep = score >= conf_threshold
-    p, g, s = pred[keep], grid[keep], stride[keep, None]
-    xy = (p[:, :2] + g) * s
-    wh = np.exp(np.minimum(p[:, 2:4], 10.0)) * s
-    boxes = np.concatenate([xy - wh / 2, xy + wh / 2], 1) / scale
-    return boxes.astype(np.float32), score[keep].astype(np.float32), cls[keep]
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy NMS; indices of kept boxes, best first."""
-    order = np.argsort(-scores, kind="stable")
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    kept = []
-    while len(order):
-        i = order[0]
-        kept.append(i)
-        rest = order[1:]
-        ix = np.clip(np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0]), 0, None)
-        iy = np.clip(np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1]), 0, None)
-        inter = ix * iy
-        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
-        order = rest[iou <= iou_threshold]
-    return np.asarray(kept, np.int64)
-
-
 class YoloxNano:
     """YOLOX-Nano (COCO) mapped onto `CLASSES`; COCO classes outside `COCO_TO_OURS` are dropped, then one
     class-agnostic NMS keeps the best box per object."""
@@ -353,11 +318,12 @@ class YoloxNano:
 
     def __init__(self, model_path: Path, *, conf_threshold: float = DEFAULT_CONF, nms_iou: float = 0.45,
                  threads: int = DEFAULT_THREADS, runtime: Runtime = "openvino",
-                 motion: MotionDetector | None = None) -> None:
+                 motion: MotionDetector | None = None, streams: int = DEFAULT_STREAMS) -> None:
         self.conf_threshold = conf_threshold
         self.nms_iou = nms_iou
         self.motion = motion
-        self._runner = ModelRunner(Path(model_path), runtime, threads)
+        self._runner = ModelRunner(Path(model_path), runtime, threads, in_flight=IN_FLIGHT,
+                                   streams=streams if runtime == "openvino" else 1)
 
     @classmethod
     def from_models_dir(cls, models_dir: Path, *, verify: bool = True, **kwargs: Any) -> YoloxNano:
@@ -373,12 +339,13 @@ class YoloxNano:
         if self.motion is not None:
             self.motion.reset()
 
-    def detect(self, frame: Frame) -> Detections:
-        img = frame.image
-        h, w = img.shape[:2]
-        canvas, r = letterbox(img)
-        blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
-        out = self._runner.run(blob)
+    def start(self, frame: Frame) -> Pending:
+        return self._runner.submit(letterbox(frame.image)[0].transpose(2, 0, 1)[None].astype(np.float32))
+
+    def detect(self, frame: Frame, started: Pending | None = None) -> Detections:
+        h, w = frame.image.shape[:2]
+        r = letterbox_scale(h, w)
+        out = (started or self.start(frame)).result()
         pred = next(iter(out.values())) if "output" not in out else out["output"]
         boxes, scores, coco = decode_yolox(pred.reshape(-1, pred.shape[-1]), r, self.conf_threshold)
         ours = _COCO_LUT[coco]
@@ -426,6 +393,7 @@ class DetectorSettings:
     conf_threshold: float = DEFAULT_CONF
     threads: int = DEFAULT_THREADS
     runtime: Runtime = "openvino"
+    streams: int = DEFAULT_STREAMS
 
 
 @dataclass(frozen=True)
@@ -441,18 +409,20 @@ class DetectorKind:
 # The registry of model detectors: adding one is one entry here (plus its catalogue entry and its tests).
 DETECTORS: dict[str, DetectorKind] = {k.key: k for k in (
     DetectorKind("pvb-2002", lambda p, s, m: OpenVinoPVB(p, variant="pvb-2002", conf_threshold=s.conf_threshold,
-                                                         threads=s.threads, motion=m), auto_rank=0),
+                                                         threads=s.threads, motion=m, streams=s.streams),
+                 auto_rank=0),
     DetectorKind("pvb-2004", lambda p, s, m: OpenVinoPVB(p, variant="pvb-2004", conf_threshold=s.conf_threshold,
-                                                         threads=s.threads, motion=m)),
+                                                         threads=s.threads, motion=m, streams=s.streams)),
     DetectorKind("yolox-nano", lambda p, s, m: YoloxNano(p, conf_threshold=s.conf_threshold, threads=s.threads,
-                                                         runtime=s.runtime, motion=m), auto_rank=1),
+                                                         runtime=s.runtime, motion=m, streams=s.streams),
+                 auto_rank=1),
 )}
 DETECTOR_CHOICES: tuple[str, ...] = ("auto", "motion", *DETECTORS)
 
 
 def make_detector(kind: str = "auto", models: ModelSet | None = None, *, conf_threshold: float = DEFAULT_CONF,
-                  threads: int = DEFAULT_THREADS, runtime: Runtime = "openvino",
-                  mask_max_side_px: int = 320) -> DetectorChoice:
+                  threads: int | None = None, runtime: Runtime = "openvino",
+                  mask_max_side_px: int = 320, streams: int | None = None) -> DetectorChoice:
     """Build a detector from a resolved model set (default: `resolve_models()`, which includes the built-in
     models). "auto": the verified model detector of lowest `auto_rank` (pvb-2002, then yolox-nano), else motion
     (with a warning saying how to install models); motion too, loudly, when the runtime is not installed. A named
@@ -470,7 +440,8 @@ def make_detector(kind: str = "auto", models: ModelSet | None = None, *, conf_th
     motion = MotionDetector(max_side_px=mask_max_side_px)  # foreground masks for model boxes
     ranked = sorted((k for k in DETECTORS.values() if k.auto_rank is not None), key=lambda k: k.auto_rank or 0)
     wanted = [k.key for k in ranked] if kind == "auto" else [kind]
-    settings = DetectorSettings(conf_threshold, threads, runtime)
+    settings = DetectorSettings(conf_threshold, DEFAULT_THREADS if threads is None else threads, runtime,
+                                DEFAULT_STREAMS if streams is None else streams)
     no_runtime = missing_runtime("openvino" if kind != "yolox-nano" else runtime)
     for key in wanted:
         path = models.path(key)

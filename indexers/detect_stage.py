@@ -5,6 +5,14 @@ MOG2 model. A presentation-time jump longer than `reset_after_jump_s` (an unread
 idle stretch) resets the detector's and the mask model's backgrounds and is flagged (`restarted`) so the track
 stage ends every track there. With `detect_on_activity`, model detectors are skipped on frames where nothing
 changes and no track is active.
+
+Look-ahead (`start_ahead`): the indexing loop hands this stage the frame likely to come next before the tracker
+and describers work on the current one; a model detector's network starts on it at once, in OpenVINO's own
+threads, so the second core detects while Python tracks. When that frame comes, its boxes are built from that run;
+the boxes are the same as without look-ahead (the network's output depends on the frame's pixels only, and
+everything stateful — the mask model, the activity test, resets — still runs in frame order, in `process`). A
+frame started but never processed (the motion gate held it back, the job stopped at a checkpoint) costs one run
+and changes nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +24,10 @@ import numpy as np
 
 from vsearch.indexers import masks as mask_rle
 from vsearch.indexers.base import Detector, FrameContext, SourceResult
+from vsearch.indexers.detect import IN_FLIGHT
 from vsearch.indexers.config import TubeConfig
 from vsearch.indexing.identity import StageIdentity
+from vsearch.models.runtime import Pending
 from vsearch.records import Detections, Frame, FrameDetections, SourceRef
 
 
@@ -54,6 +64,8 @@ class DetectStage:
         self._fg: _Foreground | None = None
         self._prev_small: np.ndarray | None = None
         self._last_pts_s: float | None = None
+        self._ahead: list[tuple[np.ndarray, Pending]] = []  # (frame image, its network's run), oldest first
+        self.frames_started_ahead = 0
 
     def identity(self) -> tuple[StageIdentity, ...]:
         return (StageIdentity("detect", self.detector.name, weights_sha256=self.detector.weights_sha256),)
@@ -63,7 +75,18 @@ class DetectStage:
         self._fg = _Foreground() if self.config.background_masks else None
         self._prev_small = None
         self._last_pts_s = None
+        self._ahead = []
         self.frames_detected = 0
+        self.frames_started_ahead = 0
+
+    def start_ahead(self, frame: Frame) -> None:
+        """Start the detector's network on `frame`, the frame expected after the one being processed (a no-op
+        for the motion detector, which has no network to overlap)."""
+        start = getattr(self.detector, "start", None)
+        if start is None or any(image is frame.image for image, _ in self._ahead):
+            return
+        self._ahead = [*self._ahead[-(IN_FLIGHT - 1):], (frame.image, start(frame))]
+        self.frames_started_ahead += 1
 
     def process(self, frame: Frame, ctx: FrameContext) -> None:
         restarted = self._last_pts_s is not None and frame.pts_s - self._last_pts_s > self.config.reset_after_jump_s
@@ -95,7 +118,16 @@ class DetectStage:
             if idle and no_tracks:
                 return Detections.empty(frame.index, frame.pts_s, self.detector.name)
         self.frames_detected += 1
-        return self.detector.detect(frame)
+        started = self._started(frame)
+        return self.detector.detect(frame) if started is None else self.detector.detect(frame, started)  # type: ignore[call-arg]
+
+    def _started(self, frame: Frame) -> Pending | None:
+        """The run `start_ahead` began on this frame's pixels (runs on earlier frames are dropped), or None."""
+        for k, (image, pending) in enumerate(self._ahead):
+            if image is frame.image:
+                del self._ahead[:k + 1]
+                return pending
+        return None
 
     def _masks(self, dets: Detections, frame: Frame) -> tuple[list[str], list[np.ndarray | None]]:
         h, w = frame.image.shape[:2]

@@ -140,10 +140,17 @@ class MotionGate:
         self.frames_skipped = 0
         self._skip_from: float | None = None  # first skipped frame of the stretch being skipped
         self._last_skipped_s: float | None = None
+        self._pending: deque[Frame] = deque()  # idle frames whose fate is not known yet
+
+    @property
+    def undecided(self) -> int:
+        """Frames read but neither analysed nor skipped yet: while there are any, the next frame out of `filter`
+        is not necessarily the next one read (the look-ahead starts nothing then)."""
+        return len(self._pending)
 
     def filter(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         cfg = self.config
-        pending: deque[Frame] = deque()  # idle frames whose fate is not known yet
+        pending = self._pending = deque()
         last_moving: float | None = None
         head_end: float | None = None
         it = iter(frames)

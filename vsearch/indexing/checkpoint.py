@@ -109,6 +109,7 @@ class ChunkedRun:
         self.totals = RunTotals(tubes=resume.tubes if resume else 0)
         self._history: deque[tuple[float, int]] = deque()  # (pts_s, index) of recent frames, for resume points
         self._last_scene_id = resume.last_scene_id if resume else ""
+        self._upcoming: Callable[[], Frame | None] = lambda: None
 
     @property
     def frame_offset(self) -> int:
@@ -123,10 +124,15 @@ class ChunkedRun:
     def run(self, frames: Iterable[Frame], *, on_chunk: Callable[[Chunk], None] | None,
             should_stop: Callable[[], str | None] = lambda: None,
             on_frame: Callable[[float], None] = lambda pts_s: None,
-            decoded_so_far: Callable[[], int] = lambda: 0) -> SourceResult | None:
+            decoded_so_far: Callable[[], int] = lambda: 0,
+            upcoming: Callable[[], Frame | None] = lambda: None) -> SourceResult | None:
         """Process `frames` (decoding from `resume.resume_pts_s` when resuming). Returns the last chunk's result
         (to be committed with the finished source row), or None when stopped early at a boundary (that chunk was
-        already handed to `on_chunk`, with its reason)."""
+        already handed to `on_chunk`, with its reason). `upcoming()`: the frame expected after the current one
+        (or None); the detect stage starts its network on it before the current frame goes through the stages
+        (`DetectStage.start_ahead`). That happens after the chunk boundary test, so a checkpoint is the same with
+        or without it: a frame started ahead and not processed before a stop is simply processed after the
+        restart."""
         for stage in self.stages:
             stage.begin(self.ref)
         overlap_end = self.resume.indexed_to_s if self.resume else None
@@ -135,6 +141,7 @@ class ChunkedRun:
             boundary += float(self.chunk_s or 0.0)
         offset = self.frame_offset
         it = iter(frames)
+        self._upcoming = upcoming
         try:
             return self._run(it, overlap_end, boundary, offset, on_chunk, should_stop, on_frame, decoded_so_far)
         finally:  # stopping early must end the decoder now (its process and reader thread), not at exit
@@ -145,6 +152,7 @@ class ChunkedRun:
     def _run(self, frames: Iterator[Frame], overlap_end: float | None, boundary: float | None, offset: int,
              on_chunk: Callable[[Chunk], None] | None, should_stop: Callable[[], str | None],
              on_frame: Callable[[float], None], decoded_so_far: Callable[[], int]) -> SourceResult | None:
+        start_ahead = getattr(self.by_name.get("detect"), "start_ahead", None)
         for frame in frames:
             frame = replace(frame, index=frame.index + offset) if offset else frame
             if overlap_end is not None and frame.pts_s >= overlap_end:
@@ -157,6 +165,8 @@ class ChunkedRun:
                     self.totals.stopped_at_s, self.totals.stop_reason = boundary, reason
                     return None
                 boundary = self._next_boundary(frame.pts_s)
+            if start_ahead is not None and (coming := self._upcoming()) is not None:
+                start_ahead(coming)
             ctx = FrameContext()
             for stage in self.stages:
                 stage.process(frame, ctx)

@@ -23,6 +23,7 @@ from vsearch.errors import UsageError
 from vsearch.indexers import activity
 from vsearch.indexers.motion_gate import NO_MOTION, MotionGate, MotionGateConfig
 from vsearch.indexing.checkpoint import Checkpoint
+from vsearch.indexing.prefetch import Peekable
 from vsearch.indexing.rate import is_reduced_rate
 from vsearch.records import Frame, Gap, VideoInfo
 
@@ -72,13 +73,23 @@ class FileGate:
         self.from_s = resume.indexed_to_s if resume is not None else info.start_pts_s
         self.scan = activity.scan_activity(path, info) if self.gate == "packets" else None  # type: ignore[arg-type]
         self.motion = MotionGate(end_s=end_s, busy=busy) if self.gate == "motion" else None
+        self._decoded: Peekable[Frame] | None = None
 
     @property
     def decode_spans(self) -> tuple[tuple[float, float], ...] | None:
         return self.scan.spans if self.scan is not None and self.scan.gated else None
 
     def frames(self, frames: Iterable[Frame]) -> Iterator[Frame] | Iterable[Frame]:
-        return frames if self.motion is None else self.motion.filter(frames)
+        self._decoded = Peekable(frames)
+        return self._decoded if self.motion is None else self.motion.filter(self._decoded)
+
+    def upcoming(self) -> Frame | None:
+        """The frame expected out of `frames` after the one just taken: the next decoded frame, unless the motion
+        gate holds frames it has not decided on (then None). The motion gate may still hold back that frame (the
+        start of an idle stretch): a guess for the look-ahead, which loses nothing when it is wrong."""
+        if self._decoded is None or (self.motion is not None and self.motion.undecided):
+            return None
+        return self._decoded.peek()
 
     def skipped(self, hi_s: float = float("inf")) -> list[Gap]:
         """Stretches skipped by this run in [from_s, hi_s)."""

@@ -57,6 +57,7 @@ class IndexOptions:
     threads: int = 2
     gate: str = "auto"  # skip where nothing moves: auto | off | motion | packets (see indexing/gating)
     prefetch_frames: int = 0  # frames queued ahead by a reader thread (0: none; no measured gain, see benchmarks.md)
+    detect_ahead: bool = True  # start the detector on the next frame while this one is tracked (same tubes)
     keep_existing: bool = False  # keep sources indexed by another pipeline (identity differs) instead of redoing them
     ray: RayOptions | None = None  # run the per-file work on a Ray cluster (`indexing.ray_executor`); None: here
     chunk_s: float = DEFAULT_CHUNK_S  # footage seconds per commit inside a file (inline jobs; see indexing/checkpoint)
@@ -272,7 +273,8 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
         result = runner.run(frames, on_chunk=on_chunk if chunks else None,
                             should_stop=chunks.should_stop if chunks else (lambda: None),
                             on_frame=(lambda pts: sink.frame(str(path), pts)) if sink else (lambda pts: None),
-                            decoded_so_far=lambda: run.frames_decoded)
+                            decoded_so_far=lambda: run.frames_decoded,
+                            upcoming=gate.upcoming if opts.detect_ahead else (lambda: None))
     except DecodeError as e:
         row = SourceRow(status="failed", error=str(e), camera=camera, **base)
         return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)

@@ -3,7 +3,10 @@
 - `compiled_openvino` / `onnx_session`: a model compiled once per process (per file, thread count and input
   shape), shared by every stage that uses it;
 - `ModelRunner`: one network behind `run(blob) -> {output name: array}`, lazily loaded, on OpenVINO or ONNX
-  Runtime, with the SHA-256 of its weights for the pipeline identity;
+  Runtime, with the SHA-256 of its weights for the pipeline identity; `submit(blob)` starts it without waiting
+  (OpenVINO runs it in its own threads, without the GIL, so Python work goes on meanwhile) and returns a `Pending`;
+- `Streams`: how OpenVINO spreads a network over the cores (one stream on every thread, or several requests at
+  once, one per stream);
 - `find_ir`: where an Open Model Zoo IR sits in a models folder (FP32 preferred);
 - `file_sha256`: hashes a weights file once per (path, size, mtime).
 
@@ -64,10 +67,12 @@ def find_ir(models_dir: Path | None, name: str) -> Path | None:
     return None
 
 
-def compiled_openvino(path: Path, threads: int, *, input_shape: tuple[int, ...] | None = None) -> Any:
+def compiled_openvino(path: Path, threads: int, *, input_shape: tuple[int, ...] | None = None,
+                      streams: int = 1) -> Any:
     """OpenVINO compiled model for `path` (reshaped to `input_shape` if given, -1 = dynamic), compiled once per
-    process per thread count and shape."""
-    key = ("openvino", str(path), threads, input_shape)
+    process per thread count, stream count and shape. One stream: every request uses all `threads` (latency);
+    more: that many requests run at once, sharing the threads (throughput)."""
+    key = ("openvino", str(path), threads, input_shape, streams)
     with _LOCK:
         if key not in _COMPILED:
             try:
@@ -79,7 +84,10 @@ def compiled_openvino(path: Path, threads: int, *, input_shape: tuple[int, ...] 
                 model = core.read_model(str(path))
                 if input_shape is not None:
                     model.reshape({model.inputs[0].any_name: list(input_shape)})
-                _COMPILED[key] = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": int(threads)})
+                config: dict[str, object] = {"INFERENCE_NUM_THREADS": int(threads)}
+                if streams > 1:
+                    config.update({"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": int(streams)})
+                _COMPILED[key] = core.compile_model(model, "CPU", config)
             except RuntimeError as e:
                 raise ModelError(f"OpenVINO could not load {path}: {e}") from e
         return _COMPILED[key]
@@ -104,21 +112,49 @@ def onnx_session(path: Path, threads: int) -> Any:
         return _COMPILED[key]
 
 
+class Pending:
+    """One inference started by `ModelRunner.submit`; `result()` waits for it (once) and returns its outputs."""
+
+    def __init__(self, request: Any = None, outputs: dict[str, np.ndarray] | None = None,
+                 blob: np.ndarray | None = None) -> None:
+        self._request, self._outputs = request, outputs
+        self._blob = blob  # the input, read in place by the running network: kept alive until it is done
+
+    @property
+    def done(self) -> bool:
+        return self._outputs is not None
+
+    def result(self) -> dict[str, np.ndarray]:
+        if self._outputs is None:
+            req, self._request = self._request, None
+            req.wait()  # releases the GIL
+            self._outputs = {o.get_any_name(): np.asarray(req.get_tensor(o).data).copy() for o in req.model_outputs}
+            self._blob = None
+        return self._outputs
+
+
 class ModelRunner:
-    """One network, lazily loaded; `run(blob)` returns its outputs by name (copies, safe to keep)."""
+    """One network, lazily loaded; `run(blob)` returns its outputs by name (copies, safe to keep). `submit(blob)`
+    starts it and returns at once; up to `in_flight` submitted inferences run or wait at the same time (OpenVINO:
+    one infer request each; submitting more first waits for the oldest). ONNX Runtime runs `submit` at once."""
 
     def __init__(self, path: Path, runtime: Runtime = "openvino", threads: int = 2, *,
-                 input_shape: tuple[int, ...] | None = None) -> None:
+                 input_shape: tuple[int, ...] | None = None, streams: int = 1, in_flight: int = 1) -> None:
         if not Path(path).is_file():
             raise ModelError(f"model file {path} not found; install models with `vsearch models install DIR`")
         if runtime not in ("openvino", "onnxruntime"):
             raise UsageError(f"runtime must be 'openvino' or 'onnxruntime', got {runtime!r}")
         if threads < 1:
             raise UsageError(f"threads must be >= 1, got {threads}")
+        if streams < 1 or in_flight < 1:
+            raise UsageError(f"streams and in_flight must be >= 1, got {streams} and {in_flight}")
         if input_shape is not None and runtime != "openvino":
             raise UsageError("input_shape (reshaping) needs the OpenVINO runtime")
         self.path, self.runtime, self.threads, self.input_shape = Path(path), runtime, threads, input_shape
-        self._request: Any = None
+        self.streams, self.in_flight = streams, in_flight
+        self._requests: list[Any] = []
+        self._pending: list[Pending | None] = []  # the last Pending of each request
+        self._turn = 0
         self._session: Any = None
 
     @property
@@ -126,15 +162,26 @@ class ModelRunner:
         return file_sha256(weights_file(self.path))
 
     def run(self, blob: np.ndarray) -> dict[str, np.ndarray]:
+        return self.submit(blob).result()
+
+    def submit(self, blob: np.ndarray) -> Pending:
+        """Start the network on `blob` and return without waiting. The network reads `blob` in place (no copy of
+        a 3 MB detector input per frame): the caller must not change it until the result is read."""
         if self.runtime == "openvino":
-            if self._request is None:
-                compiled = compiled_openvino(self.path, self.threads, input_shape=self.input_shape)
-                self._request = compiled.create_infer_request()
-            self._request.infer({0: blob})
-            return {o.get_any_name(): np.asarray(self._request.get_tensor(o).data).copy()
-                    for o in self._request.model_outputs}
+            if not self._requests:
+                compiled = compiled_openvino(self.path, self.threads, input_shape=self.input_shape,
+                                             streams=self.streams)
+                self._requests = [compiled.create_infer_request() for _ in range(self.in_flight)]
+                self._pending = [None] * self.in_flight
+            k, self._turn = self._turn, (self._turn + 1) % len(self._requests)
+            if (previous := self._pending[k]) is not None:
+                previous.result()  # the request is reused: its last result is read out first, so it stays valid
+            req = self._requests[k]
+            req.start_async({0: blob}, share_inputs=True)
+            self._pending[k] = Pending(req, blob=blob)
+            return self._pending[k]  # type: ignore[return-value]
         if self._session is None:
             self._session = onnx_session(self.path, self.threads)
         name = self._session.get_inputs()[0].name
         outs = self._session.run(None, {name: blob})
-        return {o.name: v for o, v in zip(self._session.get_outputs(), outs)}
+        return Pending(outputs={o.name: v for o, v in zip(self._session.get_outputs(), outs)})
