@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from vsearch.models.runtime import ModelRunner
+from vsearch.indexers.yolox import YOLOX_INPUT, decode_yolox
 
 FINE_TYPES = ("car", "van", "truck", "bus")
 # how much each opinion weighs in the fused distribution (renormalised over the opinions present)
@@ -118,8 +119,6 @@ class YoloxOnCrops:
         return self._runner.weights_sha256
 
     def run(self, crops: list[np.ndarray], pad_frac: float = 0.1) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        from vsearch.indexers.detect import YOLOX_INPUT, decode_yolox  # detect imports the registry: lazy
-
         cell = YOLOX_INPUT // 2
         canvas = np.full((YOLOX_INPUT, YOLOX_INPUT, 3), 114, np.uint8)
         owns, cells = [], []
