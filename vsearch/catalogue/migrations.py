@@ -13,6 +13,12 @@ History:
   v2 → v3  sources gain `indexed_to_s` (how far into the file its rows reach: a long file is committed chunk by
            chunk) and `checkpoint_json` (where a rerun resumes a file whose indexing stopped inside it; empty
            once the file is done). Rows written before v3 are complete files: `indexed_to_s` stays empty.
+  v3 → v4  tubes gain the soft-evidence columns (`catalogue.soft_columns`: colour and tone shares, item and
+           vehicle-type probabilities, box growth and shape), computed from each row's stored
+           `attributes_json` and boxes by the same function the writer uses, so a migrated row equals a row
+           written by v4. Heavy (every tube row is rewritten): run by `vsearch migrate`. Resumable: the
+           columns are added empty first, then filled batch by batch (each batch one commit); a rerun fills
+           the rows still empty.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from vsearch.catalogue import soft_columns
 from vsearch.errors import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+SOFT_BATCH_ROWS = 20_000  # tube rows computed and committed per step of the v3 → v4 fill
 VERSION_KEY = "schema_version"
 UNRECORDED = "unrecorded (indexed before schema v2)"
 
@@ -75,10 +83,31 @@ def _v2_to_v3(db: object) -> None:
             sources.add_columns(pa.field(name, kind))
 
 
+def _v3_to_v4(db: object) -> None:
+    tubes = db.open_table("tubes")  # type: ignore[attr-defined]
+    missing = [f for f in soft_columns.SOFT_SCHEMA if f.name not in tubes.schema.names]
+    if missing:  # one commit: either every column is there (empty) or none is
+        tubes.add_columns(pa.schema(missing))
+    empty = f"{soft_columns.DONE_MARKER} IS NULL"
+    read = ["tube_id", "attributes_json", "boxes_xyxy", "n_samples"]
+    before = None
+    while left := tubes.count_rows(empty):
+        if left == before:
+            raise StoreError(f"tubes: the v3 → v4 migration could not fill {left} rows; re-index into a new --store")
+        before = left
+        rows = tubes.search().where(empty).select(read).limit(SOFT_BATCH_ROWS).to_arrow()
+        soft = soft_columns.soft_table(rows)
+        update = pa.Table.from_arrays([rows.column("tube_id"), *soft.columns],
+                                      names=["tube_id", *soft.column_names])
+        tubes.merge_insert("tube_id").when_matched_update_all().execute(update)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "record the pipeline identity of each source and the provenance of attribute-model outputs",
               _v1_to_v2),
     Migration(2, "record per-file progress and the checkpoint a rerun resumes from", _v2_to_v3),
+    Migration(3, "store each tube's soft evidence (colour shares, model probabilities, box trend) as columns",
+              _v3_to_v4, heavy=True),
 )
 assert [m.from_version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION)), "one step per version"
 
