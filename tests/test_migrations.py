@@ -12,7 +12,8 @@ import pytest
 
 from conftest import REPO, vsearch_cli
 from vsearch.catalogue import migrations
-from vsearch.catalogue.soft_columns import SOFT_SCHEMA
+from vsearch.catalogue.soft_columns import SOFT_SCHEMA, TONE_PARTS
+from vsearch.indexers.colours import PALETTE
 from vsearch.catalogue.store import SCHEMA_VERSION, Store
 from vsearch.errors import StoreError
 from vsearch.query.engine import run_query
@@ -38,7 +39,7 @@ def _version(root: Path) -> int | None:
 
 
 # soft columns of what v1 did not measure (head colours, tones): empty when migrated, measured when re-indexed
-_TONED = {"head_colours_fr", "colours_tones_fr", "upper_tones_fr", "lower_tones_fr", "head_tones_fr"}
+_TONED = {f"head_colours_{c}" for c in PALETTE} | {f"{k}_fr" for k in TONE_PARTS} | {"tones_measured"}
 _RANKING = ("score", "terms", "why")  # how a hit is scored and explained (issue 14 changed it on purpose)
 
 

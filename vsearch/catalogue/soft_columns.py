@@ -5,19 +5,22 @@ term read its numbers from `attributes_json` (the whole JSON blob parsed for eve
 per-sample boxes (every box of every candidate, for the box-size trend and shape). Now those numbers are
 computed once, when a tube is written (and by the v3 → v4 migration for older rows), into narrow columns:
 
-- `<key>_fr` per colour part (a list of float64, one value per name, null where the key is absent) (`colours`, `upper_colours`, `lower_colours`, `head_colours`): the part's share of
-  each palette colour, in `PALETTE` order (0 where the colour is absent);
-- `<key>_fr` per tone part (`colours_tones`, `upper_tones`, `lower_tones`, `head_tones`): the shares of the
-  tone bins a shade reads (`TONE_KEYS`: dark / light of each colour, black / white leaning to each hue);
+- `<part>_<colour>` for each colour part (`colours`, `upper_colours`, `lower_colours`, `head_colours`) and
+  palette colour: the part's share of that colour (0 where absent), one float column each, so a term reads
+  only the colours it asks for; `<part>_n_listed`: how many colours the part lists (`colours`, ...: the
+  colours at or above the listing threshold), which tells a measured part;
+- `<tone part>_fr` (`colours_tones`, `upper_tones`, `lower_tones`, `head_tones`): a list of the shares of the
+  tone bins a shade reads, in `TONE_KEYS` order (dark / light of each colour, black / white leaning to each
+  hue); only shade words read them;
+- `tones_measured`: the tube was indexed with tones and head colours (before, its head colours and tones
+  are null: "not measurable", not "absent");
 - `models_<key>`: the attribute-model and fused vehicle-type probabilities the vocabulary reads
-  (`MODEL_KEYS`), and `models_vehicle_type` (the fused type's name);
-- `box_growth` (log of the last over the first samples' mean box height; bigger = closer to the camera) and
-  `box_aspect` (median box height / width).
+  (`MODEL_KEYS`; null where not measured), and `models_vehicle_type` (the fused type's name);
+- `box_growth` (log of the last over the first samples' mean box height; bigger = closer to the camera;
+  null under 4 samples) and `box_aspect` (median box height / width).
 
-A list column is null where the attribute key is absent (head colours and tones of tubes indexed before they
-existed), a probability is null where the model did not measure it: the terms tell "not measurable" from
-"absent" exactly as they did from the JSON. Values are the stored JSON numbers as float64 (no rounding), so a
-query scores the same from the columns as it did from the JSON. `attributes_json` stays the full record.
+Values are the stored JSON numbers as float64 (no rounding), so a query scores the same from the columns as
+it did from the JSON. `attributes_json` stays the full record (`vsearch show`, export).
 
 One function, `soft_table`, computes every column from a table's `attributes_json`, `boxes_xyxy` and
 `n_samples`: the store's writer, the migration and the benchmark's generator all call it.
@@ -47,19 +50,22 @@ MODEL_TEXT_KEYS = ("vehicle_type",)
 GROWTH_MIN_SAMPLES = 4  # fewer samples: no size trend (box_growth null)
 
 _F64 = pa.float64()
-_LISTS = {key: PALETTE for key in COLOUR_PARTS} | {key: TONE_KEYS for key in TONE_PARTS}
+LISTED_PARTS = COLOUR_PARTS[:3]  # parts with a list column of their colours (`colours`, ...)
 SOFT_SCHEMA = pa.schema(
-    [pa.field(f"{key}_fr", pa.list_(_F64)) for key in _LISTS]  # len(names) values per row (not a
-    # fixed_size_list: LanceDB would take that for an embedding column)
+    [pa.field(f"{key}_{c}", _F64) for key in COLOUR_PARTS for c in PALETTE]
+    + [pa.field(f"{key}_n_listed", pa.int8()) for key in LISTED_PARTS]
+    # a list (not a fixed_size_list: LanceDB would take that for an embedding column), len(TONE_KEYS) values
+    + [pa.field(f"{key}_fr", pa.list_(_F64)) for key in TONE_PARTS]
+    + [pa.field("tones_measured", pa.bool_())]
     + [pa.field(f"models_{k}", _F64) for k in MODEL_KEYS]
     + [pa.field(f"models_{k}", pa.string()) for k in MODEL_TEXT_KEYS]
     + [pa.field("box_growth", _F64), pa.field("box_aspect", _F64)])
-# a column that is never null once computed: rows the migration has not reached yet have it null
-DONE_MARKER = "colours_fr"
+# never null once computed: rows the v3 → v4 migration has not rewritten yet have it null
+DONE_MARKER = "tones_measured"
 
 
 def list_value(col: pa.Array, pos: int) -> np.ndarray:
-    """Value `pos` of every row of a `<key>_fr` list column as float64, NaN where the row is null."""
+    """Value `pos` of every row of a `<tone part>_fr` list column as float64, NaN where the row is null."""
     offsets = col.offsets.to_numpy()  # absolute positions in `values` (a slice's offset included)
     ok = pc.is_valid(col).to_numpy(zero_copy_only=False) & (np.diff(offsets) > pos)
     out = np.full(len(col), np.nan)
@@ -69,42 +75,56 @@ def list_value(col: pa.Array, pos: int) -> np.ndarray:
 
 
 def column_of(key: str, sub: str) -> tuple[str, int | None]:
-    """The store column (and position in it, for a list column) holding `attributes[key][sub]`. Raises
-    KeyError for evidence no column holds: a term must never read it as zeros (add it here, with a
-    migration)."""
-    if key in _LISTS:
-        names = _LISTS[key]
-        if sub not in names:
-            raise KeyError(f"no soft-evidence column holds {key}.{sub} (catalogue.soft_columns)")
-        return f"{key}_fr", names.index(sub)
+    """The store column holding `attributes[key][sub]` (and its position, for a tone list). Raises KeyError for
+    evidence no column holds: a term must never read it as zeros (add it here, with a migration)."""
+    if key in COLOUR_PARTS and sub in PALETTE:
+        return f"{key}_{sub}", None
+    if key in TONE_PARTS and sub in TONE_KEYS:
+        return f"{key}_fr", TONE_KEYS.index(sub)
     if key == "models" and (sub in MODEL_KEYS or sub in MODEL_TEXT_KEYS):
         return f"models_{sub}", None
-    raise KeyError(f"no soft-evidence column holds {key}.{sub} (catalogue.soft_columns)")
+    raise KeyError(f"no soft-evidence column holds {key}.{sub} (see vsearch.catalogue.soft_columns)")
 
 
-def presence_column(key: str) -> str:
-    """The list column whose nulls say `attributes[key]` was not stored."""
-    if key not in _LISTS:
-        raise KeyError(f"no soft-evidence column holds {key} (catalogue.soft_columns)")
-    return f"{key}_fr"
+def presence_column(key: str) -> str | None:
+    """The bool column saying `attributes[key]` was stored, for keys that may be absent (head colours and
+    tones); None for keys every tube has."""
+    if key in TONE_PARTS or key == "head_colours":
+        return "tones_measured"
+    if key in COLOUR_PARTS or key == "models":
+        return None
+    raise KeyError(f"no soft-evidence column holds {key} (see vsearch.catalogue.soft_columns)")
+
+
+def listed_count_column(key: str) -> str:
+    """The column counting the colours listed for a part (`colours`, `upper_colours`, `lower_colours`)."""
+    if key not in LISTED_PARTS:
+        raise KeyError(f"{key} has no list of colours")
+    return f"{key}_n_listed"
 
 
 def soft_table(table: pa.Table) -> pa.Table:
-    """The `SOFT_SCHEMA` columns of every row of `table` (which has `attributes_json`, `boxes_xyxy`,
-    `n_samples`), computed vectorised: the JSON parsed in C++ (absent keys are null), the box statistics with
-    one sort and one cumulative sum over all samples."""
-    n = table.num_rows
+    """The `SOFT_SCHEMA` columns of every row of `table` (rows in the store's tube row schema: it reads
+    `attributes_json`, the colour lists, `boxes_xyxy`, `n_samples`), computed vectorised: the JSON parsed in
+    C++ (absent keys are null), the box statistics with one sort over all samples."""
     attrs = _parsed(table.column("attributes_json"))
     out: dict[str, pa.Array] = {}
-    for key, names in _LISTS.items():
-        present = pc.is_valid(attrs.column(key).combine_chunks()).to_numpy(zero_copy_only=False)
-        values = np.zeros((n, len(names)))
+    for key in COLOUR_PARTS:
         struct = attrs.column(key).combine_chunks()
-        for j, name in enumerate(names):
-            col = pc.fill_null(pc.struct_field(struct, name), 0.0)
-            values[:, j] = col.to_numpy(zero_copy_only=False)
-        offsets = pa.array(np.arange(0, n * len(names) + 1, len(names)), pa.int32())
-        out[f"{key}_fr"] = pa.ListArray.from_arrays(offsets, pa.array(values.ravel(), _F64), mask=pa.array(~present))
+        absent = pc.is_null(struct)
+        for c in PALETTE:  # an absent colour is 0; an absent part (head before v2 palettes) is null
+            out[f"{key}_{c}"] = pc.if_else(absent, pa.scalar(None, _F64), pc.fill_null(pc.struct_field(struct, c), 0.0))
+    for key in LISTED_PARTS:
+        out[f"{key}_n_listed"] = pc.fill_null(pc.list_value_length(table.column(key)), 0).cast(pa.int8())
+    n = table.num_rows
+    for key in TONE_PARTS:
+        struct = attrs.column(key).combine_chunks()
+        values = np.zeros((n, len(TONE_KEYS)))
+        for j, name in enumerate(TONE_KEYS):
+            values[:, j] = pc.fill_null(pc.struct_field(struct, name), 0.0).to_numpy(zero_copy_only=False)
+        offsets = pa.array(np.arange(0, n * len(TONE_KEYS) + 1, len(TONE_KEYS)), pa.int32())
+        out[f"{key}_fr"] = pa.ListArray.from_arrays(offsets, pa.array(values.ravel(), _F64), mask=pc.is_null(struct))
+    out["tones_measured"] = pc.fill_null(attrs.column("tones_measured").combine_chunks(), False)
     models = attrs.column("models").combine_chunks()
     for k in MODEL_KEYS + MODEL_TEXT_KEYS:
         out[f"models_{k}"] = pc.struct_field(models, k)
@@ -116,8 +136,10 @@ def soft_table(table: pa.Table) -> pa.Table:
 
 def _parsed(col: pa.ChunkedArray) -> pa.Table:
     """`attributes_json` parsed into the keys the soft columns hold (absent keys and rows without JSON: null)."""
+    names = {key: PALETTE for key in COLOUR_PARTS} | {key: TONE_KEYS for key in TONE_PARTS}
     schema = pa.schema(
-        [pa.field(k, pa.struct([pa.field(s, _F64) for s in names])) for k, names in _LISTS.items()]
+        [pa.field(k, pa.struct([pa.field(s, _F64) for s in subs])) for k, subs in names.items()]
+        + [pa.field("tones_measured", pa.bool_())]
         + [pa.field("models", pa.struct([pa.field(s, _F64) for s in MODEL_KEYS]
                                         + [pa.field(s, pa.string()) for s in MODEL_TEXT_KEYS]))])
     if len(col) == 0:

@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vsearch.catalogue.soft_columns import column_of, list_value, presence_column
+from vsearch.catalogue.soft_columns import column_of, list_value, listed_count_column, presence_column
 from vsearch.catalogue.store import COLOUR_MIN_FRACTION, sql_str
 from vsearch.indexers.carried import CARRIED
 from vsearch.indexers.colours import tone_key
@@ -93,16 +93,24 @@ class Candidates:
         col = self.table.column(name).combine_chunks()
         if pos is None:
             if pa.types.is_string(col.type):
-                raise TypeError(f"{key}.{sub} is text; use attr_text")
+                raise TypeError(f"{key}.{sub} is text; use text_in")
             return pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False)
         return list_value(col, pos)
 
     def has(self, key: str) -> np.ndarray:
         """bool per candidate: `attributes[key]` is stored (a JSON object, possibly empty)."""
-        return pc.is_valid(self.table.column(presence_column(key))).to_numpy(zero_copy_only=False)
+        name = presence_column(key)
+        if name is None:  # every tube has it
+            return np.ones(self.table.num_rows, bool)
+        return pc.fill_null(self.table.column(name), False).to_numpy(zero_copy_only=False)
 
-    def attr_text(self, key: str, sub: str) -> np.ndarray:
-        return np.asarray(self.table.column(column_of(key, sub)[0]).to_pylist(), object)
+    def text_in(self, column: str, values: tuple[str, ...]) -> np.ndarray:
+        """bool per candidate: the text `column` is one of `values` (False where null)."""
+        hit = pc.is_in(self.table.column(column), value_set=pa.array(values, pa.string()))
+        return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+
+    def text_known(self, column: str) -> np.ndarray:
+        return pc.is_valid(self.table.column(column)).to_numpy(zero_copy_only=False)
 
 
 def evidence_columns(terms: list[Term]) -> list[str]:
@@ -110,9 +118,7 @@ def evidence_columns(terms: list[Term]) -> list[str]:
     cols = []
     for t in terms:
         for key, sub in t.evidence():
-            cols.append(column_of(key, sub)[0])
-            if key != "models":
-                cols.append(presence_column(key))
+            cols += [column_of(key, sub)[0]] + [p for p in (presence_column(key),) if p]
     return list(dict.fromkeys(cols))
 
 
@@ -152,12 +158,11 @@ class ColourChoice:
         fields = [(PART_COLUMN[p], n) for p in parts for n in sorted(names)]
         tones = sorted({k for c in self.colours if c.shade
                         for k in (*_tone_keys(c.name, c.shade), tone_key(c.name, "light"), tone_key(c.name, "dark"))})
-        if not tones and self.colours:  # read one key anyway, so `has` tells the tubes indexed with tones
-            tones = [tone_key(self.colours[0].name, "dark")]
         return fields + [(TONE_COLUMN[p], k) for p in parts for k in tones]
 
     def columns(self) -> list[str]:
-        return [PART_COLUMN[self.part if self.part in _LISTED else "any"]] + (["class_name"] if self.part == "head" else [])
+        listed = listed_count_column(PART_COLUMN[self.part if self.part in _LISTED else "any"])
+        return [listed] + (["class_name", presence_column(PART_COLUMN["head"])] if self.part == "head" else [])
 
     def sql(self) -> str | None:
         if self.part not in _LISTED or any(c.shade for c in self.colours):
@@ -167,7 +172,8 @@ class ColourChoice:
 
     def evaluate(self, c: Candidates) -> Evidence:
         key = PART_COLUMN[self.part]
-        toned = c.has(TONE_COLUMN[self.part])
+        shaded = any(term.shade for term in self.colours)
+        toned = c.has(TONE_COLUMN[self.part]) if shaded else np.zeros(c.table.num_rows, bool)  # read for shades only
         fracs = []
         for term in self.colours:
             frac = np.nan_to_num(c.attr(key, term.name))
@@ -184,14 +190,13 @@ class ColourChoice:
         choice = np.argmax(stacked, axis=0)
         best = stacked.max(axis=0)
         if self.part in _LISTED:  # the part was measured when the store listed any colour for it
-            measured = pc.list_value_length(c.table.column(key).combine_chunks()).to_numpy(zero_copy_only=False) > 0
-            measured = np.nan_to_num(measured.astype(float), nan=0.0) > 0
+            listed = c.table.column(listed_count_column(key))
+            measured = pc.fill_null(listed, 0).to_numpy(zero_copy_only=False) > 0
         else:  # the head: stored for persons indexed since head colours exist
-            cls = np.asarray(c.table.column("class_name").to_pylist(), object)
-            measured = c.has(key) & (cls == "person")
+            measured = c.has(key) & c.text_in("class_name", ("person",))
         score = np.where(measured, colour_score(best), np.nan)
         # the quoted share is negative where a shade had to be guessed from neighbouring colours (no tones)
-        guessed = ~toned & np.array([bool(self.colours[k].shade) for k in choice], bool)
+        guessed = ~toned & np.array([bool(t.shade) for t in self.colours], bool)[choice]
         value = np.where(guessed, -best, best)
         if self.part == "head":  # no headwear colour stored: the colour anywhere on the object, as half evidence
             anywhere = ColourChoice("any", tuple(replace(t, part="any") for t in self.colours), False).evaluate(c)
@@ -307,14 +312,13 @@ class VehicleTypeTerm:
         return None
 
     def evaluate(self, c: Candidates) -> Evidence:
-        said = c.attr_text("models", "vehicle_type")
+        said = column_of("models", "vehicle_type")[0]
         p = c.attr("models", "vehicle_type_p")
         # the model's type: its probability when it says this type, else the rest shared by the 3 other types
-        model = np.where(said == self.vtype, p, (1.0 - p) / 3.0)
-        model = np.where(np.equal(said, None), np.nan, model)
-        cls = np.asarray(c.table.column("class_name").to_pylist(), object)
-        fine = np.isin(cls, list(_FINE_CLASSES))
-        from_class = np.where(cls == self.vtype, 1.0, 0.0)
+        model = np.where(c.text_in(said, (self.vtype,)), p, (1.0 - p) / 3.0)
+        model = np.where(c.text_known(said), model, np.nan)
+        fine = c.text_in("class_name", tuple(_FINE_CLASSES))
+        from_class = np.where(c.text_in("class_name", (self.vtype,)), 1.0, 0.0)
         # stores indexed since the fused type (YOLOX on crops + type model + box shape) keep each type's
         # probability; older stores only the type model's chosen type
         fused = c.attr("models", f"vehicle_type_p_{self.vtype}")
@@ -361,9 +365,8 @@ class MotionTerm:
 
     def evaluate(self, c: Candidates) -> Evidence:
         if self.motion in ("entering", "leaving"):
-            edge = np.asarray(c.table.column(self.columns()[0]).to_pylist(), object)
-            known = ~np.equal(edge, None)
-            score = np.where(known, (edge != "inside").astype(float), np.nan)
+            edge = self.columns()[0]
+            score = np.where(c.text_known(edge), (~c.text_in(edge, ("inside",))).astype(float), np.nan)
             return Evidence(score, score)
         growth = pc.fill_null(c.table.column("box_growth"), np.nan).to_numpy(zero_copy_only=False)
         sign = 1.0 if self.motion == "towards" else -1.0
