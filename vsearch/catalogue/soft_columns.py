@@ -119,11 +119,13 @@ def soft_table(table: pa.Table) -> pa.Table:
     n = table.num_rows
     for key in TONE_PARTS:
         struct = attrs.column(key).combine_chunks()
+        present = pc.is_valid(struct).to_numpy(zero_copy_only=False)
         values = np.zeros((n, len(TONE_KEYS)))
         for j, name in enumerate(TONE_KEYS):
             values[:, j] = pc.fill_null(pc.struct_field(struct, name), 0.0).to_numpy(zero_copy_only=False)
-        offsets = pa.array(np.arange(0, n * len(TONE_KEYS) + 1, len(TONE_KEYS)), pa.int32())
-        out[f"{key}_fr"] = pa.ListArray.from_arrays(offsets, pa.array(values.ravel(), _F64), mask=pc.is_null(struct))
+        offsets = np.concatenate([[0], np.cumsum(np.where(present, len(TONE_KEYS), 0))])  # null rows: no values
+        out[f"{key}_fr"] = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(values[present].ravel(), _F64),
+                                                    mask=pa.array(~present))
     out["tones_measured"] = pc.fill_null(attrs.column("tones_measured").combine_chunks(), False)
     models = attrs.column("models").combine_chunks()
     for k in MODEL_KEYS + MODEL_TEXT_KEYS:
