@@ -8,6 +8,7 @@ timed as a bare LanceDB `count_rows` with the same pre-filter, the baseline meas
 machine may be shared: compare the two columns, not absolute numbers across runs).
 
     python bench/bench_query.py [--tubes 1000000] [--dir /tmp/vsearch-bench-query] [--repeat 30] [--keep]
+                                [--only 'soft']
 
 The dataset is deleted at the end unless --keep (a kept dataset of the same size is reused by the next run).
 """
@@ -238,6 +239,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("/tmp/vsearch-bench-query"))
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--keep", action="store_true", help="keep the dataset (reused by the next run)")
+    ap.add_argument("--only", default="", help="time only the queries whose name contains this (e.g. 'soft')")
     args = ap.parse_args()
     marker = args.dir / "bench-tubes.json"
     t = time.perf_counter()
@@ -263,6 +265,8 @@ def main() -> None:
     print("| query | candidates | hits | execute p50 ms | p99 ms | bare count p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, text, opts in queries():
+        if args.only not in name:
+            continue
         spec = build_query(text, replace(opts, limit=opts.limit or 50), now=now, cameras=cams)  # CLI default
         where = search_filter(spec)
         res = execute(store, spec)
