@@ -4,7 +4,8 @@ Hard constraints (class, camera, time window, direction, dwell, speed, stationar
 options, and every term of a --strict query) narrow the candidates, pushed down to LanceDB as a pre-filter where
 SQL can say them (served by the scalar indices of `Store.ensure_scalar_indices`); soft terms
 (`vsearch.query.terms`: colours, garments, items, vehicle types, motion, appearance similarity) score what
-remains, and rank it: a weakly measured word never empties the list. Only the columns a query needs are read (tube paths only for zone queries), filtering and scoring of
+remains, and rank it: a weakly measured word never empties the list. Only the columns a query needs are read
+(the terms' soft-evidence columns, `vsearch.catalogue.soft_columns`; tube paths only for zone queries), filtering and scoring of
 the candidates is vectorised (pyarrow / numpy), and hits with their explanations are built only for the ranks
 returned. Every hit carries its per-term scores, so the ranking can be explained, and every search returns a
 coverage report (`vsearch.query.coverage`): what footage was searched and what was not. Commands call
