@@ -140,6 +140,18 @@ def test_every_word_of_the_vocabulary_has_its_column_and_sensitive_outputs_have_
         column_of("colours_tones", "grey~blue")  # no term reads it: not stored, so never read as a zero
 
 
+def test_a_term_reading_evidence_without_a_column_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A vocabulary word whose attribute has no column (added to the vocabulary without its column and
+    migration) is an error naming the term, never a score read as zeros or "not measurable"."""
+    from vsearch.errors import StoreError
+    from vsearch.query import spec as spec_module
+    from vsearch.query.terms import ItemTerm, evidence_columns
+
+    monkeypatch.setitem(spec_module.ITEM_ATTRIBUTES, "scarf", ("has_scarf",))
+    with pytest.raises(StoreError, match=r"query term item=scarf: no soft-evidence column holds models.has_scarf"):
+        evidence_columns([ItemTerm("scarf", False)])
+
+
 def test_the_writer_and_the_migration_compute_the_same_columns(v4_store: Path) -> None:
     table = Store(v4_store, create=False).tubes_arrow()
     again = tubes_table(table.select(TUBE_ROW_SCHEMA.names).cast(TUBE_ROW_SCHEMA))

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from vsearch.catalogue.soft_columns import column_of, list_value, listed_count_column, presence_column
 from vsearch.catalogue.store import COLOUR_MIN_FRACTION, sql_str
+from vsearch.errors import StoreError
 from vsearch.indexers.carried import CARRIED
 from vsearch.indexers.colours import tone_key
 from vsearch.query.spec import ITEM_ATTRIBUTES, ColourTerm, QuerySpec
@@ -118,7 +119,11 @@ def evidence_columns(terms: list[Term]) -> list[str]:
     cols = []
     for t in terms:
         for key, sub in t.evidence():
-            cols += [column_of(key, sub)[0]] + [p for p in (presence_column(key),) if p]
+            try:
+                cols += [column_of(key, sub)[0]] + [p for p in (presence_column(key),) if p]
+            except KeyError as e:  # the vocabulary names evidence the store schema has no column for
+                raise StoreError(f"query term {t.label}: {e.args[0]}; this vsearch's vocabulary and store schema "
+                                 "disagree, report it (a new attribute needs its column and a migration)") from e
     return list(dict.fromkeys(cols))
 
 
