@@ -1,12 +1,14 @@
 """Query speed over a large synthetic catalogue: 1 M tubes, end to end through `search.execute`.
 
 Generates tube rows directly into a `Store` (pyarrow batches in `TUBES_SCHEMA`, with the heavy per-sample
-columns: 20-50 samples of frame index, pts, boxes, scores and mask RLE per tube) and the matching `sources`
+columns: 20-50 samples of frame index, pts, boxes, scores and mask RLE per tube; the soft-evidence columns
+are computed from them by `catalogue.store.tubes_table`, as for indexed tubes) and the matching `sources`
 rows (one file per camera-hour), builds the scalar indices, then times typical searches. Each query is also
 timed as a bare LanceDB `count_rows` with the same pre-filter, the baseline measured in the same run (the
 machine may be shared: compare the two columns, not absolute numbers across runs).
 
     python bench/bench_query.py [--tubes 1000000] [--dir /tmp/vsearch-bench-query] [--repeat 30] [--keep]
+                                [--only 'soft']
 
 The dataset is deleted at the end unless --keep (a kept dataset of the same size is reused by the next run).
 """
@@ -32,7 +34,7 @@ from vsearch.query.engine import search_filter
 from vsearch.query.search import execute
 from vsearch.query.options import QueryOptions
 from vsearch.query.text import build_query
-from vsearch.catalogue.store import SOURCES_SCHEMA, TUBES_SCHEMA, Store
+from vsearch.catalogue.store import SOURCES_SCHEMA, TUBE_ROW_SCHEMA, TUBES_SCHEMA, Store, tubes_table
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 10, 1, tzinfo=UTC)
@@ -163,7 +165,7 @@ def tube_batch(rng: np.random.Generator, start: int, n: int, masks: pa.Array) ->
         "thumb_path": [f"thumbs/{s}/{start + i:07d}.jpg" for i, s in enumerate(sid)],
         "attributes_json": attrs,
     }
-    return pa.table(data, schema=TUBES_SCHEMA)
+    return tubes_table(pa.table(data, schema=TUBE_ROW_SCHEMA))  # + the soft columns, as the store's writer adds them
 
 
 def mask_pool(rng: np.random.Generator, size: int = 512) -> pa.Array:
@@ -237,6 +239,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("/tmp/vsearch-bench-query"))
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--keep", action="store_true", help="keep the dataset (reused by the next run)")
+    ap.add_argument("--only", default="", help="time only the queries whose name contains this (e.g. 'soft')")
     args = ap.parse_args()
     marker = args.dir / "bench-tubes.json"
     t = time.perf_counter()
@@ -262,6 +265,8 @@ def main() -> None:
     print("| query | candidates | hits | execute p50 ms | p99 ms | bare count p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, text, opts in queries():
+        if args.only not in name:
+            continue
         spec = build_query(text, replace(opts, limit=opts.limit or 50), now=now, cameras=cams)  # CLI default
         where = search_filter(spec)
         res = execute(store, spec)

@@ -190,7 +190,7 @@ def test_box_shape_and_growth_of_every_candidate_match_the_per_tube_definition()
     import numpy as np
     import pyarrow as pa
 
-    from vsearch.query.terms import box_aspect, box_growth, box_sizes
+    from vsearch.catalogue.soft_columns import box_aspect, box_growth, box_sizes
 
     rng = np.random.default_rng(1)
     n = rng.integers(0, 12, 300)

@@ -135,3 +135,20 @@ def test_fine_vehicle_words_do_not_empty_the_list(highway: dict[str, Path], text
     assert len(res["hits"]) > 20
     vtype = res["query"]["vehicle_types"][0]
     assert {_term(h, f"vehicle type={vtype}")["status"] for h in res["hits"]} - {"not measurable"}
+
+
+def test_a_migrated_v3_store_ranks_real_footage_as_the_v4_store(pets: dict[str, Path], tmp_path: Path) -> None:
+    """Schema v4 on real footage with the attribute models: the PETS store turned back into the v3 layout and
+    migrated gives the same ranked hits, scores and explanations as the store v4 wrote (items, shades, head)."""
+    from test_soft_columns import as_v3, hits
+    from vsearch.catalogue.store import Store
+
+    old = as_v3(pets["store"], tmp_path / "v3")
+    migrated = Store(old, create=False, allow_heavy_migration=True)
+    assert migrated.migrated and migrated.migrated[-1].startswith("schema v3 → v4")
+    fresh = Store(pets["store"], create=False)
+    for text in ("person in a red coat", "someone in a light blue anorak with the hood up",
+                 "man in a red and navy padded jacket", "woman with a red beanie and a shoulder bag",
+                 "personne avec un sac à dos et un pantalon long"):
+        got = hits(migrated, text)
+        assert got and got == hits(fresh, text), text

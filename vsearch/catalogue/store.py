@@ -26,7 +26,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
-from vsearch.catalogue import migrations
+from vsearch.catalogue import migrations, soft_columns
 from vsearch.catalogue import vectors as vectorsearch
 from vsearch.catalogue.location import StoreFiles, StoreLocation, describe_error
 from vsearch.catalogue.migrations import SCHEMA_VERSION
@@ -77,7 +77,9 @@ SOURCES_SCHEMA = pa.schema([
     pa.field("checkpoint_json", pa.string()),  # v3: where a rerun resumes (`indexing.checkpoint`); None: done
 ])
 
-TUBES_SCHEMA = pa.schema([
+# The tube columns written from a `Tube` (`catalogue.tube_rows`); v4 adds the soft-evidence columns computed from
+# them (`catalogue.soft_columns`), so TUBES_SCHEMA = TUBE_ROW_SCHEMA + SOFT_SCHEMA.
+TUBE_ROW_SCHEMA = pa.schema([
     pa.field("tube_id", pa.string(), nullable=False),
     pa.field("source_id", pa.string()),
     pa.field("camera", pa.string()),
@@ -113,6 +115,7 @@ TUBES_SCHEMA = pa.schema([
     pa.field("thumb_path", pa.string()),
     pa.field("attributes_json", pa.string()),
 ])
+TUBES_SCHEMA = pa.schema(list(TUBE_ROW_SCHEMA) + list(soft_columns.SOFT_SCHEMA))
 
 SCENES_SCHEMA = pa.schema([
     pa.field("scene_id", pa.string(), nullable=False),
@@ -138,6 +141,11 @@ META_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("value", pa.stri
 
 TABLES = {"meta": META_SCHEMA, "sources": SOURCES_SCHEMA, "tubes": TUBES_SCHEMA, "scenes": SCENES_SCHEMA,
           "locks": LOCKS_SCHEMA}
+
+def tubes_table(rows: pa.Table) -> pa.Table:
+    """Rows in `TUBE_ROW_SCHEMA` with their soft-evidence columns added: what is written to `tubes`."""
+    return pa.Table.from_arrays(rows.columns + soft_columns.soft_table(rows).columns, schema=TUBES_SCHEMA)
+
 
 def sql_str(value: str) -> str:
     """Quote a string literal for a LanceDB filter."""
@@ -222,14 +230,6 @@ def _owner_only(folder: Path) -> None:
     st = folder.stat()
     if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
         os.chmod(folder, 0o700)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
 
 
 def _as_utc(v: dt.datetime | None) -> dt.datetime | None:
@@ -395,7 +395,7 @@ class Store:
                 thumb_path = f"thumbs/{row.source_id}/{t.tube_id}.jpg"
                 self.files.write_bytes(thumb_path, result.thumbnails[t.tube_id])
             records.append(tube_to_record(t, result.source.wall_time, scale, thumb_path))
-        self.table("tubes").add(pa.Table.from_pylist(records, schema=TUBES_SCHEMA))
+        self.table("tubes").add(tubes_table(pa.Table.from_pylist(records, schema=TUBE_ROW_SCHEMA)))
 
     def _write_vectors(self, row: SourceRow, result: SourceResult) -> None:
         """One table per descriptor; the table records the model identity and refuses another model's vectors."""

@@ -4,7 +4,8 @@ Hard constraints (class, camera, time window, direction, dwell, speed, stationar
 options, and every term of a --strict query) narrow the candidates, pushed down to LanceDB as a pre-filter where
 SQL can say them (served by the scalar indices of `Store.ensure_scalar_indices`); soft terms
 (`vsearch.query.terms`: colours, garments, items, vehicle types, motion, appearance similarity) score what
-remains, and rank it: a weakly measured word never empties the list. Only the columns a query needs are read (tube paths only for zone queries), filtering and scoring of
+remains, and rank it: a weakly measured word never empties the list. Only the columns a query needs are read
+(the terms' soft-evidence columns, `vsearch.catalogue.soft_columns`; tube paths only for zone queries), filtering and scoring of
 the candidates is vectorised (pyarrow / numpy), and hits with their explanations are built only for the ranks
 returned. Every hit carries its per-term scores, so the ranking can be explained, and every search returns a
 coverage report (`vsearch.query.coverage`): what footage was searched and what was not. Commands call
@@ -20,13 +21,13 @@ import numpy as np
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pa_json
 
 from vsearch.catalogue.store import COLOUR_MIN_FRACTION, SourceRow, Store, record_to_tube, sql_str
 from vsearch.query import zones
 from vsearch.query.coverage import Coverage, coverage_for
 from vsearch.query.spec import QuerySpec
-from vsearch.query.terms import MATCHED, NEUTRAL, WEIGHT, Candidates, Evidence, Status, Term, status, terms_for
+from vsearch.query.terms import (MATCHED, NEUTRAL, WEIGHT, Candidates, Evidence, Status, Term, evidence_columns,
+                                 status, terms_for)
 
 UTC = dt.timezone.utc
 # A colour term matches when it covers at least this share of the object (or garment). It is the threshold the
@@ -152,9 +153,7 @@ def _columns(spec: QuerySpec, terms: list[Term]) -> list[str]:
         cols.append("end_utc")
     if spec.min_speed is not None or spec.max_speed is not None:
         cols += ["source_id", "speed_mean_fw_s"]
-    if any(t.json_fields() for t in terms):
-        cols.append("attributes_json")
-    cols += [c for t in terms for c in t.columns()]
+    cols += evidence_columns(terms) + [c for t in terms for c in t.columns()]
     if spec.zones:
         cols += ["source_id", "n_samples", "pts_s", "boxes_xyxy"]
     return list(dict.fromkeys(cols))
@@ -214,27 +213,6 @@ def _time_of_day_mask(spec: QuerySpec, table: pa.Table) -> np.ndarray:
         d = day0 + k * _DAY_US
         ok |= (ls <= d + w1_off) & (le >= d + w0_off)
     return ok
-
-
-def _parsed_attributes(terms: list[Term], table: pa.Table) -> pa.Table | None:
-    """The attribute values the terms read, parsed from `attributes_json` in C++ (absent keys are null)."""
-    wanted: dict[str, dict[str, pa.DataType]] = {}
-    for t in terms:
-        for key, sub, typ in t.json_fields():
-            wanted.setdefault(key, {})[sub] = typ
-    if not wanted or table.num_rows == 0:
-        return None
-    schema = pa.schema([pa.field(k, pa.struct([pa.field(n, typ) for n, typ in sorted(subs.items())]))
-                        for k, subs in sorted(wanted.items())])
-    col = pc.fill_null(table.column("attributes_json").combine_chunks(), "{}")
-    col = pc.if_else(pc.equal(col, ""), "{}", col)
-    offsets = pa.array([0, len(col)], pa.int32())
-    text = pc.binary_join(pa.ListArray.from_arrays(offsets, col), "\n")[0].as_buffer()
-    opts = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore",
-                                newlines_in_values=False)
-    block = max(1 << 20, min(len(text) + 1, 1 << 26))
-    return pa_json.read_json(pa.BufferReader(text), read_options=pa_json.ReadOptions(block_size=block),
-                             parse_options=opts)
 
 
 def _ranking_score(terms: list[Term], evidence: list[Evidence], n: int) -> np.ndarray:
@@ -317,7 +295,7 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
     if similar is not None:
         table = table.filter(pc.is_in(table.column("tube_id"), value_set=pa.array(sorted(similar), pa.string())))
     keep = _time_of_day_mask(spec, table) & _speed_mask(store, spec, table, sources)
-    cands = Candidates(table, _parsed_attributes(terms, table))
+    cands = Candidates(table)
     evidence = [t.evaluate(cands) for t in terms]
     if similar is not None:
         ids = table.column("tube_id").to_pylist()

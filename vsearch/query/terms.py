@@ -17,21 +17,25 @@ Where each score comes from (the vocabulary file says which word builds which te
   wanted type (`models.vehicle_type_p_<type>`: YOLOX-Nano on the best crops, the vehicle-attributes model and
   the box shape, see `vsearch.indexers.vehicle_type`); stores indexed before it: the vehicle-attributes model's
   type and probability (`models.vehicle_type`, `models.vehicle_type_p`) mixed with the box shape.
-- motion: towards / away from the box-height trend over the stored path; entering / leaving from the stored
-  entry / exit edge.
+- motion: towards / away from the box-height trend over the tube (`box_growth`); entering / leaving from the
+  stored entry / exit edge.
+
+Every number a term reads is a plain column written with the tube (`vsearch.catalogue.soft_columns`, schema
+v4): a query reads a few narrow columns of its candidates, never `attributes_json` or the per-sample boxes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Literal, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vsearch.catalogue.soft_columns import column_of, list_value, listed_count_column, presence_column
 from vsearch.catalogue.store import COLOUR_MIN_FRACTION, sql_str
+from vsearch.errors import StoreError
 from vsearch.indexers.carried import CARRIED
 from vsearch.indexers.colours import tone_key
 from vsearch.query.spec import ITEM_ATTRIBUTES, ColourTerm, QuerySpec
@@ -78,36 +82,49 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Candidates:
-    """What terms read: the candidate rows and their parsed attributes (`attrs`: top-level key -> struct)."""
+    """What terms read: the candidate rows, with the soft-evidence columns their `evidence()` names
+    (`vsearch.catalogue.soft_columns`: one column per attribute, never the JSON blob or the boxes)."""
 
     table: pa.Table
-    attrs: pa.Table | None
 
     def attr(self, key: str, sub: str) -> np.ndarray:
-        """`attributes[key][sub]` as float64, NaN where absent."""
-        if self.attrs is None or key not in self.attrs.column_names:
-            return np.full(self.table.num_rows, np.nan)
-        col = pc.struct_field(self.attrs.column(key).combine_chunks(), sub)
-        if pa.types.is_string(col.type):
-            raise TypeError(f"{key}.{sub} is text; use attr_text")
-        return pc.fill_null(col.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-
-    @cached_property
-    def box_sizes(self) -> BoxSizes:
-        """Box widths/heights of every candidate, read once for all the terms that need them."""
-        return box_sizes(self.table)
+        """`attributes[key][sub]` as float64, NaN where absent (a list column's absent colour reads 0, as the
+        terms always counted it)."""
+        name, pos = column_of(key, sub)
+        col = self.table.column(name).combine_chunks()
+        if pos is None:
+            if pa.types.is_string(col.type):
+                raise TypeError(f"{key}.{sub} is text; use text_in")
+            return pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False)
+        return list_value(col, pos)
 
     def has(self, key: str) -> np.ndarray:
         """bool per candidate: `attributes[key]` is stored (a JSON object, possibly empty)."""
-        if self.attrs is None or key not in self.attrs.column_names:
-            return np.zeros(self.table.num_rows, bool)
-        return pc.is_valid(self.attrs.column(key).combine_chunks()).to_numpy(zero_copy_only=False)
+        name = presence_column(key)
+        if name is None:  # every tube has it
+            return np.ones(self.table.num_rows, bool)
+        return pc.fill_null(self.table.column(name), False).to_numpy(zero_copy_only=False)
 
-    def attr_text(self, key: str, sub: str) -> np.ndarray:
-        if self.attrs is None or key not in self.attrs.column_names:
-            return np.full(self.table.num_rows, None, object)
-        col = pc.struct_field(self.attrs.column(key).combine_chunks(), sub)
-        return np.asarray(col.to_pylist(), object)
+    def text_in(self, column: str, values: tuple[str, ...]) -> np.ndarray:
+        """bool per candidate: the text `column` is one of `values` (False where null)."""
+        hit = pc.is_in(self.table.column(column), value_set=pa.array(values, pa.string()))
+        return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+
+    def text_known(self, column: str) -> np.ndarray:
+        return pc.is_valid(self.table.column(column)).to_numpy(zero_copy_only=False)
+
+
+def evidence_columns(terms: list[Term]) -> list[str]:
+    """The store columns that hold what `terms` read (`Term.evidence`)."""
+    cols = []
+    for t in terms:
+        for key, sub in t.evidence():
+            try:
+                cols += [column_of(key, sub)[0]] + [p for p in (presence_column(key),) if p]
+            except KeyError as e:  # the vocabulary names evidence the store schema has no column for
+                raise StoreError(f"query term {t.label}: {e.args[0]}; this vsearch's vocabulary and store schema "
+                                 "disagree, report it (a new attribute needs its column and a migration)") from e
+    return list(dict.fromkeys(cols))
 
 
 class Term(Protocol):
@@ -115,7 +132,7 @@ class Term(Protocol):
     label: str  # shown in the explanation, e.g. "colour upper=red"
     required: bool  # a hard filter (also every term of a --strict query)
 
-    def json_fields(self) -> list[tuple[str, str, pa.DataType]]: ...  # (attribute key, sub key, type) read
+    def evidence(self) -> list[tuple[str, str]]: ...  # (attribute key, sub key) read, each a soft column
 
     def columns(self) -> list[str]: ...  # tube-table columns read for every candidate
 
@@ -140,18 +157,17 @@ class ColourChoice:
         where = "colour" if self.part == "any" else f"colour {self.part}"
         return f"{where}=" + "|".join(_colour_name(c) for c in self.colours)
 
-    def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
+    def evidence(self) -> list[tuple[str, str]]:
         names = {c.name for c in self.colours} | {n for c in self.colours for n in _SHADE_NEIGHBOURS.get(c.shade, ())}
         parts = (self.part, "any") if self.part == "head" else (self.part,)  # head falls back on the whole object
-        fields = [(PART_COLUMN[p], n, pa.float64()) for p in parts for n in sorted(names)]
+        fields = [(PART_COLUMN[p], n) for p in parts for n in sorted(names)]
         tones = sorted({k for c in self.colours if c.shade
                         for k in (*_tone_keys(c.name, c.shade), tone_key(c.name, "light"), tone_key(c.name, "dark"))})
-        if not tones and self.colours:  # read one key anyway, so `has` tells the tubes indexed with tones
-            tones = [tone_key(self.colours[0].name, "dark")]
-        return fields + [(TONE_COLUMN[p], k, pa.float64()) for p in parts for k in tones]
+        return fields + [(TONE_COLUMN[p], k) for p in parts for k in tones]
 
     def columns(self) -> list[str]:
-        return [PART_COLUMN[self.part if self.part in _LISTED else "any"]] + (["class_name"] if self.part == "head" else [])
+        listed = listed_count_column(PART_COLUMN[self.part if self.part in _LISTED else "any"])
+        return [listed] + (["class_name", presence_column(PART_COLUMN["head"])] if self.part == "head" else [])
 
     def sql(self) -> str | None:
         if self.part not in _LISTED or any(c.shade for c in self.colours):
@@ -161,7 +177,8 @@ class ColourChoice:
 
     def evaluate(self, c: Candidates) -> Evidence:
         key = PART_COLUMN[self.part]
-        toned = c.has(TONE_COLUMN[self.part])
+        shaded = any(term.shade for term in self.colours)
+        toned = c.has(TONE_COLUMN[self.part]) if shaded else np.zeros(c.table.num_rows, bool)  # read for shades only
         fracs = []
         for term in self.colours:
             frac = np.nan_to_num(c.attr(key, term.name))
@@ -178,14 +195,13 @@ class ColourChoice:
         choice = np.argmax(stacked, axis=0)
         best = stacked.max(axis=0)
         if self.part in _LISTED:  # the part was measured when the store listed any colour for it
-            measured = pc.list_value_length(c.table.column(key).combine_chunks()).to_numpy(zero_copy_only=False) > 0
-            measured = np.nan_to_num(measured.astype(float), nan=0.0) > 0
+            listed = c.table.column(listed_count_column(key))
+            measured = pc.fill_null(listed, 0).to_numpy(zero_copy_only=False) > 0
         else:  # the head: stored for persons indexed since head colours exist
-            cls = np.asarray(c.table.column("class_name").to_pylist(), object)
-            measured = c.has(key) & (cls == "person")
+            measured = c.has(key) & c.text_in("class_name", ("person",))
         score = np.where(measured, colour_score(best), np.nan)
         # the quoted share is negative where a shade had to be guessed from neighbouring colours (no tones)
-        guessed = ~toned & np.array([bool(self.colours[k].shade) for k in choice], bool)
+        guessed = ~toned & np.array([bool(t.shade) for t in self.colours], bool)[choice]
         value = np.where(guessed, -best, best)
         if self.part == "head":  # no headwear colour stored: the colour anywhere on the object, as half evidence
             anywhere = ColourChoice("any", tuple(replace(t, part="any") for t in self.colours), False).evaluate(c)
@@ -250,8 +266,8 @@ class ItemTerm:
     def label(self) -> str:
         return f"item={self.item}"
 
-    def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
-        return [("models", key, pa.float64()) for key in ITEM_ATTRIBUTES[self.item]]
+    def evidence(self) -> list[tuple[str, str]]:
+        return [("models", key) for key in ITEM_ATTRIBUTES[self.item]]
 
     def columns(self) -> list[str]:
         return []
@@ -288,34 +304,33 @@ class VehicleTypeTerm:
     def label(self) -> str:
         return f"vehicle type={self.vtype}"
 
-    def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
-        return [("models", "vehicle_type", pa.string()), ("models", "vehicle_type_p", pa.float64()),
-                ("models", f"vehicle_type_p_{self.vtype}", pa.float64())]
+    def evidence(self) -> list[tuple[str, str]]:
+        return [("models", "vehicle_type"), ("models", "vehicle_type_p"), ("models", f"vehicle_type_p_{self.vtype}")]
 
     def tall(self) -> bool:
         return self.vtype in ("truck", "bus")
 
     def columns(self) -> list[str]:
-        return ["class_name", "n_samples", "boxes_xyxy"] if self.tall() else ["class_name"]
+        return ["class_name", "box_aspect"] if self.tall() else ["class_name"]
 
     def sql(self) -> str | None:
         return None
 
     def evaluate(self, c: Candidates) -> Evidence:
-        said = c.attr_text("models", "vehicle_type")
+        said = column_of("models", "vehicle_type")[0]
         p = c.attr("models", "vehicle_type_p")
         # the model's type: its probability when it says this type, else the rest shared by the 3 other types
-        model = np.where(said == self.vtype, p, (1.0 - p) / 3.0)
-        model = np.where(np.equal(said, None), np.nan, model)
-        cls = np.asarray(c.table.column("class_name").to_pylist(), object)
-        fine = np.isin(cls, list(_FINE_CLASSES))
-        from_class = np.where(cls == self.vtype, 1.0, 0.0)
+        model = np.where(c.text_in(said, (self.vtype,)), p, (1.0 - p) / 3.0)
+        model = np.where(c.text_known(said), model, np.nan)
+        fine = c.text_in("class_name", tuple(_FINE_CLASSES))
+        from_class = np.where(c.text_in("class_name", (self.vtype,)), 1.0, 0.0)
         # stores indexed since the fused type (YOLOX on crops + type model + box shape) keep each type's
         # probability; older stores only the type model's chosen type
         fused = c.attr("models", f"vehicle_type_p_{self.vtype}")
         model = np.where(np.isfinite(fused), fused, model)
         if self.tall():  # small vehicles fool the models (vans, lorries seen as cars): half is the box shape
-            shape = np.clip((box_aspect(c.box_sizes) - 0.9) / (TALL_FULL - 0.9), 0.0, 1.0)
+            aspect = pc.fill_null(c.table.column("box_aspect"), np.nan).to_numpy(zero_copy_only=False)
+            shape = np.clip((aspect - 0.9) / (TALL_FULL - 0.9), 0.0, 1.0)
             model = np.where(np.isfinite(model), 0.5 * model + 0.5 * shape, shape)
         score = np.where(fine, from_class, model)
         return Evidence(score, score)
@@ -338,13 +353,13 @@ class MotionTerm:
     def label(self) -> str:
         return f"motion={self.motion}"
 
-    def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
+    def evidence(self) -> list[tuple[str, str]]:
         return []
 
     def columns(self) -> list[str]:
         if self.motion in ("entering", "leaving"):
             return ["entry_edge" if self.motion == "entering" else "exit_edge"]
-        return ["n_samples", "boxes_xyxy"]
+        return ["box_growth"]
 
     def sql(self) -> str | None:
         if self.motion == "entering":
@@ -355,11 +370,10 @@ class MotionTerm:
 
     def evaluate(self, c: Candidates) -> Evidence:
         if self.motion in ("entering", "leaving"):
-            edge = np.asarray(c.table.column(self.columns()[0]).to_pylist(), object)
-            known = ~np.equal(edge, None)
-            score = np.where(known, (edge != "inside").astype(float), np.nan)
+            edge = self.columns()[0]
+            score = np.where(c.text_known(edge), (~c.text_in(edge, ("inside",))).astype(float), np.nan)
             return Evidence(score, score)
-        growth = box_growth(c.box_sizes)
+        growth = pc.fill_null(c.table.column("box_growth"), np.nan).to_numpy(zero_copy_only=False)
         sign = 1.0 if self.motion == "towards" else -1.0
         return Evidence(np.clip(sign * growth / GROWTH_FULL, 0.0, 1.0), growth)
 
@@ -374,55 +388,6 @@ class MotionTerm:
         return f"box height changed by {np.expm1(value):+.0%} over the tube (bigger = closer to the camera)"
 
 
-BoxSizes = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def box_sizes(table: pa.Table) -> BoxSizes:
-    """(every box's width and height as an (N, 2) float32 array, first box index of each tube, samples per
-    tube) of a table with `boxes_xyxy` and `n_samples`."""
-    flat = table.column("boxes_xyxy").combine_chunks()
-    values = flat.values.to_numpy(zero_copy_only=False).reshape(-1, 4)  # float32 as stored: no copy
-    wh = values[:, 2:] - values[:, :2]
-    return wh, flat.offsets.to_numpy()[:-1] // 4, table.column("n_samples").to_numpy(zero_copy_only=False)
-
-
-def box_aspect(sizes: BoxSizes) -> np.ndarray:
-    """Median box height / width of each tube (NaN without samples), vectorised over all tubes: sorting the
-    ratios by (tube, ratio) puts each tube's median at a known offset."""
-    wh, starts, n = sizes
-    out = np.full(len(n), np.nan)
-    if not len(wh):
-        return out
-    ratio = wh[:, 1] / np.maximum(wh[:, 0], np.float32(1e-6))
-    owner = np.repeat(np.arange(len(n)), n)
-    ordered = ratio[np.lexsort((ratio, owner))]
-    has = n > 0
-    lo, hi = starts + (n - 1) // 2, starts + n // 2
-    out[has] = 0.5 * (ordered[lo[has]].astype(np.float64) + ordered[hi[has]])
-    return out
-
-
-def box_growth(sizes: BoxSizes) -> np.ndarray:
-    """log(end height / start height) of each tube's box (mean of its first and last min(3, n // 2) samples);
-    NaN under 4 samples. Vectorised: one cumulative sum over every sample of every candidate."""
-    wh, starts, n = sizes
-    out = np.full(len(n), np.nan)
-    ok = n >= 4
-    if not ok.any():
-        return out
-    h = wh[:, 1]
-    cum = np.concatenate([[0.0], np.cumsum(h, dtype=np.float64)])
-    m = np.minimum(3, n // 2)
-    s, k, m = starts[ok], n[ok], m[ok]
-    first = (cum[s + m] - cum[s]) / m
-    last = (cum[s + k] - cum[s + k - m]) / m
-    good = (first > 0) & (last > 0)
-    val = np.full(len(s), np.nan)
-    val[good] = np.log(last[good] / first[good])
-    out[ok] = val
-    return out
-
-
 @dataclass(frozen=True)
 class UnmeasurableTerm:
     """A word the query understood that no stored attribute measures (striped, padded): listed, never ranks."""
@@ -435,7 +400,7 @@ class UnmeasurableTerm:
     def label(self) -> str:
         return f"'{self.word}'"
 
-    def json_fields(self) -> list[tuple[str, str, pa.DataType]]:
+    def evidence(self) -> list[tuple[str, str]]:
         return []
 
     def columns(self) -> list[str]:
