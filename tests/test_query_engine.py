@@ -75,6 +75,20 @@ def test_colours_on_one_part_are_alternatives_and_parts_are_anded(store: Store) 
     assert hit.score == pytest.approx(hit.terms[0].score, abs=1e-4)
 
 
+@pytest.mark.parametrize("text", ["person in a green or yellow top", "quelqu'un en haut vert ou jaune"])
+def test_colours_joined_by_or_are_one_term_matched_by_the_best(store: Store, text: str) -> None:
+    """A witness unsure of the colour ("green or yellow top") asks for either: one term, matched in full by the
+    green person and by the yellow one alike, not two terms each half missed."""
+    hits = query(store, text)
+    persons = [h for h in hits if h.class_name == "person"]
+    assert len(persons) == 2
+    for h in persons:
+        colour = [t for t in h.terms if t.term.startswith("colour")]
+        assert [t.term for t in colour] == ["colour upper=green|yellow"]
+        assert colour[0].status == "matched"
+    assert persons[0].score == pytest.approx(persons[1].score, abs=0.05)
+
+
 @pytest.mark.parametrize("part", ["any", "upper", "lower"])
 def test_colour_prefilter_is_exact(store: Store, part: str) -> None:
     """The SQL pre-filter on the colour lists keeps exactly the tubes whose stored fraction passes COLOUR_MIN."""

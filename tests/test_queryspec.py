@@ -338,7 +338,8 @@ def test_spec_canonical_order_and_to_dict() -> None:
     assert a == b
     assert a.to_dict() == b.to_dict()
     assert list(a.to_dict())[:3] == ["classes", "colours", "direction"]
-    assert a.to_dict()["colours"][0] == {"name": "red", "part": "any", "shade": None, "hard": False}
+    assert a.to_dict()["colours"][0] == {"name": "red", "part": "any", "shade": None, "hard": False,
+                                          "either": ""}
 
 
 def test_spec_validates_its_fields() -> None:

@@ -86,7 +86,8 @@ def test_french_and_english_pairs_agree(fr: str, en: str) -> None:
         ("une femme en veste rouge",
          {"classes": {"person"}, "colours": (ColourTerm("red", "upper"),), "items": {"coat"},
           "ignored_sensitive": ("femme",)}),
-        ("auto grise ou verte", {"classes": {"car"}, "colours": (ColourTerm("green"), ColourTerm("grey"))}),
+        ("auto grise ou verte", {"classes": {"car"}, "colours": (ColourTerm("green", either="green|grey"),
+                                                                 ColourTerm("grey", either="green|grey"))}),
         ("voiture bleu clair", {"colours": (ColourTerm("blue", shade="light"),)}),
         ("light blue car", {"colours": (ColourTerm("blue", shade="light"),)}),
         ("beige van", {"classes": {"car", "truck", "bus"}, "vehicle_types": {"van"},
@@ -646,3 +647,19 @@ def test_the_lexicon_does_not_depend_on_the_hash_seed() -> None:
             for seed in (1, 2, 3, 4, 5)}
     assert len(outs) == 1, outs
     assert "'both'" in outs.pop()
+
+
+@pytest.mark.parametrize("en,fr", [("black or navy coat", "manteau noir ou bleu marine"),
+                                   ("black, navy or dark grey jacket", "veste noire, bleu marine ou gris foncé")])
+def test_colours_joined_by_or_are_alternatives(en: str, fr: str) -> None:
+    for text in (en, fr):
+        spec = parse(text)
+        assert {c.part for c in spec.colours} == {"upper"}
+        assert len({c.either for c in spec.colours}) == 1 and spec.colours[0].either.count("|") == len(spec.colours) - 1
+    assert parse(en).colours == parse(fr).colours
+
+
+def test_and_and_with_do_not_make_alternatives() -> None:
+    assert all(c.either == "" for c in parse("red and white top").colours)
+    spec = parse("a man in black or navy with a red or orange bag")
+    assert {c.either for c in spec.colours} == {"black|dark blue"}  # the bag's colours are not the clothes'

@@ -74,6 +74,9 @@ class ColourTerm:
     shade: Shade | None = None
     # True: a filter (from --colour/--upper/--lower); False: soft evidence that ranks (from the query text)
     hard: bool = False
+    # soft colours of one part joined by "or" ("black or navy coat") share a label: they are one term, matched by
+    # the best of them, not each wanted at once; "" = a term of its own
+    either: str = ""
 
     def __post_init__(self) -> None:
         if self.name not in COLOURS:
@@ -84,7 +87,7 @@ class ColourTerm:
             raise ValueError(f"shade {self.shade!r} is not one of {SHADES}")
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "part": self.part, "shade": self.shade, "hard": self.hard}
+        return {"name": self.name, "part": self.part, "shade": self.shade, "hard": self.hard, "either": self.either}
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,7 @@ class QuerySpec:
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
         # canonical order, so equal queries compare (and serialise) equal
-        colours = sorted(set(self.colours), key=lambda c: (PARTS.index(c.part), c.name, c.shade or "", c.hard))
+        colours = sorted(set(self.colours), key=lambda c: (PARTS.index(c.part), c.name, c.shade or "", c.hard, c.either))
         object.__setattr__(self, "colours", tuple(colours))
         object.__setattr__(self, "cameras", tuple(sorted(set(self.cameras))))
         object.__setattr__(self, "zones", tuple(dict.fromkeys(self.zones)))

@@ -424,7 +424,10 @@ def terms_for(spec: QuerySpec) -> list[Term]:
         hard = tuple(c for c in spec.colours if c.part == part and c.hard)
         if hard:
             out.append(ColourChoice(part, hard, True))
-        out += [ColourChoice(part, (c,), spec.strict) for c in spec.colours if c.part == part and not c.hard]
+        soft = [c for c in spec.colours if c.part == part and not c.hard]
+        out += [ColourChoice(part, (c,), spec.strict) for c in soft if not c.either]
+        either = {c.either: tuple(m for m in soft if m.either == c.either) for c in soft if c.either}
+        out += [ColourChoice(part, alts, spec.strict) for alts in either.values()]  # "black or navy": the best
     out += [ItemTerm(i, spec.strict) for i in sorted(spec.items)]
     # "car" only refines the ranking among the tubes the class filter already requires to be cars (a detector
     # such as pvb-2002 calls vans cars): even --strict does not require the type model to agree

@@ -103,6 +103,7 @@ def _attach_colours(
     # coordination: "rouge et noire", "a red and white top" share one target; so does a worn colour joined to
     # the next one by the conjunction alone ("in red/white striped top", not "in red and a blue cap")
     provisional = ("free", "nominal", "clothing")
+    run_of = _alternatives(units)  # "black, navy or dark grey jacket": the list shares the jacket
     changed = True
     while changed:
         changed = False
@@ -113,13 +114,39 @@ def _attach_colours(
                 gap = units[min(a, b) + 1 : max(a, b)]
                 joined = [u for u in gap if u.kind == "stop" and u.value in _CONJ]
                 close = len(gap) <= 3 if out[b][0] != "clothing" else len(gap) == 1
-                if joined and all(u.kind in ("shade", "stop") for u in gap) and close:
+                listed = run_of.get(a) is not None and run_of.get(a) == run_of.get(b)
+                if listed or (joined and all(u.kind in ("shade", "stop") for u in gap) and close):
                     out[b] = out[a]
                     changed = True
     for k in colour_idx:
         if out[k][0] == "nominal":
             out[k] = ("sensitive", None)
     return out, shades
+
+
+_OR = {"or", "ou"}
+
+
+def _alternatives(units: list[_Unit]) -> dict[int, int]:
+    """{colour index: first colour of its run} for colours given as alternatives: a list of colours with only
+    shades, grammar words and commas between them, joined by "or"/"ou", never by "and"/"et" nor "with" ("black, navy or
+    dark grey", "noir ou bleu marine"). The witness is unsure of the colour: any one of them will do."""
+    colour_idx = [k for k, u in enumerate(units) if u.kind == "colour"]
+    runs: list[list[int]] = []
+    for a, b in zip(colour_idx, colour_idx[1:]):
+        gap = units[a + 1 : b]
+        if len(gap) <= 3 and all(u.kind in ("shade", "stop") for u in gap) and \
+                not any(u.kind == "stop" and u.value in _WALL - _OR for u in gap):
+            if runs and runs[-1][-1] == a:
+                runs[-1].append(b)
+            else:
+                runs.append([a, b])
+    out: dict[int, int] = {}
+    for run in runs:
+        joined = any(u.kind == "stop" and u.value in _OR for u in units[run[0] : run[-1]])
+        if joined:
+            out.update({k: run[0] for k in run})
+    return out
 
 
 def _norm(u: _Unit, tokens: list[Token]) -> str:
@@ -227,6 +254,7 @@ def analyse(
     langs = {u.lang for u in units if u.bucket != "unknown" and u.kind not in ("unknown", "negation")} - {"both"}
     language = None if not tokens else "mixed" if len(langs) == 2 else langs.pop() if langs else None
     colour_outcomes, shade_of = _attach_colours(units, tokens, language or "en")
+    either_run = _alternatives(units)
 
     found: dict[str, object] = {}
     classes: set[str] = set()
@@ -288,7 +316,7 @@ def analyse(
                 wants_person = True
             else:
                 part = detail if outcome == "part" else "any"
-                colours.append(ColourTerm(name, part, shade))  # type: ignore[arg-type]
+                colours.append(ColourTerm(name, part, shade, either=str(either_run.get(k, ""))))  # type: ignore[arg-type]
                 wants_person |= outcome == "clothing" or part != "any"
         elif u.kind == "shade":
             pass  # resolved with its colour below
@@ -345,7 +373,7 @@ def analyse(
     sensitive = tuple(tokens[i].text for i in range(len(tokens)) if buckets[i] == "sensitive")
     spec = QuerySpec(
         classes=frozenset(classes),
-        colours=tuple(colours),
+        colours=_label_alternatives(colours),
         direction=found.get("direction"),  # type: ignore[arg-type]
         cameras=tuple(cameras_found),
         time_of_day_from=tod_from,
@@ -422,3 +450,19 @@ def build_query(
     if opts.date:
         merged = merged.resolve_date(parse_date_option(opts.date))
     return merged
+
+
+def _label_alternatives(colours: list[ColourTerm]) -> tuple[ColourTerm, ...]:
+    """The run number of alternatives becomes a label naming them ("black|dark blue"), so that equal queries
+    (the same words in French and English) give equal specs; a run of one colour on a part is a plain term."""
+    groups: dict[tuple[str, str], list[ColourTerm]] = {}
+    for c in colours:
+        if c.either:
+            groups.setdefault((c.part, c.either), []).append(c)
+    out = []
+    for c in colours:
+        run = groups.get((c.part, c.either), [])
+        label = "|".join(sorted({f"{m.shade + ' ' if m.shade else ''}{m.name}" for m in run})) if len(run) > 1 else ""
+        out.append(replace(c, either=label))
+    return tuple(out)
+
