@@ -224,3 +224,24 @@ def test_box_shape_and_growth_of_every_candidate_match_the_per_tube_definition()
         m = min(3, k // 2)
         assert np.isnan(growth[i]) if k < 4 else growth[i] == pytest.approx(np.log(h[k - m:].mean() / h[:m].mean()),
                                                                              **near)
+
+
+def test_vehicle_type_explanation_names_where_the_number_came_from() -> None:
+    """A detector class, the fused type (YOLOX + type model + shape) or, in older stores, the type model alone:
+    the explanation says which one gave the score, from the same evaluation (it used to name the model for all)."""
+    import pyarrow as pa
+
+    from vsearch.catalogue.soft_columns import column_of
+    from vsearch.query.terms import Candidates, VehicleTypeTerm
+
+    said, p, fused = (column_of("models", k)[0] for k in ("vehicle_type", "vehicle_type_p", "vehicle_type_p_truck"))
+    table = pa.table({"class_name": ["car", "car", "truck"], "box_aspect": [1.6, 1.6, 1.0],
+                      said: pa.array(["truck", "truck", None], pa.string()),
+                      p: pa.array([0.8, 0.8, None], pa.float64()), fused: pa.array([0.6, None, None], pa.float64())})
+    term = VehicleTypeTerm("truck", required=False)
+    ev = term.evaluate(Candidates(table))
+    texts = [term.explain(float(ev.score[i]), float(ev.value[i]), ev.choice_at(i)) for i in range(3)]
+    assert "fused type" in texts[0] and "box shape at half weight" in texts[0]
+    assert "vehicle-attributes model" in texts[1] and "fused" not in texts[1]
+    assert texts[2].endswith("(detector class)") and ev.score[2] == 1.0
+    assert ev.score[0] != ev.score[1]  # the fused number, not the type model's, where the store has it

@@ -71,7 +71,7 @@ def status(score: float) -> Status:
 class Evidence:
     score: np.ndarray  # float64 per candidate, 0..1, NaN = not measurable
     value: np.ndarray  # the measured number quoted by the explanation (fraction, probability, growth)
-    choice: np.ndarray | None = None  # which alternative gave the score (colour alternatives), else None
+    choice: np.ndarray | None = None  # which alternative or source gave the score (colour alternatives, vehicle-type source), else None
 
     def take(self, mask: np.ndarray) -> Evidence:
         return Evidence(self.score[mask], self.value[mask], None if self.choice is None else self.choice[mask])
@@ -327,20 +327,28 @@ class VehicleTypeTerm:
         # stores indexed since the fused type (YOLOX on crops + type model + box shape) keep each type's
         # probability; older stores only the type model's chosen type
         fused = c.attr("models", f"vehicle_type_p_{self.vtype}")
-        model = np.where(np.isfinite(fused), fused, model)
-        if self.tall():  # small vehicles fool the models (vans, lorries seen as cars): half is the box shape
+        has_fused = np.isfinite(fused)
+        model = np.where(has_fused, fused, model)
+        if self.tall():  # small vehicles fool the models (vans, lorries seen as cars): half is the box shape.
+            # The fused type weighs the shape in already; using the fused type alone was measured worse on the
+            # retrieval set ("a white lorry": rank 1 -> 7), so for the tall types the shape keeps its half.
             aspect = pc.fill_null(c.table.column("box_aspect"), np.nan).to_numpy(zero_copy_only=False)
             shape = np.clip((aspect - 0.9) / (TALL_FULL - 0.9), 0.0, 1.0)
             model = np.where(np.isfinite(model), 0.5 * model + 0.5 * shape, shape)
         score = np.where(fine, from_class, model)
-        return Evidence(score, score)
+        return Evidence(score, score, np.where(fine, _BY_CLASS, np.where(has_fused, _BY_FUSED, _BY_MODEL)))
 
     def explain(self, score: float, value: float, choice: int = 0) -> str:
         if not np.isfinite(score):
             return "not measurable: no vehicle type stored for this object"
-        how = "detector class, or vehicle-attributes model and box shape" if self.tall() else \
-            "detector class or vehicle-attributes model"
-        return f"vehicle type {self.vtype}: p={value:.2f} ({how})"
+        shape = ", with the box shape at half weight" if self.tall() else ""
+        how = {_BY_CLASS: "detector class",
+               _BY_FUSED: f"fused type of YOLOX on the best crops, vehicle-attributes model and box shape{shape}",
+               _BY_MODEL: f"vehicle-attributes model{shape}"}
+        return f"vehicle type {self.vtype}: p={value:.2f} ({how[choice]})"
+
+
+_BY_FUSED, _BY_MODEL, _BY_CLASS = 0, 1, 2  # where a vehicle-type score came from (Evidence.choice)
 
 
 @dataclass(frozen=True)
