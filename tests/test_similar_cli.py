@@ -97,6 +97,34 @@ def test_time_window_keeps_every_tube_it_overlaps_like_search(two_cameras: dict[
     assert {h["tube_id"] for h in json.loads(r.stdout)["hits"]} == overlapping and first["tube_id"] in overlapping
 
 
+@pytest.mark.parametrize("listed_max", [20_000, 0])
+def test_a_time_scope_too_large_to_list_keeps_the_same_tubes(two_cameras: dict[str, Path], listed_max: int,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `_ID_LIST_MAX` tubes in scope, the ids are kept after the vector search instead of listed in its
+    pre-filter: the same tubes (span overlapping the window) as the listed path. Before, that path fell back on
+    the embedded crop's time and missed a tube whose crop lies outside the window."""
+    from vsearch.catalogue.store import Store
+    from vsearch.query import similar
+
+    store = two_cameras["root"] / "store-colour"
+    if not store.exists():
+        assert vsearch_cli("index", str(two_cameras["footage"]), "--store", str(store), "--detector", "motion",
+                           "-q", builtin_models=two_cameras["root"] / "no-models").returncode == 0
+    a_tube, b_tubes = _tubes(store, "camA")[0], _tubes(store, "camB")
+    first = min(b_tubes, key=lambda t: t["start_utc"])
+    lo = dt.datetime.fromisoformat(first["start_utc"])
+    hi = lo + dt.timedelta(milliseconds=100)
+    overlapping = {t["tube_id"] for t in b_tubes if dt.datetime.fromisoformat(t["start_utc"]) <= hi
+                   and dt.datetime.fromisoformat(t["end_utc"]) >= lo}
+    monkeypatch.setattr(similar, "_ID_LIST_MAX", listed_max)
+    hits = similar.like_tube(Store(store, create=False), a_tube["tube_id"],
+                             similar.Scope(cameras=("camB",), time_from=lo, time_to=hi, limit=1))
+    assert len(hits) == 1 and hits[0].tube_id in overlapping  # limit 1: asks for more neighbours until one is kept
+    hits = similar.like_tube(Store(store, create=False), a_tube["tube_id"],
+                             similar.Scope(cameras=("camB",), time_from=lo, time_to=hi))
+    assert {h.tube_id for h in hits} == overlapping and first["tube_id"] in overlapping
+
+
 @pytest.fixture(scope="module")
 def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path, Path]:
     """A tiny open_clip architecture with random weights, saved like a user's checkpoint, plus a second one."""

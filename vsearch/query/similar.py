@@ -99,23 +99,52 @@ def _hits(store: Store, raw: list[vs.VectorHit]) -> list[SimilarHit]:
     return out
 
 
-_ID_LIST_MAX = 20_000  # tubes in a time scope listed by id in the vector pre-filter; beyond, see `_where`
+_ID_LIST_MAX = 20_000  # tubes in a time scope listed by id in the vector pre-filter; beyond, see `_Scoped`
 
 
-def _where(store: Store, scope: Scope) -> str | None:
-    """Vector pre-filter for the scope: camera, and the same time rule as `search` (the tube's [start, end]
-    overlaps [from, to]). A vector row holds the time of its sampled crop, not the tube's span, so a time scope
-    is resolved on the tubes table and passed as the tube ids it keeps; a scope of more than `_ID_LIST_MAX`
-    tubes falls back on the crop time (a tube is then found when its sampled crop lies in the window)."""
+@dataclass(frozen=True)
+class _Scoped:
+    """The vector pre-filter of a scope, and for a scope too large to list by id, the tube ids to keep after."""
+
+    where: str | None
+    keep: frozenset[str] | None = None
+
+
+def _scoped(store: Store, scope: Scope) -> _Scoped:
+    """Camera, and the same time rule as `search`: the tube's [start, end] overlaps [from, to]. A vector row
+    holds the time of its sampled crop, not the tube's span, so a time scope is resolved on the tubes table and
+    passed as the tube ids it keeps. Past `_ID_LIST_MAX` ids the pre-filter is the crop time widened by the
+    longest tube in scope (a crop lies inside its tube, so no overlapping tube is left out) and the ids are
+    kept after the search (`_search`)."""
     base = vs.build_where(cameras=scope.cameras, kind="tube")
     if scope.time_from is None and scope.time_to is None:
-        return base
+        return _Scoped(base)
     conds = scope_sql(scope.cameras, scope.time_from, scope.time_to)
-    ids = store.tubes_arrow(" AND ".join(conds), columns=["tube_id"]).column("tube_id").to_pylist()
+    t = store.tubes_arrow(" AND ".join(conds), columns=["tube_id", "start_utc", "end_utc"])
+    ids = t.column("tube_id").to_pylist()
     if len(ids) > _ID_LIST_MAX:
-        return vs.build_where(cameras=scope.cameras, kind="tube", start_utc=scope.time_from, end_utc=scope.time_to)
+        longest = max((e - s for s, e in zip(t.column("start_utc").to_pylist(), t.column("end_utc").to_pylist())),
+                      default=dt.timedelta(0)) + dt.timedelta(seconds=1)  # margin: the crop-time bound is strict
+        wide = vs.build_where(cameras=scope.cameras, kind="tube",
+                              start_utc=scope.time_from - longest if scope.time_from else None,
+                              end_utc=scope.time_to + longest if scope.time_to else None)
+        return _Scoped(wide, frozenset(ids))
     listed = f"item_id IN ({', '.join(sql_str(i) for i in ids)})" if ids else "item_id IS NULL"
-    return f"{base} AND {listed}" if base else listed
+    return _Scoped(f"{base} AND {listed}" if base else listed)
+
+
+def _search(table, vector, scoped: _Scoped, limit: int, **kw: object) -> list[vs.VectorHit]:  # noqa: ANN001
+    """`vs.search` within a scope; where the scope keeps ids after the search, asks for more neighbours until
+    `limit` of them are kept or the pre-filtered rows run out (same order: score, then id)."""
+    if scoped.keep is None:
+        return vs.search(table, vector, where=scoped.where, limit=limit, **kw)  # type: ignore[arg-type]
+    k = limit
+    while True:
+        k *= 4
+        raw = vs.search(table, vector, where=scoped.where, limit=k, **kw)  # type: ignore[arg-type]
+        kept = [h for h in raw if h.item_id in scoped.keep]
+        if len(kept) >= limit or len(raw) < k:
+            return kept[:limit]
 
 
 def like_tube(store: Store, tube_id: str, scope: Scope) -> list[SimilarHit]:
@@ -130,8 +159,8 @@ def like_tube(store: Store, tube_id: str, scope: Scope) -> list[SimilarHit]:
         except QueryError:
             continue  # this descriptor did not embed that tube (e.g. re-id: persons only)
         _, sha = vs.table_identity(table)
-        raw = vs.search(table, vec, descriptor=descriptor, weights_sha256=sha, where=_where(store, scope),
-                        limit=scope.limit, exclude_item=tube_id)
+        raw = _search(table, vec, _scoped(store, scope), scope.limit, descriptor=descriptor, weights_sha256=sha,
+                      exclude_item=tube_id)
         return _hits(store, raw)
     raise ModelError(f"--tube {tube_id}: no appearance vector stored for it; re-index its footage")
 
@@ -154,8 +183,8 @@ def like_image(store: Store, image: Path, scope: Scope, config: EmbedConfig) -> 
         if table is None:
             raise ModelError(f"this store holds no {embedder.name} vectors; re-index its footage")
     # vs.search checks the table was built by this exact model (name + weights SHA-256)
-    raw = vs.search(table, pool(embedder.embed([img])), descriptor=embedder.name,
-                    weights_sha256=embedder.weights_sha256, where=_where(store, scope), limit=scope.limit)
+    raw = _search(table, pool(embedder.embed([img])), _scoped(store, scope), scope.limit, descriptor=embedder.name,
+                  weights_sha256=embedder.weights_sha256)
     return _hits(store, raw)
 
 
@@ -185,8 +214,8 @@ def text_scores(store: Store, text: str, config: EmbedConfig, scope: Scope) -> d
         raise ModelError(f"this store holds no {embedder.name} vectors; re-index with --clip-model/--clip-weights "
                          "or search without them")
     wide = Scope(cameras=scope.cameras, time_from=scope.time_from, time_to=scope.time_to, limit=LIKE_POOL)
-    raw = vs.search(table, embedder.embed_text(text), descriptor=embedder.name,
-                    weights_sha256=embedder.weights_sha256, where=_where(store, wide), limit=wide.limit)
+    raw = _search(table, embedder.embed_text(text), _scoped(store, wide), wide.limit, descriptor=embedder.name,
+                  weights_sha256=embedder.weights_sha256)
     return {h.item_id: TermScore("clip-text", max(0.0, h.score), f"{embedder.name} similarity to {text!r}")
             for h in raw}
 
