@@ -27,7 +27,7 @@ from vsearch.models import registry as model_catalogue
 from vsearch.models.runtime import ModelRunner, Pending, Runtime
 from vsearch.errors import ModelError, UsageError
 from vsearch.indexers.base import Detector
-from vsearch.indexers.yolox import YOLOX_INPUT, decode_yolox, letterbox, letterbox_scale, nms  # noqa: F401 (API)
+from vsearch.indexers.yolox import decode_yolox, letterbox, letterbox_scale, nms
 from vsearch.records import CLASSES, Detections, Frame
 
 if TYPE_CHECKING:

@@ -14,8 +14,9 @@ import pytest
 from synth import SynthObject, SynthVideo, crossing_scene, write_video
 from vsearch.errors import ModelError, UsageError
 from vsearch.indexers.detect import (
-    CLASS_ID, OTHER_ID, DetectorChoice, MotionDetector, OpenVinoPVB, YoloxNano, letterbox, make_detector, nms,
+    CLASS_ID, OTHER_ID, DetectorChoice, MotionDetector, OpenVinoPVB, YoloxNano, make_detector,
 )
+from vsearch.indexers.yolox import letterbox, nms
 from vsearch.models.resolve import BUILTIN_DIR, ModelSet, resolve_models
 from vsearch.records import Frame
 

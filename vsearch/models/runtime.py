@@ -5,8 +5,8 @@
 - `ModelRunner`: one network behind `run(blob) -> {output name: array}`, lazily loaded, on OpenVINO or ONNX
   Runtime, with the SHA-256 of its weights for the pipeline identity; `submit(blob)` starts it without waiting
   (OpenVINO runs it in its own threads, without the GIL, so Python work goes on meanwhile) and returns a `Pending`;
-- `Streams`: how OpenVINO spreads a network over the cores (one stream on every thread, or several requests at
-  once, one per stream);
+- streams (`compiled_openvino(..., streams=)`): how OpenVINO spreads a network over the cores (one stream on
+  every thread, or several requests at once, one per stream);
 - `find_ir`: where an Open Model Zoo IR sits in a models folder (FP32 preferred);
 - `file_sha256`: hashes a weights file once per (path, size, mtime).
 
