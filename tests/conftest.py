@@ -43,6 +43,16 @@ def vsearch_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
     return subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def index_motion_only(footage: Path, store: Path) -> None:
+    """Index `footage` into `store` with the motion detector and no model at all (no attribute model, the
+    built-in set left out), as the v1 code ran; fails the test with the command's output if indexing fails."""
+    no_models = store.parent / "no-models"
+    no_models.mkdir(exist_ok=True)
+    r = vsearch_cli("index", str(footage), "--store", str(store), "--detector", "motion", "-q",
+                    "--models-dir", str(no_models), builtin_models=no_models)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 @pytest.fixture(autouse=True)
 def _no_user_models(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests never see the developer's own models: no VSEARCH_MODELS, and an empty XDG data folder (so the

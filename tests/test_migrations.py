@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, vsearch_cli
+from conftest import REPO, index_motion_only, vsearch_cli
 from vsearch.catalogue import migrations
 from vsearch.catalogue.soft_columns import SOFT_SCHEMA, TONE_PARTS
 from vsearch.indexers.colours import PALETTE
@@ -131,11 +131,7 @@ def test_the_current_pipeline_rewrites_the_v1_rows_exactly(v1_store: Path, tmp_p
     clip = make_fixture.write_clip(tmp_path / "footage")
     old = Store(v1_store, create=False, allow_heavy_migration=True)
     assert [r.sha256 for r in old.sources()] == [hashlib.sha256(clip.read_bytes()).hexdigest()]  # same bytes
-    no_models = tmp_path / "no-models"  # as the v1 code ran: motion only, no attribute model (no built-in set)
-    no_models.mkdir()
-    r = vsearch_cli("index", str(clip.parent), "--store", str(tmp_path / "new"), "--detector", "motion", "-q",
-                    "--models-dir", str(no_models), builtin_models=no_models)
-    assert r.returncode == 0, r.stdout + r.stderr
+    index_motion_only(clip.parent, tmp_path / "new")  # as the v1 code ran: motion only, no model
     new = Store(tmp_path / "new", create=False)
     want, got = old.tubes_arrow().to_pylist(), new.tubes_arrow().to_pylist()
     assert len(got) == len(want) == 4

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import synth
-from conftest import vsearch_cli
+from conftest import index_motion_only
 from vsearch.catalogue.tube_rows import attributes_as_dict
 from vsearch.query.coverage import coverage
 from vsearch.query.engine import COLOUR_MIN, run_query, search_filter
@@ -36,11 +36,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     ]
     clip = synth.write_video(synth.SynthVideo(root / "footage" / "cam1.mp4", 640, 360, 10, 12.0, objs)).path
     clip.with_name("cam1.mp4.json").write_text(json.dumps({"camera": "cam1", "start": START.isoformat()}))
-    no_models = root / "no-models"  # the motion detector and no attribute model (the built-in set left out)
-    no_models.mkdir()
-    r = vsearch_cli("index", str(clip.parent), "--store", str(root / "store"), "--detector", "motion", "-q",
-                    "--models-dir", str(no_models), builtin_models=no_models)
-    assert r.returncode == 0, r.stdout + r.stderr
+    index_motion_only(clip.parent, root / "store")
     st = Store(root / "store", create=False)
     assert st.ensure_scalar_indices()  # the engine must give the same answers with the indices
     return st
@@ -166,11 +162,7 @@ def shades_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, dict[
     clip = synth.write_video_palette(synth.SynthVideo(root / "footage" / "cam1.mp4", 640, 360, 10, 12.0, objs),
                                      SHADES_BGR).path
     clip.with_name("cam1.mp4.json").write_text(json.dumps({"camera": "cam1", "start": START.isoformat()}))
-    no_models = root / "no-models"
-    no_models.mkdir()
-    r = vsearch_cli("index", str(clip.parent), "--store", str(root / "store"), "--detector", "motion", "-q",
-                    "--models-dir", str(no_models), builtin_models=no_models)
-    assert r.returncode == 0, r.stdout + r.stderr
+    index_motion_only(clip.parent, root / "store")
     st = Store(root / "store", create=False)
     tubes = sorted(st.tubes_arrow().to_pylist(), key=lambda r: r["first_pts_s"])
     assert len(tubes) == len(SHADES_BGR)

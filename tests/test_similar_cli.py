@@ -77,22 +77,28 @@ def test_same_object_on_camera_a_is_top_hit_on_camera_b_weight_free(two_cameras:
             assert (dt.datetime.fromisoformat(h["start_utc"]), dt.datetime.fromisoformat(h["end_utc"])) == want
 
 
+def _first_tube_window(env: dict[str, Path]) -> tuple[Path, dict, dict, tuple[dt.datetime, dt.datetime], set[str]]:
+    """The weight-free store (indexed if no test made it yet), camA's first tube, camB's first tube, a window on
+    its first 0.1 s only, and the camB tubes whose span overlaps that window."""
+    store = env["root"] / "store-colour"
+    if not store.exists():
+        assert vsearch_cli("index", str(env["footage"]), "--store", str(store), "--detector", "motion",
+                           "-q", builtin_models=env["root"] / "no-models").returncode == 0
+    a_tube, b_tubes = _tubes(store, "camA")[0], _tubes(store, "camB")
+    first = min(b_tubes, key=lambda t: t["start_utc"])
+    lo = dt.datetime.fromisoformat(first["start_utc"])
+    hi = lo + dt.timedelta(milliseconds=100)
+    overlapping = {t["tube_id"] for t in b_tubes if dt.datetime.fromisoformat(t["start_utc"]) <= hi
+                   and dt.datetime.fromisoformat(t["end_utc"]) >= lo}
+    return store, a_tube, first, (lo, hi), overlapping
+
+
 def test_time_window_keeps_every_tube_it_overlaps_like_search(two_cameras: dict[str, Path]) -> None:
     """`similar --from/--to` keeps the tubes whose span overlaps the window, as `search` does, even when the
     crop that was embedded lies outside it (the vector row's time is that crop's)."""
-    store = two_cameras["root"] / "store-colour"
-    if not store.exists():
-        assert vsearch_cli("index", str(two_cameras["footage"]), "--store", str(store), "--detector", "motion",
-                           "-q", builtin_models=two_cameras["root"] / "no-models").returncode == 0
-    a_tube, b_tubes = _tubes(store, "camA")[0], _tubes(store, "camB")
-    first = min(b_tubes, key=lambda t: t["start_utc"])
-    start = dt.datetime.fromisoformat(first["start_utc"])
-    lo, hi = start, start + dt.timedelta(milliseconds=100)  # its first 0.1 s only
-    window = (lo.isoformat(), hi.isoformat())
-    overlapping = {t["tube_id"] for t in b_tubes if dt.datetime.fromisoformat(t["start_utc"]) <= hi
-                   and dt.datetime.fromisoformat(t["end_utc"]) >= lo}
-    r = vsearch_cli("similar", "--tube", f"tube:{a_tube['tube_id']}", "--camera", "camB", "--from", window[0],
-                    "--to", window[1], "--json", *_access(two_cameras, store))
+    store, a_tube, first, (lo, hi), overlapping = _first_tube_window(two_cameras)
+    r = vsearch_cli("similar", "--tube", f"tube:{a_tube['tube_id']}", "--camera", "camB", "--from", lo.isoformat(),
+                    "--to", hi.isoformat(), "--json", *_access(two_cameras, store))
     assert r.returncode == 0, r.stderr
     assert {h["tube_id"] for h in json.loads(r.stdout)["hits"]} == overlapping and first["tube_id"] in overlapping
 
@@ -106,16 +112,7 @@ def test_a_time_scope_too_large_to_list_keeps_the_same_tubes(two_cameras: dict[s
     from vsearch.catalogue.store import Store
     from vsearch.query import similar
 
-    store = two_cameras["root"] / "store-colour"
-    if not store.exists():
-        assert vsearch_cli("index", str(two_cameras["footage"]), "--store", str(store), "--detector", "motion",
-                           "-q", builtin_models=two_cameras["root"] / "no-models").returncode == 0
-    a_tube, b_tubes = _tubes(store, "camA")[0], _tubes(store, "camB")
-    first = min(b_tubes, key=lambda t: t["start_utc"])
-    lo = dt.datetime.fromisoformat(first["start_utc"])
-    hi = lo + dt.timedelta(milliseconds=100)
-    overlapping = {t["tube_id"] for t in b_tubes if dt.datetime.fromisoformat(t["start_utc"]) <= hi
-                   and dt.datetime.fromisoformat(t["end_utc"]) >= lo}
+    store, a_tube, first, (lo, hi), overlapping = _first_tube_window(two_cameras)
     monkeypatch.setattr(similar, "_ID_LIST_MAX", listed_max)
     hits = similar.like_tube(Store(store, create=False), a_tube["tube_id"],
                              similar.Scope(cameras=("camB",), time_from=lo, time_to=hi, limit=1))

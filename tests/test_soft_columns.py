@@ -13,7 +13,7 @@ import lancedb
 import pytest
 
 import synth
-from conftest import vsearch_cli
+from conftest import index_motion_only, vsearch_cli
 from vsearch.catalogue import migrations
 from vsearch.catalogue.soft_columns import (DONE_MARKER, MODEL_KEYS, SOFT_SCHEMA, TONE_PARTS, column_of,
                                             presence_column)
@@ -44,11 +44,7 @@ def v4_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     clip = synth.write_video(synth.SynthVideo(root / "footage" / "cam1.mp4", 640, 360, 10, 12.0, objs)).path
     clip.with_name("cam1.mp4.json").write_text(json.dumps({"camera": "cam1", "start": START.isoformat()}))
-    no_models = root / "no-models"
-    no_models.mkdir()
-    r = vsearch_cli("index", str(clip.parent), "--store", str(root / "store"), "--detector", "motion", "-q",
-                    "--models-dir", str(no_models), builtin_models=no_models)
-    assert r.returncode == 0, r.stdout + r.stderr
+    index_motion_only(clip.parent, root / "store")
     return root / "store"
 
 
