@@ -70,8 +70,9 @@ def _match_units(tokens: list[Token], cameras: dict[tuple[str, ...], str]) -> li
 
 def _attach_colours(
     units: list[_Unit], tokens: list[Token], phrase_lang: str
-) -> tuple[dict[int, tuple[str, object]], dict[int, int]]:
-    """Decide what each colour describes -> ({colour index: (outcome, detail)}, {colour index: shade index}).
+) -> tuple[dict[int, tuple[str, object]], dict[int, int], dict[int, int]]:
+    """Decide what each colour describes -> ({colour index: (outcome, detail)}, {colour index: shade index},
+    {colour index: first colour of its run of alternatives} (`_alternatives`)).
 
     outcome: "part" (detail = "any"/"upper"/"lower"), "clothing" (worn colour, part any, implies a person),
     "item" (colour of a carried item: not an attribute, reported), "sensitive" (describes a person: skin/hair),
@@ -121,7 +122,7 @@ def _attach_colours(
     for k in colour_idx:
         if out[k][0] == "nominal":
             out[k] = ("sensitive", None)
-    return out, shades
+    return out, shades, run_of
 
 
 _OR = {"or", "ou"}
@@ -253,8 +254,7 @@ def analyse(
     apply_negation(units)
     langs = {u.lang for u in units if u.bucket != "unknown" and u.kind not in ("unknown", "negation")} - {"both"}
     language = None if not tokens else "mixed" if len(langs) == 2 else langs.pop() if langs else None
-    colour_outcomes, shade_of = _attach_colours(units, tokens, language or "en")
-    either_run = _alternatives(units)
+    colour_outcomes, shade_of, either_run = _attach_colours(units, tokens, language or "en")
 
     found: dict[str, object] = {}
     classes: set[str] = set()
