@@ -241,7 +241,7 @@ def test_colour_of_a_carried_item_is_reported_not_matched() -> None:
 
 @pytest.mark.parametrize(("text", "colours"), [
     ("voiture sombre", (ColourTerm("black"),)),
-    ("a couple of guys in dark tracksuits", (ColourTerm("black"),)),
+    ("a couple of guys in dark tracksuits", (ColourTerm("black", "upper"), ColourTerm("black", "lower"))),
     ("light-coloured van", (ColourTerm("white"),)),
     ("pantalon de couleur claire", (ColourTerm("white", "lower"),)),
     ("dark blue car", (ColourTerm("blue", shade="dark"),)),  # a shade next to a colour stays that colour's shade
@@ -257,17 +257,34 @@ def test_shade_alone_next_to_a_person_word_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "unknown"),
+    ("text", "negated"),
     [
-        ("voiture qui ne s'arrête pas", ("ne", "arrête", "pas")),
-        ("person without a bag", ("without", "bag")),
-        ("pas rouge", ("pas", "rouge")),
+        ("voiture qui ne s'arrête pas", ("ne s'arrête pas",)),
+        ("person without a bag", ("without a bag",)),
+        ("pas rouge", ("pas rouge",)),
+        ("homme qui ne porte pas de chapeau", ("ne porte pas de chapeau",)),
+        ("without a red striped hat", ("without a red striped hat",)),
+        ("sans sac ni valise", ("sans sac ni valise",)),
     ],
 )
-def test_negation_is_not_applied_but_reported(text: str, unknown: tuple[str, ...]) -> None:
+def test_negation_is_understood_not_applied(text: str, negated: tuple[str, ...]) -> None:
+    """A negated term is reported as understood but not measurable, with its negation, and never applied."""
     spec = parse(text)
-    assert spec.unknown_words == unknown
+    assert spec.unmeasurable == negated and spec.unknown_words == ()
     assert not spec.stationary and not spec.items and not spec.colours
+
+
+@pytest.mark.parametrize(("text", "upper", "item"), [
+    ("man not wearing a hat, navy jacket", ColourTerm("blue", "upper", "dark"), "coat"),
+    ("homme sans chapeau, veste bleu marine", ColourTerm("blue", "upper", "dark"), "coat"),
+    ("no bag, grey hoodie", ColourTerm("grey", "upper"), None),
+    ("pas de sac, sweat gris", ColourTerm("grey", "upper"), None),
+])
+def test_negation_stops_at_its_noun_and_at_a_comma(text: str, upper: ColourTerm, item: str | None) -> None:
+    """Before, every term within 3 words of "not"/"sans" was dropped, the garment after the comma included."""
+    spec = parse(text)
+    assert spec.colours == (upper,) and spec.items == ({item} if item else set())
+    assert len(spec.unmeasurable) == 1 and spec.unknown_words == ()
 
 
 def test_conflicting_terms_are_reported() -> None:

@@ -1,26 +1,84 @@
 """Context rules of the query parser: words whose meaning depends on the words around them.
 
 Each rule takes the matched units of `vsearch.query.text` (left to right) and re-reads some of them in place:
-negated terms are reported, not applied; "short", size words and French "type" depend on the noun they go with;
+negated terms are reported, not applied; "cab" is a taxi or the cab of the lorry named with it; "from the right"
+moves left; French "jogging" is a tracksuit next to a colour; "short", size words and French "type" depend on the noun they go with;
 setting-off and arriving verbs are motion only when nothing more precise follows; people named with a
 two-wheeler are its riders.
 """
 
 from __future__ import annotations
 
-from vsearch.query.lexicon import _CONJ, _CONTENT_KINDS, _Unit
+from vsearch.query.lexicon import _CLOTHING_PREPS, _CONJ, _CONTENT_KINDS, _Unit
 
 TWO_WHEELERS = {"bicycle", "motorbike"}
 
 
-def apply_negation(units: list[_Unit]) -> None:
-    """A content term within 3 units after a negation is not applied (negation is not supported): reported."""
-    last_neg = -10
-    for k, u in enumerate(units):
-        if u.kind == "negation":
-            last_neg = k
-        elif u.kind in _CONTENT_KINDS and k - last_neg <= 3:
-            u.kind, u.bucket = "unknown", "unknown"
+_SCOPE_NOUNS = {"class", "garment", "item", "vehicle_part", "person_sensitive", "unmeasurable"}
+_NEGATION_OR = {"or", "ou", "ni", "nor", "/"}
+
+
+def apply_negation(units: list[_Unit], breaks: set[int]) -> None:
+    """A negation and the terms it negates become one unit, understood but not measurable (no stored evidence
+    says that a thing is absent, and a negated term must never be applied as if it were asked for).
+
+    The scope is the first content term after the negation and at most 3 grammar words, not across a comma
+    (`breaks`: indices of the tokens followed by one); a colour or a modifier carries it to its noun ("without a red hat"); "or"/"ni" adds the next
+    noun ("sans sac ni valise"). A trailing "pas" joins the negation before it ("ne s'arrête pas"). A negation with
+    nothing to negate stays not understood."""
+    k = 0
+    while k < len(units):
+        if units[k].kind != "negation":
+            k += 1
+            continue
+        end = _scope_end(units, k, breaks)
+        if end is None:
+            back = k - 1
+            while back >= 0 and units[back].kind == "stop" and not _broken(units[back], breaks):
+                back -= 1
+            if back >= 0 and units[back].value == "negation" and units[back].kind == "unmeasurable" \
+                    and not _broken(units[back], breaks):
+                end, k = k, back
+            else:
+                k += 1
+                continue
+        first, last = units[k], units[end]
+        units[k : end + 1] = [_Unit("unmeasurable", "negation", first.start, last.end, "both", "unmeasurable")]
+        k += 1
+
+
+def _scope_end(units: list[_Unit], k: int, breaks: set[int]) -> int | None:
+    """Index of the last unit negated by the negation at `k`, or None when nothing is."""
+    j = _next_term(units, k, breaks, also_skip="negation")
+    if j is None:
+        return None
+    end = j
+    while (nxt := _next_term(units, end, breaks, also_skip="negation")) is not None:
+        between = units[end + 1 : nxt]
+        describes = units[end].kind in ("colour", "shade", "unmeasurable") and all(  # "a red (striped) hat"
+            u.kind == "negation" or u.value in _CONJ for u in between)  # "not red or blue"
+        listed = units[end].kind in _SCOPE_NOUNS and any(  # "sans sac ni valise", "no hat or bag"
+            u.kind == "negation" or u.value in _NEGATION_OR for u in between)
+        if not (describes or listed) or units[nxt].kind not in _SCOPE_NOUNS | {"colour", "shade"}:
+            break
+        end = nxt
+    return end
+
+
+def _next_term(units: list[_Unit], k: int, breaks: set[int], also_skip: str = "") -> int | None:
+    """The next content unit after `k`, past at most 3 grammar (or `also_skip`) words and no comma."""
+    j = k + 1
+    while j < len(units) and j - k <= 4 and not _broken(units[j - 1], breaks):
+        if units[j].kind in _CONTENT_KINDS:
+            return j
+        if units[j].kind not in ("stop", also_skip):
+            return None
+        j += 1
+    return None
+
+
+def _broken(u: _Unit, breaks: set[int]) -> bool:
+    return u.end - 1 in breaks
 
 
 def _is_person(u: _Unit) -> bool:
@@ -87,3 +145,50 @@ def resolve_motion_verbs(units: list[_Unit]) -> None:
 
 
 _STOP_VERB = "<verb>"  # the value of a motion verb read as a grammar word (no term)
+
+
+_CAB_OWNERS = {"truck", "van", "bus"}  # fine types that have a cab
+
+
+def resolve_vehicle_parts(units: list[_Unit]) -> None:
+    """"Cab" is the cab of the lorry, van or bus named within 4 units of it ("lorry with a blue cab", "HGV, red
+    cab"): a vehicle part, whose colour is the vehicle's. Otherwise it is a taxi ("black cab")."""
+    for k, u in enumerate(units):
+        if u.kind != "vehicle_part" or u.value != "cab":
+            continue
+        near = [v for v in units[max(0, k - 4) : k] + units[k + 1 : k + 5] if v.kind == "class"]
+        owners = [v for v in near if v.value[1] in _CAB_OWNERS or v.value[0] & {"truck", "bus"} == v.value[0]]  # type: ignore[index]
+        if owners:
+            u.value = "part"
+        else:
+            u.kind, u.value = "class", (frozenset({"car"}), "car")
+
+
+_OPPOSITE = {"left": "right", "right": "left"}
+
+
+def resolve_sides(units: list[_Unit]) -> None:
+    """Where an object comes from or goes through, as the on-screen direction it moves in: "from the right" moves
+    left; "par la droite" moves left when it enters ("entre par la droite") and right otherwise ("sort par la
+    droite", "passe par la droite")."""
+    entering = any(u.kind in ("motion", "motion_verb") and u.value == "entering" for u in units)
+    for u in units:
+        if u.kind == "side":
+            how, side = str(u.value).split()
+            origin = how == "from" or entering
+            u.kind, u.value = "direction", _OPPOSITE[side] if origin else side
+
+
+def resolve_jogging(units: list[_Unit]) -> None:
+    """"Jogging" is a tracksuit next to a colour or a shade, or after "en"/"in" ("jogging noir", "en jogging",
+    "black jogging"); otherwise a way of moving ("a man jogging past"), understood but not measured."""
+    for k, u in enumerate(units):
+        if u.kind != "unmeasurable" or u.value != "jogging":
+            continue
+        around = [units[j] for j in (k - 1, k + 1) if 0 <= j < len(units)]
+        worn = any(v.kind in ("colour", "shade") for v in around) or (
+            k and units[k - 1].kind == "stop" and units[k - 1].value in _CLOTHING_PREPS)
+        if worn:
+            u.kind, u.value, u.bucket = "garment", ("suit", None), "mapped"
+        else:
+            u.value = "gait"

@@ -24,7 +24,8 @@ class Token:
     end: int
 
 
-_TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’:/.][^\W_]+)*['’]?")
+_TOKEN_RE = re.compile(r"(?<![^\s(])[wW]/(?=[\s,;)]|$)|[^\W_]+(?:[-'’:/.][^\W_]+)*['’]?")
+_SHORTHAND = {"w/", "w/o"}  # "with", "without" as typed in a hurry: one word, not "w" and a separator
 _ELISION_RE = re.compile(r"^(l|d|s|n|j|c|m|t|qu|jusqu|lorsqu|puisqu)'(.+)$")
 
 
@@ -36,7 +37,7 @@ def tokenise(text: str) -> list[Token]:
     for m in _TOKEN_RE.finditer(text):
         raw, norm = m.group(), fold(m.group())
         pieces = [(raw, m.start())]
-        if "/" in norm and not re.fullmatch(r"[\d/]+", norm):
+        if "/" in norm and not re.fullmatch(r"[\d/]+", norm) and norm not in _SHORTHAND:
             pieces = _split(raw, m.start(), "/")
         elif "-" in norm and not {norm, _ELISION_RE.sub(r"\2", norm)} & _LEXICON_WORDS \
                 and not any(c.isdigit() for c in norm):
@@ -72,6 +73,7 @@ def _split(raw: str, start: int, sep: str) -> list[tuple[str, int]]:
 Entry = tuple[str, object, str]
 _LEXICON: dict[tuple[str, ...], Entry] = {}
 _EXACT: dict[tuple[str, ...], Entry] = {}  # keyed on lower-case text WITH accents, tried first
+_CASED: dict[tuple[str, ...], Entry] = {}  # keyed on the text as typed (abbreviations in capitals), tried before
 _LEXICON_NORM_WORDS: set[str] = {"aujourd'hui", "quelqu'un", "o'clock"}
 
 
@@ -101,13 +103,16 @@ def _add(kind: str, value: object, fr: str = "", en: str = "", sep: str = " ") -
 
 
 for _entry in vocabulary.entries():
-    if _entry.exact:  # accents decide: keyed on the lower-case text as typed
+    if _entry.cased:  # capitals decide: keyed on the text exactly as typed
+        for _phrase in _entry.fr + _entry.en:
+            _CASED[tuple(_phrase.split())] = (_entry.kind, _entry.value, "fr" if _phrase in _entry.fr else "en")
+    elif _entry.exact:  # accents decide: keyed on the lower-case text as typed
         for _phrase in _entry.fr + _entry.en:
             _EXACT[tuple(_phrase.lower().split())] = (_entry.kind, _entry.value, "fr" if _phrase in _entry.fr else "en")
     else:
         _add(_entry.kind, _entry.value, ",".join(_entry.fr), ",".join(_entry.en), sep=",")
 _LEXICON[("/",)] = ("stop", None, "both")  # "red/white": the tokeniser's separator, a conjunction
-_LEXICON_WORDS = {word for key in _LEXICON for word in key} | {word for key in _EXACT for word in key}
+_LEXICON_WORDS = {word for key in (*_LEXICON, *_EXACT) for word in key} | {fold(w) for key in _CASED for w in key}
 
 _CLOTHING_PREPS = {"en", "in", "wearing", "portant", "porte", "habille", "habillee", "habilles", "habillees",
                    "vetu", "vetue", "vetus", "vetues", "dressed"}
@@ -123,7 +128,8 @@ _MAX_PHRASE = max(len(k) for k in _LEXICON)
 _NOUN_KINDS = {"class", "rider", "garment", "item", "person_sensitive"}
 _CONTENT_KINDS = {"class", "rider", "outfit", "colour", "shade", "garment", "item", "direction", "motion",
                   "motion_verb", "stationary", "time",
-                  "day", "weekday", "period", "dayperiod", "date", "duration", "camera", "unmeasurable"}
+                  "day", "weekday", "period", "dayperiod", "date", "duration", "recent", "camera", "unmeasurable",
+                  "vehicle_part", "side"}
 _MODIFIER_KINDS = {"unknown", "unmeasurable"}  # may stand between a colour and its noun ("blue double-decker bus")
 
 
@@ -139,9 +145,10 @@ class _Unit:
 
 def _match_lexicon(tokens: list[Token], i: int) -> _Unit | None:
     for n in range(min(_MAX_PHRASE, len(tokens) - i), 0, -1):
-        exact = tuple(t.text.lower().replace("’", "'") for t in tokens[i : i + n])
+        typed = tuple(t.text.replace("’", "'") for t in tokens[i : i + n])
         key = tuple(t.norm for t in tokens[i : i + n])
-        entry = _EXACT.get(exact) or _LEXICON.get(key) or _plural_of(key)
+        entry = _CASED.get(typed) or _EXACT.get(tuple(w.lower() for w in typed)) or _LEXICON.get(key) or \
+            _plural_of(key)
         if entry is not None:
             kind, value, lang = entry
             return _Unit(kind, value, i, i + n, lang)

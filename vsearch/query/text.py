@@ -22,11 +22,14 @@ from vsearch.query.options import QueryOptions, spec_from_options
 from vsearch.query.spec import ColourTerm, QuerySpec
 from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_KINDS, _NEW_PHRASE, Bucket, Token,
                                    _match_lexicon, _starts_with, _Unit, tokenise)
-from vsearch.query.context import apply_negation, resolve_body_words, resolve_motion_verbs, riders
-from vsearch.query.timewords import _match_duration, _match_time
+from vsearch.query.context import (apply_negation, resolve_body_words, resolve_jogging, resolve_motion_verbs,
+                                   resolve_sides, resolve_vehicle_parts, riders)
+from vsearch.query.spelling import correct
+from vsearch.query.timewords import _match_duration, _match_recent, _match_time
 
 _WALL = _CONJ | _CLOTHING_PREPS | _NEW_PHRASE  # grammar words a colour is not carried across to a noun
 _THINGS = {"footwear", "object"}  # unmeasurable nouns: a colour next to them is theirs ("white trainers")
+NOON = dt.time(12)
 BARE_SHADE = {"dark": "black", "light": "white"}  # the colour a shade alone stands for
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "morning": (dt.time(6), dt.time(12)),
@@ -53,15 +56,35 @@ def _match_units(tokens: list[Token], cameras: dict[tuple[str, ...], str]) -> li
                 break
         unit = (
             unit
+            or _match_recent(tokens, i)
             or _match_duration(tokens, i, prefixed=True)
             or _match_time(tokens, i)
             or _match_duration(tokens, i, prefixed=False)
             or _match_lexicon(tokens, i)
+            or _slip(tokens, i)
             or _Unit("unknown", None, i, i + 1, "both", "unknown")
         )
         units.append(unit)
         i = unit.end
     return units
+
+
+def _slip(tokens: list[Token], i: int) -> _Unit | None:
+    """A mistyped vocabulary word ("jaket"), read as that word (`vsearch.query.spelling`)."""
+    found = correct(tokens[i].norm)
+    if found is None:
+        return None
+    kind, value, lang = found[1]
+    return _Unit(kind, value, i, i + 1, lang)
+
+
+_CLAUSE_MARKS = ",;.:!?"
+
+
+def _clause_breaks(tokens: list[Token], text: str) -> set[int]:
+    """Indices of the tokens followed by a comma or another clause mark ("no bag, grey hoodie")."""
+    return {i for i in range(len(tokens) - 1)
+            if any(c in _CLAUSE_MARKS for c in text[tokens[i].end : tokens[i + 1].start])}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -159,8 +182,8 @@ def _noun_outcome(u: _Unit) -> tuple[str, object] | None:
         return ("part", u.value[0])  # type: ignore[index]
     if u.kind == "class":
         return ("sensitive", None) if u.value[0] == frozenset({"person"}) else ("part", "any")  # type: ignore[index]
-    if u.kind in ("rider", "make"):
-        return ("part", "any")  # worn by the rider, seen on the whole object; a make is a vehicle
+    if u.kind in ("rider", "make", "vehicle_part"):
+        return ("part", "any")  # worn by the rider, seen on the whole object; a make is a vehicle; its cab is it
     if u.kind == "item" or (u.kind == "unmeasurable" and u.value in _THINGS):
         return ("item", None)  # a carried or worn thing: its colour is reported, not matched
     if u.kind == "person_sensitive":
@@ -196,8 +219,10 @@ def _colour_target(units: list[_Unit], lo: int, hi: int, sides: tuple[tuple[int,
     # 3b. "tout en noir", "all in black": the whole outfit
     if prev is not None and prev.kind == "outfit":
         return ("outfit", None)
-    # 4. "en rouge", "in red", "wearing black": a worn colour
-    if prev is not None and prev.kind == "stop" and prev.value in _CLOTHING_PREPS:
+    # 4. "en rouge", "in red", "wearing black", "in a yellow (hi-vis)": a worn colour
+    after_article = prev is not None and prev.kind == "stop" and prev.value in _ARTICLES
+    before = units[lo - 2] if lo - 2 in inside and after_article else prev
+    if before is not None and before.kind == "stop" and before.value in _CLOTHING_PREPS:
         return ("clothing", None)
     # 5. a noun up to 3 grammar words away ("voiture de couleur rouge"), not across "et"/"and"
     for idx, step in sides:
@@ -250,8 +275,11 @@ def analyse(
         if u.kind == "stop":
             u.value = _norm(u, tokens)
     resolve_body_words(units)
+    resolve_jogging(units)
+    resolve_vehicle_parts(units)
     resolve_motion_verbs(units)
-    apply_negation(units)
+    resolve_sides(units)
+    apply_negation(units, _clause_breaks(tokens, text))
     langs = {u.lang for u in units if u.bucket != "unknown" and u.kind not in ("unknown", "negation")} - {"both"}
     language = None if not tokens else "mixed" if len(langs) == 2 else langs.pop() if langs else None
     colour_outcomes, shade_of, either_run = _attach_colours(units, tokens, language or "en")
@@ -268,6 +296,8 @@ def analyse(
     day: dt.date | None = None
     period: str | None = None
     clock: tuple[dt.time | None, dt.time | None] | None = None
+
+    has_top = any(u.kind == "garment" and u.value[0] == "upper" for u in units)  # type: ignore[index]
 
     def conflict(u: _Unit) -> None:
         u.bucket = "unknown"
@@ -289,7 +319,7 @@ def analyse(
         elif u.kind == "make":  # "a black BMW": a vehicle; the make itself is not measured
             make_classes |= u.value  # type: ignore[arg-type]
             u.bucket = "unmeasurable"
-        elif u.kind in ("rider", "outfit"):
+        elif u.kind in ("rider", "outfit", "vehicle_part"):
             pass  # only decides what a colour next to it describes
         elif u.kind == "unmeasurable":
             u.bucket = "unmeasurable"
@@ -311,8 +341,11 @@ def analyse(
                 u.bucket = "sensitive"
             elif outcome == "item":
                 u.bucket = "unmeasurable"  # the colour of a carried item: no stored attribute
-            elif outcome == "outfit":
+            elif outcome == "outfit" or (outcome, detail) == ("part", "suit") and not has_top:
                 colours += [ColourTerm(name, "upper", shade), ColourTerm(name, "lower", shade)]  # type: ignore[arg-type]
+                wants_person = True
+            elif (outcome, detail) == ("part", "suit"):  # a tracksuit under a named top: its bottoms show
+                colours.append(ColourTerm(name, "lower", shade))  # type: ignore[arg-type]
                 wants_person = True
             else:
                 part = detail if outcome == "part" else "any"
@@ -328,6 +361,8 @@ def analyse(
             found["stationary"] = True
         elif u.kind == "camera":
             cameras_found.append(u.value)  # type: ignore[arg-type]
+        elif u.kind == "recent":  # "in the last 20 minutes": up to now
+            found["recent_s"] = u.value
         elif u.kind == "duration":
             if "min_dwell_s" in found:
                 conflict(u)
@@ -364,6 +399,10 @@ def analyse(
         classes -= {"person"}
 
     tod_from, tod_to = _time_of_day(period, clock)
+    if day is not None and period == "night" and clock is not None and tod_from is not None and tod_from < NOON \
+            and (tod_to is None or tod_to <= NOON):
+        day += dt.timedelta(days=1)  # "last night after midnight", "cette nuit vers 2h": the night's second day
+    recent = dt.timedelta(seconds=found["recent_s"]) if "recent_s" in found else None  # type: ignore[arg-type]
     buckets: list[Bucket] = ["unknown"] * len(tokens)
     for u in units:
         for i in range(u.start, u.end):
@@ -380,6 +419,8 @@ def analyse(
         time_of_day_to=tod_to,
         tz=tz_name(zone),
         min_dwell_s=found.get("min_dwell_s"),  # type: ignore[arg-type]
+        time_from=now - recent if recent else None,
+        time_to=now if recent else None,
         stationary=bool(found.get("stationary", False)),
         items=frozenset(items),
         vehicle_types=frozenset(vehicle_types),

@@ -26,7 +26,9 @@ _AFTER = {("apres",): "fr", ("after",): "en", ("depuis",): "fr", ("since",): "en
 _BEFORE = {("avant",): "fr", ("before",): "en", ("jusqu'", "a"): "fr", ("until",): "en", ("till",): "en",
            ("up", "to"): "en", ("earlier", "than"): "en"}
 _AROUND = {("vers",): "fr", ("around",): "en", ("about",): "en", ("environ",): "fr", ("a",): "fr", ("at",): "en",
-           ("aux", "alentours", "de"): "fr", ("autour", "de"): "fr"}
+           ("aux", "alentours", "de"): "fr", ("autour", "de"): "fr", ("approx",): "en", ("approximately",): "en",
+           ("roughly",): "en", ("circa",): "en", ("env",): "fr", ("vers", "environ"): "fr", ("at", "about"): "en",
+           ("at", "around"): "en", ("a", "peu", "pres"): "fr"}
 
 
 @dataclass
@@ -116,7 +118,7 @@ _DAY_PART_PM = {"afternoon", "evening", "tonight", "soir", "soiree", "apres-midi
 _DAY_PART_LEAD = {"this", "in", "the", "ce", "cet", "du", "de", "le", "l'", "d'", "cette", "la"}
 
 
-_SPOKEN = {("half", "past"): 30, ("quarter", "past"): 15, ("quarter", "to"): -15}
+_SPOKEN = {("half", "past"): 30, ("quarter", "past"): 15, ("quarter", "to"): -15, ("half",): 30}  # "half nine" (UK)
 _HOUR_WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                                            "ten", "eleven", "twelve"), 1)}
 
@@ -177,13 +179,14 @@ def _date_token(norm: str) -> dt.date | tuple[int, int] | None:
 
 def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | None:
     j, lang = i, "both"
-    if prefixed:
-        for words in _DURATION_PREFIXES:
-            if _starts_with(tokens, i, words):
-                j = i + len(words)
-                lang = "en" if words[0] in ("more", "at", "over", "for", "longer") else "fr"
+    if prefixed:  # one prefix or two ("pendant plus de 5 minutes", "for over 5 minutes")
+        for _ in range(2):
+            words = next((w for w in _DURATION_PREFIXES if _starts_with(tokens, j, w)), None)
+            if words is None:
                 break
-        else:
+            j += len(words)
+            lang = "en" if words[0] in ("more", "at", "over", "for", "longer") else "fr"
+        if j == i:
             return None
     if j >= len(tokens):
         return None
@@ -195,4 +198,41 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
     if _NUM_RE.match(norm) and j + 1 < len(tokens) and tokens[j + 1].norm in units:
         seconds = float(norm.replace(",", ".")) * units[tokens[j + 1].norm]
         return _Unit("duration", seconds, i, j + 2, lang)
+    return None
+
+
+# "in the last 20 minutes", "over the past hour", "dans les 20 dernières minutes", "depuis 20 minutes": a window
+# that ends now
+_RECENT_LEADS = [_key(p) for p in ("in the last", "in the past", "over the last", "over the past", "during the last",
+                                   "within the last", "within the past", "for the last", "for the past", "the last",
+                                   "the past", "last", "past", "dans les", "dans la", "durant les", "durant la",
+                                   "pendant les", "pendant la", "au cours des", "au cours de la", "ces", "cette",
+                                   "les", "la", "depuis", "il y a moins de", "depuis moins de")]
+_LAST_FR = {"derniere", "dernieres", "dernier", "derniers"}
+
+
+def _match_recent(tokens: list[Token], i: int) -> _Unit | None:
+    for lead in sorted(_RECENT_LEADS, key=len, reverse=True):
+        if not _starts_with(tokens, i, lead):
+            continue
+        j, lang = i + len(lead), "fr" if lead[0] in ("dans", "durant", "pendant", "au", "ces", "cette", "les", "la",
+                                                     "depuis", "il") else "en"
+        number = 1.0
+        if j < len(tokens) and _NUM_RE.match(tokens[j].norm):
+            number, j = float(tokens[j].norm.replace(",", ".")), j + 1
+        elif lead[0] == "depuis" or lead[-1] == "de":
+            return None  # "depuis" needs a number ("depuis 20 minutes"); "depuis ce matin" is a time
+        said_last = lead[-1] in ("last", "past")
+        if j < len(tokens) and tokens[j].norm in _LAST_FR:  # "les 20 dernières minutes"
+            said_last, j = True, j + 1
+        unit = tokens[j].norm if j < len(tokens) else ""
+        seconds = dict(_DURATION_UNIT, **_DURATION_HOURS).get(unit)
+        if seconds is None:
+            return None
+        j += 1
+        if j < len(tokens) and tokens[j].norm in _LAST_FR:  # "la dernière heure" said after: "les 20 minutes dernières"
+            said_last, j = True, j + 1
+        if not said_last and lead[0] not in ("depuis", "il"):
+            return None  # "the 20 minutes" alone is not a window
+        return _Unit("recent", number * seconds, i, j, lang)
     return None

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-KINDS = ("colour", "shade", "class", "make", "rider", "garment", "outfit", "item", "unmeasurable", "direction", "motion",
-         "motion_verb", "stationary",
+KINDS = ("colour", "shade", "class", "make", "rider", "vehicle_part", "garment", "outfit", "item", "unmeasurable",
+         "direction", "side", "motion", "motion_verb", "stationary",
          "day", "weekday", "period", "dayperiod", "person_sensitive", "sensitive", "stop", "negation")
 
 
@@ -31,6 +31,7 @@ class Entry:
     fr: tuple[str, ...]  # phrases as written in the file
     en: tuple[str, ...]
     exact: bool = False  # match with accents ("garé" is not "gare")
+    cased: bool = False  # match as typed, capitals included ("VU" utility van vs "vu" seen)
 
 
 def _phrases(text: str) -> tuple[str, ...]:
@@ -65,7 +66,8 @@ def entries() -> tuple[Entry, ...]:
     for kind in KINDS:
         for raw in data.get(kind, {}).get("entries", []):
             out.append(Entry(kind, _value(kind, raw), _phrases(str(raw.get("fr", ""))),
-                             _phrases(str(raw.get("en", ""))), bool(raw.get("exact", False))))
+                             _phrases(str(raw.get("en", ""))), bool(raw.get("exact", False)),
+                             bool(raw.get("cased", False))))
     return tuple(out)
 
 

@@ -1,0 +1,62 @@
+"""Typing slips in query words: "jaket" is "jacket", "stoped" is "stopped".
+
+A word the vocabulary does not know is read as a vocabulary word when it is exactly one listed single word with
+one letter missing, two neighbouring letters swapped or one letter doubled, and has at least `MIN_LETTERS`
+letters: short words are too close to each other to guess ("cap"/"car"). Only nouns, colours and motion words are
+targets (`TARGET_KINDS`), and words with digits are never read. Two meanings within one slip: not guessed, left
+unknown.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from vsearch.query.lexicon import _EXACT, _LEXICON, Entry
+
+MIN_LETTERS = 5
+# what a slip is read as: nouns, colours and a few verbs of motion. Not grammar words (a slip must not make a word
+# vanish), not verb forms of setting off ("parent" is not "partent"), not the unmeasurable words (an unknown word
+# still reaches CLIP; an unmeasurable one does not)
+TARGET_KINDS = {"colour", "class", "garment", "item", "vehicle_part", "rider", "stationary", "motion", "direction",
+                "person_sensitive", "sensitive"}
+
+
+@cache
+def _targets() -> dict[str, tuple[str, Entry]]:
+    """Folded single word -> (word, entry), the grammar words left out."""
+    out: dict[str, tuple[str, Entry]] = {}
+    for table in (_LEXICON, _EXACT):
+        for key, entry in table.items():
+            if len(key) == 1 and entry[0] in TARGET_KINDS and len(key[0]) >= MIN_LETTERS and key[0].isalpha():
+                out.setdefault(key[0], (key[0], entry))
+    return out
+
+
+def _slip_of(typed: str, word: str) -> bool:
+    """True when `typed` is `word` with one letter left out ("jaket"), two neighbours swapped ("jakcet") or one
+    letter doubled ("jackket"), its first letter kept. Changed or added letters are not guessed: they mostly make
+    another real word ("block", "write", "tracks", "moved"), which must stay what it is."""
+    if typed[:1] != word[:1]:
+        return False
+    if len(typed) == len(word) - 1:
+        i = next((n for n in range(len(typed)) if typed[n] != word[n]), len(typed))
+        return typed[i:] == word[i + 1 :]
+    if len(typed) == len(word) + 1:
+        i = next((n for n in range(len(word)) if typed[n] != word[n]), len(word))
+        return typed[i] == typed[i - 1] and typed[:i] + typed[i + 1 :] == word if i else False
+    if len(typed) == len(word) and typed != word:
+        diff = [n for n in range(len(word)) if typed[n] != word[n]]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and typed[diff[0]] == word[diff[1]] \
+            and typed[diff[1]] == word[diff[0]]
+    return False
+
+
+def correct(word: str) -> tuple[str, Entry] | None:
+    """The one vocabulary word (and its entry) that folded `word` is a slip of, or None."""
+    if len(word) < MIN_LETTERS or not word.isalpha():
+        return None
+    hits = {(w, e) for w, e in _targets().values() if _slip_of(word, w)}
+    meanings = {(e[0], e[1]) for _, e in hits}
+    if len(meanings) != 1:  # two different meanings within one slip: not guessed
+        return None
+    return min(hits)
