@@ -132,6 +132,32 @@ def test_a_colour_after_in_a_is_worn() -> None:
     assert spec.colours == (ColourTerm("yellow", "upper"),) and spec.ignored_sensitive == ()
 
 
+@pytest.mark.parametrize(("text", "want"), [
+    ("blk hoodie", {("black", "upper", None)}), ("WHT van", {("white", "any", None)}),
+    ("gry trackies", {("grey", "lower", None)}),
+])
+def test_colour_shorthand_of_reports(text: str, want: set) -> None:
+    assert colours(parse(text)) == want
+
+
+@pytest.mark.parametrize(("text", "reported"), [
+    ("a car without plates", "without plates"), ("red hatchback, tinted windows", "tinted windows"),
+    ("bin lorry reversing", "reversing"), ("fourgon de police", "police"), ("van w/ ladder", "ladder"),
+    ("voiture qui fait demi-tour", "fait demi-tour"),
+])
+def test_vehicle_features_livery_and_manoeuvres_are_understood_not_measured(text: str, reported: str) -> None:
+    spec = parse(text)
+    assert reported in spec.unmeasurable and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "vtypes", "items"), [
+    ("bin lorry", {"truck"}, set()), ("camion poubelle", {"truck"}, set()), ("man in a hard hat", set(), {"hat"}),
+])
+def test_named_kinds_of_lorry_and_hat(text: str, vtypes: set, items: set) -> None:
+    spec = parse(text)
+    assert spec.vehicle_types == vtypes and spec.items == items and spec.unknown_words == ()
+
+
 # --- refused words ----------------------------------------------------------------------------------------------------
 
 
@@ -165,6 +191,7 @@ def test_w_slash_o_is_a_negation() -> None:
 @pytest.mark.parametrize(("text", "minutes"), [
     ("in the last 20 minutes", 20), ("over the past hour", 60), ("dans les 20 dernières minutes", 20),
     ("depuis 20 minutes", 20), ("la dernière heure", 60), ("within the last 2 hours", 120),
+    ("in the last half hour", 30), ("dans la dernière demi-heure", 30),
 ])
 def test_a_recent_period_ends_now(text: str, minutes: int) -> None:
     """Before, "in the last 20 minutes" asked for 20 minutes in view (a dwell), and French forms were unknown."""
@@ -191,6 +218,16 @@ def test_spoken_and_abbreviated_clock_times(text: str, start: dt.time) -> None:
     spec = parse(text)
     when = spec.time_from.astimezone(PARIS).time() if spec.time_from else spec.time_of_day_from
     assert when == start and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "window"), [
+    ("between half past 4 and 5pm", (dt.time(16, 30), dt.time(17))),
+    ("between 2 and half past 3 pm", (dt.time(14), dt.time(15, 30))),
+    ("between quarter to 4 and half past four pm", (dt.time(15, 45), dt.time(16, 30))),
+])
+def test_a_range_with_spoken_clock_times_takes_am_pm_from_its_end(text: str, window: tuple) -> None:
+    spec = parse(text)
+    assert (spec.time_of_day_from, spec.time_of_day_to) == window and spec.unknown_words == ()
 
 
 @pytest.mark.parametrize("text", ["pendant plus de 5 minutes", "for over 5 minutes", "for more than 5 minutes"])

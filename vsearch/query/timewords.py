@@ -90,11 +90,11 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
     if date is not None:
         return _Unit("date", date, i, i + 1, "both")
     if norm in _RANGE_START:
-        first = _clock_at(tokens, i + 1, bare=True)
+        first = _range_start(tokens, i + 1)
         if first is not None:
             j = i + 1 + first.n
             if j < len(tokens) and tokens[j].norm in _RANGE_JOIN:
-                second = _clock_at(tokens, j + 1)
+                second = _clock_at(tokens, j + 1) or _bare_hour_of_day_part(tokens, j + 1)
                 if second is not None and (first.suffix is not None or second.suffix is not None):
                     lang = _RANGE_START[norm]
                     return _Unit("time", (_inherit(first, second), second.time), i, j + 1 + second.n, lang)
@@ -123,23 +123,34 @@ _HOUR_WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five"
                                            "ten", "eleven", "twelve"), 1)}
 
 
-def _bare_hour_of_day_part(tokens: list[Token], i: int) -> _Clock | None:
-    """A bare hour, or a spoken one ("half past two", "quarter to 4"), that a cue after it makes a clock time: am /
-    pm ("half past two pm") or a day part ("around 9 this morning" 09:00, "vers 7 ce soir" 19:00). Without a cue
-    it stays unread: "after 3" may be 3 minutes, 03:00 or 15:00, and a time filter is a hard filter."""
+def _spoken_hour(tokens: list[Token], i: int) -> tuple[int, int, int] | None:
+    """A bare hour 1-12, spoken or not ("2", "two", "half past two", "quarter to 4", "half nine") -> (hour,
+    minutes to add, tokens used); the hour has no am/pm yet."""
     offset_min, j = 0, i
     for words, minutes in _SPOKEN.items():
         if _starts_with(tokens, i, words):
             offset_min, j = minutes, i + len(words)
             break
     word = tokens[j].norm if j < len(tokens) else ""
-    clock = _clock_at(tokens, j, bare=True)
-    if word in _HOUR_WORDS:
-        clock = _Clock(dt.time(_HOUR_WORDS[word]), 1, None, "en")
-    if clock is None or clock.suffix is not None or not 1 <= clock.time.hour <= 12 or clock.time.minute:
+    hour = _HOUR_WORDS.get(word) or (int(word) if word.isdigit() and len(word) <= 2 else None)
+    if hour is None or not 1 <= hour <= 12:
         return None
-    j += clock.n
-    n = j - i
+    return hour, offset_min, j + 1 - i
+
+
+def _at(hour: int, offset_min: int) -> dt.time:
+    return (dt.datetime.combine(dt.date(2000, 1, 2), dt.time(hour)) + dt.timedelta(minutes=offset_min)).time()
+
+
+def _bare_hour_of_day_part(tokens: list[Token], i: int) -> _Clock | None:
+    """A bare hour, or a spoken one ("half past two", "quarter to 4"), that a cue after it makes a clock time: am /
+    pm ("half past two pm") or a day part ("around 9 this morning" 09:00, "vers 7 ce soir" 19:00). Without a cue
+    it stays unread: "after 3" may be 3 minutes, 03:00 or 15:00, and a time filter is a hard filter."""
+    spoken = _spoken_hour(tokens, i)
+    if spoken is None:
+        return None
+    hour, offset_min, n = spoken
+    j = i + n
     if j < len(tokens) and tokens[j].norm in ("am", "pm", "a.m", "p.m"):
         pm, n = tokens[j].norm.startswith("p"), n + 1
     else:
@@ -149,9 +160,21 @@ def _bare_hour_of_day_part(tokens: list[Token], i: int) -> _Clock | None:
         if word not in _DAY_PART_AM | _DAY_PART_PM:
             return None
         pm = word in _DAY_PART_PM
-    hour = clock.time.hour % 12 + (12 if pm else 0)
-    at = dt.datetime.combine(dt.date(2000, 1, 2), dt.time(hour)) + dt.timedelta(minutes=offset_min)
-    return _Clock(at.time(), n, "pm" if pm else "am", "en" if offset_min else "both")
+    at = _at(hour % 12 + (12 if pm else 0), offset_min)
+    return _Clock(at, n, "pm" if pm else "am", "en" if offset_min else "both")
+
+
+def _range_start(tokens: list[Token], i: int) -> _Clock | None:
+    """The first clock of a range: a clock, a bare hour ("between 2 and 3pm") or a spoken one ("between half past
+    4 and 5pm"), the last two taking their am/pm from the second clock (`_inherit`)."""
+    first = _clock_at(tokens, i, bare=True)
+    if first is not None:
+        return first
+    spoken = _spoken_hour(tokens, i)
+    if spoken is None:
+        return None
+    hour, offset_min, n = spoken
+    return _Clock(_at(hour, offset_min), n, None, "en")
 
 
 def _window(kind: str, t: dt.time) -> tuple[dt.time | None, dt.time | None]:
@@ -209,6 +232,7 @@ _RECENT_LEADS = [_key(p) for p in ("in the last", "in the past", "over the last"
                                    "pendant les", "pendant la", "au cours des", "au cours de la", "ces", "cette",
                                    "les", "la", "depuis", "il y a moins de", "depuis moins de")]
 _LAST_FR = {"derniere", "dernieres", "dernier", "derniers"}
+_HALF_HOUR = [_key(p) for p in ("half an hour", "half hour", "half-hour", "demi-heure", "demi heure")]
 
 
 def _match_recent(tokens: list[Token], i: int) -> _Unit | None:
@@ -225,11 +249,15 @@ def _match_recent(tokens: list[Token], i: int) -> _Unit | None:
         said_last = lead[-1] in ("last", "past")
         if j < len(tokens) and tokens[j].norm in _LAST_FR:  # "les 20 dernières minutes"
             said_last, j = True, j + 1
-        unit = tokens[j].norm if j < len(tokens) else ""
-        seconds = dict(_DURATION_UNIT, **_DURATION_HOURS).get(unit)
-        if seconds is None:
-            return None
-        j += 1
+        half = next((h for h in _HALF_HOUR if _starts_with(tokens, j, h)), None)
+        if half is not None:  # "the last half hour", "la dernière demi-heure"
+            seconds, j = 1800, j + len(half)
+        else:
+            unit = tokens[j].norm if j < len(tokens) else ""
+            seconds = dict(_DURATION_UNIT, **_DURATION_HOURS).get(unit)
+            if seconds is None:
+                return None
+            j += 1
         if j < len(tokens) and tokens[j].norm in _LAST_FR:  # "la dernière heure" said after: "les 20 minutes dernières"
             said_last, j = True, j + 1
         if not said_last and lead[0] not in ("depuis", "il"):
