@@ -1,10 +1,10 @@
 """Context rules of the query parser: words whose meaning depends on the words around them.
 
 Each rule takes the matched units of `vsearch.query.text` (left to right) and re-reads some of them in place:
-negated terms are reported, not applied; "cab" is a taxi or the cab of the lorry named with it; "from the right"
-moves left; French "jogging" is a tracksuit next to a colour; "short", size words and French "type" depend on the noun they go with;
-setting-off and arriving verbs are motion only when nothing more precise follows; people named with a
-two-wheeler are its riders.
+a negation and what it negates become one understood-but-not-measurable unit; "cab" is a taxi or the cab of the
+lorry named with it; "from the right" moves left; French "jogging" is a tracksuit next to a colour; "short",
+size words and French "type" depend on the noun they go with; setting-off and arriving verbs are motion only
+when nothing more precise follows; people named with a two-wheeler are its riders.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ def apply_negation(units: list[_Unit], breaks: set[int]) -> None:
     says that a thing is absent, and a negated term must never be applied as if it were asked for).
 
     The scope is the first content term after the negation and at most 3 grammar words, not across a comma
-    (`breaks`: indices of the tokens followed by one); a colour or a modifier carries it to its noun ("without a red hat"); "or"/"ni" adds the next
-    noun ("sans sac ni valise"). A trailing "pas" joins the negation before it ("ne s'arrête pas"). A negation with
-    nothing to negate stays not understood."""
+    (`breaks`: indices of the tokens followed by one); a colour or a modifier carries it to its noun ("without a
+    red hat"); "or"/"ni" adds the next noun ("sans sac ni valise"). A trailing "pas" joins the negation before it
+    ("ne s'arrête pas"). A negation with nothing to negate stays not understood."""
     k = 0
     while k < len(units):
         if units[k].kind != "negation":
@@ -157,8 +157,7 @@ def resolve_vehicle_parts(units: list[_Unit]) -> None:
         if u.kind != "vehicle_part" or u.value != "cab":
             continue
         near = [v for v in units[max(0, k - 4) : k] + units[k + 1 : k + 5] if v.kind == "class"]
-        owners = [v for v in near if v.value[1] in _CAB_OWNERS or v.value[0] & {"truck", "bus"} == v.value[0]]  # type: ignore[index]
-        if owners:
+        if any(v.value[1] in _CAB_OWNERS for v in near):  # type: ignore[index]
             u.value = "part"
         else:
             u.kind, u.value = "class", (frozenset({"car"}), "car")

@@ -1,9 +1,10 @@
 """Model-free French/English query text -> `QuerySpec`.
 
 Pipeline: tokenise (`vsearch.query.lexicon`) -> match units left to right, longest first (camera names, time and
-duration expressions of `vsearch.query.timewords`, then the vocabulary's phrases) -> context rules
-(`vsearch.query.context`: body and size words, motion verbs, negation) -> attach colours and shades to the
-nearest garment or object -> build the spec.
+duration expressions of `vsearch.query.timewords`, then the vocabulary's phrases, then typing slips of its words,
+`vsearch.query.spelling`) -> context rules (`vsearch.query.context`: body and size words, "jogging", a vehicle's
+cab, motion verbs, where an object comes from, negation) -> attach colours and shades to the nearest garment or
+object -> build the spec.
 
 Every token lands in exactly one bucket: "mapped" (it set a term), "unmeasurable" (understood, but no stored
 attribute measures it: reported in `unmeasurable`), "stop" (grammar word), "sensitive" (refused for legal
@@ -342,7 +343,7 @@ def analyse(
             elif outcome == "item":
                 u.bucket = "unmeasurable"  # the colour of a carried item: no stored attribute
             elif outcome == "outfit" or (outcome, detail) == ("part", "suit") and not has_top:
-                colours += [ColourTerm(name, "upper", shade), ColourTerm(name, "lower", shade)]  # type: ignore[arg-type]
+                colours += [ColourTerm(name, p, shade) for p in ("upper", "lower")]  # type: ignore[arg-type]
                 wants_person = True
             elif (outcome, detail) == ("part", "suit"):  # a tracksuit under a named top: its bottoms show
                 colours.append(ColourTerm(name, "lower", shade))  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """Time and duration expressions in query text: "entre 14h et 14h05", "after 2pm", "vers 14h", "03/05",
-"plus de 30 secondes". Each match is a `_Unit` of kind time, date or duration."""
+"plus de 30 secondes", "in the last 20 minutes". Each match is a `_Unit` of kind time, date, duration or recent
+(a period that ends now)."""
 
 from __future__ import annotations
 
@@ -226,21 +227,26 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
 
 # "in the last 20 minutes", "over the past hour", "dans les 20 dernières minutes", "depuis 20 minutes": a window
 # that ends now
-_RECENT_LEADS = [_key(p) for p in ("in the last", "in the past", "over the last", "over the past", "during the last",
-                                   "within the last", "within the past", "for the last", "for the past", "the last",
-                                   "the past", "last", "past", "dans les", "dans la", "durant les", "durant la",
-                                   "pendant les", "pendant la", "au cours des", "au cours de la", "ces", "cette",
-                                   "les", "la", "depuis", "il y a moins de", "depuis moins de")]
+_RECENT_LEADS = sorted((_key(p) for p in (
+    "in the last", "in the past", "over the last", "over the past", "during the last", "within the last",
+    "within the past", "for the last", "for the past", "the last", "the past", "last", "past", "dans les", "dans la",
+    "durant les", "durant la", "pendant les", "pendant la", "au cours des", "au cours de la", "ces", "cette", "les",
+    "la", "depuis", "il y a moins de", "depuis moins de")), key=len, reverse=True)
 _LAST_FR = {"derniere", "dernieres", "dernier", "derniers"}
 _HALF_HOUR = [_key(p) for p in ("half an hour", "half hour", "half-hour", "demi-heure", "demi heure")]
 
 
+_FR_LEADS = {"dans", "durant", "pendant", "au", "ces", "cette", "les", "la", "depuis", "il"}
+
+
 def _match_recent(tokens: list[Token], i: int) -> _Unit | None:
-    for lead in sorted(_RECENT_LEADS, key=len, reverse=True):
+    """A period that ends now -> a unit of kind recent, value its length in seconds. A lead and a length, with
+    "last"/"dernières" said ("the last 20 minutes", "les 20 dernières minutes"), or "depuis"/"il y a moins de"
+    and a number ("depuis 20 minutes")."""
+    for lead in _RECENT_LEADS:  # longest first
         if not _starts_with(tokens, i, lead):
             continue
-        j, lang = i + len(lead), "fr" if lead[0] in ("dans", "durant", "pendant", "au", "ces", "cette", "les", "la",
-                                                     "depuis", "il") else "en"
+        j, lang = i + len(lead), "fr" if lead[0] in _FR_LEADS else "en"
         number = 1.0
         if j < len(tokens) and _NUM_RE.match(tokens[j].norm):
             number, j = float(tokens[j].norm.replace(",", ".")), j + 1
@@ -258,7 +264,7 @@ def _match_recent(tokens: list[Token], i: int) -> _Unit | None:
             if seconds is None:
                 return None
             j += 1
-        if j < len(tokens) and tokens[j].norm in _LAST_FR:  # "la dernière heure" said after: "les 20 minutes dernières"
+        if j < len(tokens) and tokens[j].norm in _LAST_FR:  # said after the unit: "l'heure dernière"
             said_last, j = True, j + 1
         if not said_last and lead[0] not in ("depuis", "il"):
             return None  # "the 20 minutes" alone is not a window
