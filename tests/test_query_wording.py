@@ -1,8 +1,8 @@
 """Query wording found by the third blind phrasing batch (bench/phrasings3.toml): the general rules behind it.
 
 Each test names the rule, not the phrase: typing slips, vehicle parts, where an object comes from, two-piece
-garments, police shorthand, time windows that end now, nights past midnight, negation scope is in
-test_querytext.py.
+garments, police and report shorthand, time windows that end now, nights past midnight. The negation rules are
+tested in test_querytext.py.
 """
 
 from __future__ import annotations
