@@ -174,10 +174,36 @@ def test_people_named_by_their_role_are_persons() -> None:
 # --- shorthand and grammar ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["woman w/ pram", "bloke hanging about by the entrance", "black car with two men in it",
+@pytest.mark.parametrize("text", ["white t shirt", "woman w/ pram", "bloke hanging about by the entrance", "black car with two men in it",
                                   "dark grey Golf last seen heading right", "dame qui tire une valise"])
 def test_every_word_is_understood(text: str) -> None:
     assert parse(text).unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "reported"), [
+    ("2 males on a black moped", "2"), ("two people fighting", "fighting"), ("van with its hazards on", "hazards"),
+    ("heading towards the town centre", "town centre"),
+])
+def test_counts_behaviour_and_places_are_understood_not_measured(text: str, reported: str) -> None:
+    spec = parse(text)
+    assert reported in spec.unmeasurable and spec.unknown_words == ()
+
+
+def test_a_bare_number_elsewhere_stays_not_understood() -> None:
+    assert parse("bus 38").unknown_words == ("38",) and parse("after 3").unknown_words == ("after", "3")
+
+
+@pytest.mark.parametrize("text", ["black BMW speeding off", "the van made off", "a car that sped off"])
+def test_making_off_is_leaving(text: str) -> None:
+    spec = parse(text)
+    assert spec.motion == {"leaving"} and spec.unknown_words == ()
+
+
+def test_depuis_with_a_bound_is_a_time_in_view() -> None:
+    """"depuis plus de 10 minutes" is a dwell; "depuis 20 minutes" a period ending now; "depuis 14h" a clock."""
+    assert parse("voiture stationnée depuis plus de 10 minutes").min_dwell_s == 600
+    assert parse("depuis 20 minutes").time_from == NOW - dt.timedelta(minutes=20)
+    assert parse("depuis 14h").time_of_day_from == dt.time(14)
 
 
 def test_w_slash_o_is_a_negation() -> None:

@@ -56,9 +56,9 @@ def _scope_end(units: list[_Unit], k: int, breaks: set[int]) -> int | None:
     while (nxt := _next_term(units, end, breaks, also_skip="negation")) is not None:
         between = units[end + 1 : nxt]
         describes = units[end].kind in ("colour", "shade", "unmeasurable") and all(  # "a red (striped) hat"
-            u.kind == "negation" or u.value in _CONJ for u in between)  # "not red or blue"
+            u.kind == "negation" or (u.kind == "stop" and u.value in _CONJ) for u in between)  # "not red or blue"
         listed = units[end].kind in _SCOPE_NOUNS and any(  # "sans sac ni valise", "no hat or bag"
-            u.kind == "negation" or u.value in _NEGATION_OR for u in between)
+            u.kind == "negation" or (u.kind == "stop" and u.value in _NEGATION_OR) for u in between)
         if not (describes or listed) or units[nxt].kind not in _SCOPE_NOUNS | {"colour", "shade"}:
             break
         end = nxt
@@ -89,6 +89,15 @@ def _is_person(u: _Unit) -> bool:
 def _is_thing(u: _Unit) -> bool:
     """A noun that is not a person: a vehicle or bike class, a garment, a carried item."""
     return u.kind in ("garment", "item", "make") or (u.kind == "class" and not _is_person(u))
+
+
+def resolve_counts(units: list[_Unit]) -> None:
+    """A number written in digits before a person or vehicle word is how many ("2 males", "3 vans"): understood,
+    not measured (one hit is one object), like "two". Elsewhere a bare number stays not understood ("bus 38")."""
+    for k, u in enumerate(units[:-1]):
+        nxt = units[k + 1]
+        if u.kind == "unknown" and str(u.value).isdigit() and nxt.kind in ("class", "person_sensitive", "rider"):
+            u.kind, u.value, u.bucket = "unmeasurable", "count", "unmeasurable"
 
 
 _COUNTABLE = {"un", "une", "le", "ce", "cet", "les", "des", "ces", "quel", "quelques"}  # "un type" = a guy

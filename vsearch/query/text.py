@@ -23,8 +23,8 @@ from vsearch.query.options import QueryOptions, spec_from_options
 from vsearch.query.spec import ColourTerm, QuerySpec
 from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_KINDS, _NEW_PHRASE, Bucket, Token,
                                    _match_lexicon, _starts_with, _Unit, tokenise)
-from vsearch.query.context import (apply_negation, resolve_body_words, resolve_jogging, resolve_motion_verbs,
-                                   resolve_sides, resolve_vehicle_parts, riders)
+from vsearch.query.context import (apply_negation, resolve_body_words, resolve_counts, resolve_jogging,
+                                   resolve_motion_verbs, resolve_sides, resolve_vehicle_parts, riders)
 from vsearch.query.spelling import correct
 from vsearch.query.timewords import _match_duration, _match_recent, _match_time
 
@@ -63,7 +63,7 @@ def _match_units(tokens: list[Token], cameras: dict[tuple[str, ...], str]) -> li
             or _match_duration(tokens, i, prefixed=False)
             or _match_lexicon(tokens, i)
             or _slip(tokens, i)
-            or _Unit("unknown", None, i, i + 1, "both", "unknown")
+            or _Unit("unknown", tokens[i].norm, i, i + 1, "both", "unknown")
         )
         units.append(unit)
         i = unit.end
@@ -276,6 +276,7 @@ def analyse(
         if u.kind == "stop":
             u.value = _norm(u, tokens)
     resolve_body_words(units)
+    resolve_counts(units)
     resolve_jogging(units)
     resolve_vehicle_parts(units)
     resolve_motion_verbs(units)

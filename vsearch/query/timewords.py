@@ -13,8 +13,11 @@ from vsearch.query.lexicon import Token, _key, _starts_with, _Unit
 
 AROUND_MIN = 15  # "vers 14h" / "around 2pm" / "à 14h" = 13:45 to 14:15
 
-_DURATION_PREFIXES = [_key(p) for p in ("plus de", "au moins", "pendant", "durant", "more than", "at least", "over",
-                                        "for", "longer than", "plus longtemps que")]
+# "depuis" only with a bound ("depuis plus de 10 minutes"): "depuis 14h" is a clock time, "depuis 20 minutes" a
+# period that ends now
+_DURATION_PREFIXES = [_key(p) for p in ("plus de", "au moins", "pendant", "durant", "depuis plus de",
+                                        "depuis au moins", "more than", "at least", "over", "for", "longer than",
+                                        "plus longtemps que")]
 _DURATION_UNIT = {"s": 1, "sec": 1, "secs": 1, "seconde": 1, "secondes": 1, "second": 1, "seconds": 1,
                   "min": 60, "mins": 60, "mn": 60, "minute": 60, "minutes": 60}
 _DURATION_HOURS = {"h": 3600, "heure": 3600, "heures": 3600, "hour": 3600, "hours": 3600, "hr": 3600, "hrs": 3600}
