@@ -11,6 +11,9 @@ white pixel with a faint hue (chroma between `CAST_CHROMA` and the palette's chr
 black, but "black~blue" where the scene's greys are not bluish. Counts are kept jointly (palette colour × tone ×
 cast, `N_CODES` bins); the palette share of a colour is the sum over the rest, so the palette fractions are
 exactly what they were before tones existed, and tones and casts only add evidence for shades.
+
+A frame with no colour at all (`is_monochrome`: a camera in black-and-white / infrared mode) says nothing of
+colours; the describe stage reads none from it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-PALETTE_VERSION = "lab-11-tones-v5"  # bump when the palette, tones or their rules change (re-indexes sources)
+PALETTE_VERSION = "lab-11-tones-v6"  # bump when the palette, tones or their rules change (re-indexes sources)
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 COLOUR_FR = {
     "black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange", "yellow": "jaune",
@@ -60,14 +63,30 @@ def scene_cast(frame_bgr: np.ndarray, side_px: int = 64) -> tuple[float, float]:
     """The frame's own colour cast (mean CIELAB a*, b* of its achromatic pixels, on a thumbnail): what a camera's
     white balance adds to every grey of the scene. Casts of object pixels are read relative to it, so a grey coat
     in a scene where every grey leans blue is grey, not "light blue". (0, 0) when the frame has no grey."""
-    h, w = frame_bgr.shape[:2]
-    f = side_px / max(h, w, 1)
-    small = cv2.resize(frame_bgr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-    lab = _lab(small)
+    lab = _lab(_thumbnail(frame_bgr, side_px))
     grey = np.hypot(lab[:, 1], lab[:, 2]) < _CHROMA_MIN
     if not grey.any():
         return 0.0, 0.0
     return float(np.mean(lab[grey, 1])), float(np.mean(lab[grey, 2]))
+
+
+# A picture whose every pixel (but a few: 99.9th percentile) has less chroma than this carries no colour: a camera
+# in black-and-white mode (infrared at night), or a grey re-encode. Its greys say nothing of an object's colour
+# (under infrared a dark coat can look white), so no colour is read from it. Such frames decode to chroma ~0.1-0.2;
+# the palest daylight footage measured (intel car-detection, a grey car park) stays above 3 in every frame.
+MONOCHROME_CHROMA = 1.5
+
+
+def is_monochrome(frame_bgr: np.ndarray, side_px: int = 160) -> bool:
+    """True when the frame has no colour at all (`MONOCHROME_CHROMA`), read on a thumbnail."""
+    lab = _lab(_thumbnail(frame_bgr, side_px))
+    return len(lab) == 0 or float(np.percentile(np.hypot(lab[:, 1], lab[:, 2]), 99.9)) < MONOCHROME_CHROMA
+
+
+def _thumbnail(frame_bgr: np.ndarray, side_px: int) -> np.ndarray:
+    h, w = frame_bgr.shape[:2]
+    f = side_px / max(h, w, 1)
+    return cv2.resize(frame_bgr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
 def _lab(bgr_pixels: np.ndarray) -> np.ndarray:

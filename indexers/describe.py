@@ -33,6 +33,7 @@ from vsearch.indexers.colours import (
     PALETTE_VERSION,
     crop_colour_counts,
     fractions_from_counts,
+    is_monochrome,
     palette_of,
     scene_cast,
     tone_fractions,
@@ -66,6 +67,7 @@ class _Acc:
 
     # per part (any, head, upper, lower): joint colour x tone shares summed over the sampled frames
     colours: dict[str, np.ndarray] = field(default_factory=dict)
+    monochrome_samples: int = 0  # sampled frames with no colour at all (black-and-white mode): no colour read
     last_attr_pts_s: float = -1e18
     crops: list[tuple[float, float, np.ndarray]] = field(default_factory=list)  # (quality, pts_s, crop)
 
@@ -94,7 +96,8 @@ class DescribeStage:
         self._tubes: list[Tube] = []
         self._crops: dict[int, list[np.ndarray]] = {}
         self._thumbs: dict[int, bytes] = {}
-        self._cast_frame, self._cast = -1, (0.0, 0.0)  # the current frame's colour cast (colours.scene_cast)
+        # the current frame's colour cast (colours.scene_cast) and whether it has any colour (is_monochrome)
+        self._cast_frame, self._cast, self._mono = -1, (0.0, 0.0), False
 
     def identity(self) -> tuple[StageIdentity, ...]:
         out = [StageIdentity("describe", "colours", version=PALETTE_VERSION)]
@@ -172,11 +175,14 @@ class DescribeStage:
             return
         mask = fg if fg is not None and fg.shape == crop.shape[:2] else _ellipse(*crop.shape[:2])
         if self._cast_frame != frame.index:  # once per frame, for every object sampled on it
-            self._cast_frame, self._cast = frame.index, scene_cast(img)
-        for part, counts in crop_colour_counts(crop, mask, person=True, cast_ref=self._cast).items():
-            n = counts.sum()
-            if n > 0:  # each sampled frame weighs the same, whatever the box size
-                acc.colours[part] = acc.colours.get(part, np.zeros(N_CODES)) + counts / n
+            self._cast_frame, self._cast, self._mono = frame.index, scene_cast(img), is_monochrome(img)
+        if self._mono:  # a black-and-white picture says nothing of colours: they come from colour frames only
+            acc.monochrome_samples += 1
+        else:
+            for part, counts in crop_colour_counts(crop, mask, person=True, cast_ref=self._cast).items():
+                n = counts.sum()
+                if n > 0:  # each sampled frame weighs the same, whatever the box size
+                    acc.colours[part] = acc.colours.get(part, np.zeros(N_CODES)) + counts / n
         touches = edge_of(b, w, h, margin_frac=0.005) != "inside"
         q = crop_quality(crop, float(dets.scores[i]), touches)
         self._keep_crop(acc, q, frame, b)
@@ -221,7 +227,7 @@ class DescribeStage:
         src = self._source
         assert src is not None
         attributes = TubeAttributes(
-            appearance=_appearance(acc.colours, person),
+            appearance=replace(_appearance(acc.colours, person), monochrome_samples=acc.monochrome_samples),
             motion=motion, footprint=footprint,
             models=self._attr_models.describe(tube.class_name, crops, _aspect(footprint)),
             class_votes=votes, first_seen_utc=src.wall_time(tube.first_pts_s),

@@ -254,7 +254,24 @@ _PVB_FILES = {"pvb-2002": "person-vehicle-bike-detection-2002", "pvb-2004": "per
 _PVB_INPUT_HW = {"pvb-2002": (512, 512), "pvb-2004": (256, 448)}
 
 
-class OpenVinoPVB:
+class _NetworkDetector:
+    """What the two network detectors share: the runner that holds their weights, and the motion model that
+    gives their boxes foreground masks."""
+
+    _runner: ModelRunner
+    motion: MotionDetector | None
+
+    @property
+    def weights_sha256(self) -> str:
+        return self._runner.weights_sha256
+
+    def reset(self) -> None:
+        """Forget per-source state (the motion model used for masks)."""
+        if self.motion is not None:
+            self.motion.reset()
+
+
+class OpenVinoPVB(_NetworkDetector):
     """Open Model Zoo person-vehicle-bike detector (2002: SSD output, 2004: boxes+labels output)."""
 
     degraded = False
@@ -268,15 +285,6 @@ class OpenVinoPVB:
         self.conf_threshold = conf_threshold
         self.motion = motion
         self._runner = ModelRunner(Path(model_path), "openvino", threads, streams=streams, in_flight=IN_FLIGHT)
-
-    @property
-    def weights_sha256(self) -> str:
-        return self._runner.weights_sha256
-
-    def reset(self) -> None:
-        """Forget per-source state (the motion model used for masks)."""
-        if self.motion is not None:
-            self.motion.reset()
 
     def start(self, frame: Frame) -> Pending:
         in_h, in_w = _PVB_INPUT_HW[self.name]
@@ -309,7 +317,7 @@ class OpenVinoPVB:
 
 # ----------------------------------------------------------------------------------------------- YOLOX
 
-class YoloxNano:
+class YoloxNano(_NetworkDetector):
     """YOLOX-Nano (COCO) mapped onto `CLASSES`; COCO classes outside `COCO_TO_OURS` are dropped, then one
     class-agnostic NMS keeps the best box per object."""
 
@@ -329,15 +337,6 @@ class YoloxNano:
     def from_models_dir(cls, models_dir: Path, *, verify: bool = True, **kwargs: Any) -> YoloxNano:
         """Open the catalogue's YOLOX file in `models_dir` (hash-verified unless verify=False)."""
         return cls(_model_path("yolox-nano", models_dir, verify), **kwargs)
-
-    @property
-    def weights_sha256(self) -> str:
-        return self._runner.weights_sha256
-
-    def reset(self) -> None:
-        """Forget per-source state (the motion model used for masks)."""
-        if self.motion is not None:
-            self.motion.reset()
 
     def start(self, frame: Frame) -> Pending:
         return self._runner.submit(letterbox(frame.image)[0].transpose(2, 0, 1)[None].astype(np.float32))

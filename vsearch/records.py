@@ -201,6 +201,9 @@ class Appearance:
     head: ColourFractions = ColourFractions()
     tones: tuple[tuple[str, ColourFractions], ...] = ()  # (part, tone shares): part in any/head/upper/lower
     tones_measured: bool = False
+    # sampled frames of the tube that had no colour at all (a camera in black-and-white / infrared mode): no
+    # colour was read from them, so a tube seen only in such frames has no colour ("not measurable")
+    monochrome_samples: int = 0
 
     def part(self, name: str) -> ColourFractions:
         """The palette shares of one part: "any" (whole object), "head", "upper", "lower"."""

@@ -89,8 +89,9 @@ def _tones_as_dict(ap: Appearance) -> dict[str, object]:
     recognisable (no `tones_measured`) and its shades read "not measurable" rather than "absent"."""
     if not ap.tones_measured:
         return {}
+    mono = {"monochrome_samples": ap.monochrome_samples} if ap.monochrome_samples else {}
     return {"tones_measured": True, "head_colours": dict(ap.head.pairs()),
-            **{col: dict(ap.tones_of(part).pairs()) for part, col in _TONE_PARTS.items()}}
+            **{col: dict(ap.tones_of(part).pairs()) for part, col in _TONE_PARTS.items()}, **mono}
 
 
 def _appearance(d: Mapping[str, object], get: Callable[[str], object]) -> Appearance:
@@ -99,7 +100,8 @@ def _appearance(d: Mapping[str, object], get: Callable[[str], object]) -> Appear
     if not d.get("tones_measured"):  # indexed before tones (palette lab-11-v1): nothing more was measured
         return ap
     return replace(ap, head=_colours(get("head_colours")), tones_measured=True,
-                   tones=tuple((part, _tones(get(col))) for part, col in _TONE_PARTS.items()))
+                   tones=tuple((part, _tones(get(col))) for part, col in _TONE_PARTS.items()),
+                   monochrome_samples=int(d.get("monochrome_samples", 0)))  # type: ignore[call-overload]
 
 
 def _tones(shares: object) -> ColourFractions:

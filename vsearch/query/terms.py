@@ -194,11 +194,12 @@ class ColourChoice:
         stacked = np.stack(fracs) if fracs else np.zeros((1, c.table.num_rows))
         choice = np.argmax(stacked, axis=0)
         best = stacked.max(axis=0)
-        if self.part in _LISTED:  # the part was measured when the store listed any colour for it
-            listed = c.table.column(listed_count_column(key))
-            measured = pc.fill_null(listed, 0).to_numpy(zero_copy_only=False) > 0
-        else:  # the head: stored for persons indexed since head colours exist
-            measured = c.has(key) & c.text_in("class_name", ("person",))
+        # a part was measured when the store listed any colour for it (for the head: for the whole object, so a
+        # person seen only in black-and-white frames, with no colour at all, is not measurable there either)
+        listed = c.table.column(listed_count_column(PART_COLUMN[self.part if self.part in _LISTED else "any"]))
+        measured = pc.fill_null(listed, 0).to_numpy(zero_copy_only=False) > 0
+        if self.part not in _LISTED:  # the head: stored for persons indexed since head colours exist
+            measured &= c.has(key) & c.text_in("class_name", ("person",))
         score = np.where(measured, colour_score(best), np.nan)
         # the quoted share is negative where a shade had to be guessed from neighbouring colours (no tones)
         guessed = ~toned & np.array([bool(t.shade) for t in self.colours], bool)[choice]
