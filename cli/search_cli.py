@@ -53,6 +53,8 @@ def _print_spec_notes(res: QueryResult) -> None:
     if res.spec.unmeasurable:
         out.print(f"[yellow]understood but not measurable[/] (listed, not used to rank): "
                   f"{escape(', '.join(res.spec.unmeasurable))}", soft_wrap=True)
+    if res.spec.read_as:
+        out.print(f"[yellow]read as[/] (typing slips): {escape(', '.join(res.spec.read_as))}", soft_wrap=True)
     if res.spec.unknown_words:
         out.print(f"[yellow]not understood[/]: {escape(', '.join(res.spec.unknown_words))}", soft_wrap=True)
 

@@ -49,6 +49,9 @@ def test_a_slip_sets_the_term_it_means() -> None:
     spec = parse("red jaket, van stoped")
     assert colours(spec) >= {("red", "upper", None)} and "coat" in spec.items
     assert spec.stationary and spec.unknown_words == ()
+    assert spec.read_as == ("jaket → jacket", "stoped → stopped")  # what was read is reported, in JSON too
+    assert spec.to_dict()["read_as"] == ["jaket → jacket", "stoped → stopped"]
+    assert spec == parse("red jacket, van stopped")  # the same query as the words meant
 
 
 # --- vehicles ------------------------------------------------------------------------------------------------------------

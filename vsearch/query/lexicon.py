@@ -141,6 +141,7 @@ class _Unit:
     end: int
     lang: str = "both"
     bucket: Bucket = "mapped"
+    read_as: str = ""  # the vocabulary word a mistyped word was read as (`vsearch.query.spelling`), else ""
 
 
 def _match_lexicon(tokens: list[Token], i: int) -> _Unit | None:

@@ -179,6 +179,9 @@ class QuerySpec:
     # structured query, the same whatever the wording)
     phrase: str = field(default="", compare=False)
     unknown_words: tuple[str, ...] = ()
+    # typing slips read as a vocabulary word ("jaket → jacket"), reported so a reader sees what was searched;
+    # wording, like `phrase`, so kept out of equality (a typo does not change the query)
+    read_as: tuple[str, ...] = field(default=(), compare=False)
     unmeasurable: tuple[str, ...] = ()  # words understood but measured by no stored attribute ("striped")
     ignored_sensitive: tuple[str, ...] = ()
     language: str | None = None  # "fr", "en", "mixed"; None when there was no text
@@ -229,8 +232,8 @@ class QuerySpec:
 
     def has_constraints(self) -> bool:
         """False when nothing would restrict the search (no filter, no text, no reference)."""
-        reporting = ("tz", "language", "limit", "unknown_words", "ignored_sensitive", "phrase", "unmeasurable",
-                     "strict")
+        reporting = ("tz", "language", "limit", "unknown_words", "read_as", "ignored_sensitive", "phrase",
+                     "unmeasurable", "strict")
         return any(getattr(self, f.name) != f.default for f in fields(self) if f.name not in reporting)
 
     def to_dict(self) -> dict[str, object]:
@@ -257,6 +260,7 @@ class QuerySpec:
             "like": self.like,
             "free_text": self.free_text,
             "unknown_words": list(self.unknown_words),
+            "read_as": list(self.read_as),
             "unmeasurable": list(self.unmeasurable),
             "ignored_sensitive": list(self.ignored_sensitive),
             "legal_notice": self.legal_notice,
@@ -275,7 +279,8 @@ class QuerySpec:
             mine, theirs = getattr(self, f.name), getattr(other, f.name)
             if f.name in ("classes", "items", "vehicle_types", "motion"):
                 changes[f.name] = mine | theirs
-            elif f.name in ("colours", "cameras", "zones", "unknown_words", "unmeasurable", "ignored_sensitive"):
+            elif f.name in ("colours", "cameras", "zones", "unknown_words", "read_as", "unmeasurable",
+                            "ignored_sensitive"):
                 changes[f.name] = mine + theirs
             elif f.name in ("free_text", "phrase"):
                 changes[f.name] = " ".join(s for s in (mine, theirs) if s)

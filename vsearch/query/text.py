@@ -76,7 +76,7 @@ def _slip(tokens: list[Token], i: int) -> _Unit | None:
     if found is None:
         return None
     kind, value, lang = found[1]
-    return _Unit(kind, value, i, i + 1, lang)
+    return _Unit(kind, value, i, i + 1, lang, read_as=found[0])
 
 
 _CLAUSE_MARKS = ",;.:!?"
@@ -431,6 +431,7 @@ def analyse(
         free_text=" ".join(unknown),
         phrase=" ".join(tokens[i].text for i in range(len(tokens)) if buckets[i] != "sensitive"),
         unknown_words=unknown,
+        read_as=tuple(f"{tokens[u.start].text} → {u.read_as}" for u in units if u.read_as),
         ignored_sensitive=sensitive,
         language=language,
     )

@@ -39,6 +39,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key -> (fr, en)
     "gaps": ("illisible", "unreadable"),
     "uncovered": ("non indexé", "not indexed"),
     "not_understood": ("Mots non compris", "Words not understood"),
+    "read_as": ("Fautes de frappe lues comme", "Typing slips read as"),
     "draw_zone": ("Dessiner une zone", "Draw a zone"),
     "zone_help": ("Cliquez sur l'image pour poser les sommets du polygone, puis lancez la recherche.",
                   "Click on the still to place the polygon's corners, then search."),
