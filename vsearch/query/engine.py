@@ -322,8 +322,9 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
             keep &= np.nan_to_num(e.score, nan=-1.0) >= MATCHED
     if spec.zones:
         keep = _zone_mask(store, spec, table, keep, sources)
-    table = table.filter(pa.array(keep))
-    evidence = [e.take(keep) for e in evidence]
+    if not keep.all():
+        table = table.filter(pa.array(keep))
+        evidence = [e.take(keep) for e in evidence]
     score = _ranking_score(terms, evidence, table.num_rows)
     order = _rank(snap, table, score, spec.limit)
     rows = snap.take(table.column(ROW_ID).take(pa.array(order, pa.int64())), _HIT_COLUMNS).to_pylist()
