@@ -149,9 +149,9 @@ def search_filter(spec: QuerySpec) -> str | None:
 
 def _columns(spec: QuerySpec, terms: list[Term], *, similar: bool = False) -> list[str]:
     """Columns read for every candidate: what filtering and ranking need (the rest is read for hits only). The
-    tube id only breaks ties of score and start time, so a limited search reads it for the rows at the cut
-    (`_rank`); a full ranking and the vector search's per-tube scores need it for every candidate."""
-    cols = ["start_utc"] + (["tube_id"] if spec.limit is None or similar else [])
+    tube id only breaks ties of score and start time, so the ranking reads it with the hit columns, for the rows
+    at the cut (`_rank`); the vector search's per-tube scores need it for every candidate."""
+    cols = ["start_utc"] + (["tube_id"] if similar else [])
     if spec.time_of_day_from is not None or spec.time_of_day_to is not None:
         cols.append("end_utc")
     if spec.min_speed is not None or spec.max_speed is not None:
@@ -278,10 +278,12 @@ def _speed_mask(store: Store, spec: QuerySpec, table: pa.Table, sources: _Source
 _RANK_KEYS = [("score", "descending"), ("start_utc", "ascending"), ("tube_id", "ascending")]
 
 
-def _rank(snap: TubeSnapshot, table: pa.Table, score: np.ndarray, limit: int | None) -> np.ndarray:
-    """Row positions in rank order: score descending, then start time, then tube id (deterministic). Without the
-    tube id in `table`, the first `limit` rows by score and start are found first; only the rows tied with the
-    last of them on both can change places by tube id, so the ids are read for those rows alone."""
+def _rank(snap: TubeSnapshot, table: pa.Table, score: np.ndarray,
+          limit: int | None) -> tuple[np.ndarray, list[dict[str, object]]]:
+    """Row positions in rank order (score descending, then start time, then tube id: deterministic), with their
+    hit columns. The tube id only decides between rows equal in score and start: the first `limit` rows by those
+    two are found first, and only the rows tied with the last of them can change places by tube id, so the hit
+    columns (tube id included) are read for those rows alone, in one take."""
     n = table.num_rows
     start = table.column("start_utc")
     rows = np.arange(n)
@@ -291,13 +293,11 @@ def _rank(snap: TubeSnapshot, table: pa.Table, score: np.ndarray, limit: int | N
         start_us = start.cast(pa.int64()).to_numpy()
         last = top[-1]  # select_k returns its rows in key order
         rows = np.union1d(top, np.flatnonzero((score == score[last]) & (start_us == start_us[last])))
-    if "tube_id" in table.column_names:
-        ids = table.column("tube_id").take(pa.array(rows, pa.int64()))
-    else:
-        ids = snap.take(table.column(ROW_ID).take(pa.array(rows, pa.int64())), ["tube_id"]).column("tube_id")
-    keyed = pa.table({"score": score[rows], "start_utc": start.take(pa.array(rows, pa.int64())), "tube_id": ids})
-    order = pc.sort_indices(keyed, sort_keys=_RANK_KEYS).to_numpy()
-    return rows[order[:limit]]
+    fetched = snap.take(table.column(ROW_ID).take(pa.array(rows, pa.int64())), _HIT_COLUMNS)
+    keyed = pa.table({"score": score[rows], "start_utc": start.take(pa.array(rows, pa.int64())),
+                      "tube_id": fetched.column("tube_id")})
+    order = pc.sort_indices(keyed, sort_keys=_RANK_KEYS).to_numpy()[:limit]
+    return rows[order], fetched.take(pa.array(order, pa.int64())).to_pylist()
 
 
 def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | None = None) -> QueryResult:
@@ -326,8 +326,7 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
         table = table.filter(pa.array(keep))
         evidence = [e.take(keep) for e in evidence]
     score = _ranking_score(terms, evidence, table.num_rows)
-    order = _rank(snap, table, score, spec.limit)
-    rows = snap.take(table.column(ROW_ID).take(pa.array(order, pa.int64())), _HIT_COLUMNS).to_pylist()
+    order, rows = _rank(snap, table, score, spec.limit)
     sources.fetch(store, {r["source_id"] for r in rows})
     hits = []
     for i, rec in zip(order, rows):
