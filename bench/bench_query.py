@@ -8,9 +8,13 @@ timed as a bare LanceDB `count_rows` with the same pre-filter, the baseline meas
 machine may be shared: compare the two columns, not absolute numbers across runs).
 
     python bench/bench_query.py [--tubes 1000000] [--dir /tmp/vsearch-bench-query] [--repeat 30] [--keep]
-                                [--only 'soft']
+                                [--only 'soft'] [--hits-out FILE] [--compare-hits FILE]
 
 The dataset is deleted at the end unless --keep (a kept dataset of the same size is reused by the next run).
+--hits-out writes each query's candidate count and top hits (tube ids and scores); --compare-hits reads such a
+file and says per query whether the hits are the same. To compare with another version of the library on the
+same kept catalogue, run this script once with that version importable (e.g. another checkout's environment)
+and --hits-out, then with this one and --compare-hits.
 """
 
 from __future__ import annotations
@@ -240,7 +244,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--keep", action="store_true", help="keep the dataset (reused by the next run)")
     ap.add_argument("--only", default="", help="time only the queries whose name contains this (e.g. 'soft')")
+    ap.add_argument("--hits-out", type=Path, help="write each query's candidates and top hits (ids, scores) here")
+    ap.add_argument("--compare-hits", type=Path, help="a --hits-out file to compare this run's hits with")
     args = ap.parse_args()
+    want = json.loads(args.compare_hits.read_text()) if args.compare_hits else None
+    got: dict[str, object] = {}
     marker = args.dir / "bench-tubes.json"
     t = time.perf_counter()
     if marker.exists() and json.loads(marker.read_text())["tubes"] == args.tubes:
@@ -262,18 +270,23 @@ def main() -> None:
     print(f"# {store.counts()['tubes']:,} tubes, {store.counts()['sources']:,} sources, {size_gb:.2f} GB on disk; "
           f"build {build_s:.0f} s, scalar indices {index_s:.0f} s; {os.cpu_count()} CPUs, "
           f"{platform.processor() or platform.machine()}, load {os.getloadavg()[0]:.1f}")
-    print("| query | candidates | hits | execute p50 ms | p99 ms | bare count p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    same_head, same_rule = (" same hits |", "---|") if want is not None else ("", "")
+    print(f"| query | candidates | hits | execute p50 ms | p99 ms | bare count p50 ms | p99 ms |{same_head}")
+    print(f"|---|---:|---:|---:|---:|---:|---:|{same_rule}")
     for name, text, opts in queries():
         if args.only not in name:
             continue
         spec = build_query(text, replace(opts, limit=opts.limit or 50), now=now, cameras=cams)  # CLI default
         where = search_filter(spec)
         res = execute(store, spec)
+        got[name] = {"candidates": res.candidates, "hits": [[h.tube_id, h.score] for h in res.hits]}
         q = timed(lambda: execute(store, spec), args.repeat)  # noqa: B023
         b = timed(lambda: table.count_rows(where), args.repeat)  # noqa: B023
+        same = "" if want is None else (" yes |" if want.get(name) == got[name] else " **no** |")
         print(f"| {name} | {res.candidates:,} | {len(res.hits)} | {pct(q, 50):.0f} | {pct(q, 99):.0f} | "
-              f"{pct(b, 50):.0f} | {pct(b, 99):.0f} |", flush=True)
+              f"{pct(b, 50):.0f} | {pct(b, 99):.0f} |{same}", flush=True)
+    if args.hits_out:
+        args.hits_out.write_text(json.dumps(got, indent=1))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"# peak RSS {rss:.0f} MiB (after opening the store {rss0:.0f} MiB); load {os.getloadavg()[0]:.1f}")
     if not args.keep:

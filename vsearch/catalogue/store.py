@@ -32,6 +32,7 @@ from vsearch.catalogue.location import StoreFiles, StoreLocation, describe_error
 from vsearch.catalogue.migrations import SCHEMA_VERSION
 from vsearch.errors import StoreError
 from vsearch.indexers.base import SourceResult, VectorRecord
+from vsearch.catalogue.tube_reads import TubeSnapshot, read_all
 from vsearch.catalogue.tube_rows import COLOUR_MIN_FRACTION, record_to_tube, tube_to_record
 from vsearch.records import Gap, Tube
 
@@ -319,7 +320,7 @@ class Store:
         q = self.table("sources").search()
         if where:
             q = q.where(where)
-        rows = q.limit(None).to_arrow().to_pylist()
+        rows = read_all(q).to_pylist()
         rows.sort(key=lambda r: (r["camera"] or "", r["start_utc"] or dt.datetime.min.replace(tzinfo=UTC), r["path"]))
         return [SourceRow(**{k: (_as_utc(v) if isinstance(v, dt.datetime) else v) for k, v in r.items()})
                 for r in rows]
@@ -455,7 +456,11 @@ class Store:
             q = q.where(where)
         if columns:
             q = q.select(columns)
-        return q.limit(None).to_arrow()
+        return read_all(q)
+
+    def tubes_snapshot(self) -> TubeSnapshot:
+        """The tubes table at its current version, for a search's several reads (row ids stay valid)."""
+        return TubeSnapshot(self.table("tubes"))
 
     def tubes(self, where: str | None = None) -> list[Tube]:
         rows = self.tubes_arrow(where).to_pylist()

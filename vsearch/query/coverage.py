@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vsearch.catalogue.store import SOURCES_SCHEMA, TS as TS_TYPE, SourceRow, Store, sql_str
+from vsearch.catalogue.tube_reads import read_all
 from vsearch.query.spec import QuerySpec
 
 UTC = dt.timezone.utc
@@ -42,9 +43,6 @@ _COVERAGE_COLUMNS = ["path", "camera", "sha256", "status", "start_utc", "end_utc
 
 def coverage_for(store: Store, spec: QuerySpec) -> Coverage:
     """Coverage from the sources in scope only (camera / time pushed down), plus the list of indexed cameras."""
-    t = store.table("sources").search().select(["camera", "status"]).limit(None).to_arrow()
-    readable = pc.is_in(t.column("status"), value_set=pa.array(["ok", "partial"]))
-    indexed = sorted(c for c in pc.unique(t.filter(readable).column("camera")).to_pylist() if c)
     conds = []
     if spec.cameras:
         conds.append("camera IN (" + ", ".join(sql_str(c) for c in spec.cameras) + ")")
@@ -59,7 +57,10 @@ def coverage_for(store: Store, spec: QuerySpec) -> Coverage:
     q = store.table("sources").search()
     if conds:
         q = q.where(" AND ".join(conds))
-    scoped = q.select(_COVERAGE_COLUMNS).limit(None).to_arrow()
+    scoped = read_all(q.select(_COVERAGE_COLUMNS))
+    every = read_all(store.table("sources").search().select(["camera", "status"])) if conds else scoped
+    readable = pc.is_in(every.column("status"), value_set=pa.array(["ok", "partial"]))
+    indexed = sorted(c for c in pc.unique(every.filter(readable).column("camera")).to_pylist() if c)
     return _coverage_table(spec, scoped, indexed)
 
 
@@ -74,14 +75,25 @@ def coverage(store: Store, spec: QuerySpec, sources: list[SourceRow], *,
     return _coverage_table(spec, table, indexed)
 
 
-def _iso(col: pa.ChunkedArray | pa.Array) -> list[str | None]:
-    """`datetime.isoformat()` of UTC timestamps, vectorised (microseconds only when not zero)."""
+def _iso(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """`datetime.isoformat()` of UTC timestamps, vectorised (microseconds only when not zero). Arrow's cast to
+    text is "YYYY-MM-DD HH:MM:SS.ffffff" for every value; its `strftime` takes 6 us per value (0.2 s for an
+    unscoped search's 36 000 files) and truncated times before 1970 to the wrong second."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    base = pc.strftime(col.cast(pa.timestamp("s", tz="UTC"), safe=False), format="%Y-%m-%dT%H:%M:%S")
+    text = col.cast(pa.timestamp("us")).cast(pa.string())
+    base = pc.replace_substring(pc.utf8_slice_codeunits(text, 0, 19), " ", "T", max_replacements=1)
     us = pc.add(pc.multiply(pc.millisecond(col), 1000), pc.microsecond(col))
-    frac = pc.if_else(pc.equal(us, 0), "", pc.binary_join_element_wise(
-        ".", pc.utf8_lpad(pc.cast(us, pa.string()), width=6, padding="0"), ""))
-    return pc.binary_join_element_wise(base, frac, "+00:00", "").to_pylist()
+    frac = pc.if_else(pc.equal(us, 0), "", pc.utf8_slice_codeunits(text, 19, 26))
+    return pc.binary_join_element_wise(base, frac, "+00:00", "")
+
+
+def _entries(t: pa.Table) -> list[dict[str, object]]:
+    """One dict per source (path, camera, sha256, status, start/end as ISO text), built from whole columns (a
+    dict display per row: twice as fast as `Table.to_pylist` for the 36 000 files of an unscoped search)."""
+    cols = [t.column("path"), t.column("camera"), t.column("sha256"), t.column("status"), _iso(t.column("start_utc")),
+            _iso(t.column("end_utc"))]
+    return [{"path": p, "camera": c, "sha256": h, "status": s, "start_utc": a, "end_utc": b}
+            for p, c, h, s, a, b in zip(*(col.to_pylist() for col in cols))]
 
 
 def _coverage_table(spec: QuerySpec, table: pa.Table, indexed: list[str]) -> Coverage:
@@ -101,14 +113,10 @@ def _coverage_table(spec: QuerySpec, table: pa.Table, indexed: list[str]) -> Cov
     t = t.take(pc.sort_indices(t, sort_keys=[("camera", "ascending", "at_start"),
                                              ("start_utc", "ascending", "at_start"), ("path", "ascending", "at_start")]))
     ok = pc.fill_null(pc.is_in(t.column("status"), value_set=pa.array(["ok", "partial"])), False)
-    entries = pa.table({"path": t.column("path"), "camera": t.column("camera"), "sha256": t.column("sha256"),
-                        "status": t.column("status"), "start_utc": _iso(t.column("start_utc")),
-                        "end_utc": _iso(t.column("end_utc"))}).to_pylist()
-    ok_list = ok.to_pylist()
-    searched = [e for e, good in zip(entries, ok_list) if good]
+    good_t, bad_t = t.filter(ok), t.filter(pc.invert(ok))
+    searched = _entries(good_t)
     not_searched = [{**e, "reason": err or e["status"]}
-                    for e, good, err in zip(entries, ok_list, t.column("error").to_pylist()) if not good]
-    good_t = t.filter(ok)
+                    for e, err in zip(_entries(bad_t), bad_t.column("error").to_pylist())]
     footage = float(pc.sum(pc.fill_null(good_t.column("duration_s"), 0.0)).as_py() or 0.0)
     gaps = _gaps(good_t, lo, hi)
     detectors = t.filter(pc.fill_null(pc.not_equal(t.column("status"), "failed"), True)).column("detector")
@@ -140,24 +148,40 @@ def _gaps(t: pa.Table, lo: dt.datetime | None, hi: dt.datetime | None) -> list[d
 
 def _uncovered(cameras: list[str], searched: pa.Table, lo: dt.datetime | None,
                hi: dt.datetime | None) -> list[dict[str, object]]:
-    """Per camera, the parts of [lo, hi] not covered by any readable source (only for a bounded window)."""
+    """Per camera, the parts of [lo, hi] not covered by any readable source (only for a bounded window). Times
+    are compared as integer microseconds; a datetime is made only for the bounds reported (a week of 50
+    cameras is 8 500 files: building a datetime for each took most of the coverage report)."""
     if lo is None or hi is None:
         return []
     timed = searched.filter(pc.is_valid(searched.column("start_utc")))
-    cams = timed.column("camera").to_pylist()
-    starts = [s.astimezone(UTC) for s in timed.column("start_utc").to_pylist()]
-    ends = [e.astimezone(UTC) if e is not None else s
-            for s, e in zip(starts, timed.column("end_utc").to_pylist())]
+    starts = timed.column("start_utc").cast(pa.int64()).to_pylist()
+    ends = pc.coalesce(timed.column("end_utc"), timed.column("start_utc")).cast(pa.int64()).to_pylist()
+    by_camera: dict[str, list[tuple[int, int]]] = {}
+    for c, a, b in zip(timed.column("camera").to_pylist(), starts, ends):
+        by_camera.setdefault(c, []).append((a, b))
+    lo_us, hi_us = _us(lo), _us(hi)
     out = []
     for cam in cameras:
-        spans = sorted((a, b) for c, a, b in zip(cams, starts, ends) if c == cam)
-        cursor = lo
-        for a, b in spans:
-            if a > cursor:
-                out.append({"camera": cam, "from_utc": cursor.isoformat(), "to_utc": min(a, hi).isoformat()})
-            cursor = max(cursor, b)
-            if cursor >= hi:
+        cursor, cursor_us = lo, lo_us  # the bound reported, and its instant
+        for a, b in sorted(by_camera.get(cam, [])):
+            if a > cursor_us:
+                out.append({"camera": cam, "from_utc": cursor.isoformat(),
+                            "to_utc": (_utc(a) if a <= hi_us else hi).isoformat()})
+            if b > cursor_us:
+                cursor, cursor_us = _utc(b), b
+            if cursor_us >= hi_us:
                 break
-        if cursor < hi:
+        if cursor_us < hi_us:
             out.append({"camera": cam, "from_utc": cursor.isoformat(), "to_utc": hi.isoformat()})
     return out
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(t: dt.datetime) -> int:
+    return (t - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _utc(us: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=us)

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vsearch.catalogue.store import COLOUR_MIN_FRACTION, SourceRow, Store, record_to_tube, sql_str
+from vsearch.catalogue.tube_reads import ROW_ID, TubeSnapshot
 from vsearch.query import zones
 from vsearch.query.coverage import Coverage, coverage_for
 from vsearch.query.spec import QuerySpec
@@ -146,9 +147,11 @@ def search_filter(spec: QuerySpec) -> str | None:
     return " AND ".join(conds) if conds else None
 
 
-def _columns(spec: QuerySpec, terms: list[Term]) -> list[str]:
-    """Columns read for every candidate: what filtering and ranking need (the rest is read for hits only)."""
-    cols = ["tube_id", "start_utc"]
+def _columns(spec: QuerySpec, terms: list[Term], *, similar: bool = False) -> list[str]:
+    """Columns read for every candidate: what filtering and ranking need (the rest is read for hits only). The
+    tube id only breaks ties of score and start time, so the ranking reads it with the hit columns, for the rows
+    at the cut (`_rank`); the vector search's per-tube scores need it for every candidate."""
+    cols = ["start_utc"] + (["tube_id"] if similar else [])
     if spec.time_of_day_from is not None or spec.time_of_day_to is not None:
         cols.append("end_utc")
     if spec.min_speed is not None or spec.max_speed is not None:
@@ -272,17 +275,29 @@ def _speed_mask(store: Store, spec: QuerySpec, table: pa.Table, sources: _Source
     return ok
 
 
-def _rank(table: pa.Table, score: np.ndarray, limit: int | None) -> list[int]:
-    """Row positions in rank order: score descending, then start time, then tube id (deterministic)."""
-    if table.num_rows == 0:
-        return []
-    keyed = pa.table({"score": score, "start_utc": table.column("start_utc"), "tube_id": table.column("tube_id")})
-    keys = [("score", "descending"), ("start_utc", "ascending"), ("tube_id", "ascending")]
-    if limit is not None and limit < table.num_rows:
-        order = pc.select_k_unstable(keyed, k=limit, sort_keys=keys)
-    else:
-        order = pc.sort_indices(keyed, sort_keys=keys)
-    return order.to_pylist()
+_RANK_KEYS = [("score", "descending"), ("start_utc", "ascending"), ("tube_id", "ascending")]
+
+
+def _rank(snap: TubeSnapshot, table: pa.Table, score: np.ndarray,
+          limit: int | None) -> tuple[np.ndarray, list[dict[str, object]]]:
+    """Row positions in rank order (score descending, then start time, then tube id: deterministic), with their
+    hit columns. The tube id only decides between rows equal in score and start: the first `limit` rows by those
+    two are found first, and only the rows tied with the last of them can change places by tube id, so the hit
+    columns (tube id included) are read for those rows alone, in one take."""
+    n = table.num_rows
+    start = table.column("start_utc")
+    rows = np.arange(n)
+    if limit is not None and limit < n:
+        top = pc.select_k_unstable(pa.table({"score": score, "start_utc": start}), k=limit,
+                                   sort_keys=_RANK_KEYS[:2]).to_numpy().astype(np.int64)
+        start_us = start.cast(pa.int64()).to_numpy()
+        last = top[-1]  # select_k returns its rows in key order
+        rows = np.union1d(top, np.flatnonzero((score == score[last]) & (start_us == start_us[last])))
+    fetched = snap.take(table.column(ROW_ID).take(pa.array(rows, pa.int64())), _HIT_COLUMNS)
+    keyed = pa.table({"score": score[rows], "start_utc": start.take(pa.array(rows, pa.int64())),
+                      "tube_id": fetched.column("tube_id")})
+    order = pc.sort_indices(keyed, sort_keys=_RANK_KEYS).to_numpy()[:limit]
+    return rows[order], fetched.take(pa.array(order, pa.int64())).to_pylist()
 
 
 def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | None = None) -> QueryResult:
@@ -290,7 +305,8 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
     score from the vector search for --like/CLIP)."""
     sources = _SourceIndex()
     terms = terms_for(spec)
-    table = store.tubes_arrow(search_filter(spec), columns=_columns(spec, terms))
+    snap = store.tubes_snapshot()
+    table = snap.candidates(search_filter(spec), _columns(spec, terms, similar=similar is not None))
     candidates = table.num_rows
     if similar is not None:
         table = table.filter(pc.is_in(table.column("tube_id"), value_set=pa.array(sorted(similar), pa.string())))
@@ -306,11 +322,11 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
             keep &= np.nan_to_num(e.score, nan=-1.0) >= MATCHED
     if spec.zones:
         keep = _zone_mask(store, spec, table, keep, sources)
-    table = table.filter(pa.array(keep))
-    evidence = [e.take(keep) for e in evidence]
+    if not keep.all():
+        table = table.filter(pa.array(keep))
+        evidence = [e.take(keep) for e in evidence]
     score = _ranking_score(terms, evidence, table.num_rows)
-    order = _rank(table, score, spec.limit)
-    rows = _hit_rows(store, table.column("tube_id").take(pa.array(order, pa.int64())).to_pylist())
+    order, rows = _rank(snap, table, score, spec.limit)
     sources.fetch(store, {r["source_id"] for r in rows})
     hits = []
     for i, rec in zip(order, rows):
@@ -338,16 +354,6 @@ class LikeTerm:
 
     def explain(self, score: float, value: float, choice: int = 0) -> str:
         return next(iter(self.scores.values())).detail if self.scores else ""
-
-
-def _hit_rows(store: Store, tube_ids: list[str]) -> list[dict[str, object]]:
-    """Full hit columns of the ranked tubes, in rank order (read by tube id, only for the ranks returned)."""
-    by_id: dict[str, dict[str, object]] = {}
-    for lo in range(0, len(tube_ids), 500):
-        ids = ", ".join(sql_str(i) for i in tube_ids[lo:lo + 500])
-        by_id.update((r["tube_id"], r) for r in store.tubes_arrow(f"tube_id IN ({ids})", columns=_HIT_COLUMNS)
-                     .to_pylist())
-    return [by_id[i] for i in tube_ids]
 
 
 def _zone_mask(store: Store, spec: QuerySpec, table: pa.Table, keep: np.ndarray, sources: _SourceIndex) -> np.ndarray:
