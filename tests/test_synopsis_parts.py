@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import synth
-from vsearch.synopsis.background import frame_bgr
+from vsearch.synopsis.background import FramePixels, frame_bgr
 from vsearch.synopsis.compose import paste
 from vsearch.synopsis.crops import CropStore, soft_mask
 
@@ -43,6 +43,20 @@ def test_frame_bgr_matches_libswscale_on_plain_420(clip_path):
 def test_frame_bgr_leaves_other_formats_to_libswscale(clip_path, fmt):
     frame = _frame(clip_path, fmt)
     assert np.array_equal(frame_bgr(frame, 320, 180), frame.to_ndarray(format="bgr24", width=320, height=180))
+
+
+def test_frame_pixels_regions_are_the_whole_frame_conversion_bit_for_bit(clip_path):
+    frame = _frame(clip_path)
+    whole = frame_bgr(frame, 640, 360)
+    pixels = FramePixels(frame, 640, 360)
+    rng = np.random.default_rng(3)
+    rects = [(0, 0, 640, 360), (0, 0, 1, 1), (639, 359, 640, 360), (101, 51, 172, 100)]  # odd and even edges
+    rects += [(int(x0), int(y0), int(x0 + w), int(y0 + h)) for x0, y0, w, h in zip(
+        rng.integers(0, 600, 200), rng.integers(0, 320, 200), rng.integers(1, 41, 200), rng.integers(1, 41, 200))]
+    for x0, y0, x1, y1 in rects:
+        assert np.array_equal(pixels.region(x0, y0, x1, y1), whole[y0:y1, x0:x1]), (x0, y0, x1, y1)
+    small = FramePixels(frame, 320, 180)  # not at output size: the frame is converted whole
+    assert np.array_equal(small.region(3, 5, 40, 41), frame_bgr(frame, 320, 180)[5:41, 3:40])
 
 
 def test_paste_is_exact_rounded_alpha_blend():
@@ -88,3 +102,23 @@ def test_crop_store_keeps_crops_in_memory_then_spills_to_a_file():
         assert store.index[(2, 0)][0] == 0 and store.index[(0, 0)][0] == -1  # spilled / in memory
     finally:
         store.close()
+
+
+def test_tube_path_interpolates_like_numpy_and_finds_the_nearest_sample():
+    from vsearch.records import Tube
+    from vsearch.synopsis.paths import TubePath, interp_boxes
+
+    pts = np.array([1.0, 1.2, 1.4, 1.4, 2.0])  # a repeated time: no division by zero
+    boxes = np.array([[0, 0, 10, 10], [2, 1, 12, 11], [4, 2, 14, 12], [4, 2, 14, 12], [10, 5, 30, 25]], np.float32)
+    tube = Tube(tube_id="t", source_id="s", camera="c", track_no=1, frame_index=np.arange(5), pts_s=pts,
+                boxes_xyxy=boxes, scores=np.ones(5, np.float32), masks_rle=("",) * 5, class_name="car",
+                class_source="geometry")
+    path = TubePath(tube)
+    times = [0.5, 1.0, 1.05, 1.1, 1.31, 1.4, 1.7, 1.71, 2.0, 2.5]
+    for q in times:
+        box, near = path.at(q)
+        assert np.allclose(box, interp_boxes(tube, np.array([q]))[0], atol=1e-9), q
+        assert near == int(np.argmin(np.abs(pts - q))) or abs(pts[near] - q) == np.abs(pts - q).min(), q
+        w = 0.0 if q <= 1.0 else (q - pts[0]) / (pts[1] - pts[0]) if q < 1.2 else None  # the first gap, exactly
+        if w is not None:
+            assert box == tuple(float(a) * (1 - w) + float(b) * w for a, b in zip(boxes[0], boxes[1]))
