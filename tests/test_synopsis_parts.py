@@ -11,7 +11,7 @@ import pytest
 
 import synth
 from vsearch.synopsis.background import FramePixels, frame_bgr
-from vsearch.synopsis.compose import paste
+from vsearch.synopsis.compose import paste, paste_core
 from vsearch.synopsis.crops import CropStore, soft_mask
 
 
@@ -73,6 +73,19 @@ def test_paste_is_exact_rounded_alpha_blend():
     assert np.array_equal(out, expected)
     assert np.array_equal(out[5, 7:37], frame[5, 7:37]) and np.array_equal(out[6, 7:37], bgra[1, :, :3])
     assert np.array_equal(out[:5], frame[:5]) and np.array_equal(out[:, :7], frame[:, :7])  # nothing outside
+
+
+def test_paste_core_copies_exactly_the_opaque_pixels_in_place():
+    rng = np.random.default_rng(4)
+    frame = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    bgra = rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)
+    bgra[..., 3] = np.where(rng.random((20, 30)) < 0.5, 255, bgra[..., 3])
+    expected = frame.copy()
+    opaque = bgra[..., 3] == 255
+    expected[5:25, 7:37][opaque] = bgra[..., :3][opaque]
+    out = frame.copy()
+    paste_core(out, 7, 5, bgra)
+    assert np.array_equal(out, expected) and not np.array_equal(out, frame)
 
 
 def test_soft_mask_is_cached_read_only_and_feathered():
