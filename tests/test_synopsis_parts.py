@@ -135,3 +135,20 @@ def test_tube_path_interpolates_like_numpy_and_finds_the_nearest_sample():
         w = 0.0 if q <= 1.0 else (q - pts[0]) / (pts[1] - pts[0]) if q < 1.2 else None  # the first gap, exactly
         if w is not None:
             assert box == tuple(float(a) * (1 - w) + float(b) * w for a, b in zip(boxes[0], boxes[1]))
+
+
+def test_encoder_that_fails_raises_a_clear_error_and_does_not_hang(tmp_path):
+    from fractions import Fraction
+
+    from vsearch.synopsis.writers import EncodeError, Encoder
+
+    odd = np.zeros((36, 63, 3), np.uint8)
+    with pytest.raises(EncodeError, match="ffmpeg"):
+        with Encoder(tmp_path / "x.mp4", 63, 36, Fraction(10), crf=23) as enc:  # x264 refuses an odd width
+            for _ in range(200):  # more than the queue holds: the feeder must drain a dead pipe
+                enc.write(odd)
+    assert not (tmp_path / "x.mp4").exists() and not list(tmp_path.iterdir())
+    with Encoder(tmp_path / "ok.mp4", 64, 36, Fraction(10), crf=23) as enc:
+        for _ in range(30):
+            enc.write(np.zeros((36, 64, 3), np.uint8))
+    assert (tmp_path / "ok.mp4").stat().st_size > 0

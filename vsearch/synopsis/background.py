@@ -155,10 +155,13 @@ class FramePixels:
         return bgr[y0 - ey0:y1 - ey0, x0 - ex0:x1 - ex0]
 
 
-def iter_nearest_frames(path: Path, times_s: Sequence[float]) -> Iterator[tuple[int, float, av.VideoFrame]]:
+def iter_nearest_frames(path: Path, times_s: Sequence[float], *,
+                        threads: bool = True) -> Iterator[tuple[int, float, av.VideoFrame]]:
     """For each of the sorted source times, yield (index, pts_s, frame) of the decoded frame nearest to it.
 
     Decodes forward and seeks across gaps longer than `SEEK_GAP_S`. Raises DecodeError when nothing decodes.
+    `threads`: let FFmpeg decode in threads (faster alone; False costs less CPU when other work shares the
+    cores). The frames are the same either way.
     """
     times = np.asarray(times_s, np.float64)
     if len(times) and np.any(np.diff(times) < 0):
@@ -166,7 +169,7 @@ def iter_nearest_frames(path: Path, times_s: Sequence[float]) -> Iterator[tuple[
     n = len(times)
     i = 0
     try:
-        with open_video(path) as (container, stream):
+        with open_video(path, threads=threads) as (container, stream):
             tb = stream.time_base
             while i < n:
                 container.seek(max(0, int((times[i] - 1.0) / tb)), stream=stream, backward=True)
