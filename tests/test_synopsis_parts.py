@@ -69,7 +69,7 @@ def test_paste_is_exact_rounded_alpha_blend():
     roi = expected[5:25, 7:37].astype(np.int64)
     expected[5:25, 7:37] = np.floor((bgra[..., :3] * a + roi * (255 - a)) / 255 + 0.5).astype(np.uint8)
     out = frame.copy()
-    paste(out, 7, 5, bgra)
+    paste(out, 7, 5, bgra[..., :3], bgra[..., 3])
     assert np.array_equal(out, expected)
     assert np.array_equal(out[5, 7:37], frame[5, 7:37]) and np.array_equal(out[6, 7:37], bgra[1, :, :3])
     assert np.array_equal(out[:5], frame[:5]) and np.array_equal(out[:, :7], frame[:, :7])  # nothing outside
@@ -84,7 +84,7 @@ def test_paste_core_copies_exactly_the_opaque_pixels_in_place():
     opaque = bgra[..., 3] == 255
     expected[5:25, 7:37][opaque] = bgra[..., :3][opaque]
     out = frame.copy()
-    paste_core(out, 7, 5, bgra)
+    paste_core(out, 7, 5, bgra[..., :3].copy(), bgra[..., 3].copy())
     assert np.array_equal(out, expected) and not np.array_equal(out, frame)
 
 
@@ -106,11 +106,12 @@ def test_crop_store_keeps_crops_in_memory_then_spills_to_a_file():
     store = CropStore(ram_bytes=crops[0].nbytes + crops[1].nbytes)  # the last two go to the file
     try:
         for k, c in enumerate(crops):
-            store.put((k, 0), k, 2 * k, c, 0.5 * k, np.array([k, k, k + 1, k + 1], float))
+            store.put((k, 0), k, 2 * k, c[..., :3], c[..., 3], 0.5 * k, (k, k, k + 1, k + 1))
         assert store.get((9, 9)) is None
         for k, c in enumerate(crops):
-            x0, y0, got, pts, box = store.get((k, 0))
-            assert (x0, y0, pts) == (k, 2 * k, 0.5 * k) and np.array_equal(got, c)
+            x0, y0, bgr, alpha, pts, box = store.get((k, 0))
+            assert (x0, y0, pts) == (k, 2 * k, 0.5 * k)
+            assert np.array_equal(bgr, c[..., :3]) and np.array_equal(alpha, c[..., 3])
             assert np.array_equal(box, [k, k, k + 1, k + 1])
         assert store.index[(2, 0)][0] == 0 and store.index[(0, 0)][0] == -1  # spilled / in memory
     finally:

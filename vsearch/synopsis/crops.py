@@ -29,12 +29,13 @@ RAM_BYTES = 3 << 30  # crops kept in memory before spilling to a temporary file
 
 
 class CropStore:
-    """BGRA crops (object pixels + soft alpha): kept in memory up to `ram_bytes`, then spilled to an
-    anonymous temporary file (a busy hour is 1-2 GB of crops; a day of it would not fit). In memory,
-    storing and reading a crop costs about a microsecond; through the file, 15-40 (page cache, faults)."""
+    """Crops (object pixels BGR + soft alpha, stored one after the other: the compositor reads both without
+    splitting channels): kept in memory up to `ram_bytes`, then spilled to an anonymous temporary file (a
+    busy hour is 1-2 GB of crops; a day of it would not fit). In memory, storing and reading a crop costs
+    about a microsecond; through the file, 15-40 (page cache, faults)."""
 
     def __init__(self, ram_bytes: int = RAM_BYTES, spill_path: Path | None = None) -> None:
-        self._ram: dict[tuple[int, int], np.ndarray] = {}
+        self._ram: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._ram_left = ram_bytes
         # spill_path: a named file, for a store filled in another process (`from_file`)
         self._f = open(spill_path, "w+b") if spill_path is not None else tempfile.TemporaryFile()
@@ -55,29 +56,35 @@ class CropStore:
     def flush(self) -> None:
         self._f.flush()
 
-    def put(self, key: tuple[int, int], x0: int, y0: int, bgra: np.ndarray, pts_s: float, box: Box) -> None:
-        data = np.ascontiguousarray(bgra, np.uint8)
-        if data.nbytes <= self._ram_left:
-            self._ram_left -= data.nbytes
-            self._ram[key] = data
-            self.index[key] = (-1, bgra.shape[0], bgra.shape[1], x0, y0, pts_s, box)
+    def put(self, key: tuple[int, int], x0: int, y0: int, bgr: np.ndarray, alpha: np.ndarray, pts_s: float,
+            box: Box) -> None:
+        """Store the (h, w, 3) pixels and (h, w) alpha of a crop whose top-left corner is at (x0, y0)."""
+        h, w = alpha.shape
+        if 4 * h * w <= self._ram_left:
+            self._ram_left -= 4 * h * w
+            self._ram[key] = (np.ascontiguousarray(bgr, np.uint8), np.ascontiguousarray(alpha, np.uint8))
+            self.index[key] = (-1, h, w, x0, y0, pts_s, box)
             return
-        self._f.write(memoryview(data).cast("B"))
-        self.index[key] = (self._pos, bgra.shape[0], bgra.shape[1], x0, y0, pts_s, box)
-        self._pos += data.nbytes
+        for part in (bgr, alpha):
+            self._f.write(memoryview(np.ascontiguousarray(part, np.uint8)).cast("B"))
+        self.index[key] = (self._pos, h, w, x0, y0, pts_s, box)
+        self._pos += 4 * h * w
 
-    def get(self, key: tuple[int, int]) -> tuple[int, int, np.ndarray, float, Box] | None:
-        """(x0, y0, BGRA crop, source pts, object box in output pixels) or None when not stored."""
+    def get(self, key: tuple[int, int]) -> tuple[int, int, np.ndarray, np.ndarray, float, Box] | None:
+        """(x0, y0, BGR pixels, alpha, source pts, object box in output pixels) or None when not stored."""
         if key not in self.index:
             return None
         off, h, w, x0, y0, pts, box = self.index[key]
         if off < 0:
-            return x0, y0, self._ram[key], pts, box
+            bgr, alpha = self._ram[key]
+            return x0, y0, bgr, alpha, pts, box
         if self._mm is None:
             self._f.flush()
             # a plain array over the mapping: slicing an np.memmap costs ~10x more per crop
             self._mm = np.frombuffer(mmap.mmap(self._f.fileno(), 0, access=mmap.ACCESS_READ), np.uint8)
-        return x0, y0, self._mm[off:off + h * w * 4].reshape(h, w, 4), pts, box
+        n = h * w
+        return (x0, y0, self._mm[off:off + 3 * n].reshape(h, w, 3), self._mm[off + 3 * n:off + 4 * n].reshape(h, w),
+                pts, box)
 
     def close(self) -> None:
         self._ram.clear()
@@ -139,8 +146,8 @@ def non_matching(clip: SourceClip, matching_ids: set[str]) -> Others:
 
 
 def make_crop(frame: FramePixels, tube: Tube, path: TubePath, scale: float, pts_s: float, feather_px: int,
-              others: Others) -> tuple[int, int, np.ndarray, Box] | None:
-    """(x0, y0, BGRA crop with soft alpha, box in output pixels) of `tube` (`path`: its `TubePath`) in `frame`
+              others: Others) -> tuple[int, int, np.ndarray, np.ndarray, Box] | None:
+    """(x0, y0, BGR pixels, soft alpha, box in output pixels) of `tube` (`path`: its `TubePath`) in `frame`
     at `pts_s`; `scale`: output pixels per analysis pixel (`output_scale`). Plain floats throughout: this
     runs once per object-frame."""
     out_h, out_w = frame.shape
@@ -163,10 +170,7 @@ def make_crop(frame: FramePixels, tube: Tube, path: TubePath, scale: float, pts_
             x1, y1 = int(np.ceil(ob[2])) + feather_px - region[0], int(np.ceil(ob[3])) + feather_px - region[1]
             sl = (slice(max(0, y0), max(0, y1)), slice(max(0, x0), max(0, x1)))
             alpha[sl] = np.where(core[sl], alpha[sl], 0)
-    bgra = np.empty((region[3] - region[1], region[2] - region[0], 4), np.uint8)
-    bgra[..., :3] = frame.region(*region)
-    bgra[..., 3] = alpha
-    return region[0], region[1], bgra, box
+    return region[0], region[1], frame.region(*region), alpha, box
 
 
 def cut_crops(clip: SourceClip, tubes: Sequence[Tube], shown_pts: Sequence[np.ndarray], out_size: tuple[int, int],
@@ -189,5 +193,5 @@ def cut_crops(clip: SourceClip, tubes: Sequence[Tube], shown_pts: Sequence[np.nd
         _, i, k = reqs[ri]
         crop = make_crop(img, tubes[i], paths[i], scale, q, feather_px, others)
         if crop is not None:
-            store.put((i, k), *crop[:3], q, crop[3])
+            store.put((i, k), *crop[:4], q, crop[4])
         tick()

@@ -147,7 +147,7 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: i
     as_kept = np.zeros(n, bool)  # labels placed so far at their kept spot
     moved: list[int] = []  # ... and those placed elsewhere
     out = []
-    for i, (box, (w, h)) in enumerate(zip(boxes, sizes)):
+    for i, (box, (w, h)) in enumerate(zip(rows, sizes)):  # box: plain floats (cheaper arithmetic below)
         now = obstacles[:n + i]
         prev, rect_kept = previous[i] if i < len(previous) else None, kept_rects[i]
         if (rect_kept is not None and not meets_object[i] and not (meets_kept[i, :i] & as_kept[:i]).any()
