@@ -90,6 +90,9 @@ def run(name: str, video: synth.SynthVideo, cached: bool, gen_s: float, opts: Sy
     print(f"stages: plan {st.plan_s:.1f} s, plates {st.plates_s:.1f} s, crops {st.crops_s:.1f} s ({where}; "
           f"waited {st.crops_wait_s:.1f} s), compose+encode {st.compose_s:.1f} s wall (x264 "
           f"{st.encode_cpu_s:.1f} s CPU alongside)")
+    print(f"stage CPU: plan {st.plan_cpu_s:.1f} s, crops {st.crops_cpu_s:.1f} s, compose {st.compose_cpu_s:.1f} s "
+          f"(+ x264 {st.encode_cpu_s:.1f} s); critical path on two idle cores about max(plan, crops) + plates + "
+          f"max(compose, x264) = {max(st.plan_cpu_s, st.crops_cpu_s) + st.plates_s + max(st.compose_cpu_s, st.encode_cpu_s):.1f} s")
     gap = m.synopsis_duration_s / m.lower_bound_s - 1 if m.lower_bound_s else float("nan")
     print(f"condensation {m.condensation_ratio:.1f}x at collision {m.collision_rate:.3f} (budget "
           f"{m.max_collision:g}, met: {m.max_collision_met}); lower bound {m.lower_bound_s:.1f} s "

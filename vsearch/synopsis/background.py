@@ -75,8 +75,13 @@ def output_size(clip: SourceClip, max_width_px: int = MAX_OUTPUT_WIDTH_PX) -> tu
     return w, h
 
 
+def output_scale(clip: SourceClip, out_w: int) -> float:
+    """Output pixels per analysis pixel (tube boxes are in analysis pixels)."""
+    return clip.analysis_scale * out_w / clip.width_px
+
+
 def boxes_to_output(boxes_analysis: np.ndarray, clip: SourceClip, out_w: int) -> np.ndarray:
-    return np.asarray(boxes_analysis, np.float64) * (clip.analysis_scale * out_w / clip.width_px)
+    return np.asarray(boxes_analysis, np.float64) * output_scale(clip, out_w)
 
 
 @contextmanager
@@ -96,14 +101,20 @@ def open_video(path: Path, *, threads: bool = True) -> Iterator[tuple[av.contain
         container.close()
 
 
+def _plain_420(frame: av.VideoFrame) -> bool:
+    """Limited-range BT.601 4:2:0 with even sides (most CCTV): what OpenCV's YUV->BGR conversion implements."""
+    return (frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0
+            and int(frame.colorspace) in _BT601 and int(frame.color_range) != _FULL_RANGE)
+
+
 def frame_bgr(frame: av.VideoFrame, out_w: int, out_h: int) -> np.ndarray:
     """BGR uint8 image of `frame` at (out_w, out_h).
 
     Plain (limited-range BT.601) 4:2:0 frames, most CCTV, are converted by OpenCV from the raw planes: about
     5x faster than libswscale's RGB path, which dominated synopsis rendering; other formats go through
-    libswscale. Plates and crops both come through here, so an object and its background match in colour."""
-    if (frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0
-            and int(frame.colorspace) in _BT601 and int(frame.color_range) != _FULL_RANGE):
+    libswscale. Plates and crops both come through here (or `FramePixels`, which gives the same pixels), so
+    an object and its background match in colour."""
+    if _plain_420(frame):
         img = cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2BGR_I420)
         if (frame.width, frame.height) != (out_w, out_h):
             img = cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA)
@@ -111,10 +122,46 @@ def frame_bgr(frame: av.VideoFrame, out_w: int, out_h: int) -> np.ndarray:
     return frame.to_ndarray(format="bgr24", width=out_w, height=out_h)
 
 
-def iter_nearest_frames(path: Path, times_s: Sequence[float]) -> Iterator[tuple[int, float, av.VideoFrame]]:
+class FramePixels:
+    """Rectangles of one decoded frame as BGR at output size, converted on demand.
+
+    The crops of a busy hour cover a few percent of each frame, and converting whole frames to BGR was most
+    of the cost of cutting them: a plain 4:2:0 frame already at output size is converted rectangle by
+    rectangle from its raw planes (widened to even coordinates, as OpenCV gives each 2x2 block one chroma
+    sample: the pixels are those of `frame_bgr`, bit for bit). Any other frame is converted whole, once."""
+
+    def __init__(self, frame: av.VideoFrame, out_w: int, out_h: int):
+        self.shape = (out_h, out_w)
+        self._img: np.ndarray | None = None
+        self._planes: tuple[np.ndarray, ...] = ()
+        if _plain_420(frame) and (frame.width, frame.height) == (out_w, out_h):
+            self._planes = tuple(np.frombuffer(p, np.uint8).reshape(p.height, p.line_size) for p in frame.planes)
+        else:
+            self._img = frame_bgr(frame, out_w, out_h)
+
+    def region(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """BGR (y1 - y0, x1 - x0, 3) of the rectangle (inside the frame)."""
+        if self._img is not None:
+            return self._img[y0:y1, x0:x1]
+        ex0, ey0, ex1, ey1 = x0 & ~1, y0 & ~1, x1 + (x1 & 1), y1 + (y1 & 1)
+        h, w = ey1 - ey0, ex1 - ex0
+        n, q = h * w, h * w // 4
+        packed = np.empty(n + 2 * q, np.uint8)  # the I420 layout OpenCV reads: Y, then U, then V
+        luma, u, v = self._planes
+        packed[:n].reshape(h, w)[:] = luma[ey0:ey1, ex0:ex1]
+        packed[n:n + q].reshape(h // 2, w // 2)[:] = u[ey0 // 2:ey1 // 2, ex0 // 2:ex1 // 2]
+        packed[n + q:].reshape(h // 2, w // 2)[:] = v[ey0 // 2:ey1 // 2, ex0 // 2:ex1 // 2]
+        bgr = cv2.cvtColor(packed.reshape(h * 3 // 2, w), cv2.COLOR_YUV2BGR_I420)
+        return bgr[y0 - ey0:y1 - ey0, x0 - ex0:x1 - ex0]
+
+
+def iter_nearest_frames(path: Path, times_s: Sequence[float], *,
+                        threads: bool = True) -> Iterator[tuple[int, float, av.VideoFrame]]:
     """For each of the sorted source times, yield (index, pts_s, frame) of the decoded frame nearest to it.
 
     Decodes forward and seeks across gaps longer than `SEEK_GAP_S`. Raises DecodeError when nothing decodes.
+    `threads`: let FFmpeg decode in threads (faster alone; False costs less CPU when other work shares the
+    cores). The frames are the same either way.
     """
     times = np.asarray(times_s, np.float64)
     if len(times) and np.any(np.diff(times) < 0):
@@ -122,7 +169,7 @@ def iter_nearest_frames(path: Path, times_s: Sequence[float]) -> Iterator[tuple[
     n = len(times)
     i = 0
     try:
-        with open_video(path) as (container, stream):
+        with open_video(path, threads=threads) as (container, stream):
             tb = stream.time_base
             while i < n:
                 container.seek(max(0, int((times[i] - 1.0) / tb)), stream=stream, backward=True)

@@ -48,23 +48,24 @@ def cut_all(job: CutJob, store: CropStore, tick: Callable[[], None]) -> None:
 
 def _child(job: CutJob, path: str, conn: Connection) -> None:
     try:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         store = CropStore(ram_bytes=0, spill_path=Path(path))
         cut_all(job, store, lambda: None)
         store.flush()
-        conn.send(("ok", store.index, time.perf_counter() - t0))
+        conn.send(("ok", store.index, (time.perf_counter() - t0, time.process_time() - cpu0)))
     except Exception as e:  # noqa: BLE001 - not swallowed: the parent raises it (DecodeError, ...)
         try:
-            conn.send(("error", e, 0.0))
+            conn.send(("error", e, (0.0, 0.0)))
         except (TypeError, AttributeError, ValueError):  # pickling failed: its text then
-            conn.send(("error", RuntimeError(f"{type(e).__name__}: {e}"), 0.0))
+            conn.send(("error", RuntimeError(f"{type(e).__name__}: {e}"), (0.0, 0.0)))
     finally:
         conn.close()
 
 
 class Cutter:
     """Context manager: `start()` begins cutting `job` (in a child process when large), `wait()` returns
-    (the filled store, cutting wall time in s); on exit a child still running is ended and its file removed.
+    (the filled store, (cutting wall time, its CPU time) in s); on exit a child still running is ended and its
+    file removed.
     The store is the caller's to close."""
 
     def __init__(self, job: CutJob, tick: Callable[[], None]):
@@ -87,19 +88,19 @@ class Cutter:
             child_end.close()
         return self
 
-    def wait(self) -> tuple[CropStore, float]:
+    def wait(self) -> tuple[CropStore, tuple[float, float]]:
         if not self.in_child:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             store = CropStore()
             try:
                 cut_all(self.job, store, self.tick)
             except BaseException:
                 store.close()
                 raise
-            return store, time.perf_counter() - t0
+            return store, (time.perf_counter() - t0, time.process_time() - cpu0)
         assert self._proc is not None and self._path is not None
         try:
-            status, payload, cut_s = self._conn.recv()
+            status, payload, cut_times = self._conn.recv()
         except EOFError as e:
             raise RuntimeError(f"the crop-cutting process ended without a result (exit code "
                                f"{self._proc.exitcode}); rerun, or check memory") from e
@@ -108,7 +109,7 @@ class Cutter:
             raise payload
         for _ in range(self.job.n_crops):
             self.tick()
-        return CropStore.from_file(self._path, payload), cut_s
+        return CropStore.from_file(self._path, payload), cut_times
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None:

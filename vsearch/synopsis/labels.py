@@ -48,8 +48,14 @@ def label_style(out_h: int) -> LabelStyle:
 
 def label_size(text: str, style: LabelStyle) -> tuple[int, int]:
     """(width, height) of the label rectangle of `text`, outline included."""
-    (tw, th), base = cv2.getTextSize(text, FONT, style.scale, style.thick)
+    (tw, th), base = _text_size(text, style.scale, style.thick)
     return tw + 2 * style.margin_px, th + base + 2 * style.margin_px
+
+
+@lru_cache(maxsize=8192)
+def _text_size(text: str, scale: float, thick: int) -> tuple[tuple[int, int], int]:
+    """cv2.getTextSize, cached: a label's text stays the same for a second of its object's time."""
+    return cv2.getTextSize(text, FONT, scale, thick)
 
 
 @lru_cache(maxsize=256)
@@ -73,14 +79,27 @@ def _candidates(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap
     return np.stack([x, y, x + w, y + h], axis=1)
 
 
-def _spot_rect(box: np.ndarray, w: int, h: int, frame_w: int, frame_h: int, gap: int,
+@lru_cache(maxsize=256)
+def _spot_floats(w: int, h: int, gap: int) -> tuple[tuple[tuple[float, float, float], ...], ...]:
+    """`_spot_coefficients` as plain floats: (Cx rows, Cy rows)."""
+    cxm, cym = _spot_coefficients(w, h, gap)
+    return tuple(map(tuple, cxm.tolist())), tuple(map(tuple, cym.tolist()))
+
+
+def _spot_rect(box: Sequence[float], w: int, h: int, frame_w: int, frame_h: int, gap: int,
                spot: int) -> tuple[float, float, float, float]:
     """Candidate `spot` of `_candidates`, in plain floats (the per-frame fast path)."""
-    cxm, cym = _spot_coefficients(w, h, gap)
-    (ax, bx, c), (ay, by, d) = cxm[spot], cym[spot]
+    cxs, cys = _spot_floats(w, h, gap)
+    (ax, bx, c), (ay, by, d) = cxs[spot], cys[spot]
     x = min(max(round(ax * box[0] + bx * box[2] + c), 0), max(0, frame_w - w))
     y = min(max(round(ay * box[1] + by * box[3] + d), 0), max(0, frame_h - h))
     return float(x), float(y), float(x + w), float(y + h)
+
+
+def _meet_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) whether rectangle a[i] shares some area with b[j] (NaN rows meet nothing)."""
+    return ((np.minimum(a[:, None, 2], b[None, :, 2]) > np.maximum(a[:, None, 0], b[None, :, 0]))
+            & (np.minimum(a[:, None, 3], b[None, :, 3]) > np.maximum(a[:, None, 1], b[None, :, 1])))
 
 
 def _meets_any(rect: tuple[float, float, float, float], others: np.ndarray) -> bool:
@@ -117,13 +136,24 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: i
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     n = len(boxes)
     obstacles = np.concatenate([boxes, np.zeros((n, 4))])  # the objects, then the labels placed so far
+    # the usual case is that every label keeps last frame's spot: those spots are checked against the
+    # objects and each other in two matrix operations, and only labels that move are checked one by one
+    rows = boxes.tolist()
+    kept_rects = [None if i >= len(previous) or previous[i] is None else
+                  _spot_rect(rows[i], w, h, frame_w, frame_h, gap, previous[i]) for i, (w, h) in enumerate(sizes)]
+    kept = np.array([r if r is not None else (np.nan,) * 4 for r in kept_rects], np.float64).reshape(-1, 4)
+    meets_object = _meet_matrix(kept, boxes).any(axis=1)
+    meets_kept = _meet_matrix(kept, kept)
+    as_kept = np.zeros(n, bool)  # labels placed so far at their kept spot
+    moved: list[int] = []  # ... and those placed elsewhere
     out = []
-    for i, (box, (w, h)) in enumerate(zip(boxes, sizes)):
+    for i, (box, (w, h)) in enumerate(zip(rows, sizes)):  # box: plain floats (cheaper arithmetic below)
         now = obstacles[:n + i]
-        prev = previous[i] if i < len(previous) else None
-        kept = None if prev is None else _spot_rect(box, w, h, frame_w, frame_h, gap, prev)
-        if kept is not None and not _meets_any(kept, now):
-            k, bad, rect = prev, False, kept  # the usual case: the spot of the previous frame is still free
+        prev, rect_kept = previous[i] if i < len(previous) else None, kept_rects[i]
+        if (rect_kept is not None and not meets_object[i] and not (meets_kept[i, :i] & as_kept[:i]).any()
+                and not (moved and _meets_any(rect_kept, obstacles[[n + j for j in moved]]))):
+            k, bad, rect = prev, False, rect_kept  # the spot of the previous frame is still free
+            as_kept[i] = True
         else:
             cand = _candidates(box, w, h, frame_w, frame_h, gap)
             reach = (cand[:, 0].min(), cand[:, 1].min(), cand[:, 2].max(), cand[:, 3].max())
@@ -133,6 +163,7 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: i
             free = np.flatnonzero(cover <= 0)
             k, bad = (int(free[0]), False) if len(free) else (int(np.argmin(cover)), True)
             rect = cand[k]
+            moved.append(i)
         obstacles[n + i] = rect
         # adjacent: within `gap` + 1 px of the box (else a leader line is drawn)
         adjacent = k < 8 and (rect[0] <= box[2] + gap + 1 and rect[2] >= box[0] - gap - 1
@@ -152,7 +183,7 @@ def draw_placed(img: np.ndarray, text: str, box: Sequence[float], label: PlacedL
         b = (int(round(bx)), int(round(by)))
         cv2.line(img, a, b, OUTLINE_COLOUR, 3, cv2.LINE_AA)
         cv2.line(img, a, b, colour, 1, cv2.LINE_AA)
-    (_, th), _ = cv2.getTextSize(text, FONT, style.scale, style.thick)
+    (_, th), _ = _text_size(text, style.scale, style.thick)
     org = (x0 + style.margin_px, y0 + style.margin_px + th)
     cv2.putText(img, text, org, FONT, style.scale, OUTLINE_COLOUR, style.thick + 2, cv2.LINE_AA)
     cv2.putText(img, text, org, FONT, style.scale, colour, style.thick, cv2.LINE_AA)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +93,9 @@ class SynopsisMetrics:
 
 @dataclass(frozen=True)
 class StageTimes:
-    """Where the time went (seconds; wall clock except encode_cpu_s). Not written to the sidecar: the
-    outputs stay byte-identical from run to run."""
+    """Where the time went (seconds; wall clock, and CPU time of the process doing the stage: on a shared
+    machine the CPU times are the stable figures). Not written to the sidecar: the outputs stay
+    byte-identical from run to run."""
 
     plan_s: float
     plates_s: float
@@ -103,6 +105,9 @@ class StageTimes:
     crops_in_child: bool  # the crops were cut in a second process (large jobs)
     compose_s: float  # pasting and labelling, including waits on the encoder pipe
     encode_cpu_s: float  # CPU time of the ffmpeg/x264 process (runs alongside compose)
+    plan_cpu_s: float = 0.0
+    crops_cpu_s: float = 0.0  # of the process that cut them
+    compose_cpu_s: float = 0.0  # of this process (the encoder's is encode_cpu_s)
 
 
 def _children_cpu_s() -> float:
@@ -178,10 +183,14 @@ def _label_texter(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions
     walls = [clips[t.source_id].wall_time(p) for t in job.tubes for p in (t.first_pts_s, t.last_pts_s)]
     with_date = min(walls).astimezone(opts.tz).date() != max(walls).astimezone(opts.tz).date()
 
+    @lru_cache(maxsize=1 << 16)
+    def stamp(source_id: str, q: float) -> str:  # the objects on one source frame share it
+        return fmt_wall(clips[source_id].wall_time(q), opts.tz, with_date)
+
     def text(i: int, q: float) -> str:
         speed = job.speeds[i]
-        stamp = fmt_wall(clips[job.tubes[i].source_id].wall_time(q), opts.tz, with_date)
-        return stamp if speed == 1 else f"{stamp} x{speed:g}"
+        label = stamp(job.tubes[i].source_id, q)
+        return label if speed == 1 else f"{label} x{speed:g}"
     return text
 
 
@@ -230,10 +239,11 @@ def _background(job: _Job, clips: dict[str, SourceClip], opts: SynopsisOptions, 
 
 def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: SynopsisOptions,
                    progress: Progress | None) -> CameraSynopsis:
-    clock = [time.perf_counter()]
+    clock, cpu = [time.perf_counter()], [time.process_time()]
 
     def lap() -> float:
         clock.append(time.perf_counter())
+        cpu.append(time.process_time())
         return clock[-1] - clock[-2]
 
     _timing(job, opts)
@@ -251,10 +261,11 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
     with Cutter(cut, tick) as cutter:  # a large job is cut in a second process while this one plans
         plan = _plan(job, clips, opts)
         plan_s = lap()
+        plan_cpu_s = cpu[-1] - cpu[-2]
         total = len(job.clips) + sum(job.n_frames) + plan.n_frames
         background = _background(job, clips, opts, plan.n_frames, tick)
         plates_s = lap()
-        store, crops_s = cutter.wait()
+        store, (crops_s, crops_cpu_s) = cutter.wait()
         crops_wait_s = lap()
     try:
         n_out = plan.n_frames
@@ -262,8 +273,9 @@ def _render_camera(job: _Job, clips: dict[str, SourceClip], video: Path, opts: S
         with Encoder(video, job.out_w, job.out_h, job.fps, opts.crf) as enc:
             made = compose(n_out, job.starts, job.n_frames, store, background,
                            _label_texter(job, clips, opts) if opts.label else None, enc.write, tick)
-        times = StageTimes(plan_s, plates_s, crops_s, crops_wait_s, cutter.in_child, lap(),
-                           _children_cpu_s() - cpu0)
+        compose_s = lap()
+        times = StageTimes(plan_s, plates_s, crops_s, crops_wait_s, cutter.in_child, compose_s,
+                           _children_cpu_s() - cpu0, plan_cpu_s, crops_cpu_s, cpu[-1] - cpu[-2])
     finally:
         store.close()
     wall0, wall1 = _span(job, clips)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +20,7 @@ from vsearch.errors import VsearchError
 # x264 preset: "superfast" encodes a busy synopsis in about half the CPU time of "veryfast" (the encoder
 # was what the compositor waited on) for a somewhat larger file at the same CRF. One thread: deterministic.
 ENCODER_PRESET = "superfast"
+QUEUED_FRAMES = 8  # frames waiting for the encoder (8 x 2.6 MB at 720p)
 
 
 class EncodeError(VsearchError):
@@ -43,15 +46,29 @@ class Encoder:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._err = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stderr=self._err)
+        # frames go down the pipe from a thread (a blocked write releases the GIL): the caller composes the
+        # next frames while x264 catches up, instead of the two taking turns frame by frame
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_FRAMES)
+        self._broken = False
+        self._feeder = threading.Thread(target=self._feed, name="vsearch-encoder-feed", daemon=True)
+        self._feeder.start()
         return self
 
-    def write(self, frame: np.ndarray) -> None:
+    def _feed(self) -> None:
         assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(np.ascontiguousarray(frame).tobytes())
-        except BrokenPipeError as e:
+        while (data := self._queue.get()) is not None:
+            if self._broken:
+                continue  # drain, so that write() never blocks on a dead encoder
+            try:
+                self.proc.stdin.write(data)
+            except (BrokenPipeError, ValueError):
+                self._broken = True
+
+    def write(self, frame: np.ndarray) -> None:
+        if self._broken:
             self.proc.wait()
-            raise EncodeError(f"{self.path}: ffmpeg stopped: {self._stderr()}") from e
+            raise EncodeError(f"{self.path}: ffmpeg stopped: {self._stderr()}")
+        self._queue.put(np.ascontiguousarray(frame).tobytes())
 
     def _stderr(self) -> str:
         self._err.seek(0)
@@ -59,11 +76,16 @@ class Encoder:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self.proc.stdin is not None
+        self._queue.put(None)
+        self._feeder.join()
         if not self.proc.stdin.closed:
-            self.proc.stdin.close()
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                self._broken = True
         rc = self.proc.wait()
         try:
-            if exc_type is None and rc != 0:
+            if exc_type is None and (rc != 0 or self._broken):
                 raise EncodeError(f"{self.path}: ffmpeg exited with {rc}: {self._stderr()}")
             if exc_type is None:
                 self.tmp.replace(self.path)
