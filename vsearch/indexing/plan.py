@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vsearch.errors import DecodeError, SourceError
 from vsearch.indexers import probe
-from vsearch.indexing import gating
+from vsearch.indexing import gating, rate
 from vsearch.indexing.checkpoint import Checkpoint
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing.identity import parse as parse_identity
@@ -125,7 +125,8 @@ def source_actions(rows: list[SourceRow], current: PipelineIdentity, *, keep_exi
                    any_rate: bool = False) -> tuple[dict[str, str], dict[str, str], dict[str, Checkpoint]]:
     """(files to skip: SHA-256 -> why, files to index again: SHA-256 -> why, files to resume: SHA-256 ->
     checkpoint) from what the store holds. `any_rate` (--adapt-rate): a file indexed at another analysis rate
-    counts as indexed by this pipeline (the rate is chosen per file). Rows indexed without a gate are kept by a gated
+    counts as indexed by this pipeline (the rate is chosen per chunk); without it, a file with any stretch
+    analysed at a lowered rate is indexed again. Rows indexed without a gate are kept by a gated
     pipeline (they analysed every sampled frame: more, not less)."""
     skip, redo, resume = {}, {}, {}
 
@@ -135,8 +136,11 @@ def source_actions(rows: list[SourceRow], current: PipelineIdentity, *, keep_exi
         stored = parse_identity(r.identity_json)
         diffs = current.differences(stored)
         ungated = stored is not None and gating.covers({k: v for k, v in stored.params}, mine)
-        return [d for d in diffs if not (any_rate and d.startswith("parameter fps "))
-                and not (ungated and d.startswith("parameter gate "))]
+        diffs = [d for d in diffs if not (any_rate and d.startswith("parameter fps "))
+                 and not (ungated and d.startswith("parameter gate "))]
+        if not any_rate and any(rate.is_reduced_rate(g) for g in r.gaps):  # its last stretch may be at `fps`
+            diffs.append("parts were analysed at a lowered rate (--adapt-rate)")
+        return diffs
 
     for r in rows:
         ck = Checkpoint.from_json(r.checkpoint_json) if r.status == "partial" else None
