@@ -77,8 +77,9 @@ def index(
     deadline: Annotated[Optional[str], typer.Option(help="Stop by then, finishing the current chunk: 07:00 (next "
                                                     "such local time), +8h, or an ISO-8601 time.")] = None,
     priority: Annotated[Optional[list[str]], typer.Option(help="Index first the files whose path contains this, "
-                                                          "or of this camera (repeatable, in order); then newest "
-                                                          "first.")] = None,
+                                                          "or of this camera, or with footage in this time window "
+                                                          "(CAMERA@14:00-16:00, local; @14:00-16:00: any camera) "
+                                                          "(repeatable, in order); then newest first.")] = None,
     adapt_rate: Annotated[bool, typer.Option("--adapt-rate", help="With --deadline: lower the analysis rate of "
                                              "the files that would not fit, never below --min-fps (the rate used "
                                              "is recorded per file and named in coverage).")] = False,

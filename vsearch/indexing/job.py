@@ -30,7 +30,7 @@ from vsearch.indexing import checkpoint as ckpt
 from vsearch.indexing import gating, rate
 from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, Chunk, ChunkedRun, gaps_json, new_gap
 from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, note_changed, JobLock, StopControl, not_started_row, status_summary
-from vsearch.indexing.plan import Plan, make_plan, ordered, source_actions
+from vsearch.indexing.plan import Plan, make_plan, ordered, parse_priority, source_actions
 from vsearch.indexing.prefetch import prefetched
 from vsearch.indexing.ray_executor import RayOptions, run_on_ray
 from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
@@ -61,13 +61,15 @@ class IndexOptions:
     keep_existing: bool = False  # keep sources indexed by another pipeline (identity differs) instead of redoing them
     ray: RayOptions | None = None  # run the per-file work on a Ray cluster (`indexing.ray_executor`); None: here
     chunk_s: float = DEFAULT_CHUNK_S  # footage seconds per commit inside a file (inline jobs; see indexing/checkpoint)
-    priority: tuple[str, ...] = ()  # files (path part) or cameras indexed first, in this order (see indexing/plan)
+    priority: tuple[str, ...] = ()  # files (path part), cameras or CAMERA@HH:MM-HH:MM first, in order (indexing/plan)
     adapt_rate: bool = False  # with a deadline: lower `fps` per file to fit, never below min_fps (indexing/rate)
     min_fps: float = rate.DEFAULT_MIN_FPS
     asked_fps: float | None = None  # set by --adapt-rate on a file whose rate it lowered: the rate asked for
 
     def __post_init__(self) -> None:
         gating.resolve_gate(self.gate)
+        for term in self.priority:  # a malformed time window is one clear line before anything starts
+            parse_priority(term)
         if self.adapt_rate:
             rate.check_rate_options(self.fps, self.min_fps)
             if self.workers > 1 or self.ray is not None:
