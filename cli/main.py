@@ -20,7 +20,7 @@ from vsearch.indexers.detect import DETECTOR_CHOICES
 from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S
 from vsearch.indexing.control import StopControl, parse_deadline
 from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_site_defaults
-from vsearch.indexing.rate import DEFAULT_MIN_FPS
+from vsearch.indexing.rate import DEFAULT_MIN_FPS, rate_label
 from vsearch.indexing.ray_executor import RayOptions
 from vsearch.site import audit_log_for, optional_site_config
 from vsearch.catalogue.store import Store
@@ -145,7 +145,7 @@ def sources(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) ->
         t.add_row(r.camera, r.start_utc.strftime("%Y-%m-%d %H:%M:%S") if r.start_utc else "-",
                   f"{r.duration_s:.0f}s" if r.duration_s else "-", r.status,
                   f"t = {r.indexed_to_s:.1f} s" if r.indexed_to_s is not None else "-", str(r.n_tubes),
-                  str(params.get("detector", "-")), f"{params['fps']:g} fps" if "fps" in params else "-",
+                  str(params.get("detector", "-")), rate_label(params.get("fps"), r.gaps, (r.indexed_to_s or 0.0) - (r.start_pts_s or 0.0)),
                   Path(r.path).name, r.sha256[:10] + "…")
     out.print(t)
 

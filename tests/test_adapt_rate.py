@@ -191,6 +191,8 @@ def test_the_rate_is_lowered_inside_a_file_at_a_chunk_boundary(tmp_path: Path) -
     assert _found(store, video) == len(video.objects)
     (row,) = Store(store).sources()
     assert row.status == "ok" and row.n_tubes == len(Store(store).tubes_arrow())
+    lowest = min(fps for _, _, fps in spans)
+    assert f"{lowest:g}–5 fps" in vsearch_cli("sources", "--store", str(store)).stdout  # the range of its rates
 
 
 def test_a_file_with_chunks_at_different_rates_resumes_and_a_job_without_adapt_rate_redoes_it(tmp_path: Path) -> None:

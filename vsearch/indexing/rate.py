@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from dataclasses import dataclass, field
 
 from vsearch.catalogue.store import SourceRow
@@ -136,10 +137,28 @@ def reduced_spans(fps: float, asked_fps: float | None, start_s: float, end_s: fl
     return [Gap(start_s, end_s, reduced_rate_reason(fps, asked_fps))]
 
 
+def rate_label(fps: float | None, gaps: list[Gap], indexed_s: float) -> str:
+    """What `vsearch sources` shows as a file's rate: `fps` (its last stretch's), or the range of the rates of
+    a file whose stretches were analysed at several ("2–5 fps"). `indexed_s`: the footage its rows cover (a
+    part not under a lowered-rate span was analysed at the asked rate)."""
+    rates = {fps} if fps is not None else set()
+    lowered = [(g.end_s - g.start_s, m) for g in gaps if is_reduced_rate(g) and (m := _REDUCED_FPS.match(g.reason))]
+    rates |= {float(m[1]) for _, m in lowered}
+    if lowered and sum(d for d, _ in lowered) < indexed_s - 1e-6:
+        rates.add(float(lowered[0][1][2]))
+    if not rates:
+        return "-"
+    lo, hi = min(rates), max(rates)
+    return f"{lo:g} fps" if lo == hi else f"{lo:g}–{hi:g} fps"
+
+
+_REDUCED_FPS = re.compile(re.escape(REDUCED_RATE) + r": ([0-9.]+) fps instead of ([0-9.]+) fps")
+
+
 def until(gaps: list[Gap], hi_s: float) -> list[Gap]:
     """`gaps` clipped to end at `hi_s` (the part a checkpoint covers)."""
     return [Gap(g.start_s, min(g.end_s, hi_s), g.reason) for g in gaps if g.start_s < hi_s]
 
 
 __all__ = ["DEFAULT_MIN_FPS", "RATE_CHANGE", "RateAdapter", "REDUCED_RATE", "check_rate_options", "choose_rate",
-           "is_reduced_rate", "reduced_rate_reason", "reduced_spans"]
+           "is_reduced_rate", "rate_label", "reduced_rate_reason", "reduced_spans"]
