@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 import synth
@@ -22,6 +23,12 @@ from vsearch.indexers.colours import (
 )
 
 
+def lab_per_pixel(bgr_pixels: np.ndarray) -> np.ndarray:
+    """The CIELAB conversion as it was (colours._lab at d826bf4): a column of pixels, OpenCV's scalar path."""
+    px = np.asarray(bgr_pixels, np.uint8).reshape(-1, 1, 3)
+    return cv2.cvtColor(px.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB).reshape(-1, 3)
+
+
 def per_crop_reference(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bool, max_side: int = 48,
                        cast_ref: tuple[float, float] = (0.0, 0.0)) -> dict[str, np.ndarray]:
     """The per-crop path as it was before the batched one (colours.py at d826bf4), kept only as the reference."""
@@ -30,7 +37,7 @@ def per_crop_reference(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bo
     if h == 0 or w == 0:
         return {p: np.zeros(N_CODES) for p in parts}
     crop_bgr, mask = shrink_crop(crop_bgr, mask, max_side)
-    lab = _lab(crop_bgr)
+    lab = lab_per_pixel(crop_bgr)
     idx = _codes(lab, cast_ref).reshape(crop_bgr.shape[:2])
     fg = np.ones(idx.shape, bool) if mask is None else mask
     out = {"any": np.bincount(idx[fg], minlength=N_CODES).astype(np.float64)}
@@ -42,6 +49,17 @@ def per_crop_reference(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bo
                 sel &= ~_skin_like(lab).reshape(idx.shape)
             out[part] = np.bincount(idx[sel], minlength=N_CODES).astype(np.float64)
     return out
+
+
+def test_the_one_row_conversion_gives_the_per_pixel_floats_for_every_colour() -> None:
+    """`_lab` converts its pixels as one row (OpenCV's vector path); for every one of the 2^24 BGR colours its
+    floats equal, bit for bit, those of the column-of-pixels conversion the stored colours were made with."""
+    v = np.arange(1 << 24, dtype=np.uint32)
+    for lo in range(0, 1 << 24, 1 << 22):
+        part = v[lo:lo + (1 << 22)]
+        px = np.stack([(part >> 16) & 255, (part >> 8) & 255, part & 255], axis=1).astype(np.uint8)
+        assert np.array_equal(_lab(px).view(np.uint32), lab_per_pixel(px).view(np.uint32))
+    assert _lab(np.zeros((0, 3), np.uint8)).shape == (0, 3)
 
 
 def boxes_and_masks(img: np.ndarray, rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, np.ndarray | None]]:
