@@ -62,7 +62,7 @@ class IndexOptions:
     ray: RayOptions | None = None  # run the per-file work on a Ray cluster (`indexing.ray_executor`); None: here
     chunk_s: float = DEFAULT_CHUNK_S  # footage seconds per commit inside a file (inline jobs; see indexing/checkpoint)
     priority: tuple[str, ...] = ()  # files (path part), cameras or CAMERA@HH:MM-HH:MM first, in order (indexing/plan)
-    adapt_rate: bool = False  # with a deadline: lower `fps` per file and chunk to fit, never below min_fps (indexing/rate)
+    adapt_rate: bool = False  # with a deadline: lower `fps` per file and chunk, never below min_fps (indexing/rate)
     min_fps: float = rate.DEFAULT_MIN_FPS
     asked_fps: float | None = None  # set by --adapt-rate on a file whose rate it lowered: the rate asked for
 
