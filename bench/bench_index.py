@@ -24,6 +24,11 @@ samples).
 `--eval`: ungated vs motion-gated on all the evaluation footage (every clip of ../shared/footage and
 sample_clips/, and carsparse): tubes found, tubes lost, wall time, and decode-only time in the same run.
 
+`--stages [--rounds N] [--against PYTHON]`: the stage breakdown of busy720 (the job's defaults), each round after
+a decode-only run; with `--against` (another checkout's interpreter, e.g. main's venv) both codes run in every
+round, alternating which goes first, their tubes (boxes, classes, colours) are compared, and one cProfile run of
+each lists the describe stage's and colour module's functions.
+
 `--ahead [--rounds N]`: the detect stage's look-ahead (the next frame's network started while this one is tracked)
 against none, in interleaved rounds on busy720 (ungated, stage breakdown) and carquiet (motion gate, the default),
 with decode-only in each round (before: no look-ahead, detector on 2 threads; now: the defaults). A mode may carry
@@ -34,10 +39,12 @@ thread: the job's default; the other modes read 4 frames ahead as before), 2thre
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import json
 import os
 import platform
+import pstats
 import resource
 import subprocess
 import sys
@@ -177,9 +184,15 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
         for s in stages:
             if isinstance(s, _Timed):
                 s.spent_s = 0.0
+        prof = cProfile.Profile() if "profile" in flags else None
         ru0 = _cpu_s()
         t0 = time.perf_counter()
+        if prof is not None:
+            prof.enable()
         res = index_file(spec, opts, {}, "bench", "{}", stages)
+        if prof is not None:
+            prof.disable()
+            out["profile"] = _profile_rows(prof)
         assert res.row is not None and res.result is not None, res.message
         if mode == "stages":
             out["stage_s"] = {s.name: round(s.spent_s, 3) for s in stages}  # type: ignore[attr-defined]
@@ -192,7 +205,8 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
             out["index_file_s"] = round(time.perf_counter() - t0 - out["stage_s"]["write"], 3)
         out["frames_sampled"] = res.row.frames_sampled
         out["tubes"] = [{"pts": [round(float(p), 4) for p in t.pts_s], "boxes": t.boxes_xyxy.round(1).tolist(),
-                         "class": t.class_name} for t in res.result.tubes]
+                         "class": t.class_name, "appearance": repr(t.attributes.appearance if t.attributes else None)}
+                        for t in res.result.tubes]
         out["warnings"] = [w[:160] for w in res.result.warnings if "idle" in w]
         out["skipped_s"] = round(sum(g.end_s - g.start_s for g in res.row.gaps if g.reason in SKIP_REASONS), 2)
     out["wall_s"] = time.perf_counter() - t0
@@ -202,6 +216,17 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
     out["rss_mib"] = ru_self.ru_maxrss / 1024
     out["child_rss_mib"] = ru_kids.ru_maxrss / 1024
     return out
+
+
+def _profile_rows(prof: cProfile.Profile) -> dict[str, list[float]]:
+    """{function: [calls, own s, cumulative s]} of the describe stage and the colour module (under cProfile,
+    whose per-call overhead inflates both arms alike), plus the whole run's total."""
+    st = pstats.Stats(prof)
+    rows = {"total (own time of every function)": [0, 0.0, round(st.total_tt, 4)]}  # type: ignore[attr-defined]
+    for (file, _, func), (_, calls, own_s, cum_s, _) in st.stats.items():  # type: ignore[attr-defined]
+        if file.endswith(("indexers/colours.py", "indexers/describe.py")):
+            rows[f"{Path(file).stem}.{func}"] = [calls, round(own_s, 4), round(cum_s, 4)]
+    return rows
 
 
 # ------------------------------------------------------------------------------------------- comparison
@@ -271,28 +296,53 @@ def evaluate(files: dict[str, Path], models_dir: Path) -> None:
               f"{len(lost)} {lost if lost else ''} | {len(match_tubes(g['tubes'], u['tubes']))} |", flush=True)
 
 
-def stage_breakdown(path: Path, models_dir: Path, rounds: int = 3) -> None:
-    """Where the time of a busy job goes: decode-only, then each stage's wall time inside `index_file`."""
-    runs: list[dict] = []
+def stage_breakdown(path: Path, models_dir: Path, rounds: int = 3, against: Path | None = None) -> None:
+    """Where the time of a busy job goes: decode-only, then each stage's wall time inside `index_file`. With
+    `against` (another checkout's Python, e.g. main's), both codes run in every round, alternating which goes
+    first, so they see the same load; then one cProfile run of each for the describe stage's functions."""
+    arms = {"this": Path(sys.executable)} | ({"against": against} if against else {})
+    runs: dict[str, list[dict]] = {arm: [] for arm in arms}
     decodes: list[float] = []
-    for _ in range(rounds):  # interleaved, so both see the same machine load
-        res = run_plan({"busy720": ("decode", "stages")}, {"busy720": path}, models_dir)["busy720"]
-        decodes.append(res["decode"]["wall_s"])
-        runs.append(res["stages"])
-    runs.sort(key=lambda r: r["wall_s"])
-    med = runs[len(runs) // 2]
-    footage = med["footage_s"]
-    print(f"\nbusy720 ({footage:.0f} s, {med['frames_sampled']} frames): index_file wall per round "
-          + " / ".join(f"{r['wall_s']:.1f}" for r in runs) + f" s (median {footage / med['wall_s']:.1f}× real time); "
-          f"decode-only " + " / ".join(f"{d:.1f}" for d in sorted(decodes)) + " s")
-    stage_s = med["stage_s"]
-    inside = sum(v for k, v in stage_s.items() if k != "write")
-    rest = med["index_file_s"] - inside
-    print("| stage (median round) | wall s | ms per sampled frame | share of index_file |")
-    print("|---|---:|---:|---:|")
-    for name, v in [*stage_s.items(), ("decode + pipe + job overhead (the rest)", rest)]:
-        print(f"| {name} | {v:.2f} | {1000 * v / med['frames_sampled']:.1f} | "
-              f"{100 * v / med['index_file_s']:.0f} % |")
+    loads: list[float] = []
+
+    def one(python: Path, mode: str) -> dict:
+        r = subprocess.run([str(python), __file__, "--models-dir", str(models_dir), "--one", mode, str(path)],
+                           capture_output=True, text=True, check=True)
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    for k in range(rounds):
+        decodes.append(one(Path(sys.executable), "decode")["wall_s"])
+        for arm in (list(arms) if k % 2 == 0 else list(arms)[::-1]):
+            runs[arm].append(one(arms[arm], "stages+noprefetch"))
+            loads.append(os.getloadavg()[0])
+            print(f"round {k + 1} {arm:8s} wall {runs[arm][-1]['wall_s']:6.1f} s  CPU {runs[arm][-1]['cpu_s']:6.1f} s  "
+                  f"load {loads[-1]:.1f}", flush=True)
+    meds = {arm: sorted(rs, key=lambda r: r["wall_s"])[len(rs) // 2] for arm, rs in runs.items()}
+    for arm, rs in runs.items():
+        med = meds[arm]
+        print(f"\n{arm} ({arms[arm]}): busy720 ({med['footage_s']:.0f} s, {med['frames_sampled']} frames): index_file "
+              "wall per round " + " / ".join(f"{r['wall_s']:.1f}" for r in rs)
+              + f" s (median {med['footage_s'] / med['wall_s']:.1f}× real time), CPU "
+              + " / ".join(f"{r['cpu_s']:.1f}" for r in rs) + " s")
+    print("decode-only " + " / ".join(f"{d:.1f}" for d in decodes) + f" s; load {min(loads):.1f}-{max(loads):.1f}")
+    names = list(next(iter(meds.values()))["stage_s"])
+    print("| stage (median round) | " + " | ".join(f"{arm}: wall s (ms per frame, share)" for arm in arms) + " |")
+    print("|---|" + "---:|" * len(arms))
+    for name in [*names, "rest"]:
+        cells = []
+        for arm in arms:
+            med = meds[arm]
+            inside = sum(v for k, v in med["stage_s"].items() if k != "write")
+            v = med["index_file_s"] - inside if name == "rest" else med["stage_s"][name]
+            cells.append(f"{v:.2f} ({1000 * v / med['frames_sampled']:.1f} ms, {100 * v / med['index_file_s']:.0f} %)")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    if against:
+        same = all(r["tubes"] == runs["this"][0]["tubes"] for rs in runs.values() for r in rs)
+        print(f"tubes (boxes, classes, colours) identical in every run of both arms: {same}")
+        for arm in arms:
+            prof = one(arms[arm], "stages+noprefetch+profile")["profile"]
+            print(f"cProfile {arm} (load {os.getloadavg()[0]:.1f}): " + "; ".join(
+                f"{k} {v[0]} calls, cum {v[2]:.2f} s" for k, v in sorted(prof.items(), key=lambda kv: -kv[1][2])[:8]))
 
 
 # before = the code before the look-ahead (no look-ahead, detector on 2 threads); now = the defaults
@@ -386,9 +436,11 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", help="with --eval: only these footage names")
     ap.add_argument("--stages", action="store_true", help="stage breakdown of busy 720p indexing (3 rounds)")
     ap.add_argument("--ahead", action="store_true", help="detect look-ahead on/off (and 2 streams), interleaved")
-    ap.add_argument("--rounds", type=int, default=3, help="with --ahead: interleaved rounds")
+    ap.add_argument("--rounds", type=int, default=3, help="with --ahead or --stages: interleaved rounds")
     ap.add_argument("--ahead-pairs", type=int, default=0, metavar="N",
                     help="look-ahead off/on alternated N times in one process on 20 s of busy720")
+    ap.add_argument("--against", type=Path, metavar="PYTHON",
+                    help="with --stages: also run another checkout's interpreter (e.g. main's venv), alternating")
     ap.add_argument("--one", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -405,7 +457,7 @@ def main() -> None:
         _machine(t_start)
         return
     if args.stages:
-        stage_breakdown(files["busy720"], args.models_dir)
+        stage_breakdown(files["busy720"], args.models_dir, args.rounds, args.against)
         _machine(t_start)
         return
     if args.eval:

@@ -20,7 +20,7 @@ from vsearch.indexers.detect import DETECTOR_CHOICES
 from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S
 from vsearch.indexing.control import StopControl, parse_deadline
 from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_site_defaults
-from vsearch.indexing.rate import DEFAULT_MIN_FPS
+from vsearch.indexing.rate import DEFAULT_MIN_FPS, rate_label
 from vsearch.indexing.ray_executor import RayOptions
 from vsearch.site import audit_log_for, optional_site_config
 from vsearch.catalogue.store import Store
@@ -77,8 +77,9 @@ def index(
     deadline: Annotated[Optional[str], typer.Option(help="Stop by then, finishing the current chunk: 07:00 (next "
                                                     "such local time), +8h, or an ISO-8601 time.")] = None,
     priority: Annotated[Optional[list[str]], typer.Option(help="Index first the files whose path contains this, "
-                                                          "or of this camera (repeatable, in order); then newest "
-                                                          "first.")] = None,
+                                                          "or of this camera, or with footage in this time window "
+                                                          "(CAMERA@14:00-16:00, local; @14:00-16:00: any camera) "
+                                                          "(repeatable, in order); then newest first.")] = None,
     adapt_rate: Annotated[bool, typer.Option("--adapt-rate", help="With --deadline: lower the analysis rate of "
                                              "the files that would not fit, never below --min-fps (the rate used "
                                              "is recorded per file and named in coverage).")] = False,
@@ -144,7 +145,7 @@ def sources(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) ->
         t.add_row(r.camera, r.start_utc.strftime("%Y-%m-%d %H:%M:%S") if r.start_utc else "-",
                   f"{r.duration_s:.0f}s" if r.duration_s else "-", r.status,
                   f"t = {r.indexed_to_s:.1f} s" if r.indexed_to_s is not None else "-", str(r.n_tubes),
-                  str(params.get("detector", "-")), f"{params['fps']:g} fps" if "fps" in params else "-",
+                  str(params.get("detector", "-")), rate_label(params.get("fps"), r.gaps, (r.indexed_to_s or 0.0) - (r.start_pts_s or 0.0)),
                   Path(r.path).name, r.sha256[:10] + "…")
     out.print(t)
 

@@ -31,7 +31,7 @@ from vsearch.indexers.attributes import (
 from vsearch.indexers.colours import (
     N_CODES,
     PALETTE_VERSION,
-    crop_colour_counts,
+    crops_colour_counts,
     fractions_from_counts,
     is_monochrome,
     palette_of,
@@ -96,8 +96,6 @@ class DescribeStage:
         self._tubes: list[Tube] = []
         self._crops: dict[int, list[np.ndarray]] = {}
         self._thumbs: dict[int, bytes] = {}
-        # the current frame's colour cast (colours.scene_cast) and whether it has any colour (is_monochrome)
-        self._cast_frame, self._cast, self._mono = -1, (0.0, 0.0), False
 
     def identity(self) -> tuple[StageIdentity, ...]:
         out = [StageIdentity("describe", "colours", version=PALETTE_VERSION)]
@@ -109,7 +107,6 @@ class DescribeStage:
     def begin(self, source: SourceRef) -> None:
         self._source = source
         self._acc, self._tubes, self._crops, self._thumbs = {}, [], {}, {}
-        self._cast_frame = -1  # frame indices restart with each source
         self._scale = 1.0
         self._frame_wh = (source.analysis_width_px, source.analysis_height_px)
 
@@ -123,8 +120,17 @@ class DescribeStage:
         for state in ctx.tracks.ended_before:
             self._finalise(state)
         tracked, fg_crops = ctx.tracks.tracked, ctx.detections.fg_crops
-        for i in np.flatnonzero(tracked.track_ids >= 0):
-            self._accumulate(int(tracked.track_ids[i]), frame, tracked, int(i), fg_crops[i])
+        due = [s for i in np.flatnonzero(tracked.track_ids >= 0)
+               if (s := self._due(int(tracked.track_ids[i]), frame, tracked, int(i), fg_crops[i])) is not None]
+        if due and is_monochrome(frame.image):  # a black-and-white picture says nothing of colours
+            for acc, i, crop, _ in due:
+                acc.monochrome_samples += 1
+                self._accumulate(acc, frame, tracked, i, crop, {})
+        elif due:  # the colours of every object sampled on this frame, in one pass
+            cast = scene_cast(frame.image)
+            counts = crops_colour_counts([(crop, mask) for _, _, crop, mask in due], person=True, cast_ref=cast)
+            for (acc, i, crop, _), parts in zip(due, counts):
+                self._accumulate(acc, frame, tracked, i, crop, parts)
         for state in ctx.tracks.ended:
             self._finalise(state)
 
@@ -159,11 +165,13 @@ class DescribeStage:
             info += "+" + "+".join(self._attr_models.names)
         return info
 
-    def _accumulate(self, tid: int, frame: Frame, dets: Detections, i: int, fg: np.ndarray | None) -> None:
-        cfg = self.config
+    def _due(self, tid: int, frame: Frame, dets: Detections, i: int,
+             fg: np.ndarray | None) -> tuple[_Acc, int, np.ndarray, np.ndarray] | None:
+        """(accumulator, detection index, box crop, foreground mask) of a track due for a sample on this frame
+        (every `attr_every_s`), None otherwise."""
         acc = self._acc.setdefault(tid, _Acc())
-        if frame.pts_s - acc.last_attr_pts_s < cfg.attr_every_s:
-            return
+        if frame.pts_s - acc.last_attr_pts_s < self.config.attr_every_s:
+            return None
         acc.last_attr_pts_s = frame.pts_s
         img = frame.image
         h, w = img.shape[:2]
@@ -172,17 +180,18 @@ class DescribeStage:
         x1, y1 = min(w, int(np.ceil(b[2]))), min(h, int(np.ceil(b[3])))
         crop = img[y0:y1, x0:x1]
         if crop.size == 0:
-            return
+            return None
         mask = fg if fg is not None and fg.shape == crop.shape[:2] else _ellipse(*crop.shape[:2])
-        if self._cast_frame != frame.index:  # once per frame, for every object sampled on it
-            self._cast_frame, self._cast, self._mono = frame.index, scene_cast(img), is_monochrome(img)
-        if self._mono:  # a black-and-white picture says nothing of colours: they come from colour frames only
-            acc.monochrome_samples += 1
-        else:
-            for part, counts in crop_colour_counts(crop, mask, person=True, cast_ref=self._cast).items():
-                n = counts.sum()
-                if n > 0:  # each sampled frame weighs the same, whatever the box size
-                    acc.colours[part] = acc.colours.get(part, np.zeros(N_CODES)) + counts / n
+        return acc, i, crop, mask
+
+    def _accumulate(self, acc: _Acc, frame: Frame, dets: Detections, i: int, crop: np.ndarray,
+                    parts: dict[str, np.ndarray]) -> None:
+        for part, counts in parts.items():
+            n = counts.sum()
+            if n > 0:  # each sampled frame weighs the same, whatever the box size
+                acc.colours[part] = acc.colours.get(part, np.zeros(N_CODES)) + counts / n
+        b = dets.boxes_xyxy[i]
+        h, w = frame.image.shape[:2]
         touches = edge_of(b, w, h, margin_frac=0.005) != "inside"
         q = crop_quality(crop, float(dets.scores[i]), touches)
         self._keep_crop(acc, q, frame, b)

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import longclip
@@ -100,3 +101,130 @@ def test_bad_rate_options_are_one_clear_line(tmp_path: Path) -> None:
     assert r.returncode != 0 and "--min-fps must be above 0 and at most --fps (5)" in r.stderr
     with pytest.raises(UsageError):
         IndexOptions(adapt_rate=True, workers=2)
+
+
+class _FrameClock:
+    """The job's clock, driven by the work done: every frame through the stages costs `cost_s` (so the speed the
+    job measures is known exactly, and no test waits on real time). Also the job's progress sink."""
+
+    def __init__(self, t0: dt.datetime, cost_s: float) -> None:
+        self.t0, self.cost_s, self.frames = t0, cost_s, 0
+
+    def __call__(self) -> dt.datetime:
+        return self.t0 + dt.timedelta(seconds=self.frames * self.cost_s)
+
+    def frame(self, path: str, pts_s: float) -> None:
+        self.frames += 1
+
+    def start(self, n_files: int) -> None: ...
+
+    def file_started(self, path: str, duration_s: float | None) -> None: ...
+
+    def file_done(self, outcome: object) -> None: ...
+
+    def warn(self, text: str) -> None: ...
+
+
+
+def _rates(store: Path) -> list[tuple[float, float, float]]:
+    """(from s, to s, fps) of every stretch of the store's one file, from its gaps (asked rate 5 where none)."""
+    (row,) = Store(store).sources()
+    reduced = sorted((g.start_s, g.end_s, float(g.reason.split(": ")[1].split(" fps")[0]))
+                     for g in row.gaps if is_reduced_rate(g))
+    return reduced
+
+
+def _found(store: Path, video) -> int:  # noqa: ANN001
+    """Ground-truth crossings matched by a tube (IoU >= 0.3 at the tube sample nearest the crossing's middle)."""
+    tubes = Store(store).tubes_arrow().to_pylist()
+    found = 0
+    for o in video.objects:
+        t_mid = (o.waypoints[0][0] + o.waypoints[-1][0]) / 2
+        truth = np.array(o.box(t_mid))
+        for t in tubes:
+            pts = np.array(t["pts_s"])
+            k = int(np.argmin(np.abs(pts - t_mid)))
+            if abs(pts[k] - t_mid) > 0.6:
+                continue
+            b = np.asarray(t["boxes_xyxy"], float).reshape(-1, 4)[k]
+            ix = max(0.0, min(b[2], truth[2]) - max(b[0], truth[0]))
+            iy = max(0.0, min(b[3], truth[3]) - max(b[1], truth[1]))
+            inter = ix * iy
+            union = (b[2] - b[0]) * (b[3] - b[1]) + (truth[2] - truth[0]) * (truth[3] - truth[1]) - inter
+            if inter / union >= 0.3:
+                found += 1
+                break
+    return found
+
+
+def _chunked_job(clip: Path, store: Path, clock: _FrameClock, deadline: dt.datetime,  # noqa: ANN202
+                 *, min_fps: float = 2.0):
+    opts = IndexOptions(store=store, detector="motion", camera="x", start=START, adapt_rate=True, min_fps=min_fps,
+                        chunk_s=10.0)
+    return run_index([clip], opts, sink=clock, control=StopControl(deadline_utc=deadline, clock=clock))
+
+
+def test_the_rate_is_lowered_inside_a_file_at_a_chunk_boundary(tmp_path: Path) -> None:
+    """60 s of footage due in 25 s, on a new store (no speed known): the first 10-s chunk runs at the asked 5 fps
+    and measures 2x real time (0.1 s per frame); from that boundary on the file is analysed at lower rates (never
+    under the 2-fps floor; the overlap re-run at each change counts in the speed measured next), each stretch's
+    rate in its coverage span, and every crossing of the ground truth is still found."""
+    video = longclip.crossing_stream(tmp_path / "a.mp4", duration_s=60.0)
+    store = tmp_path / "s"
+    t0 = dt.datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
+    clock = _FrameClock(t0, 0.1)
+    report = _chunked_job(video.path, store, clock, t0 + dt.timedelta(seconds=25))
+    (f,) = report.files
+    assert f["status"] == "ok" and not report.not_done
+    spans = f["rate_spans"]
+    assert spans[0] == [0.0, 10.0, 5.0]  # the measuring chunk, at the asked rate
+    assert len(spans) >= 2 and all(2.0 <= fps < 5.0 for _, _, fps in spans[1:])
+    assert [a for a, _, _ in spans[1:]] == [b for _, b, _ in spans[:-1]] and spans[-1][1] == pytest.approx(60.0)
+    # 2x measured, 50 s left in 20 s: 2.5x needed, so 4 fps (5 fps x 2 / 2.5) from t = 10 s
+    assert spans[1] == [10.0, 20.0, 4.0]
+    assert any("from t = 10.0 s analysed at 4 fps (asked 5; --adapt-rate)" in w for w in report.warnings)
+    lowered = _rates(store)
+    assert lowered[0][:2] == (10.0, spans[1][1]) and [r[2] for r in lowered] == [s[2] for s in spans[1:] if s[2] < 5]
+    cov = run_query(Store(store), QuerySpec()).coverage
+    assert sorted(g["reason"] for g in cov.gaps) == sorted(reduced_rate_reason(fps, 5.0) for _, _, fps in lowered)
+    assert clock() <= t0 + dt.timedelta(seconds=25 + 2)  # met within one chunk's time (10 s at 2 fps)
+    assert _found(store, video) == len(video.objects)
+    (row,) = Store(store).sources()
+    assert row.status == "ok" and row.n_tubes == len(Store(store).tubes_arrow())
+    lowest = min(fps for _, _, fps in spans)
+    assert f"{lowest:g}–5 fps" in vsearch_cli("sources", "--store", str(store)).stdout  # the range of its rates
+
+
+def test_a_file_with_chunks_at_different_rates_resumes_and_a_job_without_adapt_rate_redoes_it(tmp_path: Path) -> None:
+    """A deadline that passes inside the file after the rate was lowered: the job stops at a boundary; the next
+    job with --adapt-rate and time to spare continues the file at the asked rate from there (the earlier
+    stretches keep their rates, tube numbers continue); a job without --adapt-rate indexes it again at 5 fps."""
+    video = longclip.crossing_stream(tmp_path / "a.mp4", duration_s=60.0)
+    store = tmp_path / "s"
+    t0 = dt.datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
+    clock = _FrameClock(t0, 0.1)
+    first = _chunked_job(video.path, store, clock, t0 + dt.timedelta(seconds=8))
+    (f,) = first.files
+    assert f["status"] == "stopped" and "not indexed (deadline)" in f["message"]
+    stopped_at = f["rate_spans"][-1][1]
+    assert f["rate_spans"][0] == [0.0, 10.0, 5.0] and 10.0 < stopped_at < 60.0
+    (row,) = Store(store).sources()
+    assert row.status == "partial" and row.indexed_to_s == stopped_at
+    assert _rates(store) and _rates(store)[-1][1] == stopped_at
+
+    later = _FrameClock(t0 + dt.timedelta(hours=1), 0.1)
+    again = _chunked_job(video.path, store, later, t0 + dt.timedelta(hours=3))
+    (g,) = again.files
+    assert g["status"] == "ok" and g["resumed_from_s"] == stopped_at and g["rate_spans"] == [[stopped_at, 60.0, 5.0]]
+    (row,) = Store(store).sources()
+    assert row.status == "ok" and _rates(store)[-1][1] == stopped_at  # the stretches before keep their rates
+    ids = sorted(t["tube_id"] for t in Store(store).tubes_arrow().to_pylist())
+    assert ids == [f"{row.source_id[:16]}-{k:05d}" for k in range(1, len(ids) + 1)]
+    assert _found(store, video) == len(video.objects)
+
+    plain = run_index([video.path], IndexOptions(store=store, detector="motion", camera="x", start=START,
+                                                 chunk_s=10.0))
+    assert plain.files[0]["status"] == "ok"
+    assert "parts were analysed at a lowered rate (--adapt-rate)" in plain.files[0]["message"]
+    (row,) = Store(store).sources()
+    assert not _rates(store) and row.frames_sampled >= 295

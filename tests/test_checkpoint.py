@@ -265,3 +265,49 @@ def test_a_second_job_on_a_store_being_indexed_is_refused(tmp_path: Path) -> Non
     r = vsearch_cli("index", str(clip), "--detector", "motion", "--camera", "x", "--start", START, "-q",
                     "--store", str(store))  # the lock's process is gone: a stale lock does not block
     assert r.returncode == 0, r.stderr
+
+
+def test_time_window_priorities_and_the_manifest_priority_column(tmp_path: Path) -> None:
+    """`--priority gate@14:00-16:00` puts first the gate files whose footage (start + length, from the
+    container) overlaps 14:00-16:00 local time; then the manifest's `priority` column, lowest first; then the
+    rest newest first. Malformed terms and priorities are one clear line."""
+    import shutil
+
+    from vsearch.indexing.plan import Window, ordered, parse_priority
+    from vsearch.indexing.sources import discover
+
+    clip = longclip.crossing_stream(tmp_path / "clip.mp4", duration_s=4.0).path
+    rows = [("g-1359.mp4", "gate", "2026-11-20T13:59:57", ""),  # its last 3 s are in the window
+            ("g-1600.mp4", "gate", "2026-11-20T16:00:00", ""),  # starts as the window ends: not in it
+            ("g-1500.mp4", "gate", "2026-11-21T15:00:00", "2"),  # in the window, another day
+            ("y-1500.mp4", "yard", "2026-11-20T15:00:00", ""),  # in the window, another camera
+            ("y-0900.mp4", "yard", "2026-11-20T09:00:00", "1"),
+            ("y-1000.mp4", "yard", "2026-11-20T10:00:00", "3")]
+    for name, *_ in rows:
+        shutil.copy(clip, tmp_path / name)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,camera,start,priority\n" + "".join(f"{n},{c},{s},{p}\n" for n, c, s, p in rows))
+    specs = discover([manifest], camera=None, start=None, tz="Europe/Paris").specs
+    names = [s.path.name for s in ordered(specs, ("gate@14:00-16:00",), tz="Europe/Paris")]
+    assert names == ["g-1500.mp4", "g-1359.mp4", "y-0900.mp4", "y-1000.mp4", "g-1600.mp4", "y-1500.mp4"]
+    names = [s.path.name for s in ordered(specs, ("@14:00-16:00",), tz="Europe/Paris")]
+    assert names[:3] == ["g-1500.mp4", "y-1500.mp4", "g-1359.mp4"]
+
+    paris = Window("", dt.time(14), dt.time(16))
+    from zoneinfo import ZoneInfo
+    zone = ZoneInfo("Europe/Paris")
+    at = lambda h, m=0: dt.datetime(2026, 11, 20, h, m, tzinfo=zone)  # noqa: E731
+    assert paris.overlap_s(at(13), at(15), zone) == 3600.0 and paris.overlap_s(at(16), at(18), zone) == 0.0
+    assert paris.overlap_s(at(13), at(13) + dt.timedelta(days=1, hours=2), zone) == 2 * 7200.0 - 3600.0
+    night = parse_priority("cam 2@22:30-01:00")
+    assert night == Window("cam 2", dt.time(22, 30), dt.time(1)) and night.overlap_s(at(0), at(2), zone) == 3600.0
+
+    for bad in ("gate@14-16", "gate@25:00-26:00"):
+        with pytest.raises(UsageError, match="CAMERA@HH:MM-HH:MM"):
+            IndexOptions(priority=(bad,))
+    r = vsearch_cli("index", str(manifest), "--store", str(tmp_path / "s"), "--priority", "gate@2pm")
+    assert r.returncode != 0 and "--priority 'gate@2pm': a time window is CAMERA@HH:MM-HH:MM" in r.stderr
+    assert "Traceback" not in r.stderr
+    manifest.write_text("path,camera,start,priority\ng-1359.mp4,gate,2026-11-20T13:59:57,high\n")
+    r = vsearch_cli("index", str(manifest), "--store", str(tmp_path / "s"))
+    assert r.returncode != 0 and "m.csv:2 priority: 'high' is not a whole number" in r.stderr

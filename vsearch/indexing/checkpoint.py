@@ -122,13 +122,15 @@ class ChunkedRun:
         return self.t0 + k * self.chunk_s
 
     def run(self, frames: Iterable[Frame], *, on_chunk: Callable[[Chunk], None] | None,
-            should_stop: Callable[[], str | None] = lambda: None,
+            should_stop: Callable[[float], str | None] = lambda boundary_s: None,
             on_frame: Callable[[float], None] = lambda pts_s: None,
             decoded_so_far: Callable[[], int] = lambda: 0,
             upcoming: Callable[[], Frame | None] = lambda: None) -> SourceResult | None:
         """Process `frames` (decoding from `resume.resume_pts_s` when resuming). Returns the last chunk's result
         (to be committed with the finished source row), or None when stopped early at a boundary (that chunk was
-        already handed to `on_chunk`, with its reason). `upcoming()`: the frame expected after the current one
+        already handed to `on_chunk`, with its reason). `should_stop(boundary_s)` is asked at each boundary
+        (source time) before its chunk is committed: a reason (deadline, signal, new rate) stops there.
+        `upcoming()`: the frame expected after the current one
         (or None); the detect stage starts its network on it before the current frame goes through the stages
         (`DetectStage.start_ahead`). That happens after the chunk boundary test, so a checkpoint is the same with
         or without it: a frame started ahead and not processed before a stop is simply processed after the
@@ -150,7 +152,7 @@ class ChunkedRun:
                 close()
 
     def _run(self, frames: Iterator[Frame], overlap_end: float | None, boundary: float | None, offset: int,
-             on_chunk: Callable[[Chunk], None] | None, should_stop: Callable[[], str | None],
+             on_chunk: Callable[[Chunk], None] | None, should_stop: Callable[[float], str | None],
              on_frame: Callable[[float], None], decoded_so_far: Callable[[], int]) -> SourceResult | None:
         start_ahead = getattr(self.by_name.get("detect"), "start_ahead", None)
         for frame in frames:
@@ -159,7 +161,7 @@ class ChunkedRun:
                 self._drop_committed()
                 overlap_end = None
             if boundary is not None and on_chunk is not None and frame.pts_s >= boundary and overlap_end is None:
-                reason = should_stop()
+                reason = should_stop(boundary)
                 on_chunk(self._chunk(boundary, frame, reason, decoded_so_far()))
                 if reason is not None:
                     self.totals.stopped_at_s, self.totals.stop_reason = boundary, reason

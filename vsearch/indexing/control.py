@@ -108,6 +108,8 @@ class ChunkCommits:
             self.store.clear_source(row.source_id)
             self._started.add(row.source_id)
         self.store.write_chunk(row, result)
+        if (ck := Checkpoint.from_json(row.checkpoint_json)) is not None:  # a file continued in this job (a new
+            self.resumes[row.source_id] = ck  # rate: indexing.rate) resumes from its latest checkpoint
         if self.lock is not None:
             self.lock.update(current=row.path, indexed_to_s=row.indexed_to_s, duration_s=row.duration_s)
 

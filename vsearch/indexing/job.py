@@ -30,7 +30,7 @@ from vsearch.indexing import checkpoint as ckpt
 from vsearch.indexing import gating, rate
 from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, Chunk, ChunkedRun, gaps_json, new_gap
 from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, note_changed, JobLock, StopControl, not_started_row, status_summary
-from vsearch.indexing.plan import Plan, make_plan, ordered, source_actions
+from vsearch.indexing.plan import Plan, make_plan, ordered, parse_priority, source_actions
 from vsearch.indexing.prefetch import prefetched
 from vsearch.indexing.ray_executor import RayOptions, run_on_ray
 from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
@@ -61,13 +61,15 @@ class IndexOptions:
     keep_existing: bool = False  # keep sources indexed by another pipeline (identity differs) instead of redoing them
     ray: RayOptions | None = None  # run the per-file work on a Ray cluster (`indexing.ray_executor`); None: here
     chunk_s: float = DEFAULT_CHUNK_S  # footage seconds per commit inside a file (inline jobs; see indexing/checkpoint)
-    priority: tuple[str, ...] = ()  # files (path part) or cameras indexed first, in this order (see indexing/plan)
-    adapt_rate: bool = False  # with a deadline: lower `fps` per file to fit, never below min_fps (indexing/rate)
+    priority: tuple[str, ...] = ()  # files (path part), cameras or CAMERA@HH:MM-HH:MM first, in order (indexing/plan)
+    adapt_rate: bool = False  # with a deadline: lower `fps` per file and chunk, never below min_fps (indexing/rate)
     min_fps: float = rate.DEFAULT_MIN_FPS
     asked_fps: float | None = None  # set by --adapt-rate on a file whose rate it lowered: the rate asked for
 
     def __post_init__(self) -> None:
         gating.resolve_gate(self.gate)
+        for term in self.priority:  # a malformed time window is one clear line before anything starts
+            parse_priority(term)
         if self.adapt_rate:
             rate.check_rate_options(self.fps, self.min_fps)
             if self.workers > 1 or self.ray is not None:
@@ -212,11 +214,15 @@ def _base_row(path: Path, sha: str, params: str, job_id: str, identity: str | No
 
 def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_id: str, params: str,
                stages: list[Stage], sink: ProgressSink | None = None, identity: str | None = None, *,
-               chunks: ChunkCommits | None = None) -> FileOutcome:
+               chunks: ChunkCommits | None = None,
+               next_rate: Callable[[float, float], float] | None = None) -> FileOutcome:
     """Hash, probe, decode and run the stages over one file. Never raises for a bad file: returns `failed`.
     `done` maps the SHA-256 of files not to index again to the reason they are skipped. With `chunks` (inline
     jobs: the caller is the store's writer) the file is committed chunk by chunk and resumed from its last
-    checkpoint; the outcome then holds only the last chunk (`append`)."""
+    checkpoint; the outcome then holds only the last chunk (`append`). `next_rate(footage_s, fps)` (--adapt-rate,
+    with `chunks`): told of each chunk analysed, and of the file's last stretch, it gives the rate for what
+    follows; a rate other than `opts.fps` stops the run at that boundary (status "stopped", `work["next_fps"]`)
+    for the caller to continue the file from there at that rate (`indexing.rate`)."""
     t0 = time.perf_counter()
     path = spec.path
     try:
@@ -262,16 +268,30 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
             gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume))]
             gaps += gate.skipped(ck.indexed_to_s) + rate.until(lowered, ck.indexed_to_s)
             ck = replace(ck, gaps=tuple(g for g in gaps if g.start_s < ck.indexed_to_s))
-            todo = Gap(ck.indexed_to_s, end_s or ck.indexed_to_s, chunk.stop_reason or NOT_YET)
+            todo = Gap(ck.indexed_to_s, end_s or ck.indexed_to_s,
+                       NOT_YET if chunk.stop_reason in (None, rate.RATE_CHANGE) else chunk.stop_reason)
             row = SourceRow(status="partial", error="", frames_decoded=ck.frames_decoded,
                             frames_sampled=ck.frames_sampled, gaps_json=gaps_json([*ck.gaps, todo]),
                             decoder=run.backend, n_tubes=ck.tubes, indexed_to_s=ck.indexed_to_s,
                             checkpoint_json=ck.to_json(), **fixed)
             chunks.write(row, chunk.result)
 
+        chunk_from = [gate.from_s]  # where the chunk being analysed began (source time)
+        switch: list[float] = []  # the rate to continue at, when --adapt-rate changes it at a boundary
+
+        def should_stop(boundary_s: float) -> str | None:
+            reason = chunks.should_stop() if chunks else None
+            if reason is not None or next_rate is None:
+                return reason
+            fps = next_rate(boundary_s - chunk_from[0], opts.fps)
+            chunk_from[0] = boundary_s
+            if fps == opts.fps:
+                return None
+            switch.append(fps)
+            return rate.RATE_CHANGE
+
         frames = gate.frames(prefetched(run, opts.prefetch_frames))  # motion gate: only frames around motion
-        result = runner.run(frames, on_chunk=on_chunk if chunks else None,
-                            should_stop=chunks.should_stop if chunks else (lambda: None),
+        result = runner.run(frames, on_chunk=on_chunk if chunks else None, should_stop=should_stop,
                             on_frame=(lambda pts: sink.frame(str(path), pts)) if sink else (lambda pts: None),
                             decoded_so_far=lambda: run.frames_decoded,
                             upcoming=gate.upcoming if opts.detect_ahead else (lambda: None))
@@ -280,8 +300,11 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
         return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)
     work = {"frames_sampled": runner.totals.frames_sampled, "overlap_frames": runner.totals.overlap_frames,
             "resumed_from_s": resume.indexed_to_s if resume else None, "analysis_fps": opts.fps}
-    if result is None:  # stopped at a chunk boundary (deadline or signal): committed, to be continued
+    if result is None:  # stopped at a chunk boundary (deadline, signal, new rate): committed, to be continued
         t = runner.totals
+        work["rate_spans"] = [[gate.from_s, t.stopped_at_s, opts.fps]]
+        if switch:
+            work["next_fps"] = switch[0]
         return FileOutcome(str(path), "stopped", f"indexed up to t = {t.stopped_at_s:.1f} s; {t.stop_reason}",
                            footage_s=(t.stopped_at_s or 0.0) - (resume.indexed_to_s if resume else info.start_pts_s),
                            wall_s=time.perf_counter() - t0, work=work)
@@ -304,6 +327,9 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     if status == "failed":
         message = f"{path}: no frame could be decoded" + (f" ({message})" if message else "")
     end_pts = end_s if end_s is not None else (run.last_pts_s or info.start_pts_s)
+    work["rate_spans"] = [[gate.from_s, end_pts, opts.fps]]
+    if next_rate is not None:  # the file's last stretch counts in the speed measured for the next file
+        next_rate(end_pts - chunk_from[0], opts.fps)
     row = SourceRow(
         status=status, error=message if status == "failed" else "", frames_decoded=result.frames_decoded,
         frames_sampled=sampled, gaps_json=gaps_json(result.gaps), decoder=run.backend,
@@ -431,23 +457,15 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
                 if reason is not None:  # the deadline passed or a stop was asked: what is left is listed
                     _not_started(store, spec, opts, reason, report)
                     continue
-                file_opts, file_params, file_identity = opts, params, identity
-                if adapter is not None:  # --adapt-rate: this file's rate, recorded in its parameters
-                    fps = adapter.rate_for(str(spec.path.resolve()), control.now())
-                    if fps != opts.fps:
-                        file_opts, p = replace(opts, fps=fps, asked_fps=opts.fps), {**index_params, "fps": fps}
-                        file_params = json.dumps(p, sort_keys=True)
-                        file_identity = pipeline_identity(stages, p).to_json()
-                        sink.warn(note := f"{spec.path}: analysed at {fps:g} fps, not {opts.fps:g} (--adapt-rate)")
-                        report.warnings.append(note)
-                try:
-                    outcome = index_file(spec, file_opts, done, job_id, file_params, stages, sink,
-                                         identity=file_identity, chunks=chunks)
-                except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
-                    outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
-                if adapter is not None:
-                    adapter.done(str(spec.path.resolve()), footage_s=outcome.footage_s, wall_s=outcome.wall_s,
-                                 fps=file_opts.fps)
+                if adapter is None:
+                    try:
+                        outcome = index_file(spec, opts, done, job_id, params, stages, sink, identity=identity,
+                                             chunks=chunks)
+                    except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
+                        outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
+                else:
+                    outcome = _index_adapting(spec, opts, adapter, done, job_id, index_params, stages, sink,
+                                              chunks, control, report)
                 commit(outcome)
                 done.update({sha: "same content as another file in this job" for sha in written})
                 lock.update(files_done=k + 1, current=None)
@@ -476,6 +494,53 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
                           outputs={f["path"]: f["sha256"] for f in report.files if f["sha256"]},
                           operator=os_operator())
     return report
+
+
+def _index_adapting(spec: SourceSpec, opts: IndexOptions, adapter: rate.RateAdapter, done: dict[str, str],
+                    job_id: str, index_params: dict[str, object], stages: list[Stage], sink: ProgressSink,
+                    chunks: ChunkCommits, control: StopControl, report: JobReport) -> FileOutcome:
+    """One file with --adapt-rate: started at the rate the adapter chooses, and continued from a chunk boundary
+    at each new rate it chooses there (each stretch a resume from the checkpoint just committed). The outcome
+    is the last stretch's, with the footage, time and work of all of them (`work["rate_spans"]`)."""
+    key = str(spec.path.resolve())
+    fps = adapter.rate_for(key, control.now())
+    parts: list[FileOutcome] = []
+    while True:
+        file_opts, p = opts, {**index_params, "fps": fps}
+        if fps != opts.fps:
+            file_opts = replace(opts, fps=fps, asked_fps=opts.fps)
+        if not parts and fps != opts.fps:
+            note = f"{spec.path}: analysed at {fps:g} fps, not {opts.fps:g} (--adapt-rate)"
+        elif parts:
+            note = (f"{spec.path}: from t = {parts[-1].work['rate_spans'][-1][1]:.1f} s analysed at {fps:g} fps "
+                    f"(asked {opts.fps:g}; --adapt-rate)")
+        else:
+            note = ""
+        if note:
+            sink.warn(note)
+            report.warnings.append(note)
+        try:
+            outcome = index_file(spec, file_opts, done, job_id, json.dumps(p, sort_keys=True), stages, sink,
+                                 identity=pipeline_identity(stages, p).to_json(), chunks=chunks,
+                                 next_rate=lambda footage_s, at: adapter.next_rate(key, footage_s=footage_s, fps=at,
+                                                                                   now=control.now()))
+        except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
+            outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
+        parts.append(outcome)
+        next_fps = outcome.work.get("next_fps")
+        if outcome.status != "stopped" or next_fps is None:
+            break
+        fps = float(next_fps)  # type: ignore[arg-type]
+    adapter.done(key)
+    if len(parts) > 1:
+        first = parts[0].work
+        outcome.footage_s = sum(o.footage_s for o in parts)
+        outcome.wall_s = sum(o.wall_s for o in parts)
+        outcome.work = {**outcome.work, "resumed_from_s": first.get("resumed_from_s"),
+                        "rate_spans": [s for o in parts for s in o.work.get("rate_spans", [])],
+                        **{k: sum(int(o.work.get(k, 0)) for o in parts)  # type: ignore[call-overload]
+                           for k in ("frames_sampled", "overlap_frames")}}
+    return outcome
 
 
 def _not_started(store: Store, spec: SourceSpec, opts: IndexOptions, reason: str, report: JobReport) -> None:

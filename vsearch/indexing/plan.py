@@ -1,8 +1,12 @@
 """What an overnight job does first, and what it expects to finish by its deadline.
 
 Order: files matching a `--priority` term first, in the order the terms were given (a term matches a file whose
-path contains it, or whose camera is it), then everything else newest first (by the start time the user gave,
-else the file's modification time), so the most recent footage is ready first.
+path contains it, or whose camera is it; a time-window term `CAMERA@HH:MM-HH:MM`, or `@HH:MM-HH:MM` for every
+camera, matches a file of that camera whose footage overlaps that local time of day, on any day), then the
+files with a `priority` in their manifest row (lowest first), then everything else; within each group newest
+first (by the start time the user gave, else the file's modification time), so the most recent footage is ready
+first. A window orders whole files: the file holding 14:00-16:00 goes first, from its own start (indexing the
+window before the rest of the same file is not done: a file's index grows from its start, `indexing.checkpoint`).
 
 Estimate: the measured speed of the last job in this store that indexed footage with the same analysis rate and
 width (footage seconds per wall-clock second, `x_realtime` in its report). Without one there is no estimate; the
@@ -13,39 +17,92 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from vsearch.errors import DecodeError, SourceError
+from vsearch.errors import DecodeError, SourceError, UsageError
 from vsearch.indexers import probe
-from vsearch.indexing import gating
+from vsearch.indexing import gating, rate
 from vsearch.indexing.checkpoint import Checkpoint
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing.identity import parse as parse_identity
-from vsearch.indexing.sources import SourceSpec, resolve
+from vsearch.indexing.sources import SourceSpec, resolve, site_zone
 from vsearch.catalogue.store import SourceRow
 
 UTC = dt.timezone.utc
+_WINDOW = re.compile(r"(?P<camera>[^@]*)@(?P<h0>[01]?\d|2[0-3]):(?P<m0>[0-5]\d)-(?P<h1>[01]?\d|2[0-3]):(?P<m1>[0-5]\d)")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A `--priority CAMERA@HH:MM-HH:MM` term: that local time of day, every day (crossing midnight when the end
+    is not after the start)."""
+
+    camera: str  # "" = every camera
+    start: dt.time
+    end: dt.time
+
+    def overlap_s(self, start_utc: dt.datetime, end_utc: dt.datetime, zone: dt.tzinfo) -> float:
+        """Seconds of [start_utc, end_utc] inside the window (local time in `zone`, daylight saving included)."""
+        day = start_utc.astimezone(zone).date() - dt.timedelta(days=1)  # a window that began the evening before
+        total = 0.0
+        while (w0 := dt.datetime.combine(day, self.start, tzinfo=zone)) <= end_utc:
+            w1 = dt.datetime.combine(day + dt.timedelta(days=int(self.end <= self.start)), self.end, tzinfo=zone)
+            total += max(0.0, (min(w1, end_utc) - max(w0, start_utc)).total_seconds())
+            day += dt.timedelta(days=1)
+        return total
+
+
+def parse_priority(term: str) -> str | Window:
+    """A `--priority` term: a time window when it has an "@", else a path part or camera name."""
+    if "@" not in term:
+        return term
+    m = _WINDOW.fullmatch(term.strip())
+    if m is None:
+        raise UsageError(f"--priority {term!r}: a time window is CAMERA@HH:MM-HH:MM in local time (--tz), e.g. "
+                         "gate@14:00-16:00, or @14:00-16:00 for every camera")
+    return Window(m["camera"], dt.time(int(m["h0"]), int(m["m0"])), dt.time(int(m["h1"]), int(m["m1"])))
 
 
 def ordered(specs: list[SourceSpec], priority: tuple[str, ...], *, tz: str = "Europe/Paris") -> list[SourceSpec]:
-    """`specs` in the order the job indexes them (see the module docstring)."""
-    known = {}
-    for spec in specs:  # camera and start as given (option, manifest, sidecar); the container is not opened
+    """`specs` in the order the job indexes them (see the module docstring). Only with a time-window term are the
+    containers opened (length, and a start from the container's creation time)."""
+    terms = [parse_priority(t) for t in priority]
+    windows = any(isinstance(t, Window) for t in terms)
+    zone = site_zone(tz)
+    known: dict[Path, tuple[str | None, float]] = {}
+    spans: dict[Path, tuple[dt.datetime, dt.datetime]] = {}  # footage of each file in wall-clock time
+    for spec in specs:  # camera and start as given (option, manifest, sidecar)
+        info = None
+        if windows:
+            try:
+                info = probe.probe(spec.path)
+            except DecodeError:
+                pass
         try:
-            camera, start, _, _ = resolve(spec, None, tz=tz)
+            camera, start, _, _ = resolve(spec, info.creation_time if info else None, tz=tz)
             known[spec.path] = (camera, -start.timestamp())
+            length_s = info.duration_s if info is not None and info.duration_s else 1.0  # unknown: its start decides
+            spans[spec.path] = (start, start + dt.timedelta(seconds=length_s))
         except SourceError:
             try:
                 known[spec.path] = (spec.camera, -spec.path.stat().st_mtime)
             except OSError:
                 known[spec.path] = (spec.camera, 0.0)
 
-    def rank(spec: SourceSpec) -> int:
-        for k, term in enumerate(priority):
-            if term == known[spec.path][0] or term in str(spec.path):
-                return k
-        return len(priority)
+    def matches(term: str | Window, spec: SourceSpec) -> bool:
+        camera = known[spec.path][0]
+        if isinstance(term, Window):
+            return (term.camera in ("", camera) and spec.path in spans
+                    and term.overlap_s(*spans[spec.path], zone) > 0)
+        return term == camera or term in str(spec.path)
+
+    def rank(spec: SourceSpec) -> tuple[int, int]:
+        for k, term in enumerate(terms):
+            if matches(term, spec):
+                return k, 0
+        return len(terms), (spec.priority if spec.priority is not None else 1 << 30)
 
     return sorted(specs, key=lambda s: (rank(s), known[s.path][1], str(s.path)))
 
@@ -125,7 +182,8 @@ def source_actions(rows: list[SourceRow], current: PipelineIdentity, *, keep_exi
                    any_rate: bool = False) -> tuple[dict[str, str], dict[str, str], dict[str, Checkpoint]]:
     """(files to skip: SHA-256 -> why, files to index again: SHA-256 -> why, files to resume: SHA-256 ->
     checkpoint) from what the store holds. `any_rate` (--adapt-rate): a file indexed at another analysis rate
-    counts as indexed by this pipeline (the rate is chosen per file). Rows indexed without a gate are kept by a gated
+    counts as indexed by this pipeline (the rate is chosen per chunk); without it, a file with any stretch
+    analysed at a lowered rate is indexed again. Rows indexed without a gate are kept by a gated
     pipeline (they analysed every sampled frame: more, not less)."""
     skip, redo, resume = {}, {}, {}
 
@@ -135,8 +193,11 @@ def source_actions(rows: list[SourceRow], current: PipelineIdentity, *, keep_exi
         stored = parse_identity(r.identity_json)
         diffs = current.differences(stored)
         ungated = stored is not None and gating.covers({k: v for k, v in stored.params}, mine)
-        return [d for d in diffs if not (any_rate and d.startswith("parameter fps "))
-                and not (ungated and d.startswith("parameter gate "))]
+        diffs = [d for d in diffs if not (any_rate and d.startswith("parameter fps "))
+                 and not (ungated and d.startswith("parameter gate "))]
+        if not any_rate and any(rate.is_reduced_rate(g) for g in r.gaps):  # its last stretch may be at `fps`
+            diffs.append("parts were analysed at a lowered rate (--adapt-rate)")
+        return diffs
 
     for r in rows:
         ck = Checkpoint.from_json(r.checkpoint_json) if r.status == "partial" else None

@@ -1,7 +1,8 @@
 """Finding footage and tying each file to a camera and a wall-clock start time.
 
 A PATH given to `vsearch index` is a video file, a folder (searched recursively for video extensions) or a
-manifest CSV with columns `path,camera,start`. The start time of each file comes, in order of precedence,
+manifest CSV with columns `path,camera,start` (and optionally `priority`: a whole number, lowest indexed first,
+`indexing.plan`). The start time of each file comes, in order of precedence,
 from `--start`, the manifest, a sidecar JSON next to the file (`clip.mp4.json` or `clip.json`), or the
 container's `creation_time`; with none of these the file is reported and skipped (never guessed).
 """
@@ -13,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,7 @@ class SourceSpec:
     start: dt.datetime | None = None
     start_origin: str | None = None  # "option", "manifest", "sidecar"
     clock_offset_s: float | None = None
+    priority: int | None = None  # the manifest's `priority` column: indexed before files without, lowest first
 
 
 def site_zone(tz: str) -> dt.tzinfo:
@@ -85,8 +88,13 @@ def _read_manifest(path: Path, *, tz: str) -> list[SourceSpec]:
                 p = path.parent / p
             start_txt = (row.get("start") or "").strip()
             start = parse_start(start_txt, tz=tz, what=f"{path}:{line_no} start") if start_txt else None
+            prio_txt = (row.get("priority") or "").strip()
+            if prio_txt and not re.fullmatch(r"\d+", prio_txt):
+                raise UsageError(f"{path}:{line_no} priority: {prio_txt!r} is not a whole number (1 = first; "
+                                 "leave it empty for files with no priority)")
             specs.append(SourceSpec(p, camera=(row.get("camera") or "").strip() or None, start=start,
-                                    start_origin="manifest" if start else None))
+                                    start_origin="manifest" if start else None,
+                                    priority=int(prio_txt) if prio_txt else None))
     return specs
 
 
@@ -175,6 +183,7 @@ def discover(paths: list[Path], *, camera: str | None, start: str | None, tz: st
             camera=camera or s.camera,
             start=start_utc or s.start,
             start_origin="option" if start_utc else s.start_origin,
+            priority=s.priority,
         ))
     return Discovery(out, problems)
 
