@@ -122,14 +122,13 @@ class DescribeStage:
         tracked, fg_crops = ctx.tracks.tracked, ctx.detections.fg_crops
         due = [s for i in np.flatnonzero(tracked.track_ids >= 0)
                if (s := self._due(int(tracked.track_ids[i]), frame, tracked, int(i), fg_crops[i])) is not None]
-        if due and is_monochrome(frame.image):  # a black-and-white picture says nothing of colours
-            for acc, i, crop, _ in due:
-                acc.monochrome_samples += 1
-                self._accumulate(acc, frame, tracked, i, crop, {})
-        elif due:  # the colours of every object sampled on this frame, in one pass
-            cast = scene_cast(frame.image)
-            counts = crops_colour_counts([(crop, mask) for _, _, crop, mask in due], person=True, cast_ref=cast)
+        if due:
+            # a black-and-white picture says nothing of colours; else those of every object on it, in one pass
+            mono = is_monochrome(frame.image)
+            counts = [{}] * len(due) if mono else crops_colour_counts(
+                [(crop, mask) for _, _, crop, mask in due], person=True, cast_ref=scene_cast(frame.image))
             for (acc, i, crop, _), parts in zip(due, counts):
+                acc.monochrome_samples += mono
                 self._accumulate(acc, frame, tracked, i, crop, parts)
         for state in ctx.tracks.ended:
             self._finalise(state)
