@@ -87,17 +87,16 @@ class TubeSnapshot:
         return pa.Table.from_batches(kept, schema=reader.schema)
 
     def _take(self, ids: np.ndarray, columns: list[str]) -> pa.Table:
-        if not len(ids):
-            return pa.schema([self.table.schema.field(c) for c in columns] + [pa.field(ROW_ID, pa.uint64())]
-                             ).empty_table()
-        got = self.table.take_row_ids([int(i) for i in ids]).select(columns).with_row_id().to_arrow()
-        return got.sort_by([(ROW_ID, "ascending")])  # table order, as the other paths give
+        return self.take(ids, columns, keep_row_id=True)  # the ids come sorted: table order, as the other paths
 
-    def take(self, row_ids: pa.Array | np.ndarray | list[int], columns: list[str]) -> pa.Table:
-        """`columns` of these rows, in the order of `row_ids` (each id once)."""
+    def take(self, row_ids: pa.Array | np.ndarray | list[int], columns: list[str], *,
+             keep_row_id: bool = False) -> pa.Table:
+        """`columns` (and ROW_ID with `keep_row_id`) of these rows, in the order of `row_ids` (each id once)."""
         ids = np.asarray(row_ids, np.uint64)
         if not len(ids):
-            return pa.schema([self.table.schema.field(c) for c in columns]).empty_table()
+            fields = [self.table.schema.field(c) for c in columns] + [pa.field(ROW_ID, pa.uint64())] * keep_row_id
+            return pa.schema(fields).empty_table()
         got = self.table.take_row_ids([int(i) for i in ids]).select(columns).with_row_id().to_arrow()
         pos = {int(r): i for i, r in enumerate(got.column(ROW_ID).to_numpy())}
-        return got.take(pa.array([pos[int(i)] for i in ids], pa.int64())).drop_columns([ROW_ID])
+        got = got.take(pa.array([pos[int(i)] for i in ids], pa.int64()))
+        return got if keep_row_id else got.drop_columns([ROW_ID])
