@@ -4,7 +4,8 @@ A label is placed, frame by frame, at the first free spot among positions around
 beside, then further away with a leader line back to the object): free means overlapping no other label and
 no pasted object's box, and inside the frame (a label is never clipped). An object keeps the spot it had in
 the previous frame while that stays free, so labels do not jump. When no spot is free the least covered one
-is used and the frame counts in `label_overlaps`. With many objects on screen each label and its leader line
+is looked for anywhere in the frame (`_free_far`, nearest the object first, with a leader line); only when the
+frame has no room at all is the least covered spot used, and the frame counts in `label_overlaps`. With many objects on screen each label and its leader line
 take the object's own colour, so the eye can pair them. Text height is at least `MIN_TEXT_SHARE` of the frame
 height (and `MIN_TEXT_PX`).
 """
@@ -24,6 +25,7 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 MIN_TEXT_SHARE = 0.022  # text height / frame height (16 px at 720p)
 MIN_TEXT_PX = 9
 CROWDED = 5  # more objects on screen than this: labels in per-object colours
+FAR = 1000  # spot numbers from here on: a place on the frame-wide grid of `_far_rect`, away from the object
 # bright colours that read on a dark outline (BGR)
 PALETTE = ((255, 255, 255), (80, 220, 255), (255, 200, 80), (120, 255, 120), (255, 140, 255), (80, 160, 255),
            (255, 255, 120), (180, 180, 255))
@@ -88,12 +90,55 @@ def _spot_floats(w: int, h: int, gap: int) -> tuple[tuple[tuple[float, float, fl
 
 def _spot_rect(box: Sequence[float], w: int, h: int, frame_w: int, frame_h: int, gap: int,
                spot: int) -> tuple[float, float, float, float]:
-    """Candidate `spot` of `_candidates`, in plain floats (the per-frame fast path)."""
+    """Candidate `spot` of `_candidates` (or, from `FAR` on, of `_far_rect`), in plain floats (the per-frame
+    fast path)."""
+    if spot >= FAR:
+        return _far_rect(spot, w, h, frame_w, frame_h)
     cxs, cys = _spot_floats(w, h, gap)
     (ax, bx, c), (ay, by, d) = cxs[spot], cys[spot]
     x = min(max(round(ax * box[0] + bx * box[2] + c), 0), max(0, frame_w - w))
     y = min(max(round(ay * box[1] + by * box[3] + d), 0), max(0, frame_h - h))
     return float(x), float(y), float(x + w), float(y + h)
+
+
+def _grid_step(frame_h: int) -> int:
+    """Cell side (px) of the frame-wide grid where a label goes when no spot near its object is free."""
+    return max(2, frame_h // 90)
+
+
+def _far_rect(spot: int, w: int, h: int, frame_w: int, frame_h: int) -> tuple[float, float, float, float]:
+    """The label rectangle of far spot `spot` (>= FAR): its top-left corner on a grid cell corner."""
+    step = _grid_step(frame_h)
+    row, col = divmod(spot - FAR, -(-frame_w // step))
+    x, y = min(col * step, max(0, frame_w - w)), min(row * step, max(0, frame_h - h))
+    return float(x), float(y), float(x + w), float(y + h)
+
+
+def _free_far(box: Sequence[float], w: int, h: int, obstacles: np.ndarray, frame_w: int, frame_h: int) -> int | None:
+    """The far spot nearest `box` whose label (w, h) meets none of `obstacles` (M, 4), or None.
+
+    Obstacles are drawn on a grid of `_grid_step` px cells, every cell they touch taken (so a window of free
+    cells is free for certain), and one integral image gives each label-sized window's count of taken cells."""
+    step = _grid_step(frame_h)
+    rows, cols = -(-frame_h // step), -(-frame_w // step)
+    if w > frame_w or h > frame_h:
+        return None
+    taken = np.zeros((rows, cols), np.uint8)
+    for x0, y0, x1, y1 in obstacles.tolist():
+        taken[max(0, int(y0 // step)):max(0, -int(-y1 // step)), max(0, int(x0 // step)):max(0, -int(-x1 // step))] = 1
+    total = cv2.integral(taken)  # (rows + 1, cols + 1)
+    cw, ch = -(-w // step), -(-h // step)  # cells a label spans from a cell corner
+    last_c, last_r = (frame_w - w) // step, (frame_h - h) // step  # corners that keep it inside the frame
+    r = np.arange(last_r + 1)[:, None]
+    c = np.arange(last_c + 1)[None, :]
+    r1, c1 = np.minimum(r + ch, rows), np.minimum(c + cw, cols)
+    count = total[r1, c1] - total[r, c1] - total[r1, c] + total[r, c]
+    free_r, free_c = np.nonzero(count == 0)
+    if len(free_r) == 0:
+        return None
+    d2 = ((free_c * step + w / 2 - (box[0] + box[2]) / 2) ** 2 + (free_r * step + h / 2 - (box[1] + box[3]) / 2) ** 2)
+    k = int(np.argmin(d2))  # ties: the first in row order (deterministic)
+    return FAR + int(free_r[k]) * cols + int(free_c[k])
 
 
 def _meet_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -150,7 +195,7 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: i
     for i, (box, (w, h)) in enumerate(zip(rows, sizes)):  # box: plain floats (cheaper arithmetic below)
         now = obstacles[:n + i]
         prev, rect_kept = previous[i] if i < len(previous) else None, kept_rects[i]
-        if (rect_kept is not None and not meets_object[i] and not (meets_kept[i, :i] & as_kept[:i]).any()
+        if (rect_kept is not None and prev < FAR and not meets_object[i] and not (meets_kept[i, :i] & as_kept[:i]).any()
                 and not (moved and _meets_any(rect_kept, obstacles[[n + j for j in moved]]))):
             k, bad, rect = prev, False, rect_kept  # the spot of the previous frame is still free
             as_kept[i] = True
@@ -161,8 +206,17 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[tuple[int, int]], frame_w: i
                      & (now[:, 3] > reach[1]))  # only what a candidate can touch (crowded frames)
             cover = _overlap_area(cand, now[close])
             free = np.flatnonzero(cover <= 0)
-            k, bad = (int(free[0]), False) if len(free) else (int(np.argmin(cover)), True)
-            rect = cand[k]
+            if len(free):
+                k, bad, rect = int(free[0]), False, cand[free[0]]
+            elif prev is not None and prev >= FAR and not _meets_any(rect_kept, now):
+                k, bad, rect = prev, False, rect_kept  # still no room near it: the far spot it had stays
+            else:
+                far = _free_far(box, w, h, now, frame_w, frame_h)
+                if far is not None:
+                    k, bad, rect = far, False, _far_rect(far, w, h, frame_w, frame_h)
+                else:  # no room anywhere: the least covered spot near the object
+                    k, bad = int(np.argmin(cover)), True
+                    rect = cand[k]
             moved.append(i)
         obstacles[n + i] = rect
         # adjacent: within `gap` + 1 px of the box (else a leader line is drawn)
