@@ -9,7 +9,9 @@ when nothing more precise follows; people named with a two-wheeler are its rider
 
 from __future__ import annotations
 
-from vsearch.query.lexicon import _CLOTHING_PREPS, _CONJ, _CONTENT_KINDS, _Unit
+import re
+
+from vsearch.query.lexicon import _CLOTHING_PREPS, _CONJ, _CONTENT_KINDS, Token, _Unit
 
 TWO_WHEELERS = {"bicycle", "motorbike"}
 
@@ -200,3 +202,93 @@ def resolve_jogging(units: list[_Unit]) -> None:
             u.kind, u.value, u.bucket = "garment", ("suit", None), "mapped"
         else:
             u.value = "gait"
+
+
+_BACK = {"sur le dos", "sur son dos", "dans le dos", "on the back", "on their back", "on back"}
+
+
+def resolve_worn_on_back(units: list[_Unit]) -> None:
+    """A bag carried on the back is a backpack ("un sac de livraison sur le dos", "bag on the back"): "on the
+    back" within 4 words after the bag, past grammar words and what describes the bag."""
+    for k, u in enumerate(units):
+        if u.kind != "item" or u.value != "bag":
+            continue
+        for v in units[k + 1 : k + 5]:
+            if v.kind == "stop" and v.value in _BACK:
+                u.value = "backpack"
+                break
+            if v.kind not in ("stop", "unmeasurable", "colour", "shade"):
+                break
+
+
+# "towards the tram", "vers le bus", "into a car": where the object named before goes, not a second object
+_DESTINATION_PREPS = {"towards", "toward", "to", "into", "onto", "vers", "en direction de", "en direction du",
+                      "en direction des", "in the direction of"}
+_ARTICLE_WORDS = {"the", "a", "an", "le", "la", "l'", "les", "un", "une", "des", "du", "son", "sa", "ses", "their"}
+
+
+def resolve_destinations(units: list[_Unit]) -> None:
+    """A vehicle named after "towards"/"vers"/"into" (and an article), once another object has been named, is a
+    place the object goes to ("man running towards the tram", "homme qui court vers le bus"): understood, not
+    measured, and not a class to search for."""
+    for k, u in enumerate(units):
+        if u.kind != "class" or _is_person(u):
+            continue
+        j = k - 1
+        while j >= 0 and units[j].kind == "stop" and units[j].value in _ARTICLE_WORDS:
+            j -= 1
+        named_before = any(v.kind in ("class", "person_sensitive", "rider", "make") for v in units[:max(j, 0)])
+        if j >= 0 and units[j].kind == "stop" and units[j].value in _DESTINATION_PREPS and named_before:
+            u.kind, u.value, u.bucket = "unmeasurable", "place", "unmeasurable"
+
+
+_PLATE_RE = re.compile(r"[a-z]{2}-?\d{3}-?[a-z]{2}|[a-z]{2}\d{2}[a-z]{3}")  # French SIV "AB-123-CD", UK "AB12CDE"
+
+
+def resolve_plates(units: list[_Unit], tokens: list[Token]) -> None:
+    """A number plate and its characters are one understood-but-not-measured phrase: a plate word takes the
+    characters typed after it ("plate AB 123 CD", "immatriculée 1234 AB 56": up to 4 tokens with a digit or of 1-3
+    letters); a token shaped like a French or UK plate ("AB-123-CD", "GX21ABC") is one on its own."""
+    for k, u in enumerate(units):
+        if u.kind == "unmeasurable" and u.value == "plate":
+            end = k
+            while end + 1 < len(units) and end + 1 - k <= 4 and units[end + 1].kind == "unknown" \
+                    and _plate_chars(tokens[units[end + 1].start].text):
+                end += 1
+            if end > k:
+                units[k : end + 1] = [_Unit("unmeasurable", "plate", u.start, units[end].end, u.lang, "unmeasurable")]
+    for u in units:
+        if u.kind == "unknown" and _PLATE_RE.fullmatch(tokens[u.start].norm):
+            u.kind, u.value, u.bucket = "unmeasurable", "plate", "unmeasurable"
+
+
+def _plate_chars(text: str) -> bool:
+    return text.isalnum() and (any(c.isdigit() for c in text) or (text.isupper() and len(text) <= 3)) or \
+        bool(_PLATE_RE.fullmatch(text.lower()))
+
+
+_DECADE_RE = re.compile(r"\d0'?s")  # "40s", "40's"
+_AGE_LEADS = {"their", "early", "mid", "late"}  # "in their 40s", "in her early 30s"
+_AGED_NUMBER_RE = re.compile(r"\d{1,3}(?:-years?-old|-yo|yo|ans)?")
+
+
+def resolve_ages(units: list[_Unit], tokens: list[Token]) -> None:
+    """Ages said with numbers are refused like age words: a decade after a possessive or "early/mid/late" ("in her
+    40s" is not 40 seconds), a number next to an age word ("aged 40", "40 ans", "40 years old") or shaped like one
+    ("40-year-old"). French "une quarantaine" is an age, except before a noun, where it is how many ("une
+    vingtaine de personnes")."""
+    for k, u in enumerate(units):
+        prev = units[k - 1] if k else None
+        text = tokens[u.start].norm
+        if u.kind in ("duration", "unknown") and u.end - u.start == 1 and _DECADE_RE.fullmatch(text) and prev and (
+                prev.kind in ("sensitive", "person_sensitive") or (prev.kind == "stop" and prev.value in _AGE_LEADS)):
+            u.kind, u.value = "sensitive", "age"
+        elif u.kind == "unknown" and re.fullmatch(r"\d{1,3}-years?-old", text):
+            u.kind, u.value = "sensitive", "age"
+        elif u.kind == "unknown" and _AGED_NUMBER_RE.fullmatch(text) and any(
+                v.kind == "sensitive" and v.value == "age" for v in units[max(k - 1, 0) : k + 2] if v is not u):
+            u.kind, u.value = "sensitive", "age"
+        elif u.kind == "sensitive" and u.value == "decade":
+            after = [v for v in units[k + 1 : k + 3] if not (v.kind == "stop" and v.value in ("de", "d'"))][:1]
+            if after and after[0].kind in ("class", "person_sensitive", "rider", "item", "make"):
+                u.kind, u.value, u.bucket = "unmeasurable", "count", "unmeasurable"

@@ -118,7 +118,7 @@ _CLOTHING_PREPS = {"en", "in", "wearing", "portant", "porte", "habille", "habill
                    "vetu", "vetue", "vetus", "vetues", "dressed"}
 _ARTICLES = {"un", "une", "le", "la", "les", "l'", "des", "du", "de", "d'", "a", "an", "the", "some", "ce", "cette",
              "ces"}
-_CONJ = {"et", "and", "ou", "or", "/"}
+_CONJ = {"et", "and", "ou", "or", "/", "n"}  # "n": "and" as typed in a hurry ("black n white hoodie")
 # words that open a new phrase about another thing: a colour is never carried across them to a noun ("in black
 # with a large bag": the black is worn, not the bag's)
 _NEW_PHRASE = {"with", "avec", "carrying", "carries", "carried", "holding", "holds", "held", "pushing", "pushes",

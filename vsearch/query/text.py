@@ -23,13 +23,16 @@ from vsearch.query.options import QueryOptions, spec_from_options
 from vsearch.query.spec import ColourTerm, QuerySpec
 from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_KINDS, _NEW_PHRASE, Bucket, Token,
                                    _match_lexicon, _starts_with, _Unit, tokenise)
-from vsearch.query.context import (apply_negation, resolve_body_words, resolve_counts, resolve_jogging,
-                                   resolve_motion_verbs, resolve_sides, resolve_vehicle_parts, riders)
+from vsearch.query.context import (apply_negation, resolve_ages, resolve_body_words, resolve_counts,
+                                   resolve_destinations, resolve_jogging, resolve_motion_verbs, resolve_plates,
+                                   resolve_sides, resolve_vehicle_parts, resolve_worn_on_back, riders)
 from vsearch.query.spelling import correct
 from vsearch.query.timewords import _match_duration, _match_recent, _match_time
 
 _WALL = _CONJ | _CLOTHING_PREPS | _NEW_PHRASE  # grammar words a colour is not carried across to a noun
-_THINGS = {"footwear", "object"}  # unmeasurable nouns: a colour next to them is theirs ("white trainers")
+_THINGS = {"footwear", "object", "ride"}  # unmeasurable nouns: a colour next to them is theirs ("white trainers")
+_WORN = {"uniform"}  # unmeasurable clothing: its colour is the person's ("a dark blue uniform")
+_PERSON_THINGS = {"ride", "uniform"}  # say the object is a person ("someone on an e-scooter", "in uniform")
 NOON = dt.time(12)
 BARE_SHADE = {"dark": "black", "light": "white"}  # the colour a shade alone stands for
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
@@ -140,7 +143,9 @@ def _attach_colours(
                 joined = [u for u in gap if u.kind == "stop" and u.value in _CONJ]
                 close = len(gap) <= 3 if out[b][0] != "clothing" else len(gap) == 1
                 listed = run_of.get(a) is not None and run_of.get(a) == run_of.get(b)
-                if listed or (joined and all(u.kind in ("shade", "stop") for u in gap) and close):
+                # a list with commas only between its first colours: "black, white and turquoise jacket"
+                adjacent = not gap and out[b][0] != "clothing"
+                if listed or adjacent or (joined and all(u.kind in ("shade", "stop") for u in gap) and close):
                     out[b] = out[a]
                     changed = True
     for k in colour_idx:
@@ -185,6 +190,8 @@ def _noun_outcome(u: _Unit) -> tuple[str, object] | None:
         return ("sensitive", None) if u.value[0] == frozenset({"person"}) else ("part", "any")  # type: ignore[index]
     if u.kind in ("rider", "make", "vehicle_part"):
         return ("part", "any")  # worn by the rider, seen on the whole object; a make is a vehicle; its cab is it
+    if u.kind == "unmeasurable" and u.value in _WORN:
+        return ("part", "any")
     if u.kind == "item" or (u.kind == "unmeasurable" and u.value in _THINGS):
         return ("item", None)  # a carried or worn thing: its colour is reported, not matched
     if u.kind == "person_sensitive":
@@ -275,10 +282,14 @@ def analyse(
     for u in units:
         if u.kind == "stop":
             u.value = _norm(u, tokens)
+    resolve_plates(units, tokens)
+    resolve_ages(units, tokens)
     resolve_body_words(units)
     resolve_counts(units)
     resolve_jogging(units)
     resolve_vehicle_parts(units)
+    resolve_destinations(units)
+    resolve_worn_on_back(units)
     resolve_motion_verbs(units)
     resolve_sides(units)
     apply_negation(units, _clause_breaks(tokens, text))
@@ -325,6 +336,7 @@ def analyse(
             pass  # only decides what a colour next to it describes
         elif u.kind == "unmeasurable":
             u.bucket = "unmeasurable"
+            wants_person |= u.value in _PERSON_THINGS
         elif u.kind == "motion":
             motion.add(u.value)  # type: ignore[arg-type]
         elif u.kind == "garment":

@@ -1,0 +1,179 @@
+"""Query wording found by the fourth blind phrasing batch (bench/phrasings4.toml): the general rules behind it.
+
+Each test names the rule, not the phrase: colour lists with commas, what a person rides that no detector sees,
+uniforms, number plates, ages said with numbers, a vehicle that is where someone goes, a bag on the back,
+-ing words typed as spoken, and the words the batch showed missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from vsearch.query.spelling import correct
+from vsearch.query.text import parse_text
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = dt.datetime(2026, 11, 21, 10, tzinfo=PARIS)  # a Saturday
+
+
+def parse(text: str):
+    return parse_text(text, now=NOW, tz="Europe/Paris")
+
+
+def colours(spec) -> set[tuple[str, str, str | None]]:
+    return {(c.name, c.part, c.shade) for c in spec.colours}
+
+
+# --- colours ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["black, white and turquoise jacket", "veste noire, blanche et turquoise",
+                                  "black, white, turquoise jacket"])
+def test_a_colour_list_with_commas_shares_its_garment(text: str) -> None:
+    """Before, the colours before the last comma were left on the whole object ("any")."""
+    spec = parse(text)
+    assert colours(spec) == {("black", "upper", None), ("white", "upper", None), ("blue", "upper", "light")}
+
+
+def test_n_is_and_between_colours() -> None:
+    spec = parse("black n white hoodie")
+    assert colours(spec) == {("black", "upper", None), ("white", "upper", None)} and spec.unknown_words == ()
+
+
+def test_a_worn_colour_is_not_pulled_into_a_list_without_a_conjunction() -> None:
+    """"in red, blue cap": the comma alone does not make the worn red the cap's."""
+    assert ("red", "head", None) not in colours(parse("someone in red, blue cap"))
+
+
+# --- objects ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "reported"), [
+    ("someone on an e-scooter going right", "e-scooter"),
+    ("quelqu'un en trottinette qui part vers la droite", "trottinette"),
+    ("a kid on a skateboard", "skateboard"),
+    ("e-scooter going left", "e-scooter"),
+])
+def test_what_a_person_rides_unseen_by_the_detector_finds_the_person(text: str, reported: str) -> None:
+    """Before, "e-scooter" and "trottinette" were bicycles (a hard class filter no e-scooter rider passes)."""
+    spec = parse(text)
+    assert spec.classes == {"person"} and reported in spec.unmeasurable and spec.unknown_words == ()
+
+
+def test_the_colour_of_a_ride_is_not_the_persons() -> None:
+    spec = parse("personne sur une trottinette rouge")
+    assert spec.colours == () and spec.classes == {"person"}
+
+
+@pytest.mark.parametrize("text", ["someone in a dark blue uniform", "quelqu'un en uniforme bleu marine"])
+def test_a_uniform_is_reported_and_its_colour_is_the_persons(text: str) -> None:
+    spec = parse(text)
+    assert colours(spec) == {("blue", "any", "dark")} and spec.classes == {"person"}
+    assert any("uniform" in w for w in spec.unmeasurable)
+
+
+@pytest.mark.parametrize(("text", "cls"), [
+    ("man running towards the tram", {"person"}),
+    ("un homme qui court vers le bus", {"person"}),
+    ("cyclist riding into a van", {"bicycle"}),
+])
+def test_a_vehicle_someone_goes_towards_is_a_place_not_the_object(text: str, cls: set[str]) -> None:
+    spec = parse(text)
+    assert spec.classes == cls and spec.vehicle_types == set() and spec.motion == set()
+
+
+@pytest.mark.parametrize(("text", "vtype"), [("tram heading right", "bus"), ("bus towards the camera", "bus"),
+                                              ("un bus qui vient vers la caméra", "bus")])
+def test_a_vehicle_named_alone_stays_the_object(text: str, vtype: str) -> None:
+    assert parse(text).vehicle_types == {vtype}
+
+
+@pytest.mark.parametrize("text", ["un livreur avec un sac de livraison sur le dos", "personne avec un sac sur le dos",
+                                  "someone with a bag on the back"])
+def test_a_bag_on_the_back_is_a_backpack(text: str) -> None:
+    assert parse(text).items == {"backpack"}
+
+
+def test_a_bag_in_the_hand_stays_a_bag() -> None:
+    assert parse("personne avec un sac à la main").items == {"bag"}
+
+
+# --- plates ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "plate"), [
+    ("white van, plate AB-123-CD", "plate AB-123-CD"),
+    ("fourgon blanc immatriculé AB-123-CD", "immatriculé AB-123-CD"),
+    ("voiture grise immatriculée 1234 AB 56", "immatriculée 1234 AB 56"),
+    ("silver car reg GX21 ABC", "reg GX21 ABC"),
+    ("white van AB-123-CD", "AB-123-CD"),
+])
+def test_a_number_plate_is_understood_not_measured(text: str, plate: str) -> None:
+    """Before, "immatriculé" and the plate's characters were not understood (and sent to CLIP as free text)."""
+    spec = parse(text)
+    assert plate in spec.unmeasurable and spec.unknown_words == ()
+    assert spec.time_of_day_from is None and spec.min_dwell_s is None  # no digit became a time
+
+
+# --- refused words ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "refused"), [
+    ("woman in her 40s with a red umbrella", "40s"),
+    ("someone in their early 30s", "30s"),
+    ("man aged 40", "40"),
+    ("homme de 40 ans", "40"),
+    ("a 40-year-old in a red coat", "40-year-old"),
+    ("une femme d'une quarantaine d'années", "quarantaine"),
+    ("heavy-set man in a grey tracksuit", "heavy-set"),
+    ("stocky bloke", "stocky"),
+    ("un homme trapu", "trapu"),
+    ("individu de forte corpulence", "forte"),
+])
+def test_ages_in_numbers_and_body_build_are_refused(text: str, refused: str) -> None:
+    """Before, "in her 40s" asked for 40 seconds in view, "40 ans" left "40" unknown and "heavy-set",
+    "quarantaine", "trapu" were not understood."""
+    spec = parse(text)
+    assert refused in spec.ignored_sensitive and spec.unknown_words == () and spec.min_dwell_s is None
+
+
+def test_about_twenty_before_a_noun_is_a_count_not_an_age() -> None:
+    spec = parse("une vingtaine de personnes")
+    assert spec.ignored_sensitive == () and "vingtaine" in spec.unmeasurable and spec.classes == {"person"}
+
+
+def test_a_duration_in_seconds_is_still_one() -> None:
+    assert parse("person for 40s").min_dwell_s == 40.0
+
+
+# --- spelling and grammar words --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("goin", "going"), ("comin", "coming"), ("walkin'", "walking"),
+                                              ("loiterin", "loitering")])
+def test_an_ing_word_typed_as_spoken_is_read_as_the_word(typed: str, meant: str) -> None:
+    assert correct(typed)[0] == meant  # type: ignore[index]
+
+
+def test_a_dropped_g_sets_the_term_it_means() -> None:
+    spec = parse("red hatchbak goin left, van loiterin")
+    assert spec.direction == "left" and spec.stationary and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", [
+    "a van that stops, then sets off again", "une camionnette qui s'arrête puis repart",
+    "car going really fast to the left", "Vehicle: white. Direction: right!!", "Véhicule : blanc. Sens : droite",
+    "mec ac sweat moutarde et sac a dos", "voitur rouge ki part a gauche", "man with a wheelie suitcase",
+])
+def test_every_word_is_understood(text: str) -> None:
+    assert parse(text).unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["une femme qui pousse une poussette en direction de la caméra",
+                                  "cyclist in the direction of the camera"])
+def test_in_the_direction_of_the_camera_is_towards(text: str) -> None:
+    spec = parse(text)
+    assert spec.motion == {"towards"} and spec.unknown_words == ()
