@@ -177,3 +177,65 @@ def test_every_word_is_understood(text: str) -> None:
 def test_in_the_direction_of_the_camera_is_towards(text: str) -> None:
     spec = parse(text)
     assert spec.motion == {"towards"} and spec.unknown_words == ()
+
+
+# --- found while probing the same themes after the batch (street scenes, times) ---------------------------------
+
+
+@pytest.mark.parametrize(("text", "colour"), [("black cab stopped at the red light", ("black", "any", None)),
+                                              ("taxi noir à l'arrêt au feu rouge", ("black", "any", None)),
+                                              ("a car jumping the red light", None)])
+def test_a_traffic_light_is_a_place_whose_colour_is_not_the_objects(text: str, colour: tuple | None) -> None:
+    """Before, "a car jumping the red light" asked for a light red car, and "at the red light" refused "red"
+    as a skin colour."""
+    spec = parse(text)
+    assert colours(spec) == ({colour} if colour else set()) and spec.ignored_sensitive == ()
+    assert spec.unknown_words == () and spec.classes == {"car"}
+
+
+@pytest.mark.parametrize("text", ["man in a grey suit", "homme en costume gris", "femme en tailleur gris"])
+def test_a_suit_is_a_top_and_trousers(text: str) -> None:
+    assert colours(parse(text)) == {("grey", "upper", None), ("grey", "lower", None)}
+
+
+@pytest.mark.parametrize(("text", "refused"), [("mother with a buggy", "mother"), ("un père avec une poussette", "père"),
+                                               ("dad pushing a pram", "dad")])
+def test_family_words_say_a_person_and_are_refused(text: str, refused: str) -> None:
+    spec = parse(text)
+    assert spec.classes == {"person"} and refused in spec.ignored_sensitive and spec.items == {"pushchair"}
+
+
+@pytest.mark.parametrize("text", ["car double-parked", "camionnette en double file"])
+def test_double_parked_is_stationary(text: str) -> None:
+    spec = parse(text)
+    assert spec.stationary and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["delivery rider with a cube bag", "livreur avec un sac isotherme"])
+def test_a_delivery_bag_is_worn_on_the_back(text: str) -> None:
+    assert parse(text).items == {"backpack"}
+
+
+@pytest.mark.parametrize(("text", "day"), [("last saturday", dt.date(2026, 11, 14)),
+                                           ("samedi dernier", dt.date(2026, 11, 14)),
+                                           ("saturday", dt.date(2026, 11, 21)),
+                                           ("vendredi passé", dt.date(2026, 11, 20))])
+def test_last_weekday_is_before_today(text: str, day: dt.date) -> None:
+    """"last Saturday" said on a Saturday is a week ago; "Saturday" alone is today."""
+    spec = parse(text)
+    assert spec.time_from == dt.datetime.combine(day, dt.time(0), PARIS) and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "start"), [
+    ("this morning around 7", dt.datetime(2026, 11, 21, 6, 45, tzinfo=PARIS)),
+    ("hier soir vers 9", dt.datetime(2026, 11, 20, 20, 45, tzinfo=PARIS)),
+    ("around 9 last night", dt.datetime(2026, 11, 20, 20, 45, tzinfo=PARIS)),
+    ("last night at about 2", dt.datetime(2026, 11, 21, 1, 45, tzinfo=PARIS)),
+])
+def test_a_bare_hour_takes_am_pm_from_the_day_part_before_or_after_it(text: str, start: dt.datetime) -> None:
+    spec = parse(text)
+    assert spec.time_from == start and spec.unknown_words == ()
+
+
+def test_a_bare_hour_without_a_day_part_stays_unread() -> None:
+    assert parse("red car around 4").time_of_day_from is None

@@ -466,7 +466,9 @@ def _day_of(u: _Unit, today: dt.date) -> tuple[dt.date | None, str | None]:
         offset, period = u.value  # type: ignore[misc]
         return today + dt.timedelta(days=offset), period
     if u.kind == "weekday":
-        return today - dt.timedelta(days=(today.weekday() - u.value) % 7), None  # type: ignore[operator]
+        weekday, before_today = u.value  # type: ignore[misc]
+        back = (today.weekday() - weekday) % 7
+        return today - dt.timedelta(days=back or (7 if before_today else 0)), None
     value = u.value
     if isinstance(value, tuple):  # dd/mm without a year: the latest such day not after today
         day, month = value

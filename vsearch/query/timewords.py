@@ -105,7 +105,9 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
     for table, kind in ((_AFTER, "after"), (_BEFORE, "before"), (_AROUND, "around")):
         for words, lang in table.items():
             if _starts_with(tokens, i, words):
-                clock = _clock_at(tokens, i + len(words)) or _bare_hour_of_day_part(tokens, i + len(words))
+                j = i + len(words)
+                clock = _clock_at(tokens, j) or _bare_hour_of_day_part(tokens, j) or \
+                    _bare_hour_after_day_part(tokens, i, j)
                 if clock is not None:
                     return _Unit("time", _window(kind, clock.time), i, i + len(words) + clock.n, lang)
     clock = _clock_at(tokens, i)
@@ -119,7 +121,16 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
 
 _DAY_PART_AM = {"morning", "matin", "matinee"}
 _DAY_PART_PM = {"afternoon", "evening", "tonight", "soir", "soiree", "apres-midi"}
-_DAY_PART_LEAD = {"this", "in", "the", "ce", "cet", "du", "de", "le", "l'", "d'", "cette", "la"}
+_DAY_PART_NIGHT = {"night", "nuit"}  # 6 to 11 is the evening ("9 last night" 21:00), 12 to 5 after midnight
+_DAY_PART_LEAD = {"this", "in", "the", "ce", "cet", "du", "de", "le", "l'", "d'", "cette", "la", "last", "yesterday",
+                  "hier"}
+
+
+def _day_part_pm(word: str, hour: int) -> bool | None:
+    """Whether a bare hour 1-12 said with this day part is in the afternoon or evening; None: not a day part."""
+    if word in _DAY_PART_NIGHT:
+        return 6 <= hour < 12
+    return True if word in _DAY_PART_PM else False if word in _DAY_PART_AM else None
 
 
 _SPOKEN = {("half", "past"): 30, ("quarter", "past"): 15, ("quarter", "to"): -15, ("half",): 30}  # "half nine" (UK)
@@ -160,12 +171,27 @@ def _bare_hour_of_day_part(tokens: list[Token], i: int) -> _Clock | None:
     else:
         while j < len(tokens) and tokens[j].norm in _DAY_PART_LEAD:
             j += 1
-        word = tokens[j].norm if j < len(tokens) else ""
-        if word not in _DAY_PART_AM | _DAY_PART_PM:
+        day_pm = _day_part_pm(tokens[j].norm if j < len(tokens) else "", hour)
+        if day_pm is None:
             return None
-        pm = word in _DAY_PART_PM
+        pm = day_pm
     at = _at(hour % 12 + (12 if pm else 0), offset_min)
     return _Clock(at, n, "pm" if pm else "am", "en" if offset_min else "both")
+
+
+def _bare_hour_after_day_part(tokens: list[Token], lead: int, i: int) -> _Clock | None:
+    """A bare hour after "around"/"vers"/"at" whose day part was said just before ("this morning around 7",
+    "hier soir vers 9", "last night at about 2"): the day part within the 3 words before the lead word decides
+    am / pm, as when it comes after the hour."""
+    spoken = _spoken_hour(tokens, i)
+    if spoken is None:
+        return None
+    hour, offset_min, n = spoken
+    for k in range(lead - 1, max(lead - 4, -1), -1):
+        pm = _day_part_pm(tokens[k].norm, hour)
+        if pm is not None:
+            return _Clock(_at(hour % 12 + (12 if pm else 0), offset_min), n, "pm" if pm else "am", "both")
+    return None
 
 
 def _range_start(tokens: list[Token], i: int) -> _Clock | None:
