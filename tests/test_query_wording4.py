@@ -239,3 +239,21 @@ def test_a_bare_hour_takes_am_pm_from_the_day_part_before_or_after_it(text: str,
 
 def test_a_bare_hour_without_a_day_part_stays_unread() -> None:
     assert parse("red car around 4").time_of_day_from is None
+
+
+def test_french_cagoule_is_a_balaclava_english_cagoule_a_jacket() -> None:
+    """Before, "un individu cagoulé" (in a balaclava) asked for a coat, read as English "cagoule"."""
+    assert parse("un individu cagoulé").items == {"hat"}
+    assert parse("man in a green cagoule").items == {"coat"}
+
+
+@pytest.mark.parametrize(("text", "reported"), [("bus numéro 38", "numéro 38"), ("the number 38 bus", "number 38"),
+                                                ("camionnette blanche sans inscription", "sans inscription")])
+def test_a_route_number_and_markings_are_understood_not_measured(text: str, reported: str) -> None:
+    spec = parse(text)
+    assert reported in spec.unmeasurable and spec.unknown_words == () and spec.vehicle_types
+
+
+def test_bonhomme_is_a_person_word() -> None:
+    spec = parse("bonhomme en bleu de travail")
+    assert spec.classes == {"person"} and spec.ignored_sensitive == ("bonhomme",) and spec.unknown_words == ()

@@ -246,17 +246,17 @@ _PLATE_RE = re.compile(r"[a-z]{2}-?\d{3}-?[a-z]{2}|[a-z]{2}\d{2}[a-z]{3}")  # Fr
 
 
 def resolve_plates(units: list[_Unit], tokens: list[Token]) -> None:
-    """A number plate and its characters are one understood-but-not-measured phrase: a plate word takes the
-    characters typed after it ("plate AB 123 CD", "immatriculée 1234 AB 56": up to 4 tokens with a digit or of 1-3
+    """A number plate and its characters are one understood-but-not-measured phrase: a plate word (or a marking
+    word: "numéro", "route") takes the characters typed after it ("plate AB 123 CD", "immatriculée 1234 AB 56": up to 4 tokens with a digit or of 1-3
     letters); a token shaped like a French or UK plate ("AB-123-CD", "GX21ABC") is one on its own."""
     for k, u in enumerate(units):
-        if u.kind == "unmeasurable" and u.value == "plate":
+        if u.kind == "unmeasurable" and u.value in ("plate", "make"):  # also "bus numéro 38", "route 38"
             end = k
             while end + 1 < len(units) and end + 1 - k <= 4 and units[end + 1].kind == "unknown" \
                     and _plate_chars(tokens[units[end + 1].start].text):
                 end += 1
             if end > k:
-                units[k : end + 1] = [_Unit("unmeasurable", "plate", u.start, units[end].end, u.lang, "unmeasurable")]
+                units[k : end + 1] = [_Unit("unmeasurable", u.value, u.start, units[end].end, u.lang, "unmeasurable")]
     for u in units:
         if u.kind == "unknown" and _PLATE_RE.fullmatch(tokens[u.start].norm):
             u.kind, u.value, u.bucket = "unmeasurable", "plate", "unmeasurable"
