@@ -4,7 +4,9 @@ Each rule takes the matched units of `vsearch.query.text` (left to right) and re
 a negation and what it negates become one understood-but-not-measurable unit; "cab" is a taxi or the cab of the
 lorry named with it; "from the right" moves left; French "jogging" is a tracksuit next to a colour; "short",
 size words and French "type" depend on the noun they go with; setting-off and arriving verbs are motion only
-when nothing more precise follows; people named with a two-wheeler are its riders.
+when nothing more precise follows; people named with a two-wheeler are its riders; a plate word takes the
+characters after it; ages said with numbers are refused; a vehicle someone goes towards is a place; a bag on the
+back is a backpack.
 """
 
 from __future__ import annotations
@@ -247,8 +249,9 @@ _PLATE_RE = re.compile(r"[a-z]{2}-?\d{3}-?[a-z]{2}|[a-z]{2}\d{2}[a-z]{3}")  # Fr
 
 def resolve_plates(units: list[_Unit], tokens: list[Token]) -> None:
     """A number plate and its characters are one understood-but-not-measured phrase: a plate word (or a marking
-    word: "numéro", "route") takes the characters typed after it ("plate AB 123 CD", "immatriculée 1234 AB 56": up to 4 tokens with a digit or of 1-3
-    letters); a token shaped like a French or UK plate ("AB-123-CD", "GX21ABC") is one on its own."""
+    word: "numéro", "route") takes the characters typed after it, up to 4 tokens with a digit or of 1-3 capitals
+    ("plate AB 123 CD", "immatriculée 1234 AB 56", "bus numéro 38"); a token shaped like a French or UK plate
+    ("AB-123-CD", "GX21ABC") is one on its own."""
     for k, u in enumerate(units):
         if u.kind == "unmeasurable" and u.value in ("plate", "make"):  # also "bus numéro 38", "route 38"
             end = k
