@@ -257,3 +257,42 @@ def test_a_route_number_and_markings_are_understood_not_measured(text: str, repo
 def test_bonhomme_is_a_person_word() -> None:
     spec = parse("bonhomme en bleu de travail")
     assert spec.classes == {"person"} and spec.ignored_sensitive == ("bonhomme",) and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "colour"), [("guy in a black North Face jacket", ("black", "upper", None)),
+                                              ("suspect wearing a navy blue Nike hoodie", ("blue", "upper", "dark")),
+                                              ("person in a red Adidas tracksuit", ("red", "upper", None))])
+def test_a_clothing_brand_is_understood_and_the_colour_reaches_the_garment(text: str, colour: tuple) -> None:
+    """Before, "North Face" set the compass direction north (a hard filter) and refused "Face"; "Nike" and
+    "Adidas" were not understood."""
+    spec = parse(text)
+    assert colour in colours(spec) and spec.direction is None and spec.unknown_words == ()
+    assert spec.ignored_sensitive in ((), ("guy",))
+
+
+@pytest.mark.parametrize(("text", "refused"), [("IC1 male, approx 6ft, black puffer", "6ft"),
+                                               ("man about 6 foot tall", "foot"), ("homme d'environ 1m80", "1m80"),
+                                               ("5 foot 10 man in a red coat", "10")])
+def test_a_height_in_numbers_is_refused(text: str, refused: str) -> None:
+    spec = parse(text)
+    assert refused in spec.ignored_sensitive and spec.unknown_words == () and spec.min_dwell_s is None
+
+
+@pytest.mark.parametrize(("text", "reported"), [("jean troué", "troué"), ("ripped jeans", "ripped"),
+                                                ("sweat gris chiné", "chiné"), ("personne avec des écouteurs", "écouteurs"),
+                                                ("deux personnes qui discutent", "discutent"),
+                                                ("a couple holding hands", "holding hands")])
+def test_textures_headphones_and_talking_are_understood_not_measured(text: str, reported: str) -> None:
+    spec = parse(text)
+    assert reported in spec.unmeasurable and spec.unknown_words == ()
+
+
+def test_young_people_are_people() -> None:
+    spec = parse("bande de jeunes")
+    assert spec.classes == {"person"} and spec.ignored_sensitive == ("jeunes",)
+
+
+@pytest.mark.parametrize("text", ["un vélo en libre-service", "velib", "Boris bike"])
+def test_shared_bikes_are_bicycles(text: str) -> None:
+    spec = parse(text)
+    assert spec.classes == {"bicycle"} and spec.unknown_words == ()

@@ -272,13 +272,14 @@ def _plate_chars(text: str) -> bool:
 
 _DECADE_RE = re.compile(r"\d0'?s")  # "40s", "40's"
 _AGE_LEADS = {"their", "early", "mid", "late"}  # "in their 40s", "in her early 30s"
-_AGED_NUMBER_RE = re.compile(r"\d{1,3}(?:-years?-old|-yo|yo|ans)?")
+_AGED_NUMBER_RE = re.compile(r"\d{1,3}(?:[.,]\d{1,2})?(?:-years?-old|-yo|yo|ans)?")
+_HEIGHT_RE = re.compile(r"\d(?:ft|foot|feet)\d{0,2}(?:in)?|\d'\d{1,2}|[12]m\d{2}|[12][.,]\d{2}m|\d{3}cm")  # 6ft, 5'10, 1m80
 
 
 def resolve_ages(units: list[_Unit], tokens: list[Token]) -> None:
-    """Ages said with numbers are refused like age words: a decade after a possessive or "early/mid/late" ("in her
-    40s" is not 40 seconds), a number next to an age word ("aged 40", "40 ans", "40 years old") or shaped like one
-    ("40-year-old"). French "une quarantaine" is an age, except before a noun, where it is how many ("une
+    """Ages and heights said with numbers are refused like age and body words: a decade after a possessive or
+    "early/mid/late" ("in her 40s" is not 40 seconds), a number next to an age or height word ("aged 40", "40 ans",
+    "40 years old", "6 foot", "180 cm") or shaped like one ("40-year-old", "6ft", "5'10", "1m80"). French "une quarantaine" is an age, except before a noun, where it is how many ("une
     vingtaine de personnes")."""
     for k, u in enumerate(units):
         prev = units[k - 1] if k else None
@@ -288,8 +289,11 @@ def resolve_ages(units: list[_Unit], tokens: list[Token]) -> None:
             u.kind, u.value = "sensitive", "age"
         elif u.kind == "unknown" and re.fullmatch(r"\d{1,3}-years?-old", text):
             u.kind, u.value = "sensitive", "age"
-        elif u.kind == "unknown" and _AGED_NUMBER_RE.fullmatch(text) and any(
-                v.kind == "sensitive" and v.value == "age" for v in units[max(k - 1, 0) : k + 2] if v is not u):
+        elif u.kind == "unknown" and _HEIGHT_RE.fullmatch(text):
+            u.kind, u.value = "sensitive", "height"
+        elif u.kind in ("unknown", "unmeasurable") and _AGED_NUMBER_RE.fullmatch(text) and any(
+                v.kind == "sensitive" and v.value in ("age", "height") for v in units[max(k - 1, 0) : k + 2]
+                if v is not u):
             u.kind, u.value = "sensitive", "age"
         elif u.kind == "sensitive" and u.value == "decade":
             after = [v for v in units[k + 1 : k + 3] if not (v.kind == "stop" and v.value in ("de", "d'"))][:1]
