@@ -296,3 +296,35 @@ def test_young_people_are_people() -> None:
 def test_shared_bikes_are_bicycles(text: str) -> None:
     spec = parse(text)
     assert spec.classes == {"bicycle"} and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "cls", "colour"), [
+    ("someone getting into a black car", {"person"}, None),
+    ("individu qui descend d'un fourgon", {"person"}, None),
+    ("quelqu'un qui monte dans une voiture", {"person"}, None),
+    ("a red car following a white van", {"car"}, ("red", "any", None)),
+    ("une voiture rouge qui suit une camionnette blanche", {"car"}, ("red", "any", None)),
+    ("moto qui slalome entre les voitures", {"motorbike"}, None),
+])
+def test_a_vehicle_someone_boards_follows_or_passes_is_not_the_object(text: str, cls: set, colour: tuple | None) -> None:
+    """Before, both kinds were searched for and the second vehicle's colour was put on the first."""
+    spec = parse(text)
+    assert spec.classes == cls and colours(spec) == ({colour} if colour else set()) and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["a bus pulling up at the stop", "person pacing up and down",
+                                  "individu qui fait les cent pas", "lorry stuck in traffic"])
+def test_pulling_up_and_pacing_are_stopping_not_moving_up(text: str) -> None:
+    """Before, "up" set the on-screen direction up, a hard filter."""
+    spec = parse(text)
+    assert spec.stationary and spec.direction is None and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "reported"), [("une voiture qui roule au pas", "roule au pas"),
+                                                ("slow moving car", "slow moving"),
+                                                ("a motorbike weaving through traffic", "weaving through traffic"),
+                                                ("car with its boot open", "boot open"),
+                                                ("someone loitering by the cash machine", "cash machine")])
+def test_speed_vehicle_features_and_cash_machines_are_understood_not_measured(text: str, reported: str) -> None:
+    spec = parse(text)
+    assert reported in spec.unmeasurable and spec.unknown_words == ()

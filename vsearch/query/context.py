@@ -223,21 +223,29 @@ def resolve_worn_on_back(units: list[_Unit]) -> None:
                 break
 
 
-# "towards the tram", "vers le bus", "into a car": where the object named before goes, not a second object
+# "towards the tram", "vers le bus", "getting into a car", "following a van": where the object named before goes
+# or what it goes with, not a second object to search for
 _DESTINATION_PREPS = {"towards", "toward", "to", "into", "onto", "vers", "en direction de", "en direction du",
-                      "en direction des", "in the direction of"}
+                      "en direction des", "in the direction of", "getting into", "getting out of", "gets into",
+                      "gets out of", "got into", "got out of", "climbing into", "looking into", "peering into",
+                      "following", "follows", "followed", "chasing", "between", "among", "behind", "derriere",
+                      "monte dans", "montent dans", "montant dans", "descend de", "descend d'", "descendent de",
+                      "descendant de", "regarde dans", "regardant dans", "qui suit", "qui suivent", "suivant",
+                      "suivent", "poursuit", "entre les", "entre des", "parmi"}
 _ARTICLE_WORDS = {"the", "a", "an", "le", "la", "l'", "les", "un", "une", "des", "du", "son", "sa", "ses", "their"}
 
 
 def resolve_destinations(units: list[_Unit]) -> None:
-    """A vehicle named after "towards"/"vers"/"into" (and an article), once another object has been named, is a
-    place the object goes to ("man running towards the tram", "homme qui court vers le bus"): understood, not
-    measured, and not a class to search for."""
+    """A vehicle named after "towards"/"vers"/"into"/"following"/"monte dans" (and an article), once another
+    object has been named, is a place the object goes to or a thing it goes with ("man running towards the tram",
+    "someone getting into a black car", "voiture rouge qui suit une camionnette blanche"): understood, not
+    measured, not a class to search for, and its colour is not the object's."""
     for k, u in enumerate(units):
         if u.kind != "class" or _is_person(u):
             continue
-        j = k - 1
-        while j >= 0 and units[j].kind == "stop" and units[j].value in _ARTICLE_WORDS:
+        j = k - 1  # past articles and what describes the vehicle ("getting into a small black car")
+        while j >= 0 and (units[j].kind in ("colour", "shade", "unmeasurable") or (
+                units[j].kind == "stop" and units[j].value in _ARTICLE_WORDS)):
             j -= 1
         named_before = any(v.kind in ("class", "person_sensitive", "rider", "make") for v in units[:max(j, 0)])
         if j >= 0 and units[j].kind == "stop" and units[j].value in _DESTINATION_PREPS and named_before:

@@ -30,7 +30,8 @@ from vsearch.query.spelling import correct
 from vsearch.query.timewords import _match_duration, _match_recent, _match_time
 
 _WALL = _CONJ | _CLOTHING_PREPS | _NEW_PHRASE  # grammar words a colour is not carried across to a noun
-_THINGS = {"footwear", "object", "ride"}  # unmeasurable nouns: a colour next to them is theirs ("white trainers")
+_THINGS = {"footwear", "object", "ride", "place"}  # unmeasurable nouns: a colour next to them is theirs ("white
+# trainers", "the red door")
 _WORN = {"uniform"}  # unmeasurable clothing: its colour is the person's ("a dark blue uniform")
 _PERSON_THINGS = {"ride", "uniform"}  # say the object is a person ("someone on an e-scooter", "in uniform")
 NOON = dt.time(12)
