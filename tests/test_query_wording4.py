@@ -328,3 +328,20 @@ def test_pulling_up_and_pacing_are_stopping_not_moving_up(text: str) -> None:
 def test_speed_vehicle_features_and_cash_machines_are_understood_not_measured(text: str, reported: str) -> None:
     spec = parse(text)
     assert reported in spec.unmeasurable and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["runner in black leggings", "une coureuse en legging noir", "a postman",
+                                  "un pompier", "construction worker", "a paramedic"])
+def test_people_named_by_what_they_do_are_persons(text: str) -> None:
+    spec = parse(text)
+    assert spec.classes == {"person"} and spec.unknown_words == () and spec.ignored_sensitive == ()
+
+
+@pytest.mark.parametrize(("text", "refused"), [("someone with a ponytail", "ponytail"),
+                                               ("man with dreadlocks", "dreadlocks"),
+                                               ("une femme avec une queue de cheval", "queue"),
+                                               ("élève en uniforme", "élève"), ("a priest", "priest"),
+                                               ("un moine", "moine"), ("kid in a school uniform", "kid")])
+def test_hair_styles_pupils_and_religious_roles_are_refused(text: str, refused: str) -> None:
+    spec = parse(text)
+    assert refused in spec.ignored_sensitive and spec.classes == {"person"} and spec.unknown_words == ()
