@@ -345,3 +345,23 @@ def test_people_named_by_what_they_do_are_persons(text: str) -> None:
 def test_hair_styles_pupils_and_religious_roles_are_refused(text: str, refused: str) -> None:
     spec = parse(text)
     assert refused in spec.ignored_sensitive and spec.classes == {"person"} and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["jacket: red, trousers: black", "top red, bottoms black", "red top; black bottoms"])
+def test_a_colour_after_its_garment_in_a_report_list_stays_with_it(text: str) -> None:
+    """Before, "jacket: red, trousers: black" put the red on the trousers (the next noun in English order, across
+    the comma)."""
+    assert {(c.name, c.part) for c in parse(text).colours} == {("red", "upper"), ("black", "lower")}
+
+
+def test_an_intensifier_between_a_colour_and_its_shade() -> None:
+    """Before, "bleu très foncé" was blue and a separate black."""
+    assert colours(parse("voiture bleu très foncé")) == {("blue", "any", "dark")}
+
+
+@pytest.mark.parametrize(("text", "colour"), [("teal van", "blue"), ("fourgon bleu canard", "blue"),
+                                              ("magenta top", "pink"), ("brownish car", "brown"),
+                                              ("bronze car", "brown"), ("copper coloured car", "orange")])
+def test_more_colour_names(text: str, colour: str) -> None:
+    spec = parse(text)
+    assert {c.name for c in spec.colours} == {colour} and spec.unknown_words == ()

@@ -86,25 +86,29 @@ def _slip(tokens: list[Token], i: int) -> _Unit | None:
 _CLAUSE_MARKS = ",;.:!?"
 
 
-def _clause_breaks(tokens: list[Token], text: str) -> set[int]:
+def _clause_breaks(tokens: list[Token], text: str, marks: str = _CLAUSE_MARKS) -> set[int]:
     """Indices of the tokens followed by a comma or another clause mark ("no bag, grey hoodie")."""
     return {i for i in range(len(tokens) - 1)
-            if any(c in _CLAUSE_MARKS for c in text[tokens[i].end : tokens[i + 1].start])}
+            if any(c in marks for c in text[tokens[i].end : tokens[i + 1].start])}
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Colours
 
 
+_INTENSIFIERS = {"tres", "very", "really", "vraiment", "assez", "plutot", "quite", "rather", "extremely", "hyper"}
+
+
 def _attach_colours(
-    units: list[_Unit], tokens: list[Token], phrase_lang: str
+    units: list[_Unit], tokens: list[Token], phrase_lang: str, breaks: set[int]
 ) -> tuple[dict[int, tuple[str, object]], dict[int, int], dict[int, int]]:
     """Decide what each colour describes -> ({colour index: (outcome, detail)}, {colour index: shade index},
     {colour index: first colour of its run of alternatives} (`_alternatives`)).
 
     outcome: "part" (detail = "any"/"upper"/"lower"), "clothing" (worn colour, part any, implies a person),
     "item" (colour of a carried item: not an attribute, reported), "sensitive" (describes a person: skin/hair),
-    "free" (nothing to attach to: part any, provisional).
+    "free" (nothing to attach to: part any, provisional). `breaks`: indices of the tokens followed by a comma or
+    a full stop: a noun across one is tried after a noun on the other side ("jacket red, trousers black").
     """
     shades: dict[int, int] = {}  # colour index -> shade index
     taken: set[int] = set()
@@ -113,6 +117,8 @@ def _attach_colours(
         order = (1, -1) if units[k].lang == "fr" else (-1, 1)
         for step in order:
             s = k + step
+            if 0 <= s < len(units) and units[s].kind == "stop" and units[s].value in _INTENSIFIERS:
+                s += step  # "bleu très foncé"
             if 0 <= s < len(units) and units[s].kind == "shade" and s not in taken:
                 shades[k] = s
                 taken.add(s)
@@ -128,6 +134,10 @@ def _attach_colours(
         lo, hi = min(k, shades.get(k, k)), max(k, shades.get(k, k))
         left_first = units[k].lang == "fr" or (units[k].lang == "both" and phrase_lang == "fr")
         sides = ((lo - 1, -1), (hi + 1, 1)) if left_first else ((hi + 1, 1), (lo - 1, -1))
+        broken = [units[hi].end - 1 in breaks if step > 0 else idx >= 0 and units[idx].end - 1 in breaks
+                  for idx, step in sides]
+        if broken[0] and not broken[1]:
+            sides = sides[::-1]
         out[k] = _colour_target(units, lo, hi, sides)
     # coordination: "rouge et noire", "a red and white top" share one target; so does a worn colour joined to
     # the next one by the conjunction alone ("in red/white striped top", not "in red and a blue cap")
@@ -296,7 +306,9 @@ def analyse(
     apply_negation(units, _clause_breaks(tokens, text))
     langs = {u.lang for u in units if u.bucket != "unknown" and u.kind not in ("unknown", "negation")} - {"both"}
     language = None if not tokens else "mixed" if len(langs) == 2 else langs.pop() if langs else None
-    colour_outcomes, shade_of, either_run = _attach_colours(units, tokens, language or "en")
+    # a colon binds a label to its value ("jacket: red"): only commas and full stops part a colour from a noun
+    colour_outcomes, shade_of, either_run = _attach_colours(units, tokens, language or "en",
+                                                            _clause_breaks(tokens, text, ",;.!?"))
 
     found: dict[str, object] = {}
     classes: set[str] = set()
