@@ -365,3 +365,26 @@ def test_an_intensifier_between_a_colour_and_its_shade() -> None:
 def test_more_colour_names(text: str, colour: str) -> None:
     spec = parse(text)
     assert {c.name for c in spec.colours} == {colour} and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["une 308 grise", "Peugeot 208 bleue", "a black Audi A4", "une C3 blanche"])
+def test_car_models_with_digits_are_cars(text: str) -> None:
+    """Before, "une 308 grise" left "308" unknown, no class, and the grey on nothing."""
+    spec = parse(text)
+    assert "car" in spec.classes and len(spec.colours) == 1 and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["qqn en noir", "qq1 avec un sac", "pers en sweat noir"])
+def test_text_message_person_words(text: str) -> None:
+    spec = parse(text)
+    assert spec.classes == {"person"} and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "reported"), [("personne assise sur un banc", "banc"),
+                                                ("individu escaladant une grille", "grille"),
+                                                ("homme qui fume une cigarette", "cigarette"),
+                                                ("un individu qui tag un mur", "tag"), ("rixe", "rixe"),
+                                                ("vélo sans lumière", "sans lumière")])
+def test_street_furniture_cigarettes_and_fights_are_understood_not_measured(text: str, reported: str) -> None:
+    spec = parse(text)
+    assert reported in spec.unmeasurable and spec.unknown_words == ()
