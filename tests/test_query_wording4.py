@@ -388,3 +388,51 @@ def test_text_message_person_words(text: str) -> None:
 def test_street_furniture_cigarettes_and_fights_are_understood_not_measured(text: str, reported: str) -> None:
     spec = parse(text)
     assert reported in spec.unmeasurable and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["the vehicle, a silver Ford Focus, left at speed", "the van left the car park"])
+def test_left_after_a_noun_before_a_place_or_speed_is_leaving(text: str) -> None:
+    """Before, "left" there was the on-screen direction left, a hard filter."""
+    spec = parse(text)
+    assert spec.motion == {"leaving"} and spec.direction is None
+
+
+@pytest.mark.parametrize("text", ["van turning left at the junction", "red car going left", "car left"])
+def test_left_as_a_direction_stays_one(text: str) -> None:
+    assert parse(text).direction == "left"
+
+
+@pytest.mark.parametrize("text", ["the suspect fled on a black moped", "individu qui prend la fuite",
+                                  "un scooter qui s'enfuit"])
+def test_fleeing_is_leaving(text: str) -> None:
+    spec = parse(text)
+    assert spec.motion == {"leaving"} and spec.unknown_words == ()
+
+
+def test_a_light_on_a_roof_is_not_a_light_colour() -> None:
+    """Before, "a taxi, black, with a light on the roof" also asked for white."""
+    assert colours(parse("possibly a taxi, black, with a light on the roof")) == {("black", "any", None)}
+    assert colours(parse("a light van")) == {("white", "any", None)}
+
+
+@pytest.mark.parametrize(("text", "window"), [("around lunchtime", (dt.time(11, 30), dt.time(14, 30))),
+                                              ("à l'heure du déjeuner", (dt.time(11, 30), dt.time(14, 30))),
+                                              ("en fin de matinée", (dt.time(6), dt.time(12))),
+                                              ("en début d'après-midi", (dt.time(12), dt.time(18)))])
+def test_lunchtime_and_parts_of_day_parts(text: str, window: tuple) -> None:
+    spec = parse(text)
+    assert (spec.time_of_day_from, spec.time_of_day_to) == window and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["can you find the red car", "show me all people with backpacks",
+                                  "I saw a man in a dark hoodie", "je cherche une voiture rouge",
+                                  "montrez-moi les camionnettes blanches", "the car was either dark blue or black"])
+def test_the_wording_of_a_request_is_grammar(text: str) -> None:
+    assert parse(text).unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "reported"), [("at dusk", "at dusk"), ("à la tombée de la nuit", "tombée"),
+                                                ("a bloke with a limp", "limp")])
+def test_light_of_the_scene_and_a_limp_are_understood_not_measured(text: str, reported: str) -> None:
+    spec = parse(text)
+    assert any(reported in w for w in spec.unmeasurable) and spec.unknown_words == ()

@@ -307,3 +307,24 @@ def resolve_ages(units: list[_Unit], tokens: list[Token]) -> None:
             after = [v for v in units[k + 1 : k + 3] if not (v.kind == "stop" and v.value in ("de", "d'"))][:1]
             if after and after[0].kind in ("class", "person_sensitive", "rider", "item", "make"):
                 u.kind, u.value, u.bucket = "unmeasurable", "count", "unmeasurable"
+
+
+# verbs and phrases after which "left" is the side moved to ("turning left", "to the left" is a phrase of its own)
+_MOVING_BEFORE_LEFT = {"going", "heading", "turning", "turned", "turns", "turn", "moving", "driving", "walking",
+                       "riding", "goes", "went", "moves", "drives", "walks", "rides", "heads", "veers", "veering",
+                       "veered", "bearing", "pulls", "pulled", "pulling", "travelling", "traveling", "off", "then"}
+
+
+def resolve_left_as_leaving(units: list[_Unit], tokens: list[Token]) -> None:
+    """English "left" is also the past of "leave": after a noun or a comma rather than a verb of moving, and
+    followed by a place or a way of moving ("the Focus left at speed", "the van left the car park"), it is
+    leaving, not the on-screen direction (a hard filter)."""
+    for k, u in enumerate(units):
+        if u.kind != "direction" or u.end - u.start != 1 or tokens[u.start].norm != "left" or not k:
+            continue
+        prev = units[k - 1]
+        if prev.kind == "stop" and prev.value in _MOVING_BEFORE_LEFT:
+            continue
+        nxt = next((v for v in units[k + 1 :] if not (v.kind == "stop" and v.value in _ARTICLE_WORDS)), None)
+        if nxt is not None and nxt.kind == "unmeasurable" and nxt.value in ("gait", "place"):
+            u.kind, u.value = "motion", "leaving"

@@ -24,8 +24,9 @@ from vsearch.query.spec import ColourTerm, QuerySpec
 from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_KINDS, _NEW_PHRASE, Bucket, Token,
                                    _match_lexicon, _starts_with, _Unit, tokenise)
 from vsearch.query.context import (apply_negation, resolve_ages, resolve_body_words, resolve_counts,
-                                   resolve_destinations, resolve_jogging, resolve_motion_verbs, resolve_plates,
-                                   resolve_sides, resolve_vehicle_parts, resolve_worn_on_back, riders)
+                                   resolve_destinations, resolve_jogging, resolve_left_as_leaving,
+                                   resolve_motion_verbs, resolve_plates, resolve_sides, resolve_vehicle_parts,
+                                   resolve_worn_on_back, riders)
 from vsearch.query.spelling import correct
 from vsearch.query.timewords import _match_duration, _match_recent, _match_time
 
@@ -41,6 +42,7 @@ PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "afternoon": (dt.time(12), dt.time(18)),
     "evening": (dt.time(18), None),
     "night": (dt.time(22), dt.time(6)),
+    "midday": (dt.time(11, 30), dt.time(14, 30)),  # lunchtime, l'heure du déjeuner
 }
 
 
@@ -126,7 +128,9 @@ def _attach_colours(
     # a shade with no colour ("dark tracksuits", "voiture sombre", "light-coloured van") is read as the colour
     # that shade is closest to: one soft term (black / white), attached like any colour
     for s, u in enumerate(units):
-        if u.kind == "shade" and s not in taken:
+        if u.kind == "shade" and s not in taken and _a_light(units, tokens, s):
+            u.kind, u.value, u.bucket = "unmeasurable", "object", "unmeasurable"
+        elif u.kind == "shade" and s not in taken:
             u.kind, u.value = "colour", (BARE_SHADE[u.value], None)  # type: ignore[index]
     colour_idx = [k for k, u in enumerate(units) if u.kind == "colour"]
     out: dict[int, tuple[str, object]] = {}
@@ -166,6 +170,17 @@ def _attach_colours(
 
 
 _OR = {"or", "ou"}
+_NOUN_OR_COLOUR = {"class", "garment", "item", "make", "rider", "vehicle_part", "colour", "shade", "outfit"}
+
+
+def _a_light(units: list[_Unit], tokens: list[Token], s: int) -> bool:
+    """English "a light" / "the light" with no noun after it is a lamp ("a taxi with a light on the roof"), not a
+    light colour ("a light van", "the light blue car" keep the shade)."""
+    prev = units[s - 1] if s else None
+    nxt = units[s + 1] if s + 1 < len(units) else None
+    return tokens[units[s].start].norm == "light" and units[s].end - units[s].start == 1 and prev is not None \
+        and prev.kind == "stop" and prev.value in ("a", "the", "its", "their") \
+        and (nxt is None or nxt.kind not in _NOUN_OR_COLOUR)
 
 
 def _alternatives(units: list[_Unit]) -> dict[int, int]:
@@ -301,6 +316,7 @@ def analyse(
     resolve_vehicle_parts(units)
     resolve_destinations(units)
     resolve_worn_on_back(units)
+    resolve_left_as_leaving(units, tokens)
     resolve_motion_verbs(units)
     resolve_sides(units)
     apply_negation(units, _clause_breaks(tokens, text))
