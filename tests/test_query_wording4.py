@@ -436,3 +436,28 @@ def test_the_wording_of_a_request_is_grammar(text: str) -> None:
 def test_light_of_the_scene_and_a_limp_are_understood_not_measured(text: str, reported: str) -> None:
     spec = parse(text)
     assert any(reported in w for w in spec.unmeasurable) and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "start"), [
+    ("le 20 novembre vers 14h", dt.datetime(2026, 11, 20, 13, 45, tzinfo=PARIS)),
+    ("20 nov", dt.datetime(2026, 11, 20, tzinfo=PARIS)),
+    ("20th of November", dt.datetime(2026, 11, 20, tzinfo=PARIS)),
+    ("November 20th at 2pm", dt.datetime(2026, 11, 20, 13, 45, tzinfo=PARIS)),
+    ("le 1er mai 2026", dt.datetime(2026, 5, 1, tzinfo=PARIS)),
+    ("le 25 décembre", dt.datetime(2025, 12, 25, tzinfo=PARIS)),  # the latest 25 December not after today
+])
+def test_a_day_with_its_month_name_is_a_date(text: str, start: dt.datetime) -> None:
+    spec = parse(text)
+    assert spec.time_from == start and spec.unknown_words == ()
+
+
+def test_a_month_name_needs_a_day_number() -> None:
+    """"may" alone is a verb, "31 février" no day."""
+    assert parse("may have been a van").time_from is None and parse("may have been a van").unknown_words == ()
+    assert parse("31 février").time_from is None
+
+
+@pytest.mark.parametrize("text", ["earlier today", "tout à l'heure"])
+def test_earlier_today_is_today(text: str) -> None:
+    spec = parse(text)
+    assert spec.time_from == dt.datetime(2026, 11, 21, tzinfo=PARIS) and spec.unknown_words == ()

@@ -81,6 +81,9 @@ def _inherit(first: _Clock, second: _Clock) -> dt.time:
 def _match_time(tokens: list[Token], i: int) -> _Unit | None:
     """Clock expressions: ranges, after/before/around X, a bare clock, and dates."""
     norm = tokens[i].norm
+    day_month = _match_day_month(tokens, i)
+    if day_month is not None:
+        return day_month
     # "14h-15h30" in one token
     if "-" in norm and not norm.startswith("-"):
         a, _, b = norm.partition("-")
@@ -215,6 +218,48 @@ def _window(kind: str, t: dt.time) -> tuple[dt.time | None, dt.time | None]:
     base = dt.datetime.combine(dt.date(2000, 1, 2), t)
     delta = dt.timedelta(minutes=AROUND_MIN)
     return ((base - delta).time(), (base + delta).time())
+
+
+_MONTHS_FR = {"janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4, "mai": 5,
+              "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+              "decembre": 12, "dec": 12}
+_MONTHS_EN = {"january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
+              "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
+              "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12}
+_MONTHS = {**_MONTHS_EN, **_MONTHS_FR}
+_DAY_NUMBER_RE = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er|eme)?")
+
+
+def _match_day_month(tokens: list[Token], i: int) -> _Unit | None:
+    """A day written with its month's name, which needs a day number next to it ("may" alone is a verb): "le 20
+    novembre", "le 1er mai 2026", "20th of November", "November 20th", "20 nov" -> a date unit (a day and month
+    without a year is the latest such day not after today)."""
+    def number(k: int) -> int | None:
+        m = _DAY_NUMBER_RE.fullmatch(tokens[k].norm) if k < len(tokens) else None
+        return int(m[1]) if m and 1 <= int(m[1]) <= 31 else None
+
+    def month(k: int) -> int | None:
+        return _MONTHS.get(tokens[k].norm.rstrip(".")) if k < len(tokens) else None
+
+    day, j = number(i), i + 1
+    if day is not None:
+        if j < len(tokens) and tokens[j].norm == "of":
+            j += 1
+        mon = month(j)
+    else:
+        mon, day, j = month(i), number(i + 1), i + 1
+    if day is None or mon is None:
+        return None
+    lang = "fr" if tokens[j].norm.rstrip(".") in _MONTHS_FR else "en"
+    end = j + 1
+    year = tokens[end].norm if end < len(tokens) else ""
+    try:
+        if re.fullmatch(r"(19|20)\d\d", year):
+            return _Unit("date", dt.date(int(year), mon, day), i, end + 1, lang)
+        dt.date(2000, mon, day)  # a day the month has (29 February included)
+    except ValueError:
+        return None
+    return _Unit("date", (day, mon), i, end, lang)
 
 
 def _date_token(norm: str) -> dt.date | tuple[int, int] | None:
