@@ -461,3 +461,13 @@ def test_a_month_name_needs_a_day_number() -> None:
 def test_earlier_today_is_today(text: str) -> None:
     spec = parse(text)
     assert spec.time_from == dt.datetime(2026, 11, 21, tzinfo=PARIS) and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "reported"), [("neither a hat nor a bag", "neither a hat nor a bag"),
+                                                ("person not carrying anything", "not carrying anything"),
+                                                ("someone empty-handed", "empty-handed"),
+                                                ("personne les mains vides", "les mains vides")])
+def test_saying_nothing_is_carried_is_understood_and_asks_for_nothing(text: str, reported: str) -> None:
+    """Before, "neither a hat nor a bag" asked for a hat ("neither" was not a negation)."""
+    spec = parse(text)
+    assert spec.items == set() and reported in spec.unmeasurable and spec.unknown_words == ()
