@@ -471,3 +471,26 @@ def test_saying_nothing_is_carried_is_understood_and_asks_for_nothing(text: str,
     """Before, "neither a hat nor a bag" asked for a hat ("neither" was not a negation)."""
     spec = parse(text)
     assert spec.items == set() and reported in spec.unmeasurable and spec.unknown_words == ()
+
+
+def test_a_convertible_with_the_roof_down_is_not_moving_down() -> None:
+    """Before, "down" set the on-screen direction down, a hard filter."""
+    spec = parse("a convertible with the roof down")
+    assert spec.direction is None and any("roof down" in w for w in spec.unmeasurable)
+
+
+@pytest.mark.parametrize(("text", "cls"), [("a Deliveroo rider", {"bicycle", "motorbike"}),
+                                           ("the driver", {"car", "truck", "bus", "motorbike"}),
+                                           ("a driver in a red jacket", {"person"})])
+def test_a_rider_alone_is_a_two_wheeler_and_a_driver_a_vehicle(text: str, cls: set) -> None:
+    """Before, "a Deliveroo rider" named no class at all (every object)."""
+    assert parse(text).classes == cls
+
+
+@pytest.mark.parametrize(("text", "vtype"), [("skip lorry", "truck"), ("curtain-sider lorry", "truck"),
+                                             ("a car transporter", "truck"), ("a single-decker bus", "bus"),
+                                             ("a National Express coach", "bus"), ("a sports car", "car"),
+                                             ("fourgon cellulaire", "van")])
+def test_more_vehicle_kinds(text: str, vtype: str) -> None:
+    spec = parse(text)
+    assert spec.vehicle_types == {vtype} and spec.unknown_words == ()

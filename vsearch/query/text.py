@@ -37,6 +37,8 @@ _WORN = {"uniform"}  # unmeasurable clothing: its colour is the person's ("a dar
 _PERSON_THINGS = {"ride", "uniform"}  # say the object is a person ("someone on an e-scooter", "in uniform")
 NOON = dt.time(12)
 BARE_SHADE = {"dark": "black", "light": "white"}  # the colour a shade alone stands for
+# what a rider or driver word says when no vehicle is named ("a Deliveroo rider": a two-wheeler)
+RIDER_CLASSES = {"rider": {"bicycle", "motorbike"}, "driver": {"car", "truck", "bus", "motorbike"}}
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "morning": (dt.time(6), dt.time(12)),
     "afternoon": (dt.time(12), dt.time(18)),
@@ -437,7 +439,8 @@ def analyse(
         if u.kind == "shade":
             u.bucket = units[used_shades[s]].bucket if s in used_shades else "unknown"
     if not classes:  # a vehicle word says more than a make ("voiture de marque BMW" is a car)
-        classes = make_classes or ({"person"} if wants_person else set())
+        riding = {c for u in units if u.kind == "rider" for c in RIDER_CLASSES[str(u.value)]}
+        classes = make_classes or ({"person"} if wants_person else riding)
     if riders(units):
         classes -= {"person"}
 
