@@ -494,3 +494,31 @@ def test_a_rider_alone_is_a_two_wheeler_and_a_driver_a_vehicle(text: str, cls: s
 def test_more_vehicle_kinds(text: str, vtype: str) -> None:
     spec = parse(text)
     assert spec.vehicle_types == {vtype} and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "cls"), [("cyclist overtaking a bus", {"bicycle"}),
+                                           ("a car overtaking a lorry", {"car"}),
+                                           ("une moto qui dépasse un camion", {"motorbike"})])
+def test_a_vehicle_being_overtaken_is_not_the_object(text: str, cls: set) -> None:
+    spec = parse(text)
+    assert spec.classes == cls and any(w in spec.unmeasurable for w in ("overtaking", "dépasse"))
+
+
+@pytest.mark.parametrize("text", ["a bike going the wrong way up a one-way street", "person walking up the street",
+                                  "bus heading down the road"])
+def test_up_or_down_a_street_is_along_it_not_a_screen_direction(text: str) -> None:
+    """Before, "up"/"down" there set the on-screen direction, a hard filter."""
+    spec = parse(text)
+    assert spec.direction is None and spec.unknown_words == ()
+
+
+def test_going_up_alone_is_still_the_direction() -> None:
+    assert parse("car going up").direction == "up"
+
+
+@pytest.mark.parametrize(("text", "motion"), [("véhicule qui entre sur le parking", {"entering"}),
+                                              ("someone coming out of the shop", set()),
+                                              ("a man chasing another man", set())])
+def test_entering_a_car_park_and_other_wording(text: str, motion: set) -> None:
+    spec = parse(text)
+    assert spec.motion == motion and spec.unknown_words == ()

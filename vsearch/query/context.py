@@ -235,7 +235,10 @@ _DESTINATION_PREPS = {"towards", "toward", "to", "into", "onto", "vers", "en dir
 _ARTICLE_WORDS = {"the", "a", "an", "le", "la", "l'", "les", "un", "une", "des", "du", "son", "sa", "ses", "their"}
 
 
-def resolve_destinations(units: list[_Unit]) -> None:
+_OVERTAKING = {"overtaking", "overtakes", "overtook", "depasse", "depassant", "depassent"}  # understood manoeuvres
+
+
+def resolve_destinations(units: list[_Unit], tokens: list[Token]) -> None:
     """A vehicle named after "towards"/"vers"/"into"/"following"/"monte dans" (and an article), once another
     object has been named, is a place the object goes to or a thing it goes with ("man running towards the tram",
     "someone getting into a black car", "voiture rouge qui suit une camionnette blanche"): understood, not
@@ -244,11 +247,14 @@ def resolve_destinations(units: list[_Unit]) -> None:
         if u.kind != "class" or _is_person(u):
             continue
         j = k - 1  # past articles and what describes the vehicle ("getting into a small black car")
-        while j >= 0 and (units[j].kind in ("colour", "shade", "unmeasurable") or (
+        while j >= 0 and (units[j].kind in ("colour", "shade") or (
+                units[j].kind == "unmeasurable" and tokens[units[j].end - 1].norm not in _OVERTAKING) or (
                 units[j].kind == "stop" and units[j].value in _ARTICLE_WORDS)):
             j -= 1
         named_before = any(v.kind in ("class", "person_sensitive", "rider", "make") for v in units[:max(j, 0)])
-        if j >= 0 and units[j].kind == "stop" and units[j].value in _DESTINATION_PREPS and named_before:
+        prep = j >= 0 and units[j].kind == "stop" and units[j].value in _DESTINATION_PREPS
+        overtaking = j >= 0 and units[j].kind == "unmeasurable" and tokens[units[j].end - 1].norm in _OVERTAKING
+        if (prep or overtaking) and named_before:  # "cyclist overtaking a bus": the bus is not searched for
             u.kind, u.value, u.bucket = "unmeasurable", "place", "unmeasurable"
 
 
@@ -281,14 +287,15 @@ def _plate_chars(text: str) -> bool:
 _DECADE_RE = re.compile(r"\d0'?s")  # "40s", "40's"
 _AGE_LEADS = {"their", "early", "mid", "late"}  # "in their 40s", "in her early 30s"
 _AGED_NUMBER_RE = re.compile(r"\d{1,3}(?:[.,]\d{1,2})?(?:-years?-old|-yo|yo|ans)?")
-_HEIGHT_RE = re.compile(r"\d(?:ft|foot|feet)\d{0,2}(?:in)?|\d'\d{1,2}|[12]m\d{2}|[12][.,]\d{2}m|\d{3}cm")  # 6ft, 5'10, 1m80
+# a height in one token: "6ft", "5ft10in", "5'10", "1m80", "1.80m", "180cm"
+_HEIGHT_RE = re.compile(r"\d(?:ft|foot|feet)\d{0,2}(?:in)?|\d'\d{1,2}|[12]m\d{2}|[12][.,]\d{2}m|\d{3}cm")
 
 
 def resolve_ages(units: list[_Unit], tokens: list[Token]) -> None:
     """Ages and heights said with numbers are refused like age and body words: a decade after a possessive or
     "early/mid/late" ("in her 40s" is not 40 seconds), a number next to an age or height word ("aged 40", "40 ans",
-    "40 years old", "6 foot", "180 cm") or shaped like one ("40-year-old", "6ft", "5'10", "1m80"). French "une quarantaine" is an age, except before a noun, where it is how many ("une
-    vingtaine de personnes")."""
+    "40 years old", "6 foot", "180 cm") or shaped like one ("40-year-old", "6ft", "5'10", "1m80"). French "une
+    quarantaine" is an age, except before a noun, where it is how many ("une vingtaine de personnes")."""
     for k, u in enumerate(units):
         prev = units[k - 1] if k else None
         text = tokens[u.start].norm
@@ -328,3 +335,17 @@ def resolve_left_as_leaving(units: list[_Unit], tokens: list[Token]) -> None:
         nxt = next((v for v in units[k + 1 :] if not (v.kind == "stop" and v.value in _ARTICLE_WORDS)), None)
         if nxt is not None and nxt.kind == "unmeasurable" and nxt.value in ("gait", "place"):
             u.kind, u.value = "motion", "leaving"
+
+
+_ALONG = {"up", "down"}
+
+
+def resolve_along(units: list[_Unit], tokens: list[Token]) -> None:
+    """English "up"/"down" before a road or a place ("up the street", "down a one-way street") is along it, not
+    the on-screen direction up/down (a hard filter)."""
+    for k, u in enumerate(units):
+        if u.kind != "direction" or u.end - u.start != 1 or tokens[u.start].norm not in _ALONG:
+            continue
+        nxt = next((v for v in units[k + 1 :] if not (v.kind == "stop" and v.value in _ARTICLE_WORDS)), None)
+        if nxt is not None and nxt.kind == "unmeasurable" and nxt.value == "place":
+            u.kind, u.value, u.bucket = "stop", "along", "stop"

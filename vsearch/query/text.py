@@ -23,7 +23,7 @@ from vsearch.query.options import QueryOptions, spec_from_options
 from vsearch.query.spec import ColourTerm, QuerySpec
 from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_KINDS, _NEW_PHRASE, Bucket, Token,
                                    _match_lexicon, _starts_with, _Unit, tokenise)
-from vsearch.query.context import (apply_negation, resolve_ages, resolve_body_words, resolve_counts,
+from vsearch.query.context import (apply_negation, resolve_ages, resolve_along, resolve_body_words, resolve_counts,
                                    resolve_destinations, resolve_jogging, resolve_left_as_leaving,
                                    resolve_motion_verbs, resolve_plates, resolve_sides, resolve_vehicle_parts,
                                    resolve_worn_on_back, riders)
@@ -316,9 +316,10 @@ def analyse(
     resolve_counts(units)
     resolve_jogging(units)
     resolve_vehicle_parts(units)
-    resolve_destinations(units)
+    resolve_destinations(units, tokens)
     resolve_worn_on_back(units)
     resolve_left_as_leaving(units, tokens)
+    resolve_along(units, tokens)
     resolve_motion_verbs(units)
     resolve_sides(units)
     apply_negation(units, _clause_breaks(tokens, text))
