@@ -522,3 +522,20 @@ def test_going_up_alone_is_still_the_direction() -> None:
 def test_entering_a_car_park_and_other_wording(text: str, motion: set) -> None:
     spec = parse(text)
     assert spec.motion == motion and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "refused"), [("a person on a mobility scooter", "mobility"),
+                                               ("a blind person with a white cane", "blind"),
+                                               ("personne avec une canne blanche", "canne"),
+                                               ("someone with a walking frame", "frame")])
+def test_health_aids_are_refused_like_a_wheelchair(text: str, refused: str) -> None:
+    """Before, "a mobility scooter" was a motorbike and "a white cane" asked for nothing but reported white."""
+    spec = parse(text)
+    assert refused in spec.ignored_sensitive and spec.classes == {"person"} and spec.colours == ()
+
+
+@pytest.mark.parametrize(("text", "reported"), [("a person with a guitar case", "guitar case"),
+                                                ("someone with a Tesco bag", "Tesco"), ("un skateur", "skateur")])
+def test_more_objects_brands_and_rides(text: str, reported: str) -> None:
+    spec = parse(text)
+    assert reported in spec.unmeasurable and spec.unknown_words == () and spec.classes == {"person"}
