@@ -539,3 +539,10 @@ def test_health_aids_are_refused_like_a_wheelchair(text: str, refused: str) -> N
 def test_more_objects_brands_and_rides(text: str, reported: str) -> None:
     spec = parse(text)
     assert reported in spec.unmeasurable and spec.unknown_words == () and spec.classes == {"person"}
+
+
+@pytest.mark.parametrize("text", ["veste bleue marine", "veste kakie"])
+def test_a_fine_colour_name_with_a_feminine_ending_is_still_one_colour(text: str) -> None:
+    """Before, "veste bleue marine" asked for blue and for navy (two terms); "kakie" was not understood."""
+    spec = parse(text)
+    assert len(spec.colours) == 1 and spec.colours[0].shade == "dark" and spec.unknown_words == ()
