@@ -546,3 +546,27 @@ def test_a_fine_colour_name_with_a_feminine_ending_is_still_one_colour(text: str
     """Before, "veste bleue marine" asked for blue and for navy (two terms); "kakie" was not understood."""
     spec = parse(text)
     assert len(spec.colours) == 1 and spec.colours[0].shade == "dark" and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "reported"), [("in the top left corner", "top left corner"),
+                                                ("en haut à gauche de l'image", "en haut à gauche"),
+                                                ("on the left side of the frame", "left side of the frame")])
+def test_a_position_in_the_picture_is_not_a_direction_nor_a_garment(text: str, reported: str) -> None:
+    """Before, "top"/"haut" asked for a person (a garment word) and "left" filtered on the direction left."""
+    spec = parse(text)
+    assert spec.direction is None and spec.classes == set() and reported in spec.unmeasurable
+
+
+@pytest.mark.parametrize("text", ["on camera 2", "sur la caméra 3", "cam 4"])
+def test_an_unknown_camera_number_is_understood_not_applied(text: str) -> None:
+    spec = parse(text)
+    assert spec.cameras == () and spec.unknown_words == () and len(spec.unmeasurable) == 1
+
+
+def test_a_known_camera_number_is_still_the_camera() -> None:
+    assert parse_text("red car on camera 2", now=NOW, cameras=["2"]).cameras == ("2",)
+
+
+def test_an_english_possessive_is_the_noun() -> None:
+    spec = parse("person holding a child's hand")
+    assert spec.ignored_sensitive == ("child's",) and spec.unknown_words == ()

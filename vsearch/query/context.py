@@ -95,6 +95,18 @@ def _is_thing(u: _Unit) -> bool:
     return u.kind in ("garment", "item", "make") or (u.kind == "class" and not _is_person(u))
 
 
+_CAMERA_WORDS = {"camera", "cameras", "cam", "cctv"}
+
+
+def resolve_camera_numbers(units: list[_Unit]) -> None:
+    """A number after "camera"/"caméra"/"cam" that is not a known camera name ("on camera 2") names a camera
+    the store does not know: understood, not applied (give the camera's name, or --camera)."""
+    for k, u in enumerate(units[1:], 1):
+        prev = units[k - 1]
+        if u.kind == "unknown" and str(u.value).isdigit() and prev.kind == "stop" and prev.value in _CAMERA_WORDS:
+            u.kind, u.value, u.bucket = "unmeasurable", "camera", "unmeasurable"
+
+
 def resolve_counts(units: list[_Unit]) -> None:
     """A number written in digits before a person or vehicle word is how many ("2 males", "3 vans"): understood,
     not measured (one hit is one object), like "two". Elsewhere a bare number stays not understood ("bus 38")."""

@@ -149,7 +149,7 @@ def _match_lexicon(tokens: list[Token], i: int) -> _Unit | None:
         typed = tuple(t.text.replace("’", "'") for t in tokens[i : i + n])
         key = tuple(t.norm for t in tokens[i : i + n])
         entry = _CASED.get(typed) or _EXACT.get(tuple(w.lower() for w in typed)) or _LEXICON.get(key) or \
-            _plural_of(key)
+            _plural_of(key) or _possessive_of(key)
         if entry is not None:
             kind, value, lang = entry
             return _Unit(kind, value, i, i + n, lang)
@@ -168,6 +168,14 @@ def _plural_of(key: tuple[str, ...]) -> Entry | None:
             entry = _LEXICON.get(key[:k] + (stem,) + key[k + 1 :])
             if entry is not None and entry[0] in _PLURAL_KINDS and len(stem) > 2:
                 return entry
+    return None
+
+
+def _possessive_of(key: tuple[str, ...]) -> Entry | None:
+    """An English possessive of a listed noun ("a child's hand", "the driver's door"): the noun."""
+    if key[-1].endswith("'s") and len(key[-1]) > 3:
+        entry = _LEXICON.get(key[:-1] + (key[-1][:-2],))
+        return entry if entry is not None and entry[0] in _PLURAL_KINDS else None
     return None
 
 

@@ -23,10 +23,10 @@ from vsearch.query.options import QueryOptions, spec_from_options
 from vsearch.query.spec import ColourTerm, QuerySpec
 from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_KINDS, _NEW_PHRASE, Bucket, Token,
                                    _match_lexicon, _starts_with, _Unit, tokenise)
-from vsearch.query.context import (apply_negation, resolve_ages, resolve_along, resolve_body_words, resolve_counts,
-                                   resolve_destinations, resolve_jogging, resolve_left_as_leaving,
-                                   resolve_motion_verbs, resolve_plates, resolve_sides, resolve_vehicle_parts,
-                                   resolve_worn_on_back, riders)
+from vsearch.query.context import (apply_negation, resolve_ages, resolve_along, resolve_body_words,
+                                   resolve_camera_numbers, resolve_counts, resolve_destinations, resolve_jogging,
+                                   resolve_left_as_leaving, resolve_motion_verbs, resolve_plates, resolve_sides,
+                                   resolve_vehicle_parts, resolve_worn_on_back, riders)
 from vsearch.query.spelling import correct
 from vsearch.query.timewords import _match_duration, _match_recent, _match_time
 
@@ -313,6 +313,7 @@ def analyse(
     resolve_plates(units, tokens)
     resolve_ages(units, tokens)
     resolve_body_words(units)
+    resolve_camera_numbers(units)
     resolve_counts(units)
     resolve_jogging(units)
     resolve_vehicle_parts(units)
