@@ -570,3 +570,29 @@ def test_a_known_camera_number_is_still_the_camera() -> None:
 def test_an_english_possessive_is_the_noun() -> None:
     spec = parse("person holding a child's hand")
     assert spec.ignored_sensitive == ("child's",) and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["a man standing right next to the door", "car parked right in front of the shop",
+                                  "right after 3pm", "right outside the entrance"])
+def test_right_meaning_just_is_not_the_direction_right(text: str) -> None:
+    """Before, "right next to the door" filtered on the on-screen direction right."""
+    assert parse(text).direction is None
+
+
+@pytest.mark.parametrize("text", ["van going right at the junction", "car turning right", "bus to the right"])
+def test_right_after_a_verb_of_moving_is_still_the_direction(text: str) -> None:
+    assert parse(text).direction == "right"
+
+
+@pytest.mark.parametrize(("text", "reported"), [("a bag left on the pavement", "left"),
+                                                ("un sac abandonné", "abandonné"), ("unattended bag", "unattended")])
+def test_a_bag_left_behind_is_understood_not_measured(text: str, reported: str) -> None:
+    spec = parse(text)
+    assert spec.direction is None and reported in spec.unmeasurable and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["person heading up the stairs", "bus going down the hill", "person bending down",
+                                  "looking down at a phone"])
+def test_up_and_down_stairs_hills_and_bending_are_not_screen_directions(text: str) -> None:
+    spec = parse(text)
+    assert spec.direction is None and spec.unknown_words == ()

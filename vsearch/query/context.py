@@ -361,3 +361,26 @@ def resolve_along(units: list[_Unit], tokens: list[Token]) -> None:
         nxt = next((v for v in units[k + 1 :] if not (v.kind == "stop" and v.value in _ARTICLE_WORDS)), None)
         if nxt is not None and nxt.kind == "unmeasurable" and nxt.value == "place":
             u.kind, u.value, u.bucket = "stop", "along", "stop"
+
+
+# after "right" these make it "just" ("right next to the door", "right after 3pm"), not the side
+_AFTER_RIGHT_AS_JUST = {"next to", "in front of", "outside", "by the", "behind", "near", "at", "there", "here", "away",
+                        "now", "inside", "past", "through", "along"}
+_ITEM_KINDS = {"item"}
+
+
+def resolve_right_and_left_words(units: list[_Unit], tokens: list[Token]) -> None:
+    """English "right" before "next to", "in front of", a time... is "just", not the direction right; "left"
+    right after a carried item ("a bag left on the pavement") is left behind: understood, not measured. Both
+    would otherwise be an on-screen direction, a hard filter."""
+    for k, u in enumerate(units):
+        if u.kind != "direction" or u.end - u.start != 1:
+            continue
+        word = tokens[u.start].norm
+        nxt = units[k + 1] if k + 1 < len(units) else None
+        moved = k and units[k - 1].kind == "stop" and units[k - 1].value in _MOVING_BEFORE_LEFT  # "going right at"
+        if word == "right" and not moved and nxt is not None and (nxt.kind == "time" or (
+                nxt.kind == "stop" and nxt.value in _AFTER_RIGHT_AS_JUST)):
+            u.kind, u.value, u.bucket = "stop", "just", "stop"
+        elif word == "left" and k and units[k - 1].kind in _ITEM_KINDS:
+            u.kind, u.value, u.bucket = "unmeasurable", "behaviour", "unmeasurable"

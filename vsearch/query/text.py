@@ -25,8 +25,9 @@ from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_
                                    _match_lexicon, _starts_with, _Unit, tokenise)
 from vsearch.query.context import (apply_negation, resolve_ages, resolve_along, resolve_body_words,
                                    resolve_camera_numbers, resolve_counts, resolve_destinations, resolve_jogging,
-                                   resolve_left_as_leaving, resolve_motion_verbs, resolve_plates, resolve_sides,
-                                   resolve_vehicle_parts, resolve_worn_on_back, riders)
+                                   resolve_left_as_leaving, resolve_motion_verbs, resolve_plates,
+                                   resolve_right_and_left_words, resolve_sides, resolve_vehicle_parts,
+                                   resolve_worn_on_back, riders)
 from vsearch.query.spelling import correct
 from vsearch.query.timewords import _match_duration, _match_recent, _match_time
 
@@ -320,6 +321,7 @@ def analyse(
     resolve_destinations(units, tokens)
     resolve_worn_on_back(units)
     resolve_left_as_leaving(units, tokens)
+    resolve_right_and_left_words(units, tokens)
     resolve_along(units, tokens)
     resolve_motion_verbs(units)
     resolve_sides(units)
