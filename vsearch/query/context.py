@@ -4,12 +4,16 @@ Each rule takes the matched units of `vsearch.query.text` (left to right) and re
 a negation and what it negates become one understood-but-not-measurable unit; "cab" is a taxi or the cab of the
 lorry named with it; "from the right" moves left; French "jogging" is a tracksuit next to a colour; "short",
 size words and French "type" depend on the noun they go with; setting-off and arriving verbs are motion only
-when nothing more precise follows; people named with a two-wheeler are its riders.
+when nothing more precise follows; people named with a two-wheeler are its riders; a plate word takes the
+characters after it; ages said with numbers are refused; a vehicle someone goes towards is a place; a bag on the
+back is a backpack.
 """
 
 from __future__ import annotations
 
-from vsearch.query.lexicon import _CLOTHING_PREPS, _CONJ, _CONTENT_KINDS, _Unit
+import re
+
+from vsearch.query.lexicon import _CLOTHING_PREPS, _CONJ, _CONTENT_KINDS, Token, _Unit
 
 TWO_WHEELERS = {"bicycle", "motorbike"}
 
@@ -89,6 +93,18 @@ def _is_person(u: _Unit) -> bool:
 def _is_thing(u: _Unit) -> bool:
     """A noun that is not a person: a vehicle or bike class, a garment, a carried item."""
     return u.kind in ("garment", "item", "make") or (u.kind == "class" and not _is_person(u))
+
+
+_CAMERA_WORDS = {"camera", "cameras", "cam", "cctv"}
+
+
+def resolve_camera_numbers(units: list[_Unit]) -> None:
+    """A number after "camera"/"caméra"/"cam" that is not a known camera name ("on camera 2") names a camera
+    the store does not know: understood, not applied (give the camera's name, or --camera)."""
+    for k, u in enumerate(units[1:], 1):
+        prev = units[k - 1]
+        if u.kind == "unknown" and str(u.value).isdigit() and prev.kind == "stop" and prev.value in _CAMERA_WORDS:
+            u.kind, u.value, u.bucket = "unmeasurable", "camera", "unmeasurable"
 
 
 def resolve_counts(units: list[_Unit]) -> None:
@@ -200,3 +216,171 @@ def resolve_jogging(units: list[_Unit]) -> None:
             u.kind, u.value, u.bucket = "garment", ("suit", None), "mapped"
         else:
             u.value = "gait"
+
+
+_BACK = {"sur le dos", "sur son dos", "dans le dos", "on the back", "on their back", "on back"}
+
+
+def resolve_worn_on_back(units: list[_Unit]) -> None:
+    """A bag carried on the back is a backpack ("un sac de livraison sur le dos", "bag on the back"): "on the
+    back" within 4 words after the bag, past grammar words and what describes the bag."""
+    for k, u in enumerate(units):
+        if u.kind != "item" or u.value != "bag":
+            continue
+        for v in units[k + 1 : k + 5]:
+            if v.kind == "stop" and v.value in _BACK:
+                u.value = "backpack"
+                break
+            if v.kind not in ("stop", "unmeasurable", "colour", "shade"):
+                break
+
+
+# "towards the tram", "vers le bus", "getting into a car", "following a van": where the object named before goes
+# or what it goes with, not a second object to search for
+_DESTINATION_PREPS = {"towards", "toward", "to", "into", "onto", "vers", "en direction de", "en direction du",
+                      "en direction des", "in the direction of", "getting into", "getting out of", "gets into",
+                      "gets out of", "got into", "got out of", "climbing into", "looking into", "peering into",
+                      "following", "follows", "followed", "chasing", "between", "among", "behind", "derriere",
+                      "monte dans", "montent dans", "montant dans", "descend de", "descend d'", "descendent de",
+                      "descendant de", "regarde dans", "regardant dans", "qui suit", "qui suivent", "suivant",
+                      "suivent", "poursuit", "entre les", "entre des", "parmi"}
+_ARTICLE_WORDS = {"the", "a", "an", "le", "la", "l'", "les", "un", "une", "des", "du", "son", "sa", "ses", "their"}
+
+
+_OVERTAKING = {"overtaking", "overtakes", "overtook", "depasse", "depassant", "depassent"}  # understood manoeuvres
+
+
+def resolve_destinations(units: list[_Unit], tokens: list[Token]) -> None:
+    """A vehicle named after "towards"/"vers"/"into"/"following"/"monte dans" (and an article), once another
+    object has been named, is a place the object goes to or a thing it goes with ("man running towards the tram",
+    "someone getting into a black car", "voiture rouge qui suit une camionnette blanche"): understood, not
+    measured, not a class to search for, and its colour is not the object's."""
+    for k, u in enumerate(units):
+        if u.kind != "class" or _is_person(u):
+            continue
+        j = k - 1  # past articles and what describes the vehicle ("getting into a small black car")
+        while j >= 0 and (units[j].kind in ("colour", "shade") or (
+                units[j].kind == "unmeasurable" and tokens[units[j].end - 1].norm not in _OVERTAKING) or (
+                units[j].kind == "stop" and units[j].value in _ARTICLE_WORDS)):
+            j -= 1
+        named_before = any(v.kind in ("class", "person_sensitive", "rider", "make") for v in units[:max(j, 0)])
+        prep = j >= 0 and units[j].kind == "stop" and units[j].value in _DESTINATION_PREPS
+        overtaking = j >= 0 and units[j].kind == "unmeasurable" and tokens[units[j].end - 1].norm in _OVERTAKING
+        if (prep or overtaking) and named_before:  # "cyclist overtaking a bus": the bus is not searched for
+            u.kind, u.value, u.bucket = "unmeasurable", "place", "unmeasurable"
+
+
+_PLATE_RE = re.compile(r"[a-z]{2}-?\d{3}-?[a-z]{2}|[a-z]{2}\d{2}[a-z]{3}")  # French SIV "AB-123-CD", UK "AB12CDE"
+
+
+def resolve_plates(units: list[_Unit], tokens: list[Token]) -> None:
+    """A number plate and its characters are one understood-but-not-measured phrase: a plate word (or a marking
+    word: "numéro", "route") takes the characters typed after it, up to 4 tokens with a digit or of 1-3 capitals
+    ("plate AB 123 CD", "immatriculée 1234 AB 56", "bus numéro 38"); a token shaped like a French or UK plate
+    ("AB-123-CD", "GX21ABC") is one on its own."""
+    for k, u in enumerate(units):
+        if u.kind == "unmeasurable" and u.value in ("plate", "make"):  # also "bus numéro 38", "route 38"
+            end = k
+            while end + 1 < len(units) and end + 1 - k <= 4 and units[end + 1].kind == "unknown" \
+                    and _plate_chars(tokens[units[end + 1].start].text):
+                end += 1
+            if end > k:
+                units[k : end + 1] = [_Unit("unmeasurable", u.value, u.start, units[end].end, u.lang, "unmeasurable")]
+    for u in units:
+        if u.kind == "unknown" and _PLATE_RE.fullmatch(tokens[u.start].norm):
+            u.kind, u.value, u.bucket = "unmeasurable", "plate", "unmeasurable"
+
+
+def _plate_chars(text: str) -> bool:
+    return text.isalnum() and (any(c.isdigit() for c in text) or (text.isupper() and len(text) <= 3)) or \
+        bool(_PLATE_RE.fullmatch(text.lower()))
+
+
+_DECADE_RE = re.compile(r"\d0'?s")  # "40s", "40's"
+_AGE_LEADS = {"their", "early", "mid", "late"}  # "in their 40s", "in her early 30s"
+_AGED_NUMBER_RE = re.compile(r"\d{1,3}(?:[.,]\d{1,2})?(?:-years?-old|-yo|yo|ans)?")
+# a height in one token: "6ft", "5ft10in", "5'10", "1m80", "1.80m", "180cm"
+_HEIGHT_RE = re.compile(r"\d(?:ft|foot|feet)\d{0,2}(?:in)?|\d'\d{1,2}|[12]m\d{2}|[12][.,]\d{2}m|\d{3}cm")
+
+
+def resolve_ages(units: list[_Unit], tokens: list[Token]) -> None:
+    """Ages and heights said with numbers are refused like age and body words: a decade after a possessive or
+    "early/mid/late" ("in her 40s" is not 40 seconds), a number next to an age or height word ("aged 40", "40 ans",
+    "40 years old", "6 foot", "180 cm") or shaped like one ("40-year-old", "6ft", "5'10", "1m80"). French "une
+    quarantaine" is an age, except before a noun, where it is how many ("une vingtaine de personnes")."""
+    for k, u in enumerate(units):
+        prev = units[k - 1] if k else None
+        text = tokens[u.start].norm
+        if u.kind in ("duration", "unknown") and u.end - u.start == 1 and _DECADE_RE.fullmatch(text) and prev and (
+                prev.kind in ("sensitive", "person_sensitive") or (prev.kind == "stop" and prev.value in _AGE_LEADS)):
+            u.kind, u.value = "sensitive", "age"
+        elif u.kind == "unknown" and re.fullmatch(r"\d{1,3}-years?-old", text):
+            u.kind, u.value = "sensitive", "age"
+        elif u.kind == "unknown" and _HEIGHT_RE.fullmatch(text):
+            u.kind, u.value = "sensitive", "height"
+        elif u.kind in ("unknown", "unmeasurable") and _AGED_NUMBER_RE.fullmatch(text) and any(
+                v.kind == "sensitive" and v.value in ("age", "height") for v in units[max(k - 1, 0) : k + 2]
+                if v is not u):
+            u.kind, u.value = "sensitive", "age"
+        elif u.kind == "sensitive" and u.value == "decade":
+            after = [v for v in units[k + 1 : k + 3] if not (v.kind == "stop" and v.value in ("de", "d'"))][:1]
+            if after and after[0].kind in ("class", "person_sensitive", "rider", "item", "make"):
+                u.kind, u.value, u.bucket = "unmeasurable", "count", "unmeasurable"
+
+
+# verbs and phrases after which "left" is the side moved to ("turning left", "to the left" is a phrase of its own)
+_MOVING_BEFORE_LEFT = {"going", "heading", "turning", "turned", "turns", "turn", "moving", "driving", "walking",
+                       "riding", "goes", "went", "moves", "drives", "walks", "rides", "heads", "veers", "veering",
+                       "veered", "bearing", "pulls", "pulled", "pulling", "travelling", "traveling", "off", "then"}
+
+
+def resolve_left_as_leaving(units: list[_Unit], tokens: list[Token]) -> None:
+    """English "left" is also the past of "leave": after a noun or a comma rather than a verb of moving, and
+    followed by a place or a way of moving ("the Focus left at speed", "the van left the car park"), it is
+    leaving, not the on-screen direction (a hard filter)."""
+    for k, u in enumerate(units):
+        if u.kind != "direction" or u.end - u.start != 1 or tokens[u.start].norm != "left" or not k:
+            continue
+        prev = units[k - 1]
+        if prev.kind == "stop" and prev.value in _MOVING_BEFORE_LEFT:
+            continue
+        nxt = next((v for v in units[k + 1 :] if not (v.kind == "stop" and v.value in _ARTICLE_WORDS)), None)
+        if nxt is not None and nxt.kind == "unmeasurable" and nxt.value in ("gait", "place"):
+            u.kind, u.value = "motion", "leaving"
+
+
+_ALONG = {"up", "down"}
+
+
+def resolve_along(units: list[_Unit], tokens: list[Token]) -> None:
+    """English "up"/"down" before a road or a place ("up the street", "down a one-way street") is along it, not
+    the on-screen direction up/down (a hard filter)."""
+    for k, u in enumerate(units):
+        if u.kind != "direction" or u.end - u.start != 1 or tokens[u.start].norm not in _ALONG:
+            continue
+        nxt = next((v for v in units[k + 1 :] if not (v.kind == "stop" and v.value in _ARTICLE_WORDS)), None)
+        if nxt is not None and nxt.kind == "unmeasurable" and nxt.value == "place":
+            u.kind, u.value, u.bucket = "stop", "along", "stop"
+
+
+# after "right" these make it "just" ("right next to the door", "right after 3pm"), not the side
+_AFTER_RIGHT_AS_JUST = {"next to", "in front of", "outside", "by the", "behind", "near", "at", "there", "here", "away",
+                        "now", "inside", "past", "through", "along"}
+_ITEM_KINDS = {"item"}
+
+
+def resolve_right_and_left_words(units: list[_Unit], tokens: list[Token]) -> None:
+    """English "right" before "next to", "in front of", a time... is "just", not the direction right; "left"
+    right after a carried item ("a bag left on the pavement") is left behind: understood, not measured. Both
+    would otherwise be an on-screen direction, a hard filter."""
+    for k, u in enumerate(units):
+        if u.kind != "direction" or u.end - u.start != 1:
+            continue
+        word = tokens[u.start].norm
+        nxt = units[k + 1] if k + 1 < len(units) else None
+        moved = k and units[k - 1].kind == "stop" and units[k - 1].value in _MOVING_BEFORE_LEFT  # "going right at"
+        if word == "right" and not moved and nxt is not None and (nxt.kind == "time" or (
+                nxt.kind == "stop" and nxt.value in _AFTER_RIGHT_AS_JUST)):
+            u.kind, u.value, u.bucket = "stop", "just", "stop"
+        elif word == "left" and k and units[k - 1].kind in _ITEM_KINDS:
+            u.kind, u.value, u.bucket = "unmeasurable", "behaviour", "unmeasurable"

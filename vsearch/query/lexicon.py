@@ -118,7 +118,7 @@ _CLOTHING_PREPS = {"en", "in", "wearing", "portant", "porte", "habille", "habill
                    "vetu", "vetue", "vetus", "vetues", "dressed"}
 _ARTICLES = {"un", "une", "le", "la", "les", "l'", "des", "du", "de", "d'", "a", "an", "the", "some", "ce", "cette",
              "ces"}
-_CONJ = {"et", "and", "ou", "or", "/"}
+_CONJ = {"et", "and", "ou", "or", "/", "n"}  # "n": "and" as typed in a hurry ("black n white hoodie")
 # words that open a new phrase about another thing: a colour is never carried across them to a noun ("in black
 # with a large bag": the black is worn, not the bag's)
 _NEW_PHRASE = {"with", "avec", "carrying", "carries", "carried", "holding", "holds", "held", "pushing", "pushes",
@@ -149,7 +149,7 @@ def _match_lexicon(tokens: list[Token], i: int) -> _Unit | None:
         typed = tuple(t.text.replace("’", "'") for t in tokens[i : i + n])
         key = tuple(t.norm for t in tokens[i : i + n])
         entry = _CASED.get(typed) or _EXACT.get(tuple(w.lower() for w in typed)) or _LEXICON.get(key) or \
-            _plural_of(key)
+            _plural_of(key) or _possessive_of(key)
         if entry is not None:
             kind, value, lang = entry
             return _Unit(kind, value, i, i + n, lang)
@@ -168,6 +168,14 @@ def _plural_of(key: tuple[str, ...]) -> Entry | None:
             entry = _LEXICON.get(key[:k] + (stem,) + key[k + 1 :])
             if entry is not None and entry[0] in _PLURAL_KINDS and len(stem) > 2:
                 return entry
+    return None
+
+
+def _possessive_of(key: tuple[str, ...]) -> Entry | None:
+    """An English possessive of a listed noun ("a child's hand", "the driver's door"): the noun."""
+    if key[-1].endswith("'s") and len(key[-1]) > 3:
+        entry = _LEXICON.get(key[:-1] + (key[-1][:-2],))
+        return entry if entry is not None and entry[0] in _PLURAL_KINDS else None
     return None
 
 

@@ -1,4 +1,4 @@
-"""Typing slips in query words: "jaket" is "jacket", "stoped" is "stopped".
+"""Typing slips in query words: "jaket" is "jacket", "stoped" is "stopped", "goin" is "going".
 
 A word the vocabulary does not know is read as a vocabulary word when it is exactly one listed single word with
 one letter missing, two neighbouring letters swapped or one letter doubled, and has at least `MIN_LETTERS`
@@ -51,8 +51,20 @@ def _slip_of(typed: str, word: str) -> bool:
     return False
 
 
+def _dropped_g(word: str) -> tuple[str, Entry] | None:
+    """An -ing word typed as spoken ("goin", "walkin'", "comin"), when the -ing word is in the vocabulary (any
+    kind: "going" is a grammar word, and reading it so loses nothing)."""
+    stem = word.rstrip("'")
+    if len(stem) < 4 or not stem.endswith("in") or not stem.isalpha():
+        return None
+    entry = _LEXICON.get((stem + "g",))
+    return None if entry is None else (stem + "g", entry)
+
+
 def correct(word: str) -> tuple[str, Entry] | None:
     """The one vocabulary word (and its entry) that folded `word` is a slip of, or None."""
+    if (dropped := _dropped_g(word)) is not None:
+        return dropped
     if len(word) < MIN_LETTERS or not word.isalpha():
         return None
     hits = {(w, e) for w, e in _targets().values() if _slip_of(word, w)}

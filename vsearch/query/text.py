@@ -23,20 +23,29 @@ from vsearch.query.options import QueryOptions, spec_from_options
 from vsearch.query.spec import ColourTerm, QuerySpec
 from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_KINDS, _NEW_PHRASE, Bucket, Token,
                                    _match_lexicon, _starts_with, _Unit, tokenise)
-from vsearch.query.context import (apply_negation, resolve_body_words, resolve_counts, resolve_jogging,
-                                   resolve_motion_verbs, resolve_sides, resolve_vehicle_parts, riders)
+from vsearch.query.context import (apply_negation, resolve_ages, resolve_along, resolve_body_words,
+                                   resolve_camera_numbers, resolve_counts, resolve_destinations, resolve_jogging,
+                                   resolve_left_as_leaving, resolve_motion_verbs, resolve_plates,
+                                   resolve_right_and_left_words, resolve_sides, resolve_vehicle_parts,
+                                   resolve_worn_on_back, riders)
 from vsearch.query.spelling import correct
 from vsearch.query.timewords import _match_duration, _match_recent, _match_time
 
 _WALL = _CONJ | _CLOTHING_PREPS | _NEW_PHRASE  # grammar words a colour is not carried across to a noun
-_THINGS = {"footwear", "object"}  # unmeasurable nouns: a colour next to them is theirs ("white trainers")
+_THINGS = {"footwear", "object", "ride", "place"}  # unmeasurable nouns: a colour next to them is theirs ("white
+# trainers", "the red door")
+_WORN = {"uniform"}  # unmeasurable clothing: its colour is the person's ("a dark blue uniform")
+_PERSON_THINGS = {"ride", "uniform"}  # say the object is a person ("someone on an e-scooter", "in uniform")
 NOON = dt.time(12)
 BARE_SHADE = {"dark": "black", "light": "white"}  # the colour a shade alone stands for
+# what a rider or driver word says when no vehicle is named ("a Deliveroo rider": a two-wheeler)
+RIDER_CLASSES = {"rider": {"bicycle", "motorbike"}, "driver": {"car", "truck", "bus", "motorbike"}}
 PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "morning": (dt.time(6), dt.time(12)),
     "afternoon": (dt.time(12), dt.time(18)),
     "evening": (dt.time(18), None),
     "night": (dt.time(22), dt.time(6)),
+    "midday": (dt.time(11, 30), dt.time(14, 30)),  # lunchtime, l'heure du déjeuner
 }
 
 
@@ -82,25 +91,29 @@ def _slip(tokens: list[Token], i: int) -> _Unit | None:
 _CLAUSE_MARKS = ",;.:!?"
 
 
-def _clause_breaks(tokens: list[Token], text: str) -> set[int]:
+def _clause_breaks(tokens: list[Token], text: str, marks: str = _CLAUSE_MARKS) -> set[int]:
     """Indices of the tokens followed by a comma or another clause mark ("no bag, grey hoodie")."""
     return {i for i in range(len(tokens) - 1)
-            if any(c in _CLAUSE_MARKS for c in text[tokens[i].end : tokens[i + 1].start])}
+            if any(c in marks for c in text[tokens[i].end : tokens[i + 1].start])}
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Colours
 
 
+_INTENSIFIERS = {"tres", "very", "really", "vraiment", "assez", "plutot", "quite", "rather", "extremely", "hyper"}
+
+
 def _attach_colours(
-    units: list[_Unit], tokens: list[Token], phrase_lang: str
+    units: list[_Unit], tokens: list[Token], phrase_lang: str, breaks: set[int]
 ) -> tuple[dict[int, tuple[str, object]], dict[int, int], dict[int, int]]:
     """Decide what each colour describes -> ({colour index: (outcome, detail)}, {colour index: shade index},
     {colour index: first colour of its run of alternatives} (`_alternatives`)).
 
     outcome: "part" (detail = "any"/"upper"/"lower"), "clothing" (worn colour, part any, implies a person),
     "item" (colour of a carried item: not an attribute, reported), "sensitive" (describes a person: skin/hair),
-    "free" (nothing to attach to: part any, provisional).
+    "free" (nothing to attach to: part any, provisional). `breaks`: indices of the tokens followed by a comma or
+    a full stop: a noun across one is tried after a noun on the other side ("jacket red, trousers black").
     """
     shades: dict[int, int] = {}  # colour index -> shade index
     taken: set[int] = set()
@@ -109,6 +122,8 @@ def _attach_colours(
         order = (1, -1) if units[k].lang == "fr" else (-1, 1)
         for step in order:
             s = k + step
+            if 0 <= s < len(units) and units[s].kind == "stop" and units[s].value in _INTENSIFIERS:
+                s += step  # "bleu très foncé"
             if 0 <= s < len(units) and units[s].kind == "shade" and s not in taken:
                 shades[k] = s
                 taken.add(s)
@@ -116,7 +131,9 @@ def _attach_colours(
     # a shade with no colour ("dark tracksuits", "voiture sombre", "light-coloured van") is read as the colour
     # that shade is closest to: one soft term (black / white), attached like any colour
     for s, u in enumerate(units):
-        if u.kind == "shade" and s not in taken:
+        if u.kind == "shade" and s not in taken and _a_light(units, tokens, s):
+            u.kind, u.value, u.bucket = "unmeasurable", "object", "unmeasurable"
+        elif u.kind == "shade" and s not in taken:
             u.kind, u.value = "colour", (BARE_SHADE[u.value], None)  # type: ignore[index]
     colour_idx = [k for k, u in enumerate(units) if u.kind == "colour"]
     out: dict[int, tuple[str, object]] = {}
@@ -124,6 +141,10 @@ def _attach_colours(
         lo, hi = min(k, shades.get(k, k)), max(k, shades.get(k, k))
         left_first = units[k].lang == "fr" or (units[k].lang == "both" and phrase_lang == "fr")
         sides = ((lo - 1, -1), (hi + 1, 1)) if left_first else ((hi + 1, 1), (lo - 1, -1))
+        broken = [units[hi].end - 1 in breaks if step > 0 else idx >= 0 and units[idx].end - 1 in breaks
+                  for idx, step in sides]
+        if broken[0] and not broken[1]:
+            sides = sides[::-1]
         out[k] = _colour_target(units, lo, hi, sides)
     # coordination: "rouge et noire", "a red and white top" share one target; so does a worn colour joined to
     # the next one by the conjunction alone ("in red/white striped top", not "in red and a blue cap")
@@ -140,7 +161,9 @@ def _attach_colours(
                 joined = [u for u in gap if u.kind == "stop" and u.value in _CONJ]
                 close = len(gap) <= 3 if out[b][0] != "clothing" else len(gap) == 1
                 listed = run_of.get(a) is not None and run_of.get(a) == run_of.get(b)
-                if listed or (joined and all(u.kind in ("shade", "stop") for u in gap) and close):
+                # a list with commas only between its first colours: "black, white and turquoise jacket"
+                adjacent = not gap and out[b][0] != "clothing"
+                if listed or adjacent or (joined and all(u.kind in ("shade", "stop") for u in gap) and close):
                     out[b] = out[a]
                     changed = True
     for k in colour_idx:
@@ -150,6 +173,17 @@ def _attach_colours(
 
 
 _OR = {"or", "ou"}
+_NOUN_OR_COLOUR = {"class", "garment", "item", "make", "rider", "vehicle_part", "colour", "shade", "outfit"}
+
+
+def _a_light(units: list[_Unit], tokens: list[Token], s: int) -> bool:
+    """English "a light" / "the light" with no noun after it is a lamp ("a taxi with a light on the roof"), not a
+    light colour ("a light van", "the light blue car" keep the shade)."""
+    prev = units[s - 1] if s else None
+    nxt = units[s + 1] if s + 1 < len(units) else None
+    return tokens[units[s].start].norm == "light" and units[s].end - units[s].start == 1 and prev is not None \
+        and prev.kind == "stop" and prev.value in ("a", "the", "its", "their") \
+        and (nxt is None or nxt.kind not in _NOUN_OR_COLOUR)
 
 
 def _alternatives(units: list[_Unit]) -> dict[int, int]:
@@ -185,6 +219,8 @@ def _noun_outcome(u: _Unit) -> tuple[str, object] | None:
         return ("sensitive", None) if u.value[0] == frozenset({"person"}) else ("part", "any")  # type: ignore[index]
     if u.kind in ("rider", "make", "vehicle_part"):
         return ("part", "any")  # worn by the rider, seen on the whole object; a make is a vehicle; its cab is it
+    if u.kind == "unmeasurable" and u.value in _WORN:
+        return ("part", "any")
     if u.kind == "item" or (u.kind == "unmeasurable" and u.value in _THINGS):
         return ("item", None)  # a carried or worn thing: its colour is reported, not matched
     if u.kind == "person_sensitive":
@@ -275,16 +311,26 @@ def analyse(
     for u in units:
         if u.kind == "stop":
             u.value = _norm(u, tokens)
+    resolve_plates(units, tokens)
+    resolve_ages(units, tokens)
     resolve_body_words(units)
+    resolve_camera_numbers(units)
     resolve_counts(units)
     resolve_jogging(units)
     resolve_vehicle_parts(units)
+    resolve_destinations(units, tokens)
+    resolve_worn_on_back(units)
+    resolve_left_as_leaving(units, tokens)
+    resolve_right_and_left_words(units, tokens)
+    resolve_along(units, tokens)
     resolve_motion_verbs(units)
     resolve_sides(units)
     apply_negation(units, _clause_breaks(tokens, text))
     langs = {u.lang for u in units if u.bucket != "unknown" and u.kind not in ("unknown", "negation")} - {"both"}
     language = None if not tokens else "mixed" if len(langs) == 2 else langs.pop() if langs else None
-    colour_outcomes, shade_of, either_run = _attach_colours(units, tokens, language or "en")
+    # a colon binds a label to its value ("jacket: red"): only commas and full stops part a colour from a noun
+    colour_outcomes, shade_of, either_run = _attach_colours(units, tokens, language or "en",
+                                                            _clause_breaks(tokens, text, ",;.!?"))
 
     found: dict[str, object] = {}
     classes: set[str] = set()
@@ -325,6 +371,7 @@ def analyse(
             pass  # only decides what a colour next to it describes
         elif u.kind == "unmeasurable":
             u.bucket = "unmeasurable"
+            wants_person |= u.value in _PERSON_THINGS
         elif u.kind == "motion":
             motion.add(u.value)  # type: ignore[arg-type]
         elif u.kind == "garment":
@@ -396,7 +443,8 @@ def analyse(
         if u.kind == "shade":
             u.bucket = units[used_shades[s]].bucket if s in used_shades else "unknown"
     if not classes:  # a vehicle word says more than a make ("voiture de marque BMW" is a car)
-        classes = make_classes or ({"person"} if wants_person else set())
+        riding = {c for u in units if u.kind == "rider" for c in RIDER_CLASSES[str(u.value)]}
+        classes = make_classes or ({"person"} if wants_person else riding)
     if riders(units):
         classes -= {"person"}
 
@@ -454,7 +502,9 @@ def _day_of(u: _Unit, today: dt.date) -> tuple[dt.date | None, str | None]:
         offset, period = u.value  # type: ignore[misc]
         return today + dt.timedelta(days=offset), period
     if u.kind == "weekday":
-        return today - dt.timedelta(days=(today.weekday() - u.value) % 7), None  # type: ignore[operator]
+        weekday, before_today = u.value  # type: ignore[misc]
+        back = (today.weekday() - weekday) % 7
+        return today - dt.timedelta(days=back or (7 if before_today else 0)), None
     value = u.value
     if isinstance(value, tuple):  # dd/mm without a year: the latest such day not after today
         day, month = value

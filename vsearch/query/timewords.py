@@ -81,6 +81,9 @@ def _inherit(first: _Clock, second: _Clock) -> dt.time:
 def _match_time(tokens: list[Token], i: int) -> _Unit | None:
     """Clock expressions: ranges, after/before/around X, a bare clock, and dates."""
     norm = tokens[i].norm
+    day_month = _match_day_month(tokens, i)
+    if day_month is not None:
+        return day_month
     # "14h-15h30" in one token
     if "-" in norm and not norm.startswith("-"):
         a, _, b = norm.partition("-")
@@ -105,7 +108,9 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
     for table, kind in ((_AFTER, "after"), (_BEFORE, "before"), (_AROUND, "around")):
         for words, lang in table.items():
             if _starts_with(tokens, i, words):
-                clock = _clock_at(tokens, i + len(words)) or _bare_hour_of_day_part(tokens, i + len(words))
+                j = i + len(words)
+                clock = _clock_at(tokens, j) or _bare_hour_of_day_part(tokens, j) or \
+                    _bare_hour_after_day_part(tokens, i, j)
                 if clock is not None:
                     return _Unit("time", _window(kind, clock.time), i, i + len(words) + clock.n, lang)
     clock = _clock_at(tokens, i)
@@ -119,7 +124,16 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
 
 _DAY_PART_AM = {"morning", "matin", "matinee"}
 _DAY_PART_PM = {"afternoon", "evening", "tonight", "soir", "soiree", "apres-midi"}
-_DAY_PART_LEAD = {"this", "in", "the", "ce", "cet", "du", "de", "le", "l'", "d'", "cette", "la"}
+_DAY_PART_NIGHT = {"night", "nuit"}  # 6 to 11 is the evening ("9 last night" 21:00), 12 to 5 after midnight
+_DAY_PART_LEAD = {"this", "in", "the", "ce", "cet", "du", "de", "le", "l'", "d'", "cette", "la", "last", "yesterday",
+                  "hier"}
+
+
+def _day_part_pm(word: str, hour: int) -> bool | None:
+    """Whether a bare hour 1-12 said with this day part is in the afternoon or evening; None: not a day part."""
+    if word in _DAY_PART_NIGHT:
+        return 6 <= hour < 12
+    return True if word in _DAY_PART_PM else False if word in _DAY_PART_AM else None
 
 
 _SPOKEN = {("half", "past"): 30, ("quarter", "past"): 15, ("quarter", "to"): -15, ("half",): 30}  # "half nine" (UK)
@@ -160,12 +174,27 @@ def _bare_hour_of_day_part(tokens: list[Token], i: int) -> _Clock | None:
     else:
         while j < len(tokens) and tokens[j].norm in _DAY_PART_LEAD:
             j += 1
-        word = tokens[j].norm if j < len(tokens) else ""
-        if word not in _DAY_PART_AM | _DAY_PART_PM:
+        day_pm = _day_part_pm(tokens[j].norm if j < len(tokens) else "", hour)
+        if day_pm is None:
             return None
-        pm = word in _DAY_PART_PM
+        pm = day_pm
     at = _at(hour % 12 + (12 if pm else 0), offset_min)
     return _Clock(at, n, "pm" if pm else "am", "en" if offset_min else "both")
+
+
+def _bare_hour_after_day_part(tokens: list[Token], lead: int, i: int) -> _Clock | None:
+    """A bare hour after "around"/"vers"/"at" whose day part was said just before ("this morning around 7",
+    "hier soir vers 9", "last night at about 2"): the day part within the 3 words before the lead word decides
+    am / pm, as when it comes after the hour."""
+    spoken = _spoken_hour(tokens, i)
+    if spoken is None:
+        return None
+    hour, offset_min, n = spoken
+    for k in range(lead - 1, max(lead - 4, -1), -1):
+        pm = _day_part_pm(tokens[k].norm, hour)
+        if pm is not None:
+            return _Clock(_at(hour % 12 + (12 if pm else 0), offset_min), n, "pm" if pm else "am", "both")
+    return None
 
 
 def _range_start(tokens: list[Token], i: int) -> _Clock | None:
@@ -189,6 +218,48 @@ def _window(kind: str, t: dt.time) -> tuple[dt.time | None, dt.time | None]:
     base = dt.datetime.combine(dt.date(2000, 1, 2), t)
     delta = dt.timedelta(minutes=AROUND_MIN)
     return ((base - delta).time(), (base + delta).time())
+
+
+_MONTHS_FR = {"janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4, "mai": 5,
+              "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+              "decembre": 12, "dec": 12}
+_MONTHS_EN = {"january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
+              "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
+              "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12}
+_MONTHS = {**_MONTHS_EN, **_MONTHS_FR}
+_DAY_NUMBER_RE = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er|eme)?")
+
+
+def _match_day_month(tokens: list[Token], i: int) -> _Unit | None:
+    """A day written with its month's name, which needs a day number next to it ("may" alone is a verb): "le 20
+    novembre", "le 1er mai 2026", "20th of November", "November 20th", "20 nov" -> a date unit (a day and month
+    without a year is the latest such day not after today)."""
+    def number(k: int) -> int | None:
+        m = _DAY_NUMBER_RE.fullmatch(tokens[k].norm) if k < len(tokens) else None
+        return int(m[1]) if m and 1 <= int(m[1]) <= 31 else None
+
+    def month(k: int) -> int | None:
+        return _MONTHS.get(tokens[k].norm.rstrip(".")) if k < len(tokens) else None
+
+    day, j = number(i), i + 1
+    if day is not None:
+        if j < len(tokens) and tokens[j].norm == "of":
+            j += 1
+        mon = month(j)
+    else:
+        mon, day, j = month(i), number(i + 1), i + 1
+    if day is None or mon is None:
+        return None
+    lang = "fr" if tokens[j].norm.rstrip(".") in _MONTHS_FR else "en"
+    end = j + 1
+    year = tokens[end].norm if end < len(tokens) else ""
+    try:
+        if re.fullmatch(r"(19|20)\d\d", year):
+            return _Unit("date", dt.date(int(year), mon, day), i, end + 1, lang)
+        dt.date(2000, mon, day)  # a day the month has (29 February included)
+    except ValueError:
+        return None
+    return _Unit("date", (day, mon), i, end, lang)
 
 
 def _date_token(norm: str) -> dt.date | tuple[int, int] | None:

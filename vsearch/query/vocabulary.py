@@ -50,6 +50,9 @@ def _value(kind: str, raw: dict[str, object]) -> object:
         return (raw["part"], raw.get("item"))
     if kind == "stationary":
         return True
+    if kind == "weekday":  # (0 = Monday, before today: "last Saturday")
+        day = raw["value"]
+        return (int(day[0]), True) if isinstance(day, list) else (int(day), False)  # type: ignore[arg-type,index]
     if kind == "dayperiod":
         offset, period = raw["value"]  # type: ignore[misc]
         return (int(offset), str(period))
