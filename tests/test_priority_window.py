@@ -181,3 +181,82 @@ def test_window_stretches_of_a_file() -> None:
     assert got == [(55.0, 125.0), (115.0, 139.4)]  # padded, clipped to the file, in the order of the terms
     assert window_stretches(("lobby@11:01-11:02",), "lobby", start, 0.0, None, tz="Europe/Paris") == []
     assert window_stretches(("lobby",), "lobby", start, 0.0, 139.4, tz="Europe/Paris") == []
+
+
+def test_with_adapt_rate_a_window_at_the_end_of_a_file_goes_first_and_a_rerun_completes_it(tmp_path: Path) -> None:
+    """A 90-s clip whose window (11:01-11:02, i.e. t = 60 s to its end) reaches the end of the file, due in 45 s
+    of a job clock costing 0.1 s per frame (motion-only detector, 10-s chunks): the window's stretch runs first
+    (its first chunk at the asked 5 fps, the measurement), then --adapt-rate lowers the rate, and the start of
+    the file follows; the deadline stops it there (the overlaps cost more than the rate model counts). A second
+    job completes the file: every crossing of the ground truth is found, tube ids unique."""
+    import longclip
+    from test_adapt_rate import _FrameClock, _found
+
+    video = longclip.crossing_stream(tmp_path / "a.mp4", duration_s=90.0)
+    store = tmp_path / "s"
+    t0 = dt.datetime(2026, 12, 3, 5, 0, tzinfo=UTC)
+    clock = _FrameClock(t0, 0.1)
+    opts = IndexOptions(store=store, detector="motion", camera="x", start=START, adapt_rate=True, chunk_s=10.0,
+                        priority=("x@11:01-11:02",))
+    report = run_index([video.path], opts, sink=clock,
+                       control=StopControl(deadline_utc=t0 + dt.timedelta(seconds=45), clock=clock))
+    (f,) = report.files
+    lo = 60.0 - WINDOW_PAD_S
+    assert f["status"] == "stopped" and f["message"].endswith(DEADLINE_REASON), f
+    spans = f["rate_spans"]
+    assert spans[0] == [lo, 60.0, 5.0]  # the window first; its first chunk measures the speed
+    starts = [a for a, _, _ in spans]
+    assert starts.index(0.0) > max(k for k, a in enumerate(starts) if a >= lo)  # then the start of the file
+    assert 2.0 <= min(fps for _, _, fps in spans) < 5.0
+    (row,) = Store(store).sources()
+    spans_done = [s[:2] for s in ckpt.Checkpoint.from_json(row.checkpoint_json).spans]
+    assert spans_done[-1] == (lo, pytest.approx(90.0)) and spans_done[0][0] == 0.0
+    reasons = {g["reason"] for g in run_query(Store(store), QuerySpec()).coverage.gaps}
+    assert DEADLINE_REASON in reasons and any(r.startswith("reduced analysis rate") for r in reasons)
+
+    again = run_index([video.path], opts, sink=clock,
+                      control=StopControl(deadline_utc=clock() + dt.timedelta(hours=1), clock=clock))
+    assert again.files[0]["status"] == "ok" and not again.not_done
+    (row,) = Store(store).sources()
+    assert row.status == "ok" and row.checkpoint_json is None and row.n_tubes == len(Store(store).tubes_arrow())
+    assert _found(store, video) == len(video.objects)
+    ids = [r["tube_id"] for r in Store(store).tubes_arrow().to_pylist()]
+    assert len(set(ids)) == len(ids)
+
+
+def test_windows_of_every_file_first_then_the_rest_in_the_job_order(tmp_path: Path) -> None:
+    """Three files: the windows of the two that hold one are indexed first (in the order of the terms), then the
+    rest of those two, then the third file (motion-only detector)."""
+    import longclip
+
+    folder = tmp_path / "f"
+    starts = {"a.mp4": ("gate", "2026-11-20T09:59:50Z", 30.0), "b.mp4": ("yard", "2026-11-20T10:59:50Z", 31.0),
+              "c.mp4": ("road", "2026-11-20T12:00:00Z", 32.0)}  # c is the newest: without windows it goes first
+    for name, (camera, start, length_s) in starts.items():  # other lengths: other contents
+        longclip.crossing_stream(folder / name, duration_s=length_s)
+        (folder / (name + ".json")).write_text(json.dumps({"camera": camera, "start": start}))
+    # a starts 10:59:50 in Paris: its window 11:00-11:01 is t = 10-30 s; b starts 11:59:50, its window likewise
+
+    class Order(NullSink):
+        def __init__(self) -> None:
+            self.runs: list[tuple[str, float]] = []
+            self._new = False
+
+        def file_started(self, path: str, duration_s: float | None) -> None:
+            self._new, self._path = True, Path(path).name
+
+        def frame(self, path: str, pts_s: float) -> None:
+            if self._new:
+                self.runs.append((self._path, round(pts_s, 1)))
+                self._new = False
+
+    sink = Order()
+    report = run_index([folder], IndexOptions(store=tmp_path / "s", detector="motion", chunk_s=10.0,
+                                              priority=("yard@12:00-12:01", "gate@11:00-11:01")), sink=sink)
+    assert [f["status"] for f in report.files] == ["ok", "ok", "ok"], report.files
+    # (file, first frame analysed) of each run: b's window, a's window (each from its lead-in), then their
+    # starts, then c
+    assert [p for p, _ in sink.runs] == ["b.mp4", "a.mp4", "b.mp4", "a.mp4", "c.mp4"], sink.runs
+    assert sink.runs[2][1] == 0.0 and sink.runs[3][1] == 0.0 and sink.runs[4][1] == 0.0
+    for row in Store(tmp_path / "s").sources():
+        assert row.status == "ok" and row.checkpoint_json is None
