@@ -169,7 +169,11 @@ def status(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> 
                   f"done{where}" + (f"; deadline {job['deadline_utc']}" if job.get("deadline_utc") else ""),
                   soft_wrap=True, highlight=False)
     for p in s["in_progress"]:
-        out.print(f"  in progress: {escape(p['path'])}: indexed up to t = {p['indexed_to_s']:.1f} s"
+        spans = p["indexed_spans_s"]  # stretches (a window indexed first) or one from the start
+        from_start = len(spans) <= 1 and spans[0][0] <= (p["start_pts_s"] or 0.0) + 1e-6
+        done = (f"indexed up to t = {p['indexed_to_s']:.1f} s" if from_start
+                else "indexed " + ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in spans))
+        out.print(f"  in progress: {escape(p['path'])}: {done}"
                   + (f" of {p['duration_s']:.1f} s" if p["duration_s"] else ""), soft_wrap=True, highlight=False)
     for p in s["problems"]:
         out.print(f"  [yellow]{p['status']}[/] {escape(p['path'])}: {escape(p['error'])}", soft_wrap=True)

@@ -111,6 +111,8 @@ def test_the_window_goes_first_a_deadline_leaves_the_rest_and_a_rerun_completes_
     assert gaps == [(0.0, lo, DEADLINE_REASON), (hi, pytest.approx(139.4, abs=0.1), DEADLINE_REASON)], gaps
     listing = vsearch_cli("sources", "--store", str(store))
     assert "indexed 10:00:55–10:02:05 of 2.3 min" in listing.stdout.replace("\n", ""), listing.stdout
+    status = vsearch_cli("status", "--store", str(store))
+    assert f"indexed {lo:.1f}–{hi:.1f} s of 139.4 s" in status.stdout.replace("\n", ""), status.stdout
 
     # a rerun indexes the rest: the tubes of an uninterrupted run, the window's tube ids unchanged
     window_ids = {r["tube_id"]: (r["first_pts_s"], r["last_pts_s"]) for r in _tubes(store)}
@@ -260,3 +262,55 @@ def test_windows_of_every_file_first_then_the_rest_in_the_job_order(tmp_path: Pa
     assert sink.runs[2][1] == 0.0 and sink.runs[3][1] == 0.0 and sink.runs[4][1] == 0.0
     for row in Store(tmp_path / "s").sources():
         assert row.status == "ok" and row.checkpoint_json is None
+
+
+def test_a_checkpoint_written_before_stretches_resumes_as_before(tmp_path: Path) -> None:
+    """A store stopped inside a file by an older vsearch (its checkpoint has no `spans`: indexed from the start
+    up to `indexed_to_s`) resumes from that checkpoint and ends with the rows of an uninterrupted job."""
+    import dataclasses
+
+    import longclip
+
+    clip = longclip.crossing_stream(tmp_path / "a.mp4", duration_s=45.0).path
+    opts = IndexOptions(store=tmp_path / "s", detector="motion", camera="x", start=START, chunk_s=15.0)
+    sink = _Sink(29.0)
+    deadline = dt.datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+    control = StopControl(deadline_utc=deadline,
+                          clock=lambda: deadline if sink.passed else deadline - dt.timedelta(hours=1))
+    assert run_index([clip], opts, sink=sink, control=control).files[0]["status"] == "stopped"
+    store = Store(tmp_path / "s")
+    (row,) = store.sources()
+    old = json.loads(row.checkpoint_json)
+    assert old.pop("spans") == [[0.0, 30.0, old["resume_pts_s"], old["resume_frame_index"]]]
+    store.replace_source_row(dataclasses.replace(row, checkpoint_json=json.dumps(old)))
+
+    again = run_index([clip], opts)
+    assert again.files[0]["status"] == "ok" and again.files[0]["resumed_from_s"] == 30.0
+    run_index([clip], dataclasses.replace(opts, store=tmp_path / "ref"))
+    want = {r["tube_id"]: r["frame_index"] for r in Store(tmp_path / "ref").tubes_arrow().to_pylist()}
+    got = {r["tube_id"]: r["frame_index"] for r in Store(tmp_path / "s").tubes_arrow().to_pylist()}
+    assert sorted(got) == sorted(want) and len(want) >= 8
+    assert Store(tmp_path / "s").counts() == Store(tmp_path / "ref").counts()
+
+
+def test_a_track_across_a_short_window_is_one_tube_once(tmp_path: Path) -> None:
+    """A car crossing slowly from t = 10 s to 110 s, across both edges of a window stretch t = 25-95 s shorter
+    than its lead-in (100-s chunks): the run of the part before the window stops at its end, not committing the
+    car (the window's checkpoint rebuilds it for the run after the window), so the finished file holds the car
+    once, as an uninterrupted run does (motion-only detector)."""
+    import synth
+
+    objs = [synth.SynthObject(0, "red", [(10.0, 20.0, 90.0), (110.0, 300.0, 90.0)], (28, 18))]
+    objs += [synth.SynthObject(k, "blue", [(t, 300.0, 40.0), (t + 6.0, 20.0, 40.0)], (24, 16))
+             for k, t in enumerate((5.0, 40.0, 70.0, 100.0), start=1)]
+    clip = synth.write_video(synth.SynthVideo(tmp_path / "a.mp4", 320, 180, 10, 120.0, objs)).path
+    start = "2026-11-20T09:59:30Z"  # 10:59:30 in Paris: the window 11:00-11:01 is t = 30-90 s
+    base = dict(detector="motion", camera="x", start=start, chunk_s=100.0)
+    run_index([clip], IndexOptions(store=tmp_path / "ref", **base))
+    report = run_index([clip], IndexOptions(store=tmp_path / "s", priority=("x@11:00-11:01",), **base))
+    assert report.files[0]["status"] == "ok"
+    assert [s[:2] for s in report.files[0]["rate_spans"]] == [[25.0, 95.0], [0.0, 25.0], [95.0, 120.0]]
+    want = sorted((round(r["first_pts_s"], 1), round(r["last_pts_s"], 1)) for r in _tubes(tmp_path / "ref"))
+    got = sorted((round(r["first_pts_s"], 1), round(r["last_pts_s"], 1)) for r in _tubes(tmp_path / "s"))
+    assert sum(1 for a, b in want if b - a > 60.0) == 1  # the slow car, one tube
+    assert got == want

@@ -17,9 +17,12 @@ rebuilt exactly (it resumes as a shorter tube); the job report says so.
 Stretches (`--priority CAM@HH:MM-HH:MM`, `indexing.plan.window_stretches`): a file's index is a set of indexed
 spans, not only a prefix. A run indexes one stretch [from, to) of a file: it starts decoding `warmup_s +
 max_overlap_s` before `from` when nothing before `from` is indexed (the tracks crossing `from` are rebuilt as
-at a checkpoint), drops what finished before `from`, and stops at `to` where the next indexed span begins; the
-tracks still open at `to` are dropped (that span's run committed them, rebuilt over its own overlap). Ownership
-is the same as at a checkpoint: a tube belongs to the stretch in which it finished. Tube numbers follow the
+at a checkpoint), drops what finished before `from`, and stops at `to` where the next indexed span begins.
+Ownership is the same as at a checkpoint: a tube belongs to the stretch in which it finished. At `to`, the run
+goes on until the tracks it holds there end, and each of those tubes replaces that span's version of the same
+object (`same_tube`: the same last sample and box; its id kept), which the span's run, starting before `to`
+by its overlap only, may have begun later (a longer track, or an object standing still: the detector looks
+only where something moves while no track is open); one that run missed is added. Tube numbers follow the
 order of commits (a window indexed first gets the first numbers), so they are unique and never change, but a
 file indexed window first is numbered differently from one indexed from its start.
 """
@@ -204,7 +207,8 @@ class ChunkedRun:
     def __init__(self, stages: list[Stage], ref: SourceRef, *, chunk_s: float | None,
                  resume: Checkpoint | None = None, warmup_s: float | None = None,
                  max_overlap_s: float | None = None, stop_at_s: float | None = None,
-                 stitch: Callable[[Tube], tuple[str, int] | None] | None = None) -> None:
+                 stitch: Callable[[Tube], tuple[str, int] | None] | None = None,
+                 stitch_until_s: float | None = None) -> None:
         self.stages = stages
         self.by_name = {s.name: s for s in stages}
         self.ref = ref
@@ -217,6 +221,7 @@ class ChunkedRun:
         self.t0 = ref.info.start_pts_s
         self.stop_at_s = stop_at_s  # the next indexed span begins there: the run stops (SPAN_DONE)
         self.stitch = stitch  # (a tube crossing stop_at_s) -> (id, number) of that span's tube it replaces
+        self.stitch_until_s = stitch_until_s  # that span's end, where what follows is not indexed yet
         self.totals = RunTotals(tubes=resume.tubes if resume else 0)
         self._history: deque[tuple[float, int]] = deque()  # (pts_s, index) of recent frames, for resume points
         self._last_scene_id = resume.last_scene_id if resume else ""
@@ -370,8 +375,10 @@ class ChunkedRun:
             crossing.extend(x for x in describe.take_finished() if float(x[0].first_pts_s) < boundary)
 
         cap_s = boundary + self.max_overlap_s + self.warmup_s
+        if self.stitch_until_s is not None:  # a tube ending after it is for the run that continues that span
+            cap_s = min(cap_s, self.stitch_until_s)
         nxt: Frame | None = frame
-        while nxt is not None and nxt.pts_s <= cap_s:
+        while nxt is not None and nxt.pts_s < cap_s:
             since = track.open_since_s()
             if since is None or since >= boundary:
                 break
@@ -383,7 +390,7 @@ class ChunkedRun:
             nxt = next(frames, None)
             if nxt is not None and self.frame_offset:
                 nxt = replace(nxt, index=nxt.index + self.frame_offset)
-        if nxt is None:  # the file ended: open tracks end
+        if nxt is None and self.stitch_until_s is None:  # the file ended: open tracks end
             ctx = FrameContext()
             for stage in self.stages:
                 stage.finish(ctx)

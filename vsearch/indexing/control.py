@@ -204,6 +204,7 @@ def status_summary(store: Store) -> dict[str, object]:
         "problems": [{"path": r.path, "status": r.status, "error": r.error or r.gaps_json} for r in rows
                      if r.status != "ok"],
         "in_progress": [{"path": r.path, "indexed_to_s": r.indexed_to_s, "duration_s": r.duration_s,
+                         "start_pts_s": r.start_pts_s,
                          "indexed_spans_s": [[a, b] for a, b, _, _ in spans_of(r)]}
                         for r in rows if r.checkpoint_json],
         "running_job": running_job(store.jobs_dir),

@@ -273,10 +273,11 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     probe_run = ChunkedRun(stages, ref, chunk_s=opts.chunk_s)  # only for its warm-up and overlap lengths
     resume = ckpt.stretch_start(checkpoint, sha, start_s, from_s, fps=opts.fps, chunk_s=opts.chunk_s,
                                 back_s=probe_run.warmup_s + probe_run.max_overlap_s) if chunks else None
-    joins = stop_at is not None and any(abs(a - stop_at) < 1e-6 for a, _, _, _ in indexed)  # an indexed span
-    stitch = _stitcher(chunks, sha, stop_at) if chunks is not None and stop_at is not None and joins else None
+    joined = [b for a, b, _, _ in indexed if stop_at is not None and abs(a - stop_at) < 1e-6]  # an indexed span
+    stitch = _stitcher(chunks, sha, stop_at) if chunks is not None and stop_at is not None and joined else None
+    after_joined = joined and any(a >= joined[0] - 1e-6 for a, _ in ckpt.missing(indexed, start_s, end_s))
     runner = ChunkedRun(stages, ref, chunk_s=opts.chunk_s if chunks else None, resume=resume, stop_at_s=stop_at,
-                        stitch=stitch)
+                        stitch=stitch, stitch_until_s=joined[0] if after_joined else None)
     commits: list[ckpt.Checkpoint] = []  # the checkpoints this run committed
     try:
         track = runner.by_name["track"]
