@@ -18,7 +18,7 @@ from vsearch import __version__
 from vsearch.errors import VsearchError
 from vsearch.indexers.detect import DETECTOR_CHOICES
 from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S
-from vsearch.indexing.control import StopControl, parse_deadline
+from vsearch.indexing.control import StopControl, indexed_label, indexed_s, parse_deadline
 from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_site_defaults
 from vsearch.indexing.rate import DEFAULT_MIN_FPS, rate_label
 from vsearch.indexing.ray_executor import RayOptions
@@ -138,14 +138,14 @@ def sources(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) ->
     if as_json:
         _print_json([r.to_dict() for r in rows])
         return
-    t = Table("camera", "start (UTC)", "length", "status", "indexed to", "tubes", "detector", "rate", "file",
+    t = Table("camera", "start (UTC)", "length", "status", "indexed", "tubes", "detector", "rate", "file",
               "sha256")
     for r in rows:
         params = json.loads(r.params_json or "{}")
         t.add_row(r.camera, r.start_utc.strftime("%Y-%m-%d %H:%M:%S") if r.start_utc else "-",
                   f"{r.duration_s:.0f}s" if r.duration_s else "-", r.status,
-                  f"t = {r.indexed_to_s:.1f} s" if r.indexed_to_s is not None else "-", str(r.n_tubes),
-                  str(params.get("detector", "-")), rate_label(params.get("fps"), r.gaps, (r.indexed_to_s or 0.0) - (r.start_pts_s or 0.0)),
+                  indexed_label(r), str(r.n_tubes),
+                  str(params.get("detector", "-")), rate_label(params.get("fps"), r.gaps, indexed_s(r)),
                   Path(r.path).name, r.sha256[:10] + "…")
     out.print(t)
 
@@ -169,7 +169,11 @@ def status(store: StoreOpt = Path("vsearch-data"), as_json: JsonOpt = False) -> 
                   f"done{where}" + (f"; deadline {job['deadline_utc']}" if job.get("deadline_utc") else ""),
                   soft_wrap=True, highlight=False)
     for p in s["in_progress"]:
-        out.print(f"  in progress: {escape(p['path'])}: indexed up to t = {p['indexed_to_s']:.1f} s"
+        spans = p["indexed_spans_s"]  # stretches (a window indexed first) or one from the start
+        from_start = len(spans) <= 1 and spans[0][0] <= (p["start_pts_s"] or 0.0) + 1e-6
+        done = (f"indexed up to t = {p['indexed_to_s']:.1f} s" if from_start
+                else "indexed " + ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in spans))
+        out.print(f"  in progress: {escape(p['path'])}: {done}"
                   + (f" of {p['duration_s']:.1f} s" if p["duration_s"] else ""), soft_wrap=True, highlight=False)
     for p in s["problems"]:
         out.print(f"  [yellow]{p['status']}[/] {escape(p['path'])}: {escape(p['error'])}", soft_wrap=True)

@@ -375,19 +375,49 @@ class Store:
         """Remove the placeholder row of a file a job stopped before (status `not_indexed`), once indexed."""
         self.table("sources").delete(f"path = {sql_str(path)} AND status = 'not_indexed'")
 
-    def trim_source(self, source_id: str, last_tube_id: str, last_scene_id: str) -> None:
+    def trim_source(self, source_id: str, last_tube_id: str, last_scene_id: str,
+                    indexed: list[tuple[float, float]] | None = None) -> None:
         """Remove a source's rows beyond its last checkpoint (written by a chunk whose `sources` row was never
-        committed: the job was killed in between), so the resumed run adds them once. Ids sort by number/time."""
+        committed: the job was killed in between), so the resumed run adds them once. Ids sort by number/time.
+        `indexed`: the stretches [from, to) of the file its checkpoint covers (a file indexed window first); the
+        scenes outside them are removed, whatever their ids."""
         cond = f"source_id = {sql_str(source_id)}"
         self.table("tubes").delete(f"{cond} AND tube_id > {sql_str(last_tube_id)}")
-        self.table("scenes").delete(f"{cond} AND scene_id > {sql_str(last_scene_id)}")
+        if indexed is None:
+            scene, item = f"scene_id > {sql_str(last_scene_id)}", f"item_id > {sql_str(last_scene_id)}"
+        else:
+            inside = " OR ".join(f"(pts_s >= {a!r} AND pts_s < {b!r})" for a, b in indexed) or "false"
+            rows = read_all(self.table("scenes").search().where(f"{cond} AND NOT ({inside})")
+                            .select(["scene_id"])).column("scene_id").to_pylist()
+            ids = ", ".join(sql_str(x) for x in rows)
+            scene = item = None
+            if ids:
+                scene, item = f"scene_id IN ({ids})", f"item_id IN ({ids})"
+        if scene is not None:
+            self.table("scenes").delete(f"{cond} AND {scene}")
         for name in self.vector_tables():
-            self.table(name).delete(f"{cond} AND ((kind = 'tube' AND item_id > {sql_str(last_tube_id)}) OR "
-                                    f"(kind = 'scene' AND item_id > {sql_str(last_scene_id)}))")
+            scenes = f" OR (kind = 'scene' AND {item})" if item is not None else ""
+            self.table(name).delete(f"{cond} AND ((kind = 'tube' AND item_id > {sql_str(last_tube_id)}){scenes})")
+
+    def replace_tubes(self, row: SourceRow, result: SourceResult) -> None:
+        """Rewrite committed tubes of a source under their ids (a tube stitched across the start of a stretch
+        indexed earlier, `indexing.checkpoint`): each row replaced in one commit, then its vectors. Doing it
+        again gives the same rows, so a job killed in between redoes it on resume."""
+        if not result.tubes:
+            return
+        (self.table("tubes").merge_insert("tube_id").when_matched_update_all().when_not_matched_insert_all()
+         .execute(self._tube_rows(row, result)))
+        ids = ", ".join(sql_str(t.tube_id) for t in result.tubes)
+        for name in self.vector_tables():
+            self.table(name).delete(f"source_id = {sql_str(row.source_id)} AND kind = 'tube' AND item_id IN ({ids})")
+        self._write_vectors(row, result)
 
     def _write_tubes(self, row: SourceRow, result: SourceResult) -> None:
         if not result.tubes:
             return
+        self.table("tubes").add(self._tube_rows(row, result))
+
+    def _tube_rows(self, row: SourceRow, result: SourceResult) -> pa.Table:
         scale = row.width_px / row.analysis_width_px if row.analysis_width_px else 1.0
         records = []
         for t in result.tubes:
@@ -396,7 +426,7 @@ class Store:
                 thumb_path = f"thumbs/{row.source_id}/{t.tube_id}.jpg"
                 self.files.write_bytes(thumb_path, result.thumbnails[t.tube_id])
             records.append(tube_to_record(t, result.source.wall_time, scale, thumb_path))
-        self.table("tubes").add(tubes_table(pa.Table.from_pylist(records, schema=TUBE_ROW_SCHEMA)))
+        return tubes_table(pa.Table.from_pylist(records, schema=TUBE_ROW_SCHEMA))
 
     def _write_vectors(self, row: SourceRow, result: SourceResult) -> None:
         """One table per descriptor; the table records the model identity and refuses another model's vectors."""

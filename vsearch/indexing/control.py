@@ -12,7 +12,7 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -96,17 +96,27 @@ class ChunkCommits:
         ck = self.resumes.get(source_id)
         if ck is not None:
             last_tube = f"{source_id[:16]}-{ck.tubes:05d}"
-            self.store.trim_source(source_id, last_tube, ck.last_scene_id)
+            indexed = None if ck.spans is None else [(a, b) for a, b, _, _ in ck.spans]  # stretches: by time
+            self.store.trim_source(source_id, last_tube, ck.last_scene_id, indexed)
             self._started.add(source_id)
         return ck
 
     def started(self, source_id: str) -> bool:
         return source_id in self._started
 
-    def write(self, row: SourceRow, result: SourceResult) -> None:
+    def write(self, row: SourceRow, result: SourceResult, replaces: tuple[str, ...] = ()) -> None:
+        """Commit a chunk; `replaces`: ids of committed tubes that tubes of `result` replace (a stitch)."""
         if row.source_id not in self._started:  # a fresh start: leftovers of any earlier attempt go first
             self.store.clear_source(row.source_id)
             self._started.add(row.source_id)
+        if replaces:
+            ids = set(replaces)
+            stitched = SourceResult(source=result.source, tubes=[t for t in result.tubes if t.tube_id in ids],
+                                    thumbnails={k: v for k, v in result.thumbnails.items() if k in ids},
+                                    vectors=[v for v in result.vectors if v.kind == "tube" and v.item_id in ids])
+            self.store.replace_tubes(row, stitched)
+            result = replace(result, tubes=[t for t in result.tubes if t.tube_id not in ids],
+                             vectors=[v for v in result.vectors if not (v.kind == "tube" and v.item_id in ids)])
         self.store.write_chunk(row, result)
         if (ck := Checkpoint.from_json(row.checkpoint_json)) is not None:  # a file continued in this job (a new
             self.resumes[row.source_id] = ck  # rate: indexing.rate) resumes from its latest checkpoint
@@ -184,8 +194,7 @@ def status_summary(store: Store) -> dict[str, object]:
     by_status: dict[str, int] = {}
     for r in rows:
         by_status[r.status] = by_status.get(r.status, 0) + 1
-    footage = sum((r.indexed_to_s - r.start_pts_s if r.checkpoint_json and r.indexed_to_s is not None
-                   else r.duration_s or 0.0) for r in rows if r.status in ("ok", "partial"))
+    footage = sum(indexed_s(r) for r in rows if r.status in ("ok", "partial"))
     return {
         "store": store.uri,
         "sources": by_status,
@@ -194,10 +203,41 @@ def status_summary(store: Store) -> dict[str, object]:
         "tables": store.counts(),
         "problems": [{"path": r.path, "status": r.status, "error": r.error or r.gaps_json} for r in rows
                      if r.status != "ok"],
-        "in_progress": [{"path": r.path, "indexed_to_s": r.indexed_to_s, "duration_s": r.duration_s}
+        "in_progress": [{"path": r.path, "indexed_to_s": r.indexed_to_s, "duration_s": r.duration_s,
+                         "start_pts_s": r.start_pts_s,
+                         "indexed_spans_s": [[a, b] for a, b, _, _ in spans_of(r)]}
                         for r in rows if r.checkpoint_json],
         "running_job": running_job(store.jobs_dir),
     }
+
+
+def spans_of(row: SourceRow) -> tuple[tuple[float, float, float, int], ...]:
+    """The indexed stretches of a file stopped inside (from its checkpoint); () for other rows."""
+    ck = Checkpoint.from_json(row.checkpoint_json) if row.checkpoint_json else None
+    return ck.indexed(row.start_pts_s or 0.0) if ck is not None else ()
+
+
+def indexed_label(row: SourceRow) -> str:
+    """What `vsearch sources` shows of a row's progress: "t = 30.0 s" for a file indexed from its start, else its
+    indexed stretches in wall-clock time (UTC, as the start column) and the file's length."""
+    spans = spans_of(row)
+    start = row.start_pts_s or 0.0
+    if len(spans) <= 1 and all(a <= start + 1e-6 for a, _, _, _ in spans) or row.start_utc is None:
+        return f"t = {row.indexed_to_s:.1f} s" if row.indexed_to_s is not None else "-"
+    at = lambda t: (row.start_utc + dt.timedelta(seconds=t - start)).astimezone(UTC).strftime("%H:%M:%S")  # noqa: E731
+    length = f" of {_length(row.duration_s)}" if row.duration_s else ""
+    return "indexed " + ", ".join(f"{at(a)}–{at(b)}" for a, b, _, _ in spans) + length
+
+
+def _length(s: float) -> str:
+    return f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"
+
+
+def indexed_s(row: SourceRow) -> float:
+    """Seconds of footage a row's index covers (its indexed stretches when stopped inside the file)."""
+    if row.checkpoint_json:
+        return sum(b - a for a, b, _, _ in spans_of(row))
+    return row.duration_s or 0.0
 
 
 def note_changed(store: Store, outcome: FileOutcome, report: JobReport) -> None:

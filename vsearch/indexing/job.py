@@ -23,14 +23,14 @@ from vsearch.evidence.audit import AuditLog
 from vsearch.errors import DecodeError, SourceError, UsageError, VsearchError
 from vsearch.indexers import decode
 from vsearch.indexers.base import SourceResult, Stage
-from vsearch.records import Gap, SourceRef
+from vsearch.records import Gap, SourceRef, Tube
 from vsearch.site import SiteConfig, log_system_action, os_operator
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing import checkpoint as ckpt
 from vsearch.indexing import gating, rate
-from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, Chunk, ChunkedRun, gaps_json, new_gap
+from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, SPAN_DONE, Chunk, ChunkedRun, gaps_json, new_gap
 from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, note_changed, JobLock, StopControl, not_started_row, status_summary
-from vsearch.indexing.plan import Plan, make_plan, ordered, parse_priority, source_actions
+from vsearch.indexing.plan import Plan, Window, make_plan, ordered, parse_priority, source_actions, window_stretches
 from vsearch.indexing.prefetch import prefetched
 from vsearch.indexing.ray_executor import RayOptions, run_on_ray
 from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
@@ -215,20 +215,29 @@ def _base_row(path: Path, sha: str, params: str, job_id: str, identity: str | No
 def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_id: str, params: str,
                stages: list[Stage], sink: ProgressSink | None = None, identity: str | None = None, *,
                chunks: ChunkCommits | None = None,
-               next_rate: Callable[[float, float], float] | None = None) -> FileOutcome:
+               next_rate: Callable[[float, float], float] | None = None,
+               windows_first: bool = False, hashes: dict[str, str] | None = None) -> FileOutcome:
     """Hash, probe, decode and run the stages over one file. Never raises for a bad file: returns `failed`.
     `done` maps the SHA-256 of files not to index again to the reason they are skipped. With `chunks` (inline
     jobs: the caller is the store's writer) the file is committed chunk by chunk and resumed from its last
     checkpoint; the outcome then holds only the last chunk (`append`). `next_rate(footage_s, fps)` (--adapt-rate,
     with `chunks`): told of each chunk analysed, and of the file's last stretch, it gives the rate for what
     follows; a rate other than `opts.fps` stops the run at that boundary (status "stopped", `work["next_fps"]`)
-    for the caller to continue the file from there at that rate (`indexing.rate`)."""
+    for the caller to continue the file from there at that rate (`indexing.rate`).
+
+    Stretches (with `chunks`): one call indexes one stretch of the file not indexed yet — with `windows_first`
+    the first inside a `--priority` time window (status "skipped", not to be committed, when none is left),
+    else the first in time order — and ends where the next indexed span begins; "stopped" with
+    `work["more"]` then asks the caller to call again for the next stretch. `hashes`: SHA-256 already computed
+    in this job, by path (a 24-h file is hashed once)."""
     t0 = time.perf_counter()
     path = spec.path
     try:
-        sha = sha256_file(path)
+        sha = (hashes or {}).get(str(path)) or sha256_file(path)
     except OSError as e:
         return FileOutcome(str(path), "failed", f"{path}: cannot read ({e.strerror or e}); check permissions")
+    if hashes is not None:
+        hashes[str(path)] = sha
     if sha in done:
         return FileOutcome(str(path), "skipped", done[sha])
     base = _base_row(path, sha, params, job_id, identity)
@@ -241,40 +250,69 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     aw, ah = decode.analysis_size(info, opts.width_px)
     ref = SourceRef(source_id=sha, path=base["path"], camera=camera, start_utc=start_utc, info=info,
                     analysis_fps=opts.fps, analysis_width_px=aw, analysis_height_px=ah)
-    resume = chunks.resume_of(sha) if chunks else None
+    end_s = info.duration_s + info.start_pts_s if info.duration_s else None
+    start_s = info.start_pts_s
+    checkpoint = chunks.resume_of(sha) if chunks else None
+    indexed = checkpoint.indexed(start_s) if checkpoint else ()
+    if windows_first:
+        wins = window_stretches(opts.priority, camera, start_utc, start_s, end_s, tz=opts.tz)
+        todo = [m for w0, w1 in wins for m in ckpt.missing(indexed, w0, w1)]
+        if not todo:
+            return FileOutcome(str(path), "skipped", "no priority time window left to index first in this file")
+    else:
+        todo = ckpt.missing(indexed, start_s, end_s) if chunks else [(start_s, None)]
+    from_s, to_s = todo[0] if todo else (end_s or start_s, None)
+    stop_at = to_s if to_s is not None and (end_s is None or to_s < end_s - 1e-6) else None
     if sink:
         sink.file_started(str(path), info.duration_s)
-    end_s = info.duration_s + info.start_pts_s if info.duration_s else None
     fixed = dict(camera=camera, container=info.container, codec=info.codec, width_px=info.width_px,
                  height_px=info.height_px, fps_num=info.fps.numerator, fps_den=info.fps.denominator,
                  duration_s=info.duration_s, start_pts_s=info.start_pts_s, start_utc=start_utc,
                  end_utc=ref.wall_time(end_s) if end_s is not None else None, start_origin=origin,
                  clock_offset_s=offset, analysis_width_px=aw, analysis_height_px=ah, **base)
-    runner = ChunkedRun(stages, ref, chunk_s=opts.chunk_s if chunks else None, resume=resume)
+    probe_run = ChunkedRun(stages, ref, chunk_s=opts.chunk_s)  # only for its warm-up and overlap lengths
+    resume = ckpt.stretch_start(checkpoint, sha, start_s, from_s, fps=opts.fps, chunk_s=opts.chunk_s,
+                                back_s=probe_run.warmup_s + probe_run.max_overlap_s) if chunks else None
+    joined = [b for a, b, _, _ in indexed if stop_at is not None and abs(a - stop_at) < 1e-6]  # an indexed span
+    stitch = _stitcher(chunks, sha, stop_at) if chunks is not None and stop_at is not None and joined else None
+    after_joined = joined and any(a >= joined[0] - 1e-6 for a, _ in ckpt.missing(indexed, start_s, end_s))
+    runner = ChunkedRun(stages, ref, chunk_s=opts.chunk_s if chunks else None, resume=resume, stop_at_s=stop_at,
+                        stitch=stitch, stitch_until_s=joined[0] if after_joined else None)
+    commits: list[ckpt.Checkpoint] = []  # the checkpoints this run committed
     try:
         track = runner.by_name["track"]
         gate = gating.FileGate(opts.gate, path, info, end_s=end_s, resume=resume,
                                busy=lambda: track.active_count > 0)  # type: ignore[attr-defined]
-        lowered = rate.reduced_spans(opts.fps, opts.asked_fps, gate.from_s, end_s)  # --adapt-rate
+        lowered = rate.reduced_spans(opts.fps, opts.asked_fps, gate.from_s, stop_at or end_s)  # --adapt-rate
         spans = gate.decode_spans
         if resume is not None:
             spans = ckpt.from_pts(spans, resume.resume_pts_s, (end_s or resume.resume_pts_s) + 3600.0)
         run = decode.open_decode(path, info, decode.DecodeOptions(fps=opts.fps, width_px=opts.width_px,
                                                                   backend=opts.decoder, spans=spans))
 
-        def on_chunk(chunk: Chunk) -> None:
-            assert chunks is not None and chunk.checkpoint is not None
-            ck = chunk.checkpoint
-            gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume))]
-            gaps += gate.skipped(ck.indexed_to_s) + rate.until(lowered, ck.indexed_to_s)
-            ck = replace(ck, gaps=tuple(g for g in gaps if g.start_s < ck.indexed_to_s))
-            todo = Gap(ck.indexed_to_s, end_s or ck.indexed_to_s,
-                       NOT_YET if chunk.stop_reason in (None, rate.RATE_CHANGE) else chunk.stop_reason)
+        def found(hi_s: float) -> list[Gap]:
+            """Gaps this run found in its stretch, before `hi_s` (the overlap before it is decoded twice)."""
+            gaps = [g for g in run.gaps if new_gap(g, resume)] + gate.skipped(hi_s) + rate.until(lowered, hi_s)
+            return [g for g in gaps if g.start_s < hi_s]
+
+        def commit_partial(ck: ckpt.Checkpoint, result: SourceResult, stop_reason: str | None,
+                           replaces: tuple[str, ...] = ()) -> None:
+            assert chunks is not None
+            ck = replace(ck, gaps=tuple(sorted([*(resume.gaps if resume else ()), *found(ck.indexed_to_s)],
+                                               key=lambda g: g.start_s)))
+            why = NOT_YET if stop_reason in (None, rate.RATE_CHANGE, SPAN_DONE) else stop_reason
+            todo_gaps = [Gap(a, b if b is not None else (end_s or a), why)
+                         for a, b in ckpt.missing(ck.indexed(start_s), start_s, end_s)]
             row = SourceRow(status="partial", error="", frames_decoded=ck.frames_decoded,
-                            frames_sampled=ck.frames_sampled, gaps_json=gaps_json([*ck.gaps, todo]),
+                            frames_sampled=ck.frames_sampled, gaps_json=gaps_json([*ck.gaps, *todo_gaps]),
                             decoder=run.backend, n_tubes=ck.tubes, indexed_to_s=ck.indexed_to_s,
                             checkpoint_json=ck.to_json(), **fixed)
-            chunks.write(row, chunk.result)
+            chunks.write(row, result, replaces)
+            commits.append(ck)
+
+        def on_chunk(chunk: Chunk) -> None:
+            assert chunk.checkpoint is not None
+            commit_partial(chunk.checkpoint, chunk.result, chunk.stop_reason, chunk.replaces)
 
         chunk_from = [gate.from_s]  # where the chunk being analysed began (source time)
         switch: list[float] = []  # the rate to continue at, when --adapt-rate changes it at a boundary
@@ -291,25 +329,61 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
             return rate.RATE_CHANGE
 
         frames = gate.frames(prefetched(run, opts.prefetch_frames))  # motion gate: only frames around motion
-        result = runner.run(frames, on_chunk=on_chunk if chunks else None, should_stop=should_stop,
-                            on_frame=(lambda pts: sink.frame(str(path), pts)) if sink else (lambda pts: None),
-                            decoded_so_far=lambda: run.frames_decoded,
-                            upcoming=gate.upcoming if opts.detect_ahead else (lambda: None))
+        if todo:
+            result = runner.run(frames, on_chunk=on_chunk if chunks else None, should_stop=should_stop,
+                                on_frame=(lambda pts: sink.frame(str(path), pts)) if sink else (lambda pts: None),
+                                decoded_so_far=lambda: run.frames_decoded,
+                                upcoming=gate.upcoming if opts.detect_ahead else (lambda: None))
+        else:  # a killed job had committed every stretch but not the finished row
+            for stage in stages:
+                stage.begin(ref)
+            result = None
     except DecodeError as e:
         row = SourceRow(status="failed", error=str(e), camera=camera, **base)
         return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)
     work = {"frames_sampled": runner.totals.frames_sampled, "overlap_frames": runner.totals.overlap_frames,
             "resumed_from_s": resume.indexed_to_s if resume else None, "analysis_fps": opts.fps}
-    if result is None:  # stopped at a chunk boundary (deadline, signal, new rate): committed, to be continued
+    last = commits[-1] if commits else checkpoint
+    if result is None and last is not None and not ckpt.missing(last.indexed(start_s), start_s, end_s):
+        # this stretch ended where the rest of the file was already indexed: the file is done
+        result = runner.close_stopped()
+        result.gaps, result.frames_decoded = list(last.gaps), last.frames_decoded
+        done_row = _finished_row(result, run, last.frames_sampled, last.tubes, end_s or last.indexed_to_s, fixed,
+                                 ref, path)
+        work["rate_spans"] = [[gate.from_s, runner.totals.stopped_at_s, opts.fps]]
+        return FileOutcome(str(path), done_row.status, done_row.error or _gap_message(result.gaps), row=done_row,
+                           result=result,
+                           footage_s=(runner.totals.stopped_at_s or from_s) - from_s,
+                           wall_s=time.perf_counter() - t0, work=work, append=True)
+    if result is None:  # stopped at a chunk boundary (deadline, signal, new rate, next span): committed
         t = runner.totals
         work["rate_spans"] = [[gate.from_s, t.stopped_at_s, opts.fps]]
         if switch:
             work["next_fps"] = switch[0]
-        return FileOutcome(str(path), "stopped", f"indexed up to t = {t.stopped_at_s:.1f} s; {t.stop_reason}",
-                           footage_s=(t.stopped_at_s or 0.0) - (resume.indexed_to_s if resume else info.start_pts_s),
-                           wall_s=time.perf_counter() - t0, work=work)
-    result.gaps = [*(resume.gaps if resume else ()), *(g for g in run.gaps if new_gap(g, resume)),
-                   *gate.skipped(), *lowered]
+        work["more"] = t.stop_reason == SPAN_DONE
+        spans_now = last.indexed(start_s) if last is not None else ()
+        from_start = len(spans_now) <= 1 and all(a <= start_s + 1e-6 for a, _, _, _ in spans_now)
+        where = (f"indexed up to t = {t.stopped_at_s:.1f} s" if from_start
+                 else f"indexed {ckpt.spans_label(spans_now, start_s)}")
+        return FileOutcome(str(path), "stopped", f"{where}; {t.stop_reason}",
+                           footage_s=(t.stopped_at_s or 0.0) - from_s, wall_s=time.perf_counter() - t0, work=work)
+    end_pts = end_s if end_s is not None else (run.last_pts_s or info.start_pts_s)
+    work["rate_spans"] = [[gate.from_s, end_pts, opts.fps]]
+    if next_rate is not None:  # the file's last stretch counts in the speed measured for the next file
+        next_rate(end_pts - chunk_from[0], opts.fps)
+    if chunks is not None and resume is not None:
+        after = ckpt.add_span(resume.indexed(start_s), (from_s, end_pts, end_pts, 0))
+        if ckpt.missing(after, start_s, end_s):  # a window reached the file's end; its start is still to do
+            stamp = ckpt.Checkpoint(indexed_to_s=end_pts, resume_pts_s=end_pts, resume_frame_index=0,
+                                    tubes=runner.totals.tubes, last_scene_id=ckpt.scene_id(sha, end_pts + 1.0),
+                                    frames_sampled=resume.frames_sampled + runner.totals.frames_sampled,
+                                    frames_decoded=resume.frames_decoded + run.frames_decoded,
+                                    chunk_s=opts.chunk_s, spans=after)
+            commit_partial(stamp, result, None)
+            work["more"] = True
+            return FileOutcome(str(path), "stopped", f"indexed {ckpt.spans_label(after, start_s)}; {SPAN_DONE}",
+                               footage_s=end_pts - from_s, wall_s=time.perf_counter() - t0, work=work)
+    result.gaps = [*(resume.gaps if resume else ()), *found(float("inf"))]
     result.gaps.sort(key=lambda g: g.start_s)
     result.frames_decoded = run.frames_decoded + (resume.frames_decoded if resume else 0)
     result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
@@ -319,29 +393,54 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
     if run.decode_errors:
         result.warnings.append(f"{run.decode_errors} corrupt packet(s)/frame(s) skipped by the decoder")
     sampled = runner.totals.frames_sampled + (resume.frames_sampled if resume else 0)
+    row = _finished_row(result, run, sampled, runner.totals.tubes, end_pts, fixed, ref, path)
+    return FileOutcome(str(path), row.status, row.error or _gap_message(result.gaps), row=row,
+                       result=result if row.status != "failed" else None,
+                       footage_s=end_pts - (from_s if resume else info.start_pts_s),
+                       wall_s=time.perf_counter() - t0, work=work,
+                       append=chunks is not None and chunks.started(sha))
+
+
+def _stitcher(chunks: ChunkCommits, sha: str, span_start_s: float) -> Callable[[Tube], tuple[str, int] | None]:
+    """For a run stopping where a span indexed earlier begins: the tube of that span a crossing tube replaces
+    (`checkpoint.same_tube`), read from the store once, when first asked."""
+    committed: list[tuple[str, int, float, list[float]]] | None = None
+    taken: set[str] = set()
+
+    def match(tube: Tube) -> tuple[str, int] | None:
+        nonlocal committed
+        if committed is None:
+            rows = chunks.store.tubes_arrow(f"source_id = '{sha}' AND last_pts_s >= {span_start_s!r}",
+                                            ["tube_id", "track_no", "last_pts_s", "boxes_xyxy"]).to_pylist()
+            committed = [(r["tube_id"], int(r["track_no"]), float(r["last_pts_s"]), list(r["boxes_xyxy"][-4:]))
+                         for r in rows]
+        return ckpt.same_tube(tube, committed, taken)
+
+    return match
+
+
+def _gap_message(gaps: list[Gap]) -> str:
+    return "; ".join(f"gap {g.start_s:.2f}-{g.end_s:.2f} s: {g.reason}" for g in gating.unreadable(gaps))
+
+
+def _finished_row(result: SourceResult, run: decode.DecodeRun, sampled: int, n_tubes: int, end_pts: float,
+                  fixed: dict[str, object], ref: SourceRef, path: Path) -> SourceRow:
+    """The `sources` row of a file whose every stretch is indexed."""
     bad = gating.unreadable(result.gaps)  # stretches a gate skipped are listed, but they are not unreadable
     status = "ok" if not bad else "partial"
     if result.frames_decoded == 0:
         status = "failed"
-    message = "; ".join(f"gap {g.start_s:.2f}-{g.end_s:.2f} s: {g.reason}" for g in bad)
+    message = _gap_message(result.gaps)
     if status == "failed":
         message = f"{path}: no frame could be decoded" + (f" ({message})" if message else "")
-    end_pts = end_s if end_s is not None else (run.last_pts_s or info.start_pts_s)
-    work["rate_spans"] = [[gate.from_s, end_pts, opts.fps]]
-    if next_rate is not None:  # the file's last stretch counts in the speed measured for the next file
-        next_rate(end_pts - chunk_from[0], opts.fps)
-    row = SourceRow(
+    return SourceRow(
         status=status, error=message if status == "failed" else "", frames_decoded=result.frames_decoded,
         frames_sampled=sampled, gaps_json=gaps_json(result.gaps), decoder=run.backend,
         detector="; ".join(result.stage_info[k] for k in ("tubes", "embed") if k in result.stage_info),
         stage_info_json=json.dumps(result.stage_info, sort_keys=True), warnings_json=json.dumps(result.warnings),
-        n_tubes=runner.totals.tubes, indexed_to_s=end_pts, checkpoint_json=None,
+        n_tubes=n_tubes, indexed_to_s=end_pts, checkpoint_json=None,
         **{**fixed, "end_utc": ref.wall_time(end_pts)},
     )
-    footage = (info.duration_s or 0.0) - ((resume.indexed_to_s - info.start_pts_s) if resume else 0.0)
-    return FileOutcome(str(path), status, message, row=row, result=result if status != "failed" else None,
-                       footage_s=footage, wall_s=time.perf_counter() - t0, work=work,
-                       append=chunks is not None and chunks.started(sha))
 
 
 def _known_identity(spec: SourceSpec, opts: IndexOptions) -> dict[str, object]:
@@ -452,20 +551,52 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
                 lock.update(files_done=k + 1)
         elif opts.workers <= 1:
             chunks = ChunkCommits(store, resumes, control, lock)
-            for k, spec in enumerate(specs):
-                reason = control.reason()
-                if reason is not None:  # the deadline passed or a stop was asked: what is left is listed
-                    _not_started(store, spec, opts, reason, report)
-                    continue
-                if adapter is None:
+            hashes: dict[str, str] = {}
+
+            def one(spec: SourceSpec, windows_first: bool) -> FileOutcome:
+                if adapter is not None:
+                    return _index_adapting(spec, opts, adapter, done, job_id, index_params, stages, sink, chunks,
+                                           control, report, windows_first=windows_first, hashes=hashes)
+                parts: list[FileOutcome] = []
+                while True:  # one stretch of the file per call (indexing.checkpoint, stretches)
                     try:
                         outcome = index_file(spec, opts, done, job_id, params, stages, sink, identity=identity,
-                                             chunks=chunks)
+                                             chunks=chunks, windows_first=windows_first, hashes=hashes)
                     except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
                         outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
-                else:
-                    outcome = _index_adapting(spec, opts, adapter, done, job_id, index_params, stages, sink,
-                                              chunks, control, report)
+                    if outcome.status == "skipped" and parts:  # windows_first: no window left in the file
+                        break
+                    parts.append(outcome)
+                    if outcome.status != "stopped" or not outcome.work.get("more") or control.reason():
+                        break
+                return _merged(parts)
+
+            # --priority time windows: the stretch of each file inside them first (files in the job's order)
+            first: dict[str, FileOutcome] = {}
+            if any(isinstance(parse_priority(t), Window) for t in opts.priority):
+                for spec in specs:
+                    if control.reason() is not None:
+                        break
+                    outcome = one(spec, windows_first=True)
+                    if outcome.status == "stopped":  # committed chunk by chunk; the rest of the file follows below
+                        first[str(spec.path)] = outcome
+                    elif outcome.status != "skipped":  # a failure, or a file the window covers whole
+                        commit(outcome)
+                        first[str(spec.path)] = outcome
+            for k, spec in enumerate(specs):
+                earlier = first.pop(str(spec.path), None)
+                if earlier is not None and earlier.status != "stopped":  # reported above
+                    continue
+                reason = control.reason()
+                if reason is not None:  # the deadline passed or a stop was asked: what is left is listed
+                    if earlier is not None:
+                        commit(earlier)
+                    else:
+                        _not_started(store, spec, opts, reason, report)
+                    continue
+                outcome = one(spec, windows_first=False)
+                if earlier is not None:
+                    outcome = _merged([earlier, outcome])
                 commit(outcome)
                 done.update({sha: "same content as another file in this job" for sha in written})
                 lock.update(files_done=k + 1, current=None)
@@ -498,7 +629,8 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
 
 def _index_adapting(spec: SourceSpec, opts: IndexOptions, adapter: rate.RateAdapter, done: dict[str, str],
                     job_id: str, index_params: dict[str, object], stages: list[Stage], sink: ProgressSink,
-                    chunks: ChunkCommits, control: StopControl, report: JobReport) -> FileOutcome:
+                    chunks: ChunkCommits, control: StopControl, report: JobReport, *, windows_first: bool = False,
+                    hashes: dict[str, str] | None = None) -> FileOutcome:
     """One file with --adapt-rate: started at the rate the adapter chooses, and continued from a chunk boundary
     at each new rate it chooses there (each stretch a resume from the checkpoint just committed). The outcome
     is the last stretch's, with the footage, time and work of all of them (`work["rate_spans"]`)."""
@@ -511,7 +643,7 @@ def _index_adapting(spec: SourceSpec, opts: IndexOptions, adapter: rate.RateAdap
             file_opts = replace(opts, fps=fps, asked_fps=opts.fps)
         if not parts and fps != opts.fps:
             note = f"{spec.path}: analysed at {fps:g} fps, not {opts.fps:g} (--adapt-rate)"
-        elif parts:
+        elif parts and fps != parts[-1].work.get("analysis_fps"):  # not a next stretch at the same rate
             note = (f"{spec.path}: from t = {parts[-1].work['rate_spans'][-1][1]:.1f} s analysed at {fps:g} fps "
                     f"(asked {opts.fps:g}; --adapt-rate)")
         else:
@@ -523,15 +655,27 @@ def _index_adapting(spec: SourceSpec, opts: IndexOptions, adapter: rate.RateAdap
             outcome = index_file(spec, file_opts, done, job_id, json.dumps(p, sort_keys=True), stages, sink,
                                  identity=pipeline_identity(stages, p).to_json(), chunks=chunks,
                                  next_rate=lambda footage_s, at: adapter.next_rate(key, footage_s=footage_s, fps=at,
-                                                                                   now=control.now()))
+                                                                                   now=control.now()),
+                                 windows_first=windows_first, hashes=hashes)
         except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
             outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
+        if outcome.status == "skipped" and parts:  # windows_first: no window left in the file
+            break
         parts.append(outcome)
         next_fps = outcome.work.get("next_fps")
-        if outcome.status != "stopped" or next_fps is None:
+        if outcome.status != "stopped" or (next_fps is None and not outcome.work.get("more")) or control.reason():
             break
-        fps = float(next_fps)  # type: ignore[arg-type]
-    adapter.done(key)
+        fps = float(next_fps) if next_fps is not None else fps  # type: ignore[arg-type]
+    if not windows_first:  # after its windows, the rest of the file is still to come
+        adapter.done(key)
+    return _merged(parts)
+
+
+def _merged(parts: list[FileOutcome]) -> FileOutcome:
+    """One outcome for a file indexed in several runs (stretches, rates): the last one's, with the footage, time
+    and work of all of them."""
+    outcome = parts[-1]
+    outcome.work.pop("more", None)
     if len(parts) > 1:
         first = parts[0].work
         outcome.footage_s = sum(o.footage_s for o in parts)

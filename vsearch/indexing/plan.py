@@ -5,8 +5,8 @@ path contains it, or whose camera is it; a time-window term `CAMERA@HH:MM-HH:MM`
 camera, matches a file of that camera whose footage overlaps that local time of day, on any day), then the
 files with a `priority` in their manifest row (lowest first), then everything else; within each group newest
 first (by the start time the user gave, else the file's modification time), so the most recent footage is ready
-first. A window orders whole files: the file holding 14:00-16:00 goes first, from its own start (indexing the
-window before the rest of the same file is not done: a file's index grows from its start, `indexing.checkpoint`).
+first. A window also goes first inside its file: the job indexes the stretch of each such file inside the window
+(`window_stretches`) before anything else, then the rest of the files in this order (`indexing.checkpoint`).
 
 Estimate: the measured speed of the last job in this store that indexed footage with the same analysis rate and
 width (footage seconds per wall-clock second, `x_realtime` in its report). Without one there is no estimate; the
@@ -45,13 +45,44 @@ class Window:
 
     def overlap_s(self, start_utc: dt.datetime, end_utc: dt.datetime, zone: dt.tzinfo) -> float:
         """Seconds of [start_utc, end_utc] inside the window (local time in `zone`, daylight saving included)."""
+        return sum((b - a).total_seconds() for a, b in self.pieces(start_utc, end_utc, zone))
+
+    def pieces(self, start_utc: dt.datetime, end_utc: dt.datetime,
+               zone: dt.tzinfo) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The parts of [start_utc, end_utc] inside the window, in time order (one per day it recurs)."""
         day = start_utc.astimezone(zone).date() - dt.timedelta(days=1)  # a window that began the evening before
-        total = 0.0
+        out = []
         while (w0 := dt.datetime.combine(day, self.start, tzinfo=zone)) <= end_utc:
             w1 = dt.datetime.combine(day + dt.timedelta(days=int(self.end <= self.start)), self.end, tzinfo=zone)
-            total += max(0.0, (min(w1, end_utc) - max(w0, start_utc)).total_seconds())
+            a, b = max(w0, start_utc), min(w1, end_utc)
+            if b > a:
+                out.append((a, b))
             day += dt.timedelta(days=1)
-        return total
+        return out
+
+
+WINDOW_PAD_S = 5.0  # a window is indexed with this much more on each side (an object entering as it begins)
+
+
+def window_stretches(priority: tuple[str, ...], camera: str, start_utc: dt.datetime, start_pts_s: float,
+                     end_pts_s: float | None, *, tz: str) -> list[tuple[float, float]]:
+    """The stretches of one file (source pts [from, to)) inside the `--priority` time windows for its camera,
+    padded by WINDOW_PAD_S and clipped to the file, in the order of the terms (they may overlap: the job indexes
+    what of each is not indexed yet) before the rest of the file (`indexing.checkpoint`, stretches)."""
+    if end_pts_s is None:
+        return []
+    zone = site_zone(tz)
+    end_utc = start_utc + dt.timedelta(seconds=end_pts_s - start_pts_s)
+    out: list[tuple[float, float]] = []
+    for term in (parse_priority(t) for t in priority):
+        if not isinstance(term, Window) or term.camera not in ("", camera):
+            continue
+        for a, b in term.pieces(start_utc, end_utc, zone):
+            lo = max(start_pts_s, start_pts_s + (a - start_utc).total_seconds() - WINDOW_PAD_S)
+            hi = min(end_pts_s, start_pts_s + (b - start_utc).total_seconds() + WINDOW_PAD_S)
+            if hi > lo:
+                out.append((lo, hi))
+    return out
 
 
 def parse_priority(term: str) -> str | Window:

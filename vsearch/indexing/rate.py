@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass, field
 
 from vsearch.catalogue.store import SourceRow
+from vsearch.indexing.checkpoint import Checkpoint
 from vsearch.errors import UsageError
 from vsearch.records import Gap
 
@@ -92,8 +93,9 @@ class RateAdapter:
             row = by_path.get(path)
             if row is not None and row.source_id in skipped:
                 continue
-            if row is not None and row.checkpoint_json and row.indexed_to_s is not None and duration is not None:
-                duration = max(0.0, duration - (row.indexed_to_s - row.start_pts_s))
+            ck = Checkpoint.from_json(row.checkpoint_json) if row is not None and row.checkpoint_json else None
+            if ck is not None and row is not None and duration is not None:  # its indexed stretches are done
+                duration = max(0.0, duration - sum(b - a for a, b, _, _ in ck.indexed(row.start_pts_s or 0.0)))
             left[path] = duration
         return cls(fps, min_fps, deadline_utc, x_realtime, left)
 
