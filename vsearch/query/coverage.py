@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,10 +32,10 @@ class FileEntries(Sequence[dict[str, object]]):
     def __len__(self) -> int:
         return self._table.num_rows
 
-    def __getitem__(self, i):  # noqa: ANN001, ANN204 (an index or a slice, as a list)
+    def __getitem__(self, i: int | slice) -> Any:  # an entry, or a list of entries for a slice (as a list)
         return self.to_list(copy=False)[i]
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self) -> Iterator[dict[str, object]]:
         return iter(self.to_list(copy=False))
 
     def __eq__(self, other: object) -> bool:

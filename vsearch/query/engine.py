@@ -250,18 +250,14 @@ class _SourceIndex:
 
     def fetch(self, store: Store, source_ids: set[str]) -> None:
         """Load the full rows of these sources (one query) for zone tests."""
-        missing = sorted(source_ids - set(self.rows))
-        for lo in range(0, len(missing), 500):
-            ids = ", ".join(sql_str(i) for i in missing[lo:lo + 500])
-            self.rows.update((r.source_id, r) for r in store.sources(f"source_id IN ({ids})"))
+        for where in _source_id_in(source_ids - set(self.rows)):
+            self.rows.update((r.source_id, r) for r in store.sources(where))
 
     def fetch_paths(self, store: Store, source_ids: set[str]) -> None:
         """Load the paths of these sources, all a hit shows of its source: two columns, not the full rows (a
         third of the time of `fetch` for the 50 hits of a search)."""
-        missing = sorted(source_ids - set(self.rows) - set(self._paths))
-        for lo in range(0, len(missing), 500):
-            ids = ", ".join(sql_str(i) for i in missing[lo:lo + 500])
-            t = read_all(store.table("sources").search().where(f"source_id IN ({ids})").select(["source_id", "path"]))
+        for where in _source_id_in(source_ids - set(self.rows) - set(self._paths)):
+            t = read_all(store.table("sources").search().where(where).select(["source_id", "path"]))
             self._paths.update(zip(t.column("source_id").to_pylist(), t.column("path").to_pylist()))
 
     def row(self, source_id: str) -> SourceRow | None:
@@ -271,6 +267,13 @@ class _SourceIndex:
         """The path of a source loaded by `fetch` or `fetch_paths` ("" for a source the store does not have)."""
         row = self.rows.get(source_id)
         return row.path if row is not None else self._paths.get(source_id, "")
+
+
+def _source_id_in(source_ids: set[str], per_query: int = 500) -> list[str]:
+    """SQL conditions selecting these sources, at most `per_query` ids each (sorted: the same queries each time)."""
+    ids = sorted(source_ids)
+    return [f"source_id IN ({', '.join(sql_str(i) for i in ids[lo:lo + per_query])})"
+            for lo in range(0, len(ids), per_query)]
 
 
 def _speed_mask(store: Store, spec: QuerySpec, table: pa.Table, sources: _SourceIndex) -> np.ndarray:
