@@ -157,14 +157,19 @@ def _coverage_table(spec: QuerySpec, table: pa.Table, indexed: list[str]) -> Cov
     scope = pc.or_(pc.is_null(start), pc.fill_null(scope, False))
     if spec.cameras:
         scope = pc.and_(scope, pc.fill_null(pc.is_in(cam, value_set=pa.array(requested, pa.string())), False))
-    t = table.filter(scope)
-    t = t.take(pc.sort_indices(t, sort_keys=[("camera", "ascending", "at_start"),
-                                             ("start_utc", "ascending", "at_start"), ("path", "ascending", "at_start")]))
-    ok = pc.fill_null(pc.is_in(t.column("status"), value_set=pa.array(["ok", "partial"])), False)
-    good_t, bad_t = t.filter(ok), t.filter(pc.invert(ok))
+    # the rows in scope, in report order, as positions: the whole rows are copied once, into searched and not
+    # searched, not at each step (36 000 files in an unscoped search)
+    rows = pc.indices_nonzero(scope)
+    keys = table.select(["camera", "start_utc", "path"]).take(rows)
+    order = rows.take(pc.sort_indices(keys, sort_keys=[("camera", "ascending", "at_start"),
+                                                       ("start_utc", "ascending", "at_start"),
+                                                       ("path", "ascending", "at_start")]))
+    status = table.column("status").take(order)
+    ok = pc.fill_null(pc.is_in(status, value_set=pa.array(["ok", "partial"])), False)
+    good_t, bad_t = table.take(order.filter(ok)), table.take(order.filter(pc.invert(ok)))
     footage = float(pc.sum(pc.fill_null(good_t.column("duration_s"), 0.0)).as_py() or 0.0)
     gaps = _gaps(good_t, lo, hi)
-    detectors = t.filter(pc.fill_null(pc.not_equal(t.column("status"), "failed"), True)).column("detector")
+    detectors = table.column("detector").take(order.filter(pc.fill_null(pc.not_equal(status, "failed"), True)))
     descriptors = sorted({d or "no detector recorded" for d in pc.unique(detectors).to_pylist()})
     return Coverage(
         cameras_requested=requested, cameras_indexed=indexed,
