@@ -11,16 +11,19 @@ machine may be shared: compare the two columns, not absolute numbers across runs
                                 [--only 'soft'] [--hits-out FILE] [--compare-hits FILE]
 
 The dataset is deleted at the end unless --keep (a kept dataset of the same size is reused by the next run).
---hits-out writes each query's candidate count and top hits (tube ids and scores); --compare-hits reads such a
-file and says per query whether the hits are the same. To compare with another version of the library on the
-same kept catalogue, run this script once with that version importable (e.g. another checkout's environment)
-and --hits-out, then with this one and --compare-hits.
+--hits-out writes each query's candidate count, top hits (tube ids and scores) and a SHA-256 of its whole
+result as `--json` prints it (hits with their explanations, and the coverage report, every file listed);
+--compare-hits reads such a file and says per query whether all of these are the same. To compare with another
+version of the library on the same kept catalogue, run this script (the same file, for the same digest) once
+with that version importable (e.g. PYTHONPATH=<its checkout>) and --hits-out, then with this one and
+--compare-hits.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -279,7 +282,9 @@ def main() -> None:
         spec = build_query(text, replace(opts, limit=opts.limit or 50), now=now, cameras=cams)  # CLI default
         where = search_filter(spec)
         res = execute(store, spec)
-        got[name] = {"candidates": res.candidates, "hits": [[h.tube_id, h.score] for h in res.hits]}
+        full = json.dumps(res.to_dict(), default=str).encode()  # hits with explanations, and the coverage report
+        got[name] = {"candidates": res.candidates, "hits": [[h.tube_id, h.score] for h in res.hits],
+                     "result_sha256": hashlib.sha256(full).hexdigest()}
         q = timed(lambda: execute(store, spec), args.repeat)  # noqa: B023
         b = timed(lambda: table.count_rows(where), args.repeat)  # noqa: B023
         same = "" if want is None else (" yes |" if want.get(name) == got[name] else " **no** |")

@@ -5,11 +5,13 @@ ties as the full sort does; the coverage of a store with hundreds of files equal
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -18,8 +20,8 @@ import synth
 from conftest import index_motion_only
 from vsearch.catalogue import tube_reads
 from vsearch.catalogue.store import SOURCES_SCHEMA, SourceRow, Store
-from vsearch.query.coverage import _iso, coverage_for
-from vsearch.query.engine import run_query
+from vsearch.query.coverage import Coverage, FileEntries, _iso, coverage_for
+from vsearch.query.engine import _cut, run_query
 from vsearch.query.options import QueryOptions
 from vsearch.query.spec import QuerySpec
 from vsearch.query.text import build_query
@@ -220,3 +222,46 @@ def test_coverage_of_many_files_equals_the_per_file_computation(tmp_path: Path, 
     want = _per_file(spec, rows)
     assert len(want["searched"]) > (100 if not scope.get("cameras") else 20) and want["not_searched"] and want["gaps"]
     assert {k: cov[k] for k in want} == want
+
+
+@pytest.mark.parametrize("scope", [{}, {"cameras": ("cam2", "cam9"), "time_from": START - dt.timedelta(hours=1),
+                                        "time_to": START + dt.timedelta(days=2)}])
+def test_coverage_files_read_without_to_dict_are_the_per_file_entries(tmp_path: Path, scope: dict) -> None:
+    """The report keeps its file lists as Arrow columns (`FileEntries`): counting, indexing, slicing, iterating
+    and comparing them give the per-file entries, and `to_dict` hands out copies (the report is unchanged by a
+    caller editing them), in the field order of the dataclass."""
+    rows = _sources(60)
+    store = Store(tmp_path / "store")
+    store.table("sources").add(pa.Table.from_pylist([{k: getattr(r, k) for k in SOURCES_SCHEMA.names} for r in rows],
+                                                    schema=SOURCES_SCHEMA))
+    spec = QuerySpec(**scope)
+    cov, want = coverage_for(store, spec), _per_file(spec, rows)
+    for name in ("searched", "not_searched"):
+        files, expected = getattr(cov, name), want[name]
+        assert isinstance(files, FileEntries) and len(files) == len(expected) > 0
+        assert files == expected and list(files) == expected and files[1:3] == expected[1:3]
+        assert files[-1] == expected[-1] and expected[0] in files
+    out = cov.to_dict()
+    assert list(out) == [f.name for f in dataclasses.fields(Coverage)]
+    out["searched"][0]["path"] = "edited"
+    out["not_searched"].clear()
+    assert cov.to_dict() == json.loads(json.dumps(cov.to_dict())) != out
+    assert cov.searched[0]["path"] == want["searched"][0]["path"] and len(cov.not_searched) == len(want["not_searched"])
+    assert dataclasses.replace(cov, searched=list(want["searched"])) == cov  # a list of the same entries compares equal
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_cut_of_a_limited_ranking_is_the_first_rows_of_the_full_sort_and_their_ties(seed: int) -> None:
+    """`_cut` (two partial sorts) keeps exactly the first `limit` rows by (score descending, start ascending)
+    of a full sort, plus the rows equal to the last of them in both keys, with many ties of each key."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    score = np.round(rng.choice(rng.random(12), n), 4)  # few distinct scores and starts: ties at every cut
+    start_us = rng.choice(rng.integers(0, 10**9, 9), n)
+    start = pa.chunked_array([pa.array(start_us[:150], pa.int64()), pa.array(start_us[150:], pa.int64())]).cast(
+        pa.timestamp("us", tz="UTC"))
+    order = sorted(range(n), key=lambda i: (-score[i], start_us[i]))
+    for limit in (1, 2, 7, 50, 199, n - 1):
+        last = order[limit - 1]
+        want = set(order[:limit]) | {i for i in range(n) if score[i] == score[last] and start_us[i] == start_us[last]}
+        assert _cut(score, start, limit).tolist() == sorted(want)
