@@ -147,8 +147,8 @@ def light_estimate(frame_bgr: np.ndarray, side_px: int = 96) -> np.ndarray | Non
 
 def balance_lut(light: np.ndarray | None) -> np.ndarray | None:
     """Per-channel 8-bit value -> corrected value in 0-1 ((256, 3) float32, BGR) that makes `light` (as
-    `light_estimate` gives) neutral at its own luminance, beyond the dead band and up to the cap; None when there
-    is nothing to correct (the pixels are then read exactly as recorded)."""
+    `light_estimate` gives) neutral at the level of its strongest channel, beyond the dead band and up to the
+    cap; None when there is nothing to correct (the pixels are then read exactly as recorded)."""
     if light is None:
         return None
     enc = _to_srgb(np.clip(light / light.max(), 0.0, 1.0)).astype(np.float32).reshape(1, 1, 3)
@@ -298,8 +298,8 @@ def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bo
 def crops_colour_counts(crops: list[tuple[np.ndarray, np.ndarray | None]], person: bool, max_side: int = 48,
                         cast_ref: tuple[float, float] = (0.0, 0.0),
                         lut: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
-    """`crop_colour_counts` of every (crop, mask) of one frame (one `cast_ref` and `lut`), in one pass: the shrunk crops'
-    pixels are converted and coded together and counted per crop and part with offset bincounts. Every pixel's
+    """`crop_colour_counts` of every (crop, mask) of one frame (one `cast_ref` and `lut`), in one pass: the shrunk
+    crops' pixels are converted and coded together and counted per crop and part with offset bincounts. Every pixel's
     code depends on that pixel alone, so the counts are those of one call per crop, exactly; one pass costs a
     few numpy calls per frame instead of some sixty per object (the describers' largest Python cost on busy
     footage)."""
