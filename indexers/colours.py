@@ -110,15 +110,21 @@ def is_monochrome(frame_bgr: np.ndarray, side_px: int = 160) -> bool:
             and float(np.percentile(-along, 99.9)) < MONOCHROME_CHROMA)
 
 
-# White balance (see the module docstring). The light is the mean linear RGB of the brightest `WB_BRIGHT_SHARE`
-# of a thumbnail's pixels that are not clipped (a clipped pixel has lost its colour); its CIELAB chroma, as a
-# surface of that colour would have, is the cast. Measured 2026-12-03 on the evaluation clips: 1-8 on four
-# daylight cameras (auto white balance), ~20 on TUD-Stadtmitte (a warm camera), ~45 under a 3200 K lamp
-# (bench/eval_robust.py warm), 13-20 on an 8000 K blue cast.
+# White balance (see the module docstring). Two estimates of the light, in linear RGB: the mean of the brightest
+# `WB_BRIGHT_SHARE` of a thumbnail's unclipped pixels (a clipped pixel has lost its colour), and the mean of the
+# whole thumbnail (grey world). A coloured light tints both; a coloured surface tints only one (a beige facade is
+# the brightest thing of a neutral street, green grass the bulk of a scene whose whites are white), so the cast
+# taken is their agreement: the smaller of their CIELAB chromas (as a surface of that colour would have), when
+# their hues are within 60 degrees, else none. Measured 2026-12-03 on the evaluation clips (bright / grey world):
+# 1-9 / 5-18 on the 5 cameras as recorded, ~45 / ~45 under a 3200 K lamp (bench/eval_robust.py warm), 6-20 /
+# 7-18 under an 8000 K blue cast. Up to `WB_DEADBAND` nothing is corrected (what auto white balance leaves), from
+# twice that the whole cast is, up to `WB_MAX_CHROMA`, in between a share growing linearly (no jump in colours
+# between frames whose light is near the band).
 WB_BRIGHT_SHARE = 0.05
 WB_CLIPPED = 250  # 8-bit value from which a channel is clipped
-WB_DEADBAND = 10.0  # chroma of a light left as it is
-WB_MAX_CHROMA = 40.0  # most chroma of a cast removed (beyond the dead band)
+WB_DEADBAND = 10.0  # chroma of a cast left as it is
+WB_MAX_CHROMA = 40.0  # most chroma of a cast removed
+WB_HUE_AGREE = 60.0  # degrees between the two estimates' hues for them to agree
 _LUMA_BGR = np.array([0.0722, 0.7152, 0.2126])  # Rec. 709 luminance weights, BGR order
 
 
@@ -130,34 +136,44 @@ def _to_srgb(v: np.ndarray) -> np.ndarray:
     return np.where(v > 0.0031308, 1.055 * np.power(v, 1 / 2.4) - 0.055, 12.92 * v)
 
 
+_LINEAR_8BIT = _to_linear(np.arange(256) / 255.0)  # linear value of each 8-bit sRGB value
+
+
 def light_estimate(frame_bgr: np.ndarray, side_px: int = 96) -> np.ndarray | None:
-    """The colour of the scene's light: (3,) linear BGR of its brightest unclipped pixels, of luminance 1; None
-    when the frame is too dark or too clipped to say (fewer than 20 such pixels)."""
+    """The colour of the scene's light: (2, 3) linear BGR, each row of luminance 1: the brightest unclipped
+    pixels, and the whole frame (grey world); None when the frame is too dark or too clipped to say (fewer than
+    20 bright unclipped pixels)."""
     px = _thumbnail(frame_bgr, side_px).reshape(-1, 3)
-    px = px[px.max(axis=1) < WB_CLIPPED]
-    if len(px) < 20 / WB_BRIGHT_SHARE:
+    lin_all = _LINEAR_8BIT[px]
+    lin = lin_all[px.max(axis=1) < WB_CLIPPED]
+    if len(lin) < 20 / WB_BRIGHT_SHARE:
         return None
-    lin = _to_linear(px / 255.0)
     luma = lin @ _LUMA_BGR
-    bright = lin[luma >= np.quantile(luma, 1.0 - WB_BRIGHT_SHARE)]
-    light = bright.mean(axis=0)
-    y = float(light @ _LUMA_BGR)
-    return None if y <= 1e-3 or light.min() <= 0 else light / y
+    lights = np.stack([lin[luma >= np.quantile(luma, 1.0 - WB_BRIGHT_SHARE)].mean(axis=0), lin_all.mean(axis=0)])
+    y = lights @ _LUMA_BGR
+    return None if y.min() <= 1e-3 or lights.min() <= 0 else lights / y[:, None]
+
+
+def _chroma_hue(light: np.ndarray) -> tuple[float, float]:
+    """CIELAB chroma and hue (degrees) of a surface of the light's colour, at its strongest channel's level."""
+    enc = _to_srgb(np.clip(light / light.max(), 0.0, 1.0)).astype(np.float32).reshape(1, 1, 3)
+    lab = cv2.cvtColor(enc, cv2.COLOR_BGR2LAB).reshape(3)
+    return float(np.hypot(lab[1], lab[2])), float(np.degrees(np.arctan2(lab[2], lab[1])))
 
 
 def balance_lut(light: np.ndarray | None) -> np.ndarray | None:
-    """Per-channel 8-bit value -> corrected value in 0-1 ((256, 3) float32, BGR) that makes `light` (as
-    `light_estimate` gives) neutral at the level of its strongest channel, beyond the dead band and up to the
-    cap; None when there is nothing to correct (the pixels are then read exactly as recorded)."""
+    """Per-channel 8-bit value -> corrected value in 0-1 ((256, 3) float32, BGR) that removes the cast the two
+    estimates of `light` (as `light_estimate` gives) agree on, keeping the strongest channel (white stays white);
+    None when there is nothing to correct (the pixels are then read exactly as recorded)."""
     if light is None:
         return None
-    enc = _to_srgb(np.clip(light / light.max(), 0.0, 1.0)).astype(np.float32).reshape(1, 1, 3)
-    lab = cv2.cvtColor(enc, cv2.COLOR_BGR2LAB).reshape(3)
-    chroma = float(np.hypot(lab[1], lab[2]))
-    if chroma <= WB_DEADBAND:
+    (c_bright, h_bright), (c_world, h_world) = _chroma_hue(light[0]), _chroma_hue(light[1])
+    agree = abs((h_bright - h_world + 180.0) % 360.0 - 180.0) <= WB_HUE_AGREE
+    cast = min(c_bright, c_world) if agree else 0.0
+    removed = min(cast, WB_MAX_CHROMA) * float(np.clip((cast - WB_DEADBAND) / WB_DEADBAND, 0.0, 1.0))
+    if removed <= 0.0:
         return None
-    share = min(chroma - WB_DEADBAND, WB_MAX_CHROMA) / chroma  # of the cast removed, as a power of the gains
-    gains = (light.max() / light) ** share  # the strongest channel kept: white stays white (white patch)
+    gains = (light[0].max() / light[0]) ** (removed / c_bright)  # a share of the bright surfaces' correction
     lin = _to_linear(np.arange(256) / 255.0)[:, None] * gains[None, :]
     return _to_srgb(np.clip(lin, 0.0, 1.0)).astype(np.float32)
 

@@ -90,6 +90,18 @@ def test_a_genuinely_coloured_scene_is_not_bleached() -> None:
     assert _named(wall, lut, 0, 20, 0, 80) == {"yellow": 1.0}
 
 
+def test_a_coloured_surface_is_not_taken_for_a_coloured_light() -> None:
+    """A light tints the brightest surfaces and the scene as a whole; one coloured surface tints only one of them:
+    a beige facade as the brightest thing of a grey street, or green grass around a white van, is no cast."""
+    facade = _scene()
+    facade[0:8] = (170, 215, 240)  # beige, brighter than anything else
+    assert balance_lut(light_estimate(facade)) is None
+    grass = np.zeros((120, 160, 3), np.uint8) + np.array((40, 140, 60), np.uint8)
+    grass[10:40, 10:60] = (235, 235, 235)
+    assert balance_lut(light_estimate(grass)) is None
+    assert _named(grass, None, 10, 40, 10, 60) == {"white": 1.0}
+
+
 def test_a_tinted_black_and_white_frame_counts_as_black_and_white() -> None:
     grey = np.repeat(_scene().mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
     for tint in ((0.9, 1.0, 0.8), (1.0, 0.9, 0.8), (0.8, 0.85, 1.0)):  # green, blue, sepia
