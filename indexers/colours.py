@@ -14,8 +14,9 @@ exactly what they were before tones existed, and tones and casts only add eviden
 
 Another camera, another light: a street lamp makes a white car orange, a blue dusk makes a grey coat blue. The
 colour of the light is estimated from the scene's brightest surfaces (`light_estimate`: white lines, walls, sky and
-white vehicles are mostly neutral, and under a coloured light they take its colour), and pixels are corrected for
-it (`balance_lut`: a von Kries gain per channel in linear RGB) before they are named. A light within `WB_DEADBAND`
+white vehicles are mostly neutral, and under a coloured light they take its colour) where the picture as a whole
+agrees (a coloured light tints both, a coloured surface only one), and pixels are corrected for it
+(`balance_lut`: a von Kries gain per channel in linear RGB) before they are named. A cast within `WB_DEADBAND`
 of neutral (what auto white balance and daylight leave) is left alone, so footage from well-balanced cameras is
 read exactly as before, and at most `WB_MAX_CHROMA` of a cast is removed, so a scene that is genuinely coloured
 is not bleached.
