@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import synth
-from conftest import REPO, index_motion_only
+from conftest import REPO, index_motion_only, shared_path
 from vsearch.catalogue.store import Store
 from vsearch.catalogue.tube_rows import record_to_tube
 from vsearch.indexers.colours import (
@@ -173,6 +173,15 @@ def test_a_tinted_infrared_copy_of_vtest_is_black_and_white(tmp_path: Path) -> N
         frames = [f.to_ndarray(format="bgr24") for i, f in enumerate(c.decode(video=0)) if i % 25 == 0]
     assert len(frames) >= 8 and all(is_monochrome(f) for f in frames)
     assert float(np.abs(frames[0].astype(int) - frames[0].mean(axis=2, keepdims=True)).max()) >= 5  # it is tinted
+
+
+def test_a_pale_scene_under_a_street_lamp_is_not_taken_for_a_tinted_black_and_white_one(tmp_path: Path) -> None:
+    """The palest colour footage (the grey car park) under a warm light leans to one hue almost everywhere; its
+    few coloured things (a red car, markings) still make it colour, in every frame."""
+    warm = _ffmpeg(shared_path("footage", "intel", "car-detection.mp4"), tmp_path / "car-warm.mp4", WARM, 30.0)
+    with av.open(str(warm)) as c:
+        frames = [f.to_ndarray(format="bgr24") for i, f in enumerate(c.decode(video=0)) if i % 10 == 0]
+    assert len(frames) > 30 and not any(is_monochrome(f) for f in frames)
 
 
 START = dt.datetime(2026, 11, 20, 21, 0, tzinfo=dt.timezone.utc)
