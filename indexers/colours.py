@@ -12,8 +12,17 @@ black, but "black~blue" where the scene's greys are not bluish. Counts are kept 
 cast, `N_CODES` bins); the palette share of a colour is the sum over the rest, so the palette fractions are
 exactly what they were before tones existed, and tones and casts only add evidence for shades.
 
-A frame with no colour at all (`is_monochrome`: a camera in black-and-white / infrared mode) says nothing of
-colours; the describe stage reads none from it.
+Another camera, another light: a street lamp makes a white car orange, a blue dusk makes a grey coat blue. The
+colour of the light is estimated from the scene's brightest surfaces (`light_estimate`: white lines, walls, sky and
+white vehicles are mostly neutral, and under a coloured light they take its colour) where the picture as a whole
+agrees (a coloured light tints both, a coloured surface only one), and pixels are corrected for it
+(`balance_lut`: a von Kries gain per channel in linear RGB) before they are named. A cast within `WB_DEADBAND`
+of neutral (what auto white balance and daylight leave) is left alone, so footage from well-balanced cameras is
+read exactly as before, and at most `WB_MAX_CHROMA` of a cast is removed, so a scene that is genuinely coloured
+is not bleached.
+
+A frame with no colour at all (`is_monochrome`: a camera in black-and-white / infrared mode, tinted or not) says
+nothing of colours; the describe stage reads none from it.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-PALETTE_VERSION = "lab-11-tones-v6"  # bump when the palette, tones or their rules change (re-indexes sources)
+PALETTE_VERSION = "lab-11-tones-wb-v7"  # bump when the palette, tones or their rules change (re-indexes sources)
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
 COLOUR_FR = {
     "black": "noir", "white": "blanc", "grey": "gris", "red": "rouge", "orange": "orange", "yellow": "jaune",
@@ -59,11 +68,12 @@ def tone_key(colour: str, tone: str) -> str:
     return f"{colour}{tone}" if tone.startswith("~") else f"{colour}:{tone}"
 
 
-def scene_cast(frame_bgr: np.ndarray, side_px: int = 64) -> tuple[float, float]:
+def scene_cast(frame_bgr: np.ndarray, side_px: int = 64, lut: np.ndarray | None = None) -> tuple[float, float]:
     """The frame's own colour cast (mean CIELAB a*, b* of its achromatic pixels, on a thumbnail): what a camera's
     white balance adds to every grey of the scene. Casts of object pixels are read relative to it, so a grey coat
-    in a scene where every grey leans blue is grey, not "light blue". (0, 0) when the frame has no grey."""
-    lab = _lab(_thumbnail(frame_bgr, side_px))
+    in a scene where every grey leans blue is grey, not "light blue". (0, 0) when the frame has no grey. `lut`:
+    the frame's white balance (`balance_lut`), applied first, so this is the cast left after it."""
+    lab = _lab(_thumbnail(frame_bgr, side_px), lut)
     grey = np.hypot(lab[:, 1], lab[:, 2]) < _CHROMA_MIN
     if not grey.any():
         return 0.0, 0.0
@@ -77,10 +87,96 @@ def scene_cast(frame_bgr: np.ndarray, side_px: int = 64) -> tuple[float, float]:
 MONOCHROME_CHROMA = 1.5
 
 
+# A tinted black-and-white picture (an infrared camera whose encoder or NVR gives its greys a green, blue or sepia
+# tint) has chroma, but all of it in one hue that only scales with lightness: every pixel's (a*, b*) lies on one
+# half-line from neutral. Colour footage spreads across hues (a red coat and a blue car are on opposite sides, a
+# green tree off the axis), so it is monochrome when, across the dominant hue, no pixel (99.9th percentile) strays
+# more than `MONOCHROME_CHROMA` and, backwards along it, none goes beyond that either.
+
+
 def is_monochrome(frame_bgr: np.ndarray, side_px: int = 160) -> bool:
-    """True when the frame has no colour at all (`MONOCHROME_CHROMA`), read on a thumbnail."""
+    """True when the frame has no colour at all, or one tint only (`MONOCHROME_CHROMA`), read on a thumbnail."""
     lab = _lab(_thumbnail(frame_bgr, side_px))
-    return len(lab) == 0 or float(np.percentile(np.hypot(lab[:, 1], lab[:, 2]), 99.9)) < MONOCHROME_CHROMA
+    if len(lab) == 0:
+        return True
+    ab = lab[:, 1:].astype(np.float64)
+    if float(np.percentile(np.hypot(ab[:, 0], ab[:, 1]), 99.9)) < MONOCHROME_CHROMA:
+        return True
+    axis = ab.mean(axis=0)
+    if np.hypot(*axis) < MONOCHROME_CHROMA:  # chroma in every direction: colour
+        return False
+    axis /= np.hypot(*axis)
+    along, across = ab @ axis, ab[:, 0] * axis[1] - ab[:, 1] * axis[0]
+    return (float(np.percentile(np.abs(across), 99.9)) < MONOCHROME_CHROMA
+            and float(np.percentile(-along, 99.9)) < MONOCHROME_CHROMA)
+
+
+# White balance (see the module docstring). Two estimates of the light, in linear RGB: the mean of the brightest
+# `WB_BRIGHT_SHARE` of a thumbnail's unclipped pixels (a clipped pixel has lost its colour), and the mean of the
+# whole thumbnail (grey world). A coloured light tints both; a coloured surface tints only one (a beige facade is
+# the brightest thing of a neutral street, green grass the bulk of a scene whose whites are white), so the cast
+# taken is their agreement: the smaller of their CIELAB chromas (as a surface of that colour would have), when
+# their hues are within 60 degrees, else none. Measured 2026-12-03 on the evaluation clips (bright / grey world):
+# 1-9 / 5-18 on the 5 cameras as recorded, ~45 / ~45 under a 3200 K lamp (bench/eval_robust.py warm), 6-20 /
+# 7-18 under an 8000 K blue cast. Up to `WB_DEADBAND` nothing is corrected (what auto white balance leaves), from
+# twice that the whole cast is, up to `WB_MAX_CHROMA`, in between a share growing linearly (no jump in colours
+# between frames whose light is near the band).
+WB_BRIGHT_SHARE = 0.05
+WB_CLIPPED = 250  # 8-bit value from which a channel is clipped
+WB_DEADBAND = 10.0  # chroma of a cast left as it is
+WB_MAX_CHROMA = 40.0  # most chroma of a cast removed
+WB_HUE_AGREE = 60.0  # degrees between the two estimates' hues for them to agree
+_LUMA_BGR = np.array([0.0722, 0.7152, 0.2126])  # Rec. 709 luminance weights, BGR order
+
+
+def _to_linear(v: np.ndarray) -> np.ndarray:
+    return np.where(v > 0.04045, ((v + 0.055) / 1.055) ** 2.4, v / 12.92)
+
+
+def _to_srgb(v: np.ndarray) -> np.ndarray:
+    return np.where(v > 0.0031308, 1.055 * np.power(v, 1 / 2.4) - 0.055, 12.92 * v)
+
+
+_LINEAR_8BIT = _to_linear(np.arange(256) / 255.0)  # linear value of each 8-bit sRGB value
+
+
+def light_estimate(frame_bgr: np.ndarray, side_px: int = 96) -> np.ndarray | None:
+    """The colour of the scene's light: (2, 3) linear BGR, each row of luminance 1: the brightest unclipped
+    pixels, and the whole frame (grey world); None when the frame is too dark or too clipped to say (fewer than
+    20 bright unclipped pixels)."""
+    px = _thumbnail(frame_bgr, side_px).reshape(-1, 3)
+    lin_all = _LINEAR_8BIT[px]
+    lin = lin_all[px.max(axis=1) < WB_CLIPPED]
+    if len(lin) < 20 / WB_BRIGHT_SHARE:
+        return None
+    luma = lin @ _LUMA_BGR
+    lights = np.stack([lin[luma >= np.quantile(luma, 1.0 - WB_BRIGHT_SHARE)].mean(axis=0), lin_all.mean(axis=0)])
+    y = lights @ _LUMA_BGR
+    return None if y.min() <= 1e-3 or lights.min() <= 0 else lights / y[:, None]
+
+
+def _chroma_hue(light: np.ndarray) -> tuple[float, float]:
+    """CIELAB chroma and hue (degrees) of a surface of the light's colour, at its strongest channel's level."""
+    enc = _to_srgb(np.clip(light / light.max(), 0.0, 1.0)).astype(np.float32).reshape(1, 1, 3)
+    lab = cv2.cvtColor(enc, cv2.COLOR_BGR2LAB).reshape(3)
+    return float(np.hypot(lab[1], lab[2])), float(np.degrees(np.arctan2(lab[2], lab[1])))
+
+
+def balance_lut(light: np.ndarray | None) -> np.ndarray | None:
+    """Per-channel 8-bit value -> corrected value in 0-1 ((256, 3) float32, BGR) that removes the cast the two
+    estimates of `light` (as `light_estimate` gives) agree on, keeping the strongest channel (white stays white);
+    None when there is nothing to correct (the pixels are then read exactly as recorded)."""
+    if light is None:
+        return None
+    (c_bright, h_bright), (c_world, h_world) = _chroma_hue(light[0]), _chroma_hue(light[1])
+    agree = abs((h_bright - h_world + 180.0) % 360.0 - 180.0) <= WB_HUE_AGREE
+    cast = min(c_bright, c_world) if agree else 0.0
+    removed = min(cast, WB_MAX_CHROMA) * float(np.clip((cast - WB_DEADBAND) / WB_DEADBAND, 0.0, 1.0))
+    if removed <= 0.0:
+        return None
+    gains = (light[0].max() / light[0]) ** (removed / c_bright)  # a share of the bright surfaces' correction
+    lin = _to_linear(np.arange(256) / 255.0)[:, None] * gains[None, :]
+    return _to_srgb(np.clip(lin, 0.0, 1.0)).astype(np.float32)
 
 
 def _thumbnail(frame_bgr: np.ndarray, side_px: int) -> np.ndarray:
@@ -89,19 +185,23 @@ def _thumbnail(frame_bgr: np.ndarray, side_px: int) -> np.ndarray:
     return cv2.resize(frame_bgr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
-def _lab(bgr_pixels: np.ndarray) -> np.ndarray:
-    """(N, 3) float32 CIELAB (L* 0-100, a*, b*) of an (N, 3) or (H, W, 3) uint8 BGR array."""
+def _lab(bgr_pixels: np.ndarray, lut: np.ndarray | None = None) -> np.ndarray:
+    """(N, 3) float32 CIELAB (L* 0-100, a*, b*) of an (N, 3) or (H, W, 3) uint8 BGR array; `lut`: a white balance
+    (`balance_lut`) applied first."""
     px = np.asarray(bgr_pixels, np.uint8).reshape(1, -1, 3)  # one row: OpenCV's vector path (7x faster than a
     if px.shape[1] == 0:  # column of pixels), the same floats for every 24-bit colour (tests/test_colour_batch.py)
         return np.zeros((0, 3), np.float32)
-    return cv2.cvtColor(px.astype(np.float32) / 255.0, cv2.COLOR_BGR2LAB).reshape(-1, 3)
+    rgb = px.astype(np.float32) / 255.0 if lut is None else lut[px, np.arange(3)]
+    return cv2.cvtColor(rgb, cv2.COLOR_BGR2LAB).reshape(-1, 3)
 
 
-def colour_codes(bgr_pixels: np.ndarray, cast_ref: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def colour_codes(bgr_pixels: np.ndarray, cast_ref: tuple[float, float] = (0.0, 0.0),
+                 lut: np.ndarray | None = None) -> np.ndarray:
     """Joint code `(palette index * len(TONES) + tone index) * len(CASTS) + cast index` of every pixel of an
     (N, 3) or (H, W, 3) uint8 BGR array, as (N,) int. `cast_ref`: the scene's cast (`scene_cast`), subtracted
-    before an achromatic pixel's cast is read (the palette itself does not depend on it)."""
-    return _codes(_lab(bgr_pixels), cast_ref)
+    before an achromatic pixel's cast is read (the palette itself does not depend on it); `lut`: the frame's
+    white balance (`balance_lut`)."""
+    return _codes(_lab(bgr_pixels, lut), cast_ref)
 
 
 def _codes(lab: np.ndarray, cast_ref: tuple[float, float]) -> np.ndarray:
@@ -201,19 +301,22 @@ PERSON_PARTS = {"head": (0.0, 0.12), "upper": (0.12, 0.5), "lower": (0.5, 0.95)}
 
 
 def crop_colour_counts(crop_bgr: np.ndarray, mask: np.ndarray | None, person: bool, max_side: int = 48,
-                       cast_ref: tuple[float, float] = (0.0, 0.0)) -> dict[str, np.ndarray]:
+                       cast_ref: tuple[float, float] = (0.0, 0.0),
+                       lut: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Joint colour × tone counts (`N_CODES`) of a box crop's foreground pixels: {"any": whole object, and for
     persons "head", "upper", "lower" (`PERSON_PARTS`)}. `palette_of` turns one into palette counts.
 
     `mask` is the crop's bool foreground (None = whole box). The crop is first shrunk so its longer side is at
-    most `max_side` (speed; colours are area fractions). `cast_ref`: the frame's `scene_cast`."""
-    return crops_colour_counts([(crop_bgr, mask)], person, max_side, cast_ref)[0]
+    most `max_side` (speed; colours are area fractions). `cast_ref`: the frame's `scene_cast`; `lut`: its white
+    balance (`balance_lut`)."""
+    return crops_colour_counts([(crop_bgr, mask)], person, max_side, cast_ref, lut)[0]
 
 
 def crops_colour_counts(crops: list[tuple[np.ndarray, np.ndarray | None]], person: bool, max_side: int = 48,
-                        cast_ref: tuple[float, float] = (0.0, 0.0)) -> list[dict[str, np.ndarray]]:
-    """`crop_colour_counts` of every (crop, mask) of one frame (one `cast_ref`), in one pass: the shrunk crops'
-    pixels are converted and coded together and counted per crop and part with offset bincounts. Every pixel's
+                        cast_ref: tuple[float, float] = (0.0, 0.0),
+                        lut: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
+    """`crop_colour_counts` of every (crop, mask) of one frame (one `cast_ref` and `lut`), in one pass: the shrunk
+    crops' pixels are converted and coded together and counted per crop and part with offset bincounts. Every pixel's
     code depends on that pixel alone, so the counts are those of one call per crop, exactly; one pass costs a
     few numpy calls per frame instead of some sixty per object (the describers' largest Python cost on busy
     footage)."""
@@ -240,7 +343,7 @@ def crops_colour_counts(crops: list[tuple[np.ndarray, np.ndarray | None]], perso
     any_counts = np.zeros((n_crops, N_CODES))
     part_counts = np.zeros((n_crops, len(PERSON_PARTS), N_CODES))
     if pixels:
-        lab = _lab(np.concatenate(pixels))
+        lab = _lab(np.concatenate(pixels), lut)
         codes = _codes(lab, cast_ref)
         crop_no = np.repeat(np.arange(n_crops), sizes)
         fg = np.concatenate(fgs)

@@ -11,6 +11,7 @@ with their thumbnails and crops (which the embed stage reads).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -31,9 +32,11 @@ from vsearch.indexers.attributes import (
 from vsearch.indexers.colours import (
     N_CODES,
     PALETTE_VERSION,
+    balance_lut,
     crops_colour_counts,
     fractions_from_counts,
     is_monochrome,
+    light_estimate,
     palette_of,
     scene_cast,
     tone_fractions,
@@ -59,6 +62,10 @@ if TYPE_CHECKING:
     from vsearch.models.resolve import ModelSet
 
 OTHER = CLASSES.index("other")
+# the light's colour is the median of the estimates of this many last sampled frames of the source: one camera
+# keeps its light for seconds, and a white van or a red bus filling the frame's bright pixels for a moment does
+# not tint the whole scene's colours
+LIGHT_FRAMES = 31
 
 
 @dataclass
@@ -109,6 +116,7 @@ class DescribeStage:
         self._acc, self._tubes, self._crops, self._thumbs = {}, [], {}, {}
         self._scale = 1.0
         self._frame_wh = (source.analysis_width_px, source.analysis_height_px)
+        self._lights: deque[np.ndarray] = deque(maxlen=LIGHT_FRAMES)
 
     def process(self, frame: Frame, ctx: FrameContext) -> None:
         if self._source is None:
@@ -125,8 +133,7 @@ class DescribeStage:
         if due:
             # a black-and-white picture says nothing of colours; else those of every object on it, in one pass
             mono = is_monochrome(frame.image)
-            counts = [{}] * len(due) if mono else crops_colour_counts(
-                [(crop, mask) for _, _, crop, mask in due], person=True, cast_ref=scene_cast(frame.image))
+            counts = [{}] * len(due) if mono else self._colour_counts(frame.image, [(c, m) for _, _, c, m in due])
             for (acc, i, crop, _), parts in zip(due, counts):
                 acc.monochrome_samples += mono
                 self._accumulate(acc, frame, tracked, i, crop, parts)
@@ -182,6 +189,13 @@ class DescribeStage:
             return None
         mask = fg if fg is not None and fg.shape == crop.shape[:2] else _ellipse(*crop.shape[:2])
         return acc, i, crop, mask
+
+    def _colour_counts(self, image: np.ndarray, crops: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+        """`crops_colour_counts` of a colour frame's crops under the source's light (white balanced)."""
+        if (light := light_estimate(image)) is not None:
+            self._lights.append(light)
+        lut = balance_lut(np.median(np.stack(self._lights), axis=0)) if self._lights else None
+        return crops_colour_counts(crops, person=True, cast_ref=scene_cast(image, lut=lut), lut=lut)
 
     def _accumulate(self, acc: _Acc, frame: Frame, dets: Detections, i: int, crop: np.ndarray,
                     parts: dict[str, np.ndarray]) -> None:
