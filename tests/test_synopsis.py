@@ -163,12 +163,15 @@ def test_crops_cut_in_a_second_process_give_the_same_bytes(rendered, scene, tmp_
     # large jobs cut their crops in a child process while the parent plans; force it on this small scene
     from vsearch.synopsis import cutter
     monkeypatch.setattr(cutter, "CHILD_MIN_CROPS", 0)
+    spill = tmp_path / "tmp"  # a folder of its own: another process's leftovers in /tmp are not this test's
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
     first = rendered[0].parts[0]
     _, _, clip, matching, _ = scene
     again = render_synopsis(matching, {SID: clip}, tmp_path / "syn.mp4", OPTS).parts[0]
     assert sha(again.video_path) == sha(first.video_path)
     assert sha(again.sidecar_path) == sha(first.sidecar_path)
-    assert not list(Path(tempfile.gettempdir()).glob("vsearch-crops-*"))  # its file is removed
+    assert not list(spill.glob("vsearch-crops-*"))  # its file is removed
 
 
 def test_a_decode_error_in_the_crop_process_reaches_the_caller(scene, tmp_path, monkeypatch):
