@@ -8,23 +8,12 @@ uniforms, number plates, ages said with numbers, a vehicle that is where someone
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from test_query_wording import NOW, PARIS, colours, parse  # the same clock ("now" a Saturday) and helpers
 from vsearch.query.spelling import correct
 from vsearch.query.text import parse_text
-
-PARIS = ZoneInfo("Europe/Paris")
-NOW = dt.datetime(2026, 11, 21, 10, tzinfo=PARIS)  # a Saturday
-
-
-def parse(text: str):
-    return parse_text(text, now=NOW, tz="Europe/Paris")
-
-
-def colours(spec) -> set[tuple[str, str, str | None]]:
-    return {(c.name, c.part, c.shade) for c in spec.colours}
 
 
 # --- colours ---------------------------------------------------------------------------------------------------------
