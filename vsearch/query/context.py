@@ -122,14 +122,17 @@ _COUNTABLE = {"un", "une", "le", "ce", "cet", "les", "des", "ces", "quel", "quel
 def resolve_body_words(units: list[_Unit]) -> None:
     """Words whose meaning depends on the noun they go with.
 
-    "short": body height before a person word ("a short man"), otherwise the garment ("en short"). A size word
-    ("petit", "big") describes the body next to a person ("un grand type") and a thing otherwise ("petite
-    citadine", "big red lorry": understood, not measured). French "type": a guy after an article, a number or a
-    body word ("un type", "deux types", "grand type"), otherwise "of the kind" ("de type Transit")."""
+    "short": body height before a person word, other body words between ("a short man", "short chubby guy"),
+    otherwise the garment ("en short"). A size word ("petit", "big") describes the body next to a person ("un grand
+    type") and a thing otherwise ("petite citadine", "big red lorry": understood, not measured). French "type": a
+    guy after an article, a number or a body word ("un type", "deux types", "grand type"), otherwise "of the kind"
+    ("de type Transit")."""
     for k, u in enumerate(units):
         if u.kind == "sensitive" and u.value == "short":
-            nxt = units[k + 1] if k + 1 < len(units) else None
-            if nxt is None or not _is_person(nxt):
+            j = k + 1
+            while j < len(units) and units[j].kind == "sensitive":
+                j += 1  # "short chubby guy", "short fat man"
+            if j == len(units) or not _is_person(units[j]):
                 u.kind, u.value, u.lang = "garment", ("lower", None), "both"
         elif u.kind == "sensitive" and u.value == "size":
             j = k + 1

@@ -2,7 +2,9 @@
 
 A word the vocabulary does not know is read as a vocabulary word when it is exactly one listed single word with
 one letter missing, two neighbouring letters swapped or one letter doubled, and has at least `MIN_LETTERS`
-letters: short words are too close to each other to guess ("cap"/"car"). Only nouns, colours and motion words are
+letters: short words are too close to each other to guess ("cap"/"car"). A word typed as it sounds is read too
+when it spells the same sounds as exactly one listed word of at least `MIN_SOUND_LETTERS` letters ("blak" black,
+"jeens" jeans, "rouje" rouge: `sound_key`). Only nouns, colours and motion words are
 targets (`TARGET_KINDS`), and words with digits are never read. Two meanings within one slip: not guessed, left
 unknown.
 """
@@ -14,6 +16,10 @@ from functools import cache
 from vsearch.query.lexicon import _EXACT, _LEXICON, Entry
 
 MIN_LETTERS = 5
+MIN_SOUND_LETTERS = 4  # typed and listed word alike: "read" is not "red"
+# spellings of one sound, in the order applied ("ck" before "c"): "blak" = "black", "jeens" = "jeans", "rouje" =
+# "rouge", "fone" = "phone"
+_SOUNDS = (("ck", "k"), ("ph", "f"), ("ee", "e"), ("ea", "e"), ("ge", "je"), ("gi", "ji"))
 # what a slip is read as: nouns, colours and a few verbs of motion. Not grammar words (a slip must not make a word
 # vanish), not verb forms of setting off ("parent" is not "partent"), not the unmeasurable words (an unknown word
 # still reaches CLIP; an unmeasurable one does not)
@@ -51,6 +57,34 @@ def _slip_of(typed: str, word: str) -> bool:
     return False
 
 
+def sound_key(word: str) -> str:
+    """`word` with one spelling per sound (`_SOUNDS`) and doubled letters single: words typed as they sound share
+    the key of the word meant ("blak", "black" -> "blak")."""
+    for spelling, sound in _SOUNDS:
+        word = word.replace(spelling, sound)
+    return "".join(c for n, c in enumerate(word) if not n or c != word[n - 1])
+
+
+@cache
+def _sound_targets() -> dict[str, set[tuple[str, Entry]]]:
+    """Sound key -> the target words that have it."""
+    out: dict[str, set[tuple[str, Entry]]] = {}
+    for table in (_LEXICON, _EXACT):
+        for key, entry in table.items():
+            word = key[0] if len(key) == 1 else ""
+            if entry[0] in TARGET_KINDS and len(word) >= MIN_SOUND_LETTERS and word.isalpha():
+                out.setdefault(sound_key(word), set()).add((word, entry))
+    return out
+
+
+def _sounds_like(word: str) -> tuple[str, Entry] | None:
+    """The one target word that `word` spells by its sounds, its first letter kept."""
+    if len(word) < MIN_SOUND_LETTERS or not word.isalpha():
+        return None
+    hits = {(w, e) for w, e in _sound_targets().get(sound_key(word), set()) if w[:1] == word[:1] and w != word}
+    return min(hits) if len({(e[0], e[1]) for _, e in hits}) == 1 else None
+
+
 def _dropped_g(word: str) -> tuple[str, Entry] | None:
     """An -ing word typed as spoken ("goin", "walkin'", "comin"), when the -ing word is in the vocabulary (any
     kind: "going" is a grammar word, and reading it so loses nothing)."""
@@ -66,9 +100,9 @@ def correct(word: str) -> tuple[str, Entry] | None:
     if (dropped := _dropped_g(word)) is not None:
         return dropped
     if len(word) < MIN_LETTERS or not word.isalpha():
-        return None
+        return _sounds_like(word)
     hits = {(w, e) for w, e in _targets().values() if _slip_of(word, w)}
     meanings = {(e[0], e[1]) for _, e in hits}
-    if len(meanings) != 1:  # two different meanings within one slip: not guessed
+    if len(meanings) > 1:  # two different meanings within one slip: not guessed
         return None
-    return min(hits)
+    return min(hits) if hits else _sounds_like(word)

@@ -145,6 +145,10 @@ def _attach_colours(
                   for idx, step in sides]
         if broken[0] and not broken[1]:
             sides = sides[::-1]
+        near = sides[0][0]
+        if broken[0] != broken[1] and 0 <= near < len(units) and units[near].kind == "sensitive":
+            out[k] = ("sensitive", None)  # "cheveux bruns, manteau rose": the hair's, not the coat's across the comma
+            continue
         out[k] = _colour_target(units, lo, hi, sides)
     # coordination: "rouge et noire", "a red and white top" share one target; so does a worn colour joined to
     # the next one by the conjunction alone ("in red/white striped top", not "in red and a blue cap")
