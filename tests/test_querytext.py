@@ -511,8 +511,8 @@ def test_spoken_clock_with_am_pm_or_a_day_part(text: str, window: tuple[dt.time,
 
 @pytest.mark.parametrize("text", ["after 3", "around half past two"])
 def test_bare_hour_without_am_pm_or_a_day_part_stays_unread(text: str) -> None:
-    spec = parse(text)  # 03:00 or 15:00? a time is a hard filter: never guessed
-    assert spec.time_of_day_from is None and spec.time_from is None and spec.unknown_words
+    spec = parse(text)  # 03:00 or 15:00? a time is a hard filter: never guessed, and the user is told
+    assert spec.time_of_day_from is None and spec.time_from is None and (spec.unknown_words or spec.unmeasurable)
 
 
 @pytest.mark.parametrize(("text", "unmeasurable"), [

@@ -12,6 +12,7 @@ from vsearch.query.clock import parse_clock, parse_date_option
 from vsearch.query.lexicon import Token, _key, _starts_with, _Unit
 
 AROUND_MIN = 15  # "vers 14h" / "around 2pm" / "à 14h" = 13:45 to 14:15
+SHORTLY_MIN = 60  # "shortly after midnight" / "peu avant 14h": the hour after / before the clock
 
 # "depuis" only with a bound ("depuis plus de 10 minutes"): "depuis 14h" is a clock time, "depuis 20 minutes" a
 # period that ends now
@@ -33,6 +34,10 @@ _AROUND = {("vers",): "fr", ("around",): "en", ("about",): "en", ("environ",): "
            ("aux", "alentours", "de"): "fr", ("autour", "de"): "fr", ("approx",): "en", ("approximately",): "en",
            ("roughly",): "en", ("circa",): "en", ("env",): "fr", ("vers", "environ"): "fr", ("at", "about"): "en",
            ("at", "around"): "en", ("a", "peu", "pres"): "fr"}
+_SHORTLY_AFTER = {("shortly", "after"): "en", ("just", "after"): "en", ("soon", "after"): "en", ("peu", "apres"): "fr",
+                  ("juste", "apres"): "fr", ("un", "peu", "apres"): "fr", ("sitot", "apres"): "fr"}
+_SHORTLY_BEFORE = {("shortly", "before"): "en", ("just", "before"): "en", ("peu", "avant"): "fr",
+                   ("juste", "avant"): "fr", ("un", "peu", "avant"): "fr"}
 
 
 @dataclass
@@ -43,15 +48,81 @@ class _Clock:
     lang: str
 
 
+_FR_UNITS = {"deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
+             "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16}
+_FR_TENS = {"dix": 10, "vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50}
+_HOURS_FR = {"heure", "heures", "h"}
+# "et quart", "et demie", "moins le quart": minutes added to the hour
+_FR_FRACTIONS = {("et", "quart"): 15, ("et", "demie"): 30, ("et", "demi"): 30, ("moins", "le", "quart"): -15,
+                 ("moins", "quart"): -15}
+_DURATION_LEAD_FR = {"pendant", "durant", "depuis", "de", "d'"}  # "pendant deux heures" is how long, not when
+
+
+def _french_number(tokens: list[Token], i: int) -> tuple[int, int] | None:
+    """A French number 1-59 in digits or words ("huit", "dix-sept" as read "dix sept", "vingt et une") -> (value,
+    tokens used)."""
+    if i >= len(tokens):
+        return None
+    word = tokens[i].norm
+    if word.isdigit() and len(word) <= 2:
+        return int(word), 1
+    if word in _FR_TENS:
+        nxt = tokens[i + 1].norm if i + 1 < len(tokens) else ""
+        if nxt == "et" and i + 2 < len(tokens) and tokens[i + 2].norm in ("un", "une"):
+            return _FR_TENS[word] + 1, 3  # "vingt et une"
+        if word != "dix" and nxt in _FR_UNITS and _FR_UNITS[nxt] < 10:
+            return _FR_TENS[word] + _FR_UNITS[nxt], 2  # "vingt-deux"
+        if word == "dix" and nxt in ("sept", "huit", "neuf"):
+            return 10 + _FR_UNITS[nxt], 2  # "dix-sept"
+        return _FR_TENS[word], 1
+    return (_FR_UNITS[word], 1) if word in _FR_UNITS else None
+
+
+def _french_clock(tokens: list[Token], i: int) -> _Clock | None:
+    """A French clock said in words, the 24-hour reading of "8 heures" / "8h": "huit heures et demie" 08:30, "dix
+    heures moins le quart" 09:45, "vingt heures dix", "midi et quart", "8 heures 30". "une heure" alone is how
+    long, and so is any clock after "pendant"/"depuis"/"de"/"il y a"."""
+    prev = tokens[i - 1].norm if i else ""
+    if prev in _DURATION_LEAD_FR or (i > 1 and (tokens[i - 2].norm, prev) == ("y", "a")):
+        return None
+    word = tokens[i].norm
+    if word in ("midi", "minuit"):
+        hour, j = (12 if word == "midi" else 0), i + 1
+    else:
+        number = _french_number(tokens, i)
+        if number is None or number[0] > 24 or i + number[1] >= len(tokens) \
+                or tokens[i + number[1]].norm not in ("heure", "heures"):
+            return None
+        hour, j = number[0] % 24, i + number[1] + 1
+    minutes = 0
+    for words, add in _FR_FRACTIONS.items():
+        if _starts_with(tokens, j, words):
+            minutes, j = add, j + len(words)
+            break
+    else:
+        less = j < len(tokens) and tokens[j].norm == "moins"
+        number = _french_number(tokens, j + less)
+        if number is not None and number[0] < 60 and (j + less + number[1] >= len(tokens)
+                                                      or tokens[j + less + number[1]].norm not in _HOURS_FR):
+            minutes, j = (-number[0] if less else number[0]), j + less + number[1]
+    if j == i + 1 and word in ("midi", "minuit"):
+        return None  # "midi" / "minuit" alone: read as before
+    return _Clock(_at(hour, minutes), j - i, "h", "fr")
+
+
 def _clock_at(tokens: list[Token], i: int, *, bare: bool = False) -> _Clock | None:
     if i >= len(tokens):
         return None
+    if (french := _french_clock(tokens, i)) is not None:
+        return french
     norm = tokens[i].norm
     nxt = tokens[i + 1].norm if i + 1 < len(tokens) else ""
     try:
         if nxt in ("am", "pm", "a.m", "p.m") and not norm.endswith(("am", "pm", "a.m", "p.m")):
             t = parse_clock(norm + nxt)
             return None if t is None else _Clock(t, 2, nxt.replace(".", ""), "en")
+        if nxt == "o'clock":
+            return None  # "8 o'clock" is 8 or 20: a bare hour (`_spoken_hour`), read with a cue
         if norm.isdigit() and len(norm) <= 2 and nxt in _CLOCK_SUFFIX:
             t = parse_clock(norm + nxt)
             suffix = "pm" if nxt.startswith("p") else "am" if nxt.startswith("a") else "h"
@@ -105,7 +176,8 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
                 if second is not None and (first.suffix is not None or second.suffix is not None):
                     lang = _RANGE_START[norm]
                     return _Unit("time", (_inherit(first, second), second.time), i, j + 1 + second.n, lang)
-    for table, kind in ((_AFTER, "after"), (_BEFORE, "before"), (_AROUND, "around")):
+    for table, kind in ((_SHORTLY_AFTER, "shortly after"), (_SHORTLY_BEFORE, "shortly before"), (_AFTER, "after"),
+                        (_BEFORE, "before"), (_AROUND, "around")):
         for words, lang in table.items():
             if _starts_with(tokens, i, words):
                 j = i + len(words)
@@ -119,6 +191,11 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
     clock = _bare_hour_of_day_part(tokens, i)  # "half past two pm", "9 this morning"
     if clock is not None:
         return _Unit("time", _window("around", clock.time), i, i + clock.n, clock.lang)
+    spoken = _spoken_hour(tokens, i)
+    if spoken is not None and (spoken[2] > 1 or _ISH_RE.fullmatch(norm)):
+        # "half past eight", "ten past nine", "7-ish" with no am/pm nor day part: morning or evening? Understood,
+        # not applied (a time is a hard filter): the user is told to add am/pm or a day part
+        return _Unit("unmeasurable", "clock", i, i + spoken[2], "en", "unmeasurable")
     return None
 
 
@@ -139,6 +216,25 @@ def _day_part_pm(word: str, hour: int) -> bool | None:
 _SPOKEN = {("half", "past"): 30, ("quarter", "past"): 15, ("quarter", "to"): -15, ("half",): 30}  # "half nine" (UK)
 _HOUR_WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                                            "ten", "eleven", "twelve"), 1)}
+_MINUTE_WORDS = {"five": 5, "ten": 10, "twenty": 20, "twenty-five": 25, "twentyfive": 25}
+_ISH_RE = re.compile(r"(\d{1,2})-?ish")  # "7-ish", "8ish": about that hour
+
+
+def _minutes_before_hour(tokens: list[Token], i: int) -> tuple[int, int] | None:
+    """"ten past" / "20 to" / "twenty five past" before an hour -> (minutes to add, tokens used). Digits only in
+    fives ("5 to 10 minutes" is a duration, "2 to 3" a range)."""
+    word = tokens[i].norm if i < len(tokens) else ""
+    minutes, j = _MINUTE_WORDS.get(word), i + 1
+    if word == "twenty" and j < len(tokens) and tokens[j].norm == "five":
+        minutes, j = 25, j + 1
+    if minutes is None and word.isdigit() and int(word) in range(5, 60, 5):
+        minutes = int(word)
+    if minutes is None:
+        return None
+    if j < len(tokens) and tokens[j].norm in ("minutes", "mins", "min"):
+        j += 1
+    side = tokens[j].norm if j < len(tokens) else ""
+    return ((minutes if side == "past" else -minutes), j + 1 - i) if side in ("past", "to") else None
 
 
 def _spoken_hour(tokens: list[Token], i: int) -> tuple[int, int, int] | None:
@@ -149,10 +245,19 @@ def _spoken_hour(tokens: list[Token], i: int) -> tuple[int, int, int] | None:
         if _starts_with(tokens, i, words):
             offset_min, j = minutes, i + len(words)
             break
+    else:
+        if (before := _minutes_before_hour(tokens, i)) is not None:
+            offset_min, j = before[0], i + before[1]
     word = tokens[j].norm if j < len(tokens) else ""
-    hour = _HOUR_WORDS.get(word) or (int(word) if word.isdigit() and len(word) <= 2 else None)
+    ish = _ISH_RE.fullmatch(word)
+    hour = _HOUR_WORDS.get(word) or (int(word) if word.isdigit() and len(word) <= 2 else None) or \
+        (int(ish[1]) if ish else None)
     if hour is None or not 1 <= hour <= 12:
         return None
+    if j > i and j + 1 < len(tokens) and tokens[j + 1].norm in _DURATION_UNIT:
+        return None  # "10 to 15 minutes": a duration
+    if j + 1 < len(tokens) and tokens[j + 1].norm == "o'clock":
+        j += 1
     return hour, offset_min, j + 1 - i
 
 
@@ -216,6 +321,10 @@ def _window(kind: str, t: dt.time) -> tuple[dt.time | None, dt.time | None]:
     if kind == "before":
         return (None, t)
     base = dt.datetime.combine(dt.date(2000, 1, 2), t)
+    if kind == "shortly after":
+        return (t, (base + dt.timedelta(minutes=SHORTLY_MIN)).time())
+    if kind == "shortly before":
+        return ((base - dt.timedelta(minutes=SHORTLY_MIN)).time(), t)
     delta = dt.timedelta(minutes=AROUND_MIN)
     return ((base - delta).time(), (base + delta).time())
 
@@ -296,7 +405,37 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
     if _NUM_RE.match(norm) and j + 1 < len(tokens) and tokens[j + 1].norm in units:
         seconds = float(norm.replace(",", ".")) * units[tokens[j + 1].norm]
         return _Unit("duration", seconds, i, j + 2, lang)
+    amount = _amount(tokens, j) if prefixed else None
+    if amount is not None and j + amount[1] < len(tokens) and tokens[j + amount[1]].norm in units:
+        seconds = amount[0] * units[tokens[j + amount[1]].norm]
+        return _Unit("duration", seconds, i, j + amount[1] + 1, lang)
     return None
+
+
+_AMOUNT_WORDS = {**{w: n for w, n in _HOUR_WORDS.items()}, "fifteen": 15, "twenty": 20, "thirty": 30,
+                 "un": 1, "une": 1, **_FR_UNITS, "vingt": 20, "trente": 30}
+_RANGE_WORDS = {"or", "ou", "to", "a", "-"}  # "two or three", "deux à trois"; "deux-trois" is read "deux trois"
+
+
+def _amount(tokens: list[Token], j: int) -> tuple[float, int] | None:
+    """How many, after a duration prefix, in words or as a range -> (the lower bound, tokens used): "five" 5,
+    "deux-trois" 2, "two or three" 2, "2-3" 2, "a couple of" 2. A range's lower bound is the time the object must at least stay."""
+    couple = next((w for w in (("a", "couple", "of"), ("couple", "of")) if _starts_with(tokens, j, w)), None)
+    if couple is not None:  # "for a couple of minutes": two or so
+        return 2.0, len(couple)
+    word = tokens[j].norm
+    m = re.fullmatch(r"(\d+)-(\d+)", word)
+    if m and int(m[1]) < int(m[2]):
+        return float(m[1]), 1
+    first = float(word) if word.isdigit() else _AMOUNT_WORDS.get(word)
+    if first is None:
+        return None
+    k = j + 1 + (j + 1 < len(tokens) and tokens[j + 1].norm in _RANGE_WORDS)
+    second = tokens[k].norm if k < len(tokens) else ""
+    upper = float(second) if second.isdigit() else _AMOUNT_WORDS.get(second)
+    if upper is not None and upper > first:
+        return float(first), k + 1 - j
+    return float(first), 1
 
 
 # "in the last 20 minutes", "over the past hour", "dans les 20 dernières minutes", "depuis 20 minutes": a window
