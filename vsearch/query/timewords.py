@@ -419,7 +419,8 @@ _RANGE_WORDS = {"or", "ou", "to", "a", "-"}  # "two or three", "deux à trois"; 
 
 def _amount(tokens: list[Token], j: int) -> tuple[float, int] | None:
     """How many, after a duration prefix, in words or as a range -> (the lower bound, tokens used): "five" 5,
-    "deux-trois" 2, "two or three" 2, "2-3" 2, "a couple of" 2. A range's lower bound is the time the object must at least stay."""
+    "deux-trois" 2, "two or three" 2, "2-3" 2, "a couple of" 2. A range's lower bound is the time the object must
+    at least stay."""
     couple = next((w for w in (("a", "couple", "of"), ("couple", "of")) if _starts_with(tokens, j, w)), None)
     if couple is not None:  # "for a couple of minutes": two or so
         return 2.0, len(couple)
