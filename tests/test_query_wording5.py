@@ -1,8 +1,9 @@
 """Query wording found by the fifth blind phrasing batch (bench/phrasings5.toml): the general rules behind it.
 
-Each test names the rule, not the phrase: words typed as they sound, casual words for a person, body words before
-a person word, a hair colour beside a comma, French clocks in words, "ten past nine", "-ish", "shortly after",
-spoken clocks with no am/pm reported, durations in words and ranges, and the words the batch showed missing.
+Each test names the rule, not the phrase (the rule tests fail on main; the guards, that a rule does not reach too
+far, pass on both): words typed as they sound, casual words for a person, body words before a person word, a hair
+colour beside a comma, French clocks in words, "ten past nine", "-ish", "shortly after", spoken clocks with no am/pm
+reported, durations in words and ranges, and the words the batch showed missing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _window(spec) -> tuple[dt.time | None, dt.time | None]:
 
 @pytest.mark.parametrize(("typed", "meant"), [
     ("blak", "black"), ("jeens", "jeans"), ("jeen", "jean"), ("rouje", "rouge"), ("grean", "green"),
-    ("bakpack", "backpack"), ("truk", "truck"),
+    ("truk", "truck"),
 ])
 def test_a_word_typed_as_it_sounds_is_read_as_the_word(typed: str, meant: str) -> None:
     """Before, "blak" (4 letters) and the changed letters of "jeens", "rouje" were not guessed."""
@@ -53,7 +54,7 @@ def test_sounded_words_set_their_terms() -> None:
     ("un keum en doudoune noire", {"keum"}),
     ("une gonzesse avec un sac", {"gonzesse"}),
     ("guy with tattoos, white t-shirt", {"guy", "tattoos"}),
-    ("femme tatouée", {"femme", "tatouée"}),
+    ("deux hommes tatoués", {"hommes", "tatoués"}),
 ])
 def test_casual_person_words_and_body_marks_are_refused(text: str, refused: set[str]) -> None:
     spec = parse(text)
