@@ -174,6 +174,31 @@ def test_right_after_is_still_a_direction_and_a_time() -> None:
     assert spec.direction == "right" and _window(spec) == (dt.time(14), None)
 
 
+@pytest.mark.parametrize(("text", "window"), [
+    ("vers 8h du soir", (dt.time(19, 45), dt.time(20, 15))),
+    ("vers huit heures du soir", (dt.time(19, 45), dt.time(20, 15))),
+    ("à 7h ce soir", (dt.time(18, 45), dt.time(19, 15))),
+    ("hier soir vers 9h", (dt.time(20, 45), dt.time(21, 15))),
+    ("entre 8h et 9h du soir", (dt.time(20), dt.time(21))),
+])
+def test_a_24_hour_clock_before_noon_with_an_evening_is_in_the_evening(text: str, window: tuple) -> None:
+    """Before, "vers 8h du soir" was 08:00 and "à 7h ce soir" this morning at 7."""
+    assert _window(parse(text)) == window
+
+
+@pytest.mark.parametrize(("text", "window"), [
+    ("entre 8h et 21h", (dt.time(8), dt.time(21))), ("ce matin vers 9h", (dt.time(8, 45), dt.time(9, 15))),
+    ("cette nuit vers 2h", (dt.time(1, 45), dt.time(2, 15))),
+])
+def test_a_24_hour_clock_keeps_its_hour_otherwise(text: str, window: tuple) -> None:
+    assert _window(parse(text)) == window
+
+
+def test_slang_for_police_is_a_person_by_role() -> None:
+    spec = parse("deux keufs et un flic")
+    assert spec.classes == {"person"} and spec.ignored_sensitive == () and spec.unknown_words == ()
+
+
 # --- durations --------------------------------------------------------------------------------------------------------
 
 

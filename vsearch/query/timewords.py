@@ -46,6 +46,7 @@ class _Clock:
     n: int  # tokens used
     suffix: str | None  # "pm", "am", "h" or None for a bare hour
     lang: str
+    evening: bool = False  # a 24-hour clock before 12 moved to the afternoon by a day part ("8h du soir")
 
 
 _FR_UNITS = {"deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
@@ -111,6 +112,31 @@ def _french_clock(tokens: list[Token], i: int) -> _Clock | None:
 
 
 def _clock_at(tokens: list[Token], i: int, *, bare: bool = False) -> _Clock | None:
+    """A clock at token i; one on 24 hours before 12 ("8h", "huit heures") said with an afternoon, evening or
+    night-time day part after it is in the afternoon or evening: "vers 8h du soir" 20:00, "à 7h ce soir" 19:00."""
+    clock = _clock_at_raw(tokens, i, bare=bare)
+    if clock is None or clock.suffix != "h" or not 1 <= clock.time.hour < 12:
+        return clock
+    j = i + clock.n
+    while j < len(tokens) and tokens[j].norm in _DAY_PART_LEAD:
+        j += 1
+    if j < len(tokens) and _day_part_pm(tokens[j].norm, clock.time.hour):
+        return _Clock(clock.time.replace(hour=clock.time.hour + 12), clock.n, clock.suffix, clock.lang, True)
+    return clock
+
+
+def _after_day_part(clock: _Clock, tokens: list[Token], lead: int) -> _Clock:
+    """A 24-hour clock before 12 after "vers"/"à" whose afternoon or evening was said just before ("hier soir vers
+    9h" 21:00), as `_bare_hour_after_day_part` for a bare hour."""
+    if clock.suffix != "h" or clock.evening or not 1 <= clock.time.hour < 12:
+        return clock
+    for k in range(lead - 1, max(lead - 4, -1), -1):
+        if _day_part_pm(tokens[k].norm, clock.time.hour):
+            return _Clock(clock.time.replace(hour=clock.time.hour + 12), clock.n, clock.suffix, clock.lang, True)
+    return clock
+
+
+def _clock_at_raw(tokens: list[Token], i: int, *, bare: bool = False) -> _Clock | None:
     if i >= len(tokens):
         return None
     if (french := _french_clock(tokens, i)) is not None:
@@ -142,7 +168,10 @@ def _clock_at(tokens: list[Token], i: int, *, bare: bool = False) -> _Clock | No
 
 
 def _inherit(first: _Clock, second: _Clock) -> dt.time:
-    """A bare first hour of a range takes the am/pm of the second ("between 2 and 3pm")."""
+    """A bare first hour of a range takes the am/pm of the second ("between 2 and 3pm"), a 24-hour one the evening
+    of the second ("entre 8h et 9h du soir")."""
+    if second.evening and first.suffix == "h" and first.time.hour + 12 <= second.time.hour:
+        return first.time.replace(hour=first.time.hour + 12)
     if first.suffix is not None or second.suffix not in ("am", "pm"):
         return first.time
     pm = dt.time((first.time.hour % 12) + 12, first.time.minute)
@@ -184,6 +213,7 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
                 clock = _clock_at(tokens, j) or _bare_hour_of_day_part(tokens, j) or \
                     _bare_hour_after_day_part(tokens, i, j)
                 if clock is not None:
+                    clock = _after_day_part(clock, tokens, i)
                     return _Unit("time", _window(kind, clock.time), i, i + len(words) + clock.n, lang)
     clock = _clock_at(tokens, i)
     if clock is not None and clock.suffix is not None:
