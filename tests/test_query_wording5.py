@@ -211,6 +211,30 @@ def test_a_duration_in_words_or_as_a_range_is_its_lower_bound(text: str, dwell: 
     assert spec.min_dwell_s == dwell and spec.unknown_words == ()
 
 
+@pytest.mark.parametrize(("text", "dwell"), [
+    ("for half an hour", 1800), ("pendant une demi-heure", 1800), ("pendant trois quarts d'heure", 2700),
+    ("pendant un quart d'heure", 900), ("for about ten minutes", 600), ("for over a minute", 60),
+    ("during more than five minutes", 300), ("quelqu'un resté là une dizaine de minutes", 600),
+])
+def test_fractions_of_an_hour_about_and_a_dozen_minutes_are_durations(text: str, dwell: int) -> None:
+    spec = parse(text)
+    assert spec.min_dwell_s == dwell and spec.unknown_words == () and spec.ignored_sensitive == ()
+
+
+def test_a_decade_of_years_is_still_an_age() -> None:
+    spec = parse("une femme d'une quarantaine d'années")
+    assert spec.min_dwell_s is None and "quarantaine" in spec.ignored_sensitive
+
+
+@pytest.mark.parametrize(("text", "window"), [
+    ("until about 9 in the evening", (dt.time(18), dt.time(21))), ("after around 10pm", (dt.time(22), None)),
+])
+def test_about_after_until_or_after_is_skipped(text: str, window: tuple) -> None:
+    """Before, "until" or "10pm" was left not understood."""
+    spec = parse(text)
+    assert _window(spec) == window and spec.unknown_words == ()
+
+
 def test_a_number_word_without_a_duration_word_is_not_a_dwell() -> None:
     """"il y a deux minutes" is not two minutes in view (only a prefix makes a number word a duration)."""
     assert parse("il y a deux minutes").min_dwell_s is None

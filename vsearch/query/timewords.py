@@ -18,7 +18,15 @@ SHORTLY_MIN = 60  # "shortly after midnight" / "peu avant 14h": the hour after /
 # period that ends now
 _DURATION_PREFIXES = [_key(p) for p in ("plus de", "au moins", "pendant", "durant", "depuis plus de",
                                         "depuis au moins", "more than", "at least", "over", "for", "longer than",
-                                        "plus longtemps que")]
+                                        "plus longtemps que", "during")]
+_ABOUT = {"about", "around", "roughly", "approximately", "approx", "environ", "env", "some"}  # "for about 10 min"
+# fractions of an hour said in words after a duration prefix ("for half an hour", "pendant trois quarts d'heure")
+_HOUR_PARTS = {tuple(p.split()): seconds for p, seconds in (
+    ("half an hour", 1800), ("a half hour", 1800), ("half hour", 1800), ("une demi heure", 1800),
+    ("demi heure", 1800), ("a quarter of an hour", 900), ("quarter of an hour", 900), ("un quart d' heure", 900),
+    ("quart d' heure", 900), ("trois quarts d' heure", 2700), ("three quarters of an hour", 2700))}  # as tokenised
+# "une dizaine de minutes": about ten, said with or without a duration prefix
+_ABOUT_N = {"dizaine": 10, "quinzaine": 15, "vingtaine": 20, "trentaine": 30}
 _DURATION_UNIT = {"s": 1, "sec": 1, "secs": 1, "seconde": 1, "secondes": 1, "second": 1, "seconds": 1,
                   "min": 60, "mins": 60, "mn": 60, "minute": 60, "minutes": 60}
 _DURATION_HOURS = {"h": 3600, "heure": 3600, "heures": 3600, "hour": 3600, "hours": 3600, "hr": 3600, "hrs": 3600}
@@ -210,11 +218,13 @@ def _match_time(tokens: list[Token], i: int) -> _Unit | None:
         for words, lang in table.items():
             if _starts_with(tokens, i, words):
                 j = i + len(words)
+                if kind != "around" and j < len(tokens) and tokens[j].norm in _ABOUT:
+                    j += 1  # "until about 9 in the evening", "after around 10pm"
                 clock = _clock_at(tokens, j) or _bare_hour_of_day_part(tokens, j) or \
                     _bare_hour_after_day_part(tokens, i, j)
                 if clock is not None:
                     clock = _after_day_part(clock, tokens, i)
-                    return _Unit("time", _window(kind, clock.time), i, i + len(words) + clock.n, lang)
+                    return _Unit("time", _window(kind, clock.time), i, j + clock.n, lang)
     clock = _clock_at(tokens, i)
     if clock is not None and clock.suffix is not None:
         return _Unit("time", _window("around", clock.time), i, i + clock.n, clock.lang)
@@ -425,6 +435,13 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
             lang = "en" if words[0] in ("more", "at", "over", "for", "longer") else "fr"
         if j == i:
             return None
+        j += j < len(tokens) and tokens[j].norm in _ABOUT
+        part = next((p for p in _HOUR_PARTS if _starts_with(tokens, j, p)), None)
+        if part is not None:
+            return _Unit("duration", float(_HOUR_PARTS[part]), i, j + len(part), lang)
+    about = _about_n(tokens, j)
+    if about is not None:
+        return _Unit("duration", about[0], i, j + about[1], lang if prefixed else "fr")
     if j >= len(tokens):
         return None
     units = dict(_DURATION_UNIT, **(_DURATION_HOURS if prefixed else {}))
@@ -442,8 +459,17 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
     return None
 
 
+def _about_n(tokens: list[Token], j: int) -> tuple[float, int] | None:
+    """"(une) dizaine de minutes" -> (600 s, tokens used); a duration, not an age ("une dizaine d'années")."""
+    k = j + (j < len(tokens) and tokens[j].norm in ("une", "un"))
+    if k + 2 >= len(tokens) or tokens[k].norm not in _ABOUT_N or tokens[k + 1].norm not in ("de", "d'"):
+        return None
+    seconds = dict(_DURATION_UNIT, **_DURATION_HOURS).get(tokens[k + 2].norm)
+    return None if seconds is None else (float(_ABOUT_N[tokens[k].norm] * seconds), k + 3 - j)
+
+
 _AMOUNT_WORDS = {**{w: n for w, n in _HOUR_WORDS.items()}, "fifteen": 15, "twenty": 20, "thirty": 30,
-                 "un": 1, "une": 1, **_FR_UNITS, "vingt": 20, "trente": 30}
+                 "a": 1, "an": 1, "un": 1, "une": 1, **_FR_UNITS, "vingt": 20, "trente": 30}
 _RANGE_WORDS = {"or", "ou", "to", "a", "-"}  # "two or three", "deux à trois"; "deux-trois" is read "deux trois"
 
 
