@@ -17,9 +17,12 @@ from vsearch.query.lexicon import _EXACT, _LEXICON, Entry
 
 MIN_LETTERS = 5
 MIN_SOUND_LETTERS = 4  # typed and listed word alike: "read" is not "red"
-# spellings of one sound, in the order applied ("ck" before "c"): "blak" = "black", "jeens" = "jeans", "rouje" =
-# "rouge", "fone" = "phone"
-_SOUNDS = (("ck", "k"), ("ph", "f"), ("ee", "e"), ("ea", "e"), ("ge", "je"), ("gi", "ji"))
+# what a word typed as it sounds is read as: the things and colours searched for, never a word to refuse ("tens" is
+# not "teens") nor a way of moving
+SOUND_KINDS = {"colour", "class", "garment", "item", "vehicle_part"}
+# spellings of one sound, in the order applied: "blak" = "black", "jeens" = "jeans", "rouje" = "rouge", "wite" =
+# "white". Doubled letters and a silent final e are not dropped: "home" is not "homme", "block" is not "bloke"
+_SOUNDS = (("ck", "k"), ("ph", "f"), ("wh", "w"), ("ee", "e"), ("ea", "e"), ("ge", "je"), ("gi", "ji"))
 # what a slip is read as: nouns, colours and a few verbs of motion. Not grammar words (a slip must not make a word
 # vanish), not verb forms of setting off ("parent" is not "partent"), not the unmeasurable words (an unknown word
 # still reaches CLIP; an unmeasurable one does not)
@@ -58,11 +61,11 @@ def _slip_of(typed: str, word: str) -> bool:
 
 
 def sound_key(word: str) -> str:
-    """`word` with one spelling per sound (`_SOUNDS`) and doubled letters single: words typed as they sound share
-    the key of the word meant ("blak", "black" -> "blak")."""
+    """`word` with one spelling per sound (`_SOUNDS`): words typed as they sound share the key of the word meant
+    ("blak", "black" -> "blak")."""
     for spelling, sound in _SOUNDS:
         word = word.replace(spelling, sound)
-    return "".join(c for n, c in enumerate(word) if not n or c != word[n - 1])
+    return word
 
 
 @cache
@@ -72,7 +75,7 @@ def _sound_targets() -> dict[str, set[tuple[str, Entry]]]:
     for table in (_LEXICON, _EXACT):
         for key, entry in table.items():
             word = key[0] if len(key) == 1 else ""
-            if entry[0] in TARGET_KINDS and len(word) >= MIN_SOUND_LETTERS and word.isalpha():
+            if entry[0] in SOUND_KINDS and len(word) >= MIN_SOUND_LETTERS and word.isalpha():
                 out.setdefault(sound_key(word), set()).add((word, entry))
     return out
 
