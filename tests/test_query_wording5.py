@@ -88,7 +88,9 @@ def test_a_hair_colour_is_not_carried_across_a_comma_to_a_garment(text: str) -> 
 @pytest.mark.parametrize("text", ["le mec qui portait une veste rouge", "white hoodie but no backpack",
                                   "sweat blanc mais pas de sac à dos", "un taxi garé depuis longtemps",
                                   "une caisse grise qui se barre à gauche", "une bagnole qui roule à fond la caisse",
-                                  "un mec qui se balade", "someone who looked like they were in a grey coat"])
+                                  "un mec qui se balade", "someone who looked like they were in a grey coat",
+                                  "the guy whose jacket was red", "la personne dont la veste était rouge",
+                                  "car: blue, direction: left, time: around 3pm"])
 def test_every_word_is_understood(text: str) -> None:
     assert parse(text).unknown_words == ()
 
@@ -97,6 +99,12 @@ def test_caisse_is_a_car_but_at_the_till_a_place() -> None:
     car, till = parse("une caisse noire"), parse("quelqu'un à la caisse")
     assert car.classes == {"car"} and colours(car) == {("black", "any", None)}
     assert till.classes == {"person"} and "à la caisse" in till.unmeasurable
+
+
+@pytest.mark.parametrize(("text", "motion"), [("vehicle heading towards camera", "towards"),
+                                            ("van driving away from camera", "away")])
+def test_the_camera_without_an_article_is_still_the_camera(text: str, motion: str) -> None:
+    assert parse(text).motion == {motion}
 
 
 def test_se_barrer_is_setting_off() -> None:
