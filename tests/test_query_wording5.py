@@ -12,7 +12,7 @@ import datetime as dt
 
 import pytest
 
-from test_query_wording import PARIS, colours, parse  # the same clock ("now" a Saturday) and helpers
+from test_query_wording import NOW, PARIS, colours, parse  # the same clock ("now" a Saturday) and helpers
 from vsearch.query.spelling import correct
 
 
@@ -130,6 +130,24 @@ def test_a_french_clock_in_words_reads_as_its_24_hour_digits(text: str, window: 
     """"huit heures" is "8h" (08:00), as the digits already were; before, the words were not understood."""
     spec = parse(text)
     assert _window(spec) == window and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "window"), [
+    ("de huit heures à neuf heures", (dt.time(8), dt.time(9))),
+    ("entre sept heures et demie et huit heures", (dt.time(7, 30), dt.time(8))),
+])
+def test_a_range_of_french_clocks_in_words(text: str, window: tuple) -> None:
+    spec = parse(text)
+    assert _window(spec) == window and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "minutes"), [
+    ("depuis deux heures", 120), ("depuis une heure", 60), ("in the last ten minutes", 10),
+    ("les deux dernières heures", 120),
+])
+def test_a_recent_period_in_words_ends_now(text: str, minutes: int) -> None:
+    spec = parse(text)
+    assert spec.time_to == NOW and spec.time_from == NOW - dt.timedelta(minutes=minutes)
 
 
 @pytest.mark.parametrize(("text", "dwell"), [

@@ -64,7 +64,7 @@ _HOURS_FR = {"heure", "heures", "h"}
 # "et quart", "et demie", "moins le quart": minutes added to the hour
 _FR_FRACTIONS = {("et", "quart"): 15, ("et", "demie"): 30, ("et", "demi"): 30, ("moins", "le", "quart"): -15,
                  ("moins", "quart"): -15}
-_DURATION_LEAD_FR = {"pendant", "durant", "depuis", "de", "d'"}  # "pendant deux heures" is how long, not when
+_DURATION_LEAD_FR = {"pendant", "durant", "depuis"}  # "pendant deux heures" is how long, not when
 
 
 def _french_number(tokens: list[Token], i: int) -> tuple[int, int] | None:
@@ -90,7 +90,7 @@ def _french_number(tokens: list[Token], i: int) -> tuple[int, int] | None:
 def _french_clock(tokens: list[Token], i: int) -> _Clock | None:
     """A French clock said in words, the 24-hour reading of "8 heures" / "8h": "huit heures et demie" 08:30, "dix
     heures moins le quart" 09:45, "vingt heures dix", "midi et quart", "8 heures 30". "une heure" alone is how
-    long, and so is any clock after "pendant"/"depuis"/"de"/"il y a"."""
+    long, and so is any clock after "pendant"/"depuis"/"il y a"."""
     prev = tokens[i - 1].norm if i else ""
     if prev in _DURATION_LEAD_FR or (i > 1 and (tokens[i - 2].norm, prev) == ("y", "a")):
         return None
@@ -520,6 +520,8 @@ def _match_recent(tokens: list[Token], i: int) -> _Unit | None:
         number = 1.0
         if j < len(tokens) and _NUM_RE.match(tokens[j].norm):
             number, j = float(tokens[j].norm.replace(",", ".")), j + 1
+        elif j < len(tokens) and tokens[j].norm in _AMOUNT_WORDS:
+            number, j = float(_AMOUNT_WORDS[tokens[j].norm]), j + 1  # "depuis deux heures", "the last ten minutes"
         elif lead[0] == "depuis" or lead[-1] == "de":
             return None  # "depuis" needs a number ("depuis 20 minutes"); "depuis ce matin" is a time
         said_last = lead[-1] in ("last", "past")
