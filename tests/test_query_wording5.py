@@ -90,9 +90,41 @@ def test_a_hair_colour_is_not_carried_across_a_comma_to_a_garment(text: str) -> 
                                   "une caisse grise qui se barre à gauche", "une bagnole qui roule à fond la caisse",
                                   "un mec qui se balade", "someone who looked like they were in a grey coat",
                                   "the guy whose jacket was red", "la personne dont la veste était rouge",
-                                  "car: blue, direction: left, time: around 3pm"])
+                                  "car: blue, direction: left, time: around 3pm", "il y avait un camion blanc",
+                                  "on voit une voiture grise partir vers la gauche", "a silver Merc", "a white Beemer"])
 def test_every_word_is_understood(text: str) -> None:
     assert parse(text).unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["une camionnette blanche genre Kangoo", "quelqu'un en uniforme genre police"])
+def test_genre_is_like_unless_next_to_a_sex_word(text: str) -> None:
+    """Before, "genre" was always refused as "gender"."""
+    spec = parse(text)
+    assert spec.ignored_sensitive == () and spec.unknown_words == ()
+
+
+def test_a_colour_after_a_comma_goes_to_the_nearest_noun_even_unmeasured() -> None:
+    """"en uniforme de type police, bleu marine" refused the colour as the person's (on main too)."""
+    spec = parse("quelqu'un en uniforme de type police, bleu marine")
+    assert colours(spec) == {("blue", "any", "dark")} and spec.ignored_sensitive == ()
+
+
+def test_genre_next_to_a_sex_word_is_refused() -> None:
+    assert {"genre", "masculin"} <= set(parse("personne de genre masculin").ignored_sensitive)
+
+
+@pytest.mark.parametrize(("text", "classes"), [
+    ("the suspect vehicle, a dark saloon", {"car", "truck", "bus", "motorbike"}),
+    ("une voiture suspecte", {"car"}), ("un colis suspect", set()),
+])
+def test_suspect_next_to_a_thing_is_an_adjective(text: str, classes: set[str]) -> None:
+    """Before, "the suspect vehicle" also searched for persons."""
+    assert parse(text).classes == classes
+
+
+@pytest.mark.parametrize("text", ["le suspect en veste noire", "suspect in a black hoodie"])
+def test_a_suspect_alone_is_still_a_person(text: str) -> None:
+    assert parse(text).classes == {"person"}
 
 
 def test_caisse_is_a_car_but_at_the_till_a_place() -> None:

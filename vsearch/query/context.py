@@ -126,7 +126,8 @@ def resolve_body_words(units: list[_Unit]) -> None:
     otherwise the garment ("en short"). A size word ("petit", "big") describes the body next to a person ("un grand
     type") and a thing otherwise ("petite citadine", "big red lorry": understood, not measured). French "type": a
     guy after an article, a number or a body word ("un type", "deux types", "grand type"), otherwise "of the kind"
-    ("de type Transit")."""
+    ("de type Transit"); French "genre": a gender next to a sex word ("genre masculin"), otherwise "like"
+    ("genre Kangoo")."""
     for k, u in enumerate(units):
         if u.kind == "sensitive" and u.value == "short":
             j = k + 1
@@ -140,11 +141,28 @@ def resolve_body_words(units: list[_Unit]) -> None:
                 j += 1  # "petite citadine blanche", "small white hatchback", "big tall guy"
             if j < len(units) and _is_thing(units[j]):
                 u.kind, u.value, u.bucket = "unmeasurable", "size", "unmeasurable"
+        elif u.kind == "sensitive" and u.value == "gender" and not any(
+                0 <= j < len(units) and units[j].kind in ("sensitive", "person_sensitive") for j in (k - 1, k + 1)):
+            u.kind, u.value, u.bucket = "stop", "genre", "stop"  # "genre Kangoo", "genre police": "like"
         elif u.kind == "stop" and u.value in ("type", "types") and k:
             prev = units[k - 1]
             if (prev.kind == "stop" and prev.value in _COUNTABLE) or prev.kind == "sensitive" or (
                     prev.kind == "unmeasurable" and prev.value == "count"):
                 u.kind, u.lang = "person_sensitive", "fr"
+
+
+_SUSPECT = {"suspect", "suspects", "suspecte", "suspectes"}
+
+
+def resolve_suspect_things(units: list[_Unit], tokens: list[Token]) -> None:
+    """"suspect" next to a vehicle or a thing is an adjective ("the suspect vehicle", "un colis suspect",
+    "voiture suspecte"), not a person."""
+    for k, u in enumerate(units):
+        if not (_is_person(u) and u.kind == "class" and " ".join(t.norm for t in tokens[u.start : u.end]) in _SUSPECT):
+            continue
+        side = [units[j] for j in (k - 1, k + 1) if 0 <= j < len(units)]
+        if any(_is_thing(n) or (n.kind == "unmeasurable" and n.value == "object") for n in side):
+            u.kind, u.value, u.bucket = "stop", "suspect", "stop"
 
 
 def riders(units: list[_Unit]) -> bool:

@@ -26,8 +26,8 @@ from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_
 from vsearch.query.context import (apply_negation, resolve_ages, resolve_along, resolve_body_words,
                                    resolve_camera_numbers, resolve_counts, resolve_destinations, resolve_jogging,
                                    resolve_left_as_leaving, resolve_motion_verbs, resolve_plates,
-                                   resolve_right_and_left_words, resolve_sides, resolve_vehicle_parts,
-                                   resolve_worn_on_back, riders)
+                                   resolve_right_and_left_words, resolve_sides, resolve_suspect_things,
+                                   resolve_vehicle_parts, resolve_worn_on_back, riders)
 from vsearch.query.spelling import correct
 from vsearch.query.timewords import _match_duration, _match_recent, _match_time
 
@@ -239,11 +239,12 @@ def _colour_target(units: list[_Unit], lo: int, hi: int, sides: tuple[tuple[int,
         if idx in inside and (outcome := _noun_outcome(units[idx])) is not None:
             return outcome
     # 1b. a noun past adjectives or grammar words ("navy striped jumper", "blouson de cuir noir"), not across
-    #     "et"/"and" nor across "in"/"en" (a worn colour: "man in red" does not describe the man)
+    #     "et"/"and" nor across "in"/"en" (a worn colour: "man in red" does not describe the man); the nearest
+    #     noun, even one not measured ("en uniforme genre police, bleu marine": the uniform's, not the person's)
     for idx, step in sides:
         walked, modifiers = 0, 0
-        while idx in inside and walked < 3 and (units[idx].kind in _MODIFIER_KINDS or (
-                units[idx].kind == "stop" and units[idx].value not in _WALL)):
+        while idx in inside and walked < 3 and _noun_outcome(units[idx]) is None and (
+                units[idx].kind in _MODIFIER_KINDS or (units[idx].kind == "stop" and units[idx].value not in _WALL)):
             modifiers += units[idx].kind in _MODIFIER_KINDS
             idx += step
             walked += 1
@@ -318,6 +319,7 @@ def analyse(
     resolve_plates(units, tokens)
     resolve_ages(units, tokens)
     resolve_body_words(units)
+    resolve_suspect_things(units, tokens)
     resolve_camera_numbers(units)
     resolve_counts(units)
     resolve_jogging(units)
