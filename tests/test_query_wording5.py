@@ -28,7 +28,7 @@ def _window(spec) -> tuple[dt.time | None, dt.time | None]:
 
 @pytest.mark.parametrize(("typed", "meant"), [
     ("blak", "black"), ("jeens", "jeans"), ("jeen", "jean"), ("rouje", "rouge"), ("grean", "green"),
-    ("truk", "truck"), ("wite", "white"),
+    ("truk", "truck"), ("wite", "white"), ("whyte", "white"), ("trowsers", "trousers"), ("jeanz", "jeans"),
 ])
 def test_a_word_typed_as_it_sounds_is_read_as_the_word(typed: str, meant: str) -> None:
     """Before, "blak" (4 letters) and the changed letters of "jeens", "rouje" were not guessed."""

@@ -22,7 +22,8 @@ MIN_SOUND_LETTERS = 4  # typed and listed word alike: "read" is not "red"
 SOUND_KINDS = {"colour", "class", "garment", "item", "vehicle_part"}
 # spellings of one sound, in the order applied: "blak" = "black", "jeens" = "jeans", "rouje" = "rouge", "wite" =
 # "white". Doubled letters and a silent final e are not dropped: "home" is not "homme", "block" is not "bloke"
-_SOUNDS = (("ck", "k"), ("ph", "f"), ("wh", "w"), ("ee", "e"), ("ea", "e"), ("ge", "je"), ("gi", "ji"))
+_SOUNDS = (("ck", "k"), ("ph", "f"), ("wh", "w"), ("ee", "e"), ("ea", "e"), ("ge", "je"), ("gi", "ji"), ("ow", "ou"),
+           ("y", "i"), ("z", "s"))
 # what a slip is read as: nouns, colours and a few verbs of motion. Not grammar words (a slip must not make a word
 # vanish), not verb forms of setting off ("parent" is not "partent"), not the unmeasurable words (an unknown word
 # still reaches CLIP; an unmeasurable one does not)
