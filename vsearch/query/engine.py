@@ -15,7 +15,7 @@ coverage report (`vsearch.query.coverage`): what footage was searched and what w
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from vsearch.catalogue.tube_reads import ROW_ID, TubeSnapshot, read_all
 from vsearch.query import zones
 from vsearch.query.coverage import Coverage, coverage_for
 from vsearch.query.spec import QuerySpec
-from vsearch.query.terms import (MATCHED, NEUTRAL, WEIGHT, Candidates, Evidence, Status, Term, evidence_columns,
+from vsearch.query.terms import (MATCHED, NEUTRAL, NOT_MEASURED_WHY, WEIGHT, Candidates, Evidence, Status, Term, evidence_columns,
                                  status, terms_for)
 
 UTC = dt.timezone.utc
@@ -154,6 +154,8 @@ def _columns(spec: QuerySpec, terms: list[Term], *, similar: bool = False) -> li
     cols = ["start_utc"] + (["tube_id"] if similar else [])
     if spec.time_of_day_from is not None or spec.time_of_day_to is not None:
         cols.append("end_utc")
+    if any(t.kind in NOT_MEASURED_WHY for t in terms):  # where a term could not be measured (`not_measured`)
+        cols += ["camera", "end_utc"]
     if spec.min_speed is not None or spec.max_speed is not None:
         cols += ["source_id", "speed_mean_fw_s"]
     cols += evidence_columns(terms) + [c for t in terms for c in t.columns()]
@@ -361,7 +363,33 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
         explained = [TermScore(t.label, _rounded(e.score[i]), t.explain(e.score[i], e.value[i], e.choice_at(i)),
                                status(e.score[i])) for t, e in zip(terms, evidence)]
         hits.append(_hit(store, spec, rec, float(score[i]), sources, _hard_terms(spec, rec) + explained))
-    return QueryResult(spec, hits, coverage_for(store, spec), candidates)
+    cov = replace(coverage_for(store, spec), not_measured=not_measured(table, terms, evidence))
+    return QueryResult(spec, hits, cov, candidates)
+
+
+def not_measured(table: pa.Table, terms: list[Term], evidence: list[Evidence]) -> list[dict[str, object]]:
+    """Per term and camera, the objects in scope (past the hard filters) that the term could not be measured on:
+    how many, from the first one's start to the last one's end, and why. "Not matched" must not be read where
+    nothing was measured: a red coat filmed by a camera in black-and-white mode at night is searched, but not
+    for its colour."""
+    out: list[dict[str, object]] = []
+    for t, e in zip(terms, evidence):
+        blind = ~np.isfinite(e.score)
+        if t.kind not in NOT_MEASURED_WHY or not blind.any():
+            continue
+        got = table.select(["camera", "start_utc", "end_utc"]).filter(pa.array(blind))
+        got = got.set_column(2, "end_utc", pc.coalesce(got.column("end_utc"), got.column("start_utc")))
+        per_camera = got.group_by("camera").aggregate([("start_utc", "count"), ("start_utc", "min"),
+                                                       ("end_utc", "max")]).sort_by("camera")
+        for r in per_camera.to_pylist():
+            out.append({"term": t.label, "camera": r["camera"], "objects": r["start_utc_count"],
+                        "from_utc": _iso_utc(r["start_utc_min"]), "to_utc": _iso_utc(r["end_utc_max"]),
+                        "reason": NOT_MEASURED_WHY[t.kind]})
+    return out
+
+
+def _iso_utc(t: dt.datetime | None) -> str | None:
+    return t.astimezone(dt.timezone.utc).isoformat() if t is not None else None
 
 
 def _rounded(score: float) -> float | None:
