@@ -52,10 +52,11 @@ def print_coverage(res: QueryResult) -> None:
     for m in c.not_measured:
         by_term.setdefault(str(m["term"]), []).append(m)
     for term, rows in by_term.items():  # a line per term: the cameras with their spans (--json lists them all)
-        spans = [f"{escape(str(m['camera']))} {m['from_utc']} → {m['to_utc']}" for m in rows[:_SHOWN_CAMERAS]]
+        spans = [f"{escape(str(m['camera'] or 'every camera'))} {m['first_start_utc']} → {m['last_start_utc']}"
+                 for m in rows[:_SHOWN_CAMERAS]]
         more = f" and {len(rows) - _SHOWN_CAMERAS} more camera(s)" if len(rows) > _SHOWN_CAMERAS else ""
         out.print(f"  [yellow]not measurable[/] {escape(term)} on {sum(int(m['objects']) for m in rows)} object(s) "
-                  f"({'; '.join(spans)}{more}): {rows[0]['reason']}; they are ranked on the other terms",
+                  f"(starting {'; '.join(spans)}{more}): {rows[0]['reason']}; they are ranked on the other terms",
                   soft_wrap=True)
 
 

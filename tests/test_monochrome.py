@@ -122,8 +122,8 @@ def test_the_coverage_report_names_the_objects_a_colour_could_not_be_checked_on(
     m = blind[0]
     night = next(r for r in st.tubes_arrow().to_pylist() if names[r["tube_id"]] == "night-white")
     assert (m["camera"], m["objects"]) == ("cam1", 1)
-    assert dt.datetime.fromisoformat(m["from_utc"]) == night["start_utc"]
-    assert dt.datetime.fromisoformat(m["to_utc"]) == night["end_utc"]
+    assert dt.datetime.fromisoformat(m["first_start_utc"]) == night["start_utc"]
+    assert dt.datetime.fromisoformat(m["last_start_utc"]) == night["start_utc"]
     assert "black-and-white" in str(m["reason"])
     assert res.coverage.to_dict()["not_measured"] == res.coverage.not_measured  # in --json and exhibits too
     # the object is still searched and listed, ranked on the other terms, not dropped
@@ -145,4 +145,17 @@ def test_search_prints_which_objects_it_could_not_check_a_colour_on(
                     "opj-0421", "--case", "PV-2026-118", "--reason", "test")
     assert r.returncode == 0, r.stdout + r.stderr
     line = next(ln for ln in r.stdout.splitlines() if ln.lstrip().startswith("not measurable colour=red"))
-    assert "1 object(s) (cam1 2026-11-20T21:00:06" in line and "black-and-white" in line, line
+    assert "1 object(s) (starting cam1 2026-11-20T21:00:06" in line and "black-and-white" in line, line
+
+
+def test_past_the_per_camera_limit_the_objects_are_counted_over_every_camera(
+        night_store: tuple[Store, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    import vsearch.query.engine as engine
+
+    st, _ = night_store
+    spec = build_query("red car", QueryOptions(), now=NOW, cameras=st.cameras())
+    per_camera = [m for m in run_query(st, spec).coverage.not_measured if str(m["term"]).startswith("colour")]
+    monkeypatch.setattr(engine, "NOT_MEASURED_PER_CAMERA_MAX", 0)
+    overall = [m for m in run_query(st, spec).coverage.not_measured if str(m["term"]).startswith("colour")]
+    assert [m["camera"] for m in per_camera] == ["cam1"] and [m["camera"] for m in overall] == [None]
+    assert [{**m, "camera": None} for m in per_camera] == overall

@@ -68,6 +68,7 @@ def test_coverage_sentence(lang: str, needles: list[str]) -> None:
 @pytest.mark.parametrize("lang, needle", [("fr", "non mesurable sur certains objets : colour=red (3)"),
                                           ("en", "not measurable on some objects: colour=red (3)")])
 def test_coverage_sentence_names_terms_not_measurable_on_some_objects(lang: str, needle: str) -> None:
-    blind = [{"term": "colour=red", "camera": c, "objects": n, "from_utc": None, "to_utc": None, "reason": "-"}
+    blind = [{"term": "colour=red", "camera": c, "objects": n, "first_start_utc": None, "last_start_utc": None,
+              "reason": "-"}
              for c, n in (("cam1", 1), ("cam2", 2))]
     assert needle in i18n.coverage_sentence(_cov(not_measured=blind), lang)
