@@ -30,6 +30,9 @@ from vsearch.catalogue.tube_rows import tube_details
 from vsearch.indexing.sources import sha256_file
 
 
+_SHOWN_CAMERAS = 4
+
+
 def print_coverage(res: QueryResult) -> None:
     c = res.coverage
     window = f"{c.window_from or 'start'} → {c.window_to or 'end'}"
@@ -45,6 +48,16 @@ def print_coverage(res: QueryResult) -> None:
                   soft_wrap=True)
     for u in c.uncovered:
         out.print(f"  [yellow]no footage[/] {u['camera']} {u['from_utc']} → {u['to_utc']}", soft_wrap=True)
+    by_term: dict[str, list[dict[str, object]]] = {}
+    for m in c.not_measured:
+        by_term.setdefault(str(m["term"]), []).append(m)
+    for term, rows in by_term.items():  # a line per term: the cameras with their spans (--json lists them all)
+        spans = [f"{escape(str(m['camera'] or 'every camera'))} {m['first_start_utc']} → {m['last_start_utc']}"
+                 for m in rows[:_SHOWN_CAMERAS]]
+        more = f" and {len(rows) - _SHOWN_CAMERAS} more camera(s)" if len(rows) > _SHOWN_CAMERAS else ""
+        out.print(f"  [yellow]not measurable[/] {escape(term)} on {sum(int(m['objects']) for m in rows)} object(s) "
+                  f"(starting {'; '.join(spans)}{more}): {rows[0]['reason']}; they are ranked on the other terms",
+                  soft_wrap=True)
 
 
 def _print_spec_notes(res: QueryResult) -> None:

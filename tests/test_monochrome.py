@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import synth
-from conftest import REPO, index_motion_only, shared_path
+from conftest import REPO, index_motion_only, shared_path, vsearch_cli
 from vsearch.catalogue.store import Store
 from vsearch.catalogue.tube_rows import record_to_tube
 from vsearch.indexers.colours import is_monochrome
@@ -109,3 +109,53 @@ def test_a_colour_word_is_not_measurable_for_an_object_seen_only_in_black_and_wh
     yellow = {names[k]: v for k, v in _status(st, "voiture jaune").items()}
     assert yellow["crossing-yellow"] == "matched"  # its daylight samples
     assert yellow["day-red"] == "not matched" and yellow["night-white"] == "not measurable"
+
+
+def test_the_coverage_report_names_the_objects_a_colour_could_not_be_checked_on(
+        night_store: tuple[Store, dict[str, str]]) -> None:
+    """"No red car at night" must not be read from a camera that filmed the night in black-and-white: the report
+    says which objects of which camera, over which times, were searched but not for their colour, and why."""
+    st, names = night_store
+    res = run_query(st, build_query("red car", QueryOptions(), now=NOW, cameras=st.cameras()))
+    blind = [m for m in res.coverage.not_measured if str(m["term"]).startswith("colour")]
+    assert len(blind) == 1, res.coverage.not_measured
+    m = blind[0]
+    night = next(r for r in st.tubes_arrow().to_pylist() if names[r["tube_id"]] == "night-white")
+    assert (m["camera"], m["objects"]) == ("cam1", 1)
+    assert dt.datetime.fromisoformat(m["first_start_utc"]) == night["start_utc"]
+    assert dt.datetime.fromisoformat(m["last_start_utc"]) == night["start_utc"]
+    assert "black-and-white" in str(m["reason"])
+    assert res.coverage.to_dict()["not_measured"] == res.coverage.not_measured  # in --json and exhibits too
+    # the object is still searched and listed, ranked on the other terms, not dropped
+    assert night["tube_id"] in {h.tube_id for h in res.hits}
+    # before the camera's switch, every object's colour was read: nothing to report
+    by_day = QueryOptions(time_to=(START + dt.timedelta(seconds=SWITCH_S)).isoformat())
+    day = run_query(st, build_query("red car", by_day, now=NOW, cameras=st.cameras()))
+    assert day.hits and not [m for m in day.coverage.not_measured if str(m["term"]).startswith("colour")]
+
+
+def test_search_prints_which_objects_it_could_not_check_a_colour_on(
+        night_store: tuple[Store, dict[str, str]], tmp_path: Path) -> None:
+    st, _ = night_store
+    cfg = tmp_path / "vsearch.toml"
+    cfg.write_text('site_name = "Test site"\nretention_days = 30\n[[investigators]]\nid = "opj-0421"\n'
+                   'name = "Jeanne Martin"\nauthorisation_ref = "test"\nvalid_from = 2024-01-01\n'
+                   'valid_until = 2030-12-31\n')
+    r = vsearch_cli("search", "voiture rouge", "--store", str(st.root), "--config", str(cfg), "--investigator",
+                    "opj-0421", "--case", "PV-2026-118", "--reason", "test")
+    assert r.returncode == 0, r.stdout + r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if ln.lstrip().startswith("not measurable colour=red"))
+    assert "1 object(s) (starting cam1 2026-11-20T21:00:06" in line and "black-and-white" in line, line
+
+
+def test_past_the_per_camera_limit_the_objects_are_counted_over_every_camera(
+        night_store: tuple[Store, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    import vsearch.query.engine as engine
+
+    st, _ = night_store
+    spec = build_query("red car", QueryOptions(), now=NOW, cameras=st.cameras())
+    per_camera = [m for m in run_query(st, spec).coverage.not_measured if str(m["term"]).startswith("colour")]
+    monkeypatch.setattr(engine, "NOT_MEASURED_PER_CAMERA_MAX", 0)
+    overall = [m for m in run_query(st, spec).coverage.not_measured if str(m["term"]).startswith("colour")]
+    assert [m["camera"] for m in per_camera] == ["cam1"] and [m["camera"] for m in overall] == [None]
+    assert [{**m, "camera": None} for m in per_camera] == overall

@@ -62,3 +62,13 @@ def test_timeline_spans_the_requested_window() -> None:
 def test_coverage_sentence(lang: str, needles: list[str]) -> None:
     text = i18n.coverage_sentence(_cov(cameras_missing=["cam9"]), lang)
     assert all(n in text for n in needles), text
+    assert "mesurable" not in text  # every term measured on every object: nothing said
+
+
+@pytest.mark.parametrize("lang, needle", [("fr", "non mesurable sur certains objets : colour=red (3)"),
+                                          ("en", "not measurable on some objects: colour=red (3)")])
+def test_coverage_sentence_names_terms_not_measurable_on_some_objects(lang: str, needle: str) -> None:
+    blind = [{"term": "colour=red", "camera": c, "objects": n, "first_start_utc": None, "last_start_utc": None,
+              "reason": "-"}
+             for c, n in (("cam1", 1), ("cam2", 2))]
+    assert needle in i18n.coverage_sentence(_cov(not_measured=blind), lang)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -74,6 +74,10 @@ class Coverage:
     uncovered: list[dict[str, object]]  # parts of the window, per camera, with no indexed footage at all
     descriptors: list[str]  # detector / descriptor / model used for the searched footage
     footage_searched_s: float = 0.0
+    # per query term and camera, the objects in scope on which that term could not be measured at all (colours of
+    # a camera in black-and-white mode at night, ...): they were searched, but not for that term
+    # (`vsearch.query.engine.not_measured`)
+    not_measured: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(replace(self, searched=[], not_searched=[]))

@@ -59,6 +59,14 @@ _SHADE_NEIGHBOURS = {"dark": ("black",), "light": ("white", "grey")}
 TALL_FULL = 1.3  # box height / width of a lorry or bus seen from a road camera; a car is about 0.7-0.9
 # how much each kind of evidence weighs in the ranking score (attribute-model outputs are noisier than colours)
 WEIGHT = {"colour": 1.0, "item": 0.6, "vehicle": 0.7, "motion": 1.0, "like": 1.0, "unmeasurable": 0.0}
+# why a term of that kind can be not measurable on an object, as the coverage report says it (the objects are
+# still ranked, on the other terms: a not-measurable term counts NEUTRAL)
+NOT_MEASURED_WHY = {
+    "colour": "no colour could be read on them (a black-and-white or infrared picture, or too few pixels)",
+    "item": "the attribute model gave nothing for them (too small, or not a person)",
+    "vehicle": "no vehicle type was measured for them",
+    "motion": "their track is too short, or its edges unknown, to tell",
+}  # (a --like term is measured on every candidate: the search keeps only the tubes the vector search scored)
 
 
 def status(score: float) -> Status:

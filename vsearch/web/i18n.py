@@ -94,12 +94,18 @@ def coverage_sentence(cov: dict[str, object], lang: str) -> str:
     win = f"{cov['window_from'] or start} → {cov['window_to'] or end}"
     n_bad, n_gaps, n_unc = len(cov["not_searched"]), len(cov["gaps"]), len(cov["uncovered"])
     missing = ", ".join(cov["cameras_missing"])
+    blind: dict[str, int] = {}  # term -> objects it could not be measured on (`Coverage.not_measured`)
+    for m in cov.get("not_measured") or []:
+        blind[str(m["term"])] = blind.get(str(m["term"]), 0) + int(m["objects"])
+    terms = ", ".join(f"{t} ({n})" for t, n in blind.items())
     if lang == "en":
         s = (f"Searched {len(searched)} file(s), {amount} of footage, cameras {cams}, window {win}; "
              f"{n_bad} file(s) could not be read, {n_gaps} unreadable span(s), {n_unc} part(s) of the window "
              f"without footage")
+        s += f"; not measurable on some objects: {terms}" if terms else ""
         return s + (f"; cameras never indexed: {missing}." if missing else ".")
     s = (f"{len(searched)} fichier(s) fouillé(s), {amount} d'images, caméras {cams}, période {win} ; "
          f"{n_bad} fichier(s) illisible(s), {n_gaps} passage(s) illisible(s), {n_unc} partie(s) de la période "
          f"sans images")
+    s += f" ; non mesurable sur certains objets : {terms}" if terms else ""
     return s + (f" ; caméras jamais indexées : {missing}." if missing else ".")
