@@ -428,22 +428,8 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
             hashes: dict[str, str] = {}
 
             def one(spec: SourceSpec, windows_first: bool) -> FileOutcome:
-                if adapter is not None:
-                    return _index_adapting(spec, opts, adapter, done, job_id, index_params, stages, sink, chunks,
-                                           control, report, windows_first=windows_first, hashes=hashes)
-                parts: list[FileOutcome] = []
-                while True:  # one stretch of the file per call (indexing.checkpoint, stretches)
-                    try:
-                        outcome = index_file(spec, opts, done, job_id, params, stages, sink, identity=identity,
-                                             chunks=chunks, windows_first=windows_first, hashes=hashes)
-                    except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
-                        outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
-                    if outcome.status == "skipped" and parts:  # windows_first: no window left in the file
-                        break
-                    parts.append(outcome)
-                    if outcome.status != "stopped" or not outcome.work.get("more") or control.reason():
-                        break
-                return _merged(parts)
+                return _index_stretches(spec, opts, adapter, done, job_id, index_params, stages, sink, chunks,
+                                        control, report, windows_first=windows_first, hashes=hashes)
 
             # --priority time windows: the stretch of each file inside them first (files in the job's order)
             first: dict[str, FileOutcome] = {}
@@ -501,48 +487,53 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     return report
 
 
-def _index_adapting(spec: SourceSpec, opts: IndexOptions, adapter: rate.RateAdapter, done: dict[str, str],
-                    job_id: str, index_params: dict[str, object], stages: list[Stage], sink: ProgressSink,
-                    chunks: ChunkCommits, control: StopControl, report: JobReport, *, windows_first: bool = False,
-                    hashes: dict[str, str] | None = None) -> FileOutcome:
-    """One file with --adapt-rate: started at the rate the adapter chooses, and continued from a chunk boundary
-    at each new rate it chooses there (each stretch a resume from the checkpoint just committed). The outcome
-    is the last stretch's, with the footage, time and work of all of them (`work["rate_spans"]`)."""
+def _index_stretches(spec: SourceSpec, opts: IndexOptions, adapter: rate.RateAdapter | None, done: dict[str, str],
+                     job_id: str, index_params: dict[str, object], stages: list[Stage], sink: ProgressSink,
+                     chunks: ChunkCommits, control: StopControl, report: JobReport, *, windows_first: bool = False,
+                     hashes: dict[str, str] | None = None) -> FileOutcome:
+    """One file of an inline job, one stretch per `index_file` call (`indexing.stretch`), until the file is done,
+    no priority window is left in it (`windows_first`) or the job stops. With --adapt-rate (`adapter`) the file
+    starts at the rate the adapter chooses and continues from a chunk boundary at each new rate it chooses there
+    (each stretch a resume from the checkpoint just committed). The outcome is the last stretch's, with the
+    footage, time and work of all of them (`work["rate_spans"]`)."""
     key = str(spec.path.resolve())
-    fps = adapter.rate_for(key, control.now())
+    fps = adapter.rate_for(key, control.now()) if adapter is not None else opts.fps
+    next_rate = None if adapter is None else (
+        lambda footage_s, at: adapter.next_rate(key, footage_s=footage_s, fps=at, now=control.now()))
     parts: list[FileOutcome] = []
     while True:
         file_opts, p = opts, {**index_params, "fps": fps}
         if fps != opts.fps:
             file_opts = replace(opts, fps=fps, asked_fps=opts.fps)
-        if not parts and fps != opts.fps:
-            note = f"{spec.path}: analysed at {fps:g} fps, not {opts.fps:g} (--adapt-rate)"
-        elif parts and fps != parts[-1].work.get("analysis_fps"):  # not a next stretch at the same rate
-            note = (f"{spec.path}: from t = {parts[-1].work['rate_spans'][-1][1]:.1f} s analysed at {fps:g} fps "
-                    f"(asked {opts.fps:g}; --adapt-rate)")
-        else:
-            note = ""
-        if note:
+        if note := _rate_note(spec, opts, fps, parts):
             sink.warn(note)
             report.warnings.append(note)
         try:
             outcome = index_file(spec, file_opts, done, job_id, json.dumps(p, sort_keys=True), stages, sink,
                                  identity=pipeline_identity(stages, p).to_json(), chunks=chunks,
-                                 next_rate=lambda footage_s, at: adapter.next_rate(key, footage_s=footage_s, fps=at,
-                                                                                   now=control.now()),
-                                 windows_first=windows_first, hashes=hashes)
+                                 next_rate=next_rate, windows_first=windows_first, hashes=hashes)
         except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
             outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
         if outcome.status == "skipped" and parts:  # windows_first: no window left in the file
             break
         parts.append(outcome)
-        next_fps = outcome.work.get("next_fps")
+        next_fps = outcome.work.get("next_fps")  # only with --adapt-rate
         if outcome.status != "stopped" or (next_fps is None and not outcome.work.get("more")) or control.reason():
             break
         fps = float(next_fps) if next_fps is not None else fps  # type: ignore[arg-type]
-    if not windows_first:  # after its windows, the rest of the file is still to come
+    if adapter is not None and not windows_first:  # after its windows, the rest of the file is still to come
         adapter.done(key)
     return _merged(parts)
+
+
+def _rate_note(spec: SourceSpec, opts: IndexOptions, fps: float, parts: list[FileOutcome]) -> str:
+    """The warning for a stretch analysed at a rate --adapt-rate lowered ("" for none, or the same as before)."""
+    if not parts and fps != opts.fps:
+        return f"{spec.path}: analysed at {fps:g} fps, not {opts.fps:g} (--adapt-rate)"
+    if parts and fps != parts[-1].work.get("analysis_fps"):  # not a next stretch at the same rate
+        return (f"{spec.path}: from t = {parts[-1].work['rate_spans'][-1][1]:.1f} s analysed at {fps:g} fps "
+                f"(asked {opts.fps:g}; --adapt-rate)")
+    return ""
 
 
 def _merged(parts: list[FileOutcome]) -> FileOutcome:
