@@ -67,6 +67,22 @@ def test_sample_clip_indexes_with_sha256(tmp_path: Path, sample_clip: Path) -> N
     assert row["frames_sampled"] == 398  # 5 fps sampling of a 10 fps clip: every other frame, from frame 0
 
 
+def test_index_forks_nothing_and_sends_no_telemetry(tmp_path: Path, sample_clip: Path) -> None:
+    """With the default detector (OpenVINO), indexing the sample clip forks no process and writes nothing into
+    the home folder. Importing OpenVINO used to start its usage telemetry: a client id written under ~/intel and
+    a process forked to send the event, which made LanceDB warn "lancedb fork support is experimental"."""
+    home = tmp_path / "home"
+    home.mkdir()
+    # an empty home (no opt-out file) and no CI variables: the conditions in which the telemetry would run
+    env = {"HOME": str(home), "CI": "", "TF_BUILD": "", "JENKINS_URL": ""}
+    r = vsearch_cli("index", str(sample_clip.parent), "--store", str(tmp_path / "store"), "--quiet",
+                    "--fps", "1", env=env)
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "1 ok" in r.stdout
+    assert "fork" not in r.stderr.lower(), r.stderr
+    assert not (home / "intel").exists()
+
+
 def test_mixed_folder_reports_bad_files_and_goes_on(tmp_path: Path, mixed_folder: Path) -> None:
     store = tmp_path / "store"
     r = vsearch_cli("index", str(mixed_folder), "--store", str(store), "--quiet", "--detector", "motion")

@@ -263,3 +263,20 @@ def test_fetch_reports_http_and_connection_errors(tmp_path: Path, serve) -> None
         port = s.getsockname()[1]
     with pytest.raises(ModelError, match="vsearch models install"):
         models.fetch(tmp_path / "models", base_url=f"http://127.0.0.1:{port}", keys=["yolox-nano"], timeout_s=5)
+
+
+def test_openvino_is_imported_without_its_telemetry(tmp_path: Path) -> None:
+    """`import_openvino` in a fresh process, with an empty home and no CI variables (the conditions in which
+    OpenVINO's telemetry runs): no process is forked, nothing is written under ~/intel, `convert_model` is still
+    there (the converter runs on its no-op telemetry stub)."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys, time; forks = []; os.register_at_fork(before=lambda: forks.append(1)); "
+            "from vsearch.models.runtime import import_openvino; ov = import_openvino(); time.sleep(2); "
+            "print(len(forks), hasattr(ov, 'convert_model'))")
+    env = {**os.environ, "HOME": str(tmp_path), "CI": "", "TF_BUILD": "", "JENKINS_URL": ""}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "True"], r.stdout + r.stderr
+    assert not (tmp_path / "intel").exists()

@@ -23,17 +23,17 @@ from vsearch.evidence.audit import AuditLog
 from vsearch.errors import DecodeError, SourceError, UsageError, VsearchError
 from vsearch.indexers import decode
 from vsearch.indexers.base import SourceResult, Stage
-from vsearch.records import Gap, SourceRef, Tube
+from vsearch.records import SourceRef
 from vsearch.site import SiteConfig, log_system_action, os_operator
 from vsearch.indexing.identity import PipelineIdentity
 from vsearch.indexing import checkpoint as ckpt
-from vsearch.indexing import gating, rate
-from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, NOT_YET, SPAN_DONE, Chunk, ChunkedRun, gaps_json, new_gap
+from vsearch.indexing import gating, rate, rows
+from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S, SPAN_DONE
 from vsearch.indexing.control import NOT_INDEXED, ChunkCommits, note_changed, JobLock, StopControl, not_started_row, status_summary
-from vsearch.indexing.plan import Plan, Window, make_plan, ordered, parse_priority, source_actions, window_stretches
-from vsearch.indexing.prefetch import prefetched
+from vsearch.indexing.plan import Plan, Window, make_plan, ordered, parse_priority, source_actions
 from vsearch.indexing.ray_executor import RayOptions, run_on_ray
 from vsearch.indexing.sources import SourceSpec, discover, resolve, sha256_file
+from vsearch.indexing.stretch import StretchRun, next_stretch
 from vsearch.catalogue.store import SourceRow, Store
 
 UTC = dt.timezone.utc
@@ -205,13 +205,6 @@ def _worker_stages(opts: IndexOptions) -> list[Stage]:
     return _WORKER_STAGES
 
 
-def _base_row(path: Path, sha: str, params: str, job_id: str, identity: str | None) -> dict[str, object]:
-    st = path.stat()
-    return {"source_id": sha, "path": str(path.resolve()), "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
-            "sha256": sha, "params_json": params, "job_id": job_id, "indexed_utc": dt.datetime.now(UTC),
-            "identity_json": identity}
-
-
 def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_id: str, params: str,
                stages: list[Stage], sink: ProgressSink | None = None, identity: str | None = None, *,
                chunks: ChunkCommits | None = None,
@@ -240,216 +233,97 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
         hashes[str(path)] = sha
     if sha in done:
         return FileOutcome(str(path), "skipped", done[sha])
-    base = _base_row(path, sha, params, job_id, identity)
+    base = rows.base_row(path, sha, params, job_id, identity)
     try:
         info = decode.probe(path)
         camera, start_utc, origin, offset = resolve(spec, info.creation_time, tz=opts.tz)
     except (DecodeError, SourceError) as e:
-        row = SourceRow(status="failed", error=str(e), **_known_identity(spec, opts), **base)
+        row = SourceRow(status="failed", error=str(e), **rows.known_identity(spec, opts.tz), **base)
         return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)
     aw, ah = decode.analysis_size(info, opts.width_px)
     ref = SourceRef(source_id=sha, path=base["path"], camera=camera, start_utc=start_utc, info=info,
                     analysis_fps=opts.fps, analysis_width_px=aw, analysis_height_px=ah)
     end_s = info.duration_s + info.start_pts_s if info.duration_s else None
-    start_s = info.start_pts_s
     checkpoint = chunks.resume_of(sha) if chunks else None
-    indexed = checkpoint.indexed(start_s) if checkpoint else ()
-    if windows_first:
-        wins = window_stretches(opts.priority, camera, start_utc, start_s, end_s, tz=opts.tz)
-        todo = [m for w0, w1 in wins for m in ckpt.missing(indexed, w0, w1)]
-        if not todo:
-            return FileOutcome(str(path), "skipped", "no priority time window left to index first in this file")
-    else:
-        todo = ckpt.missing(indexed, start_s, end_s) if chunks else [(start_s, None)]
-    from_s, to_s = todo[0] if todo else (end_s or start_s, None)
-    stop_at = to_s if to_s is not None and (end_s is None or to_s < end_s - 1e-6) else None
+    stretch = next_stretch(checkpoint, ref, end_s, chunked=bool(chunks), windows_first=windows_first,
+                           priority=opts.priority, tz=opts.tz)
+    if stretch is None:
+        return FileOutcome(str(path), "skipped", "no priority time window left to index first in this file")
     if sink:
         sink.file_started(str(path), info.duration_s)
-    fixed = dict(camera=camera, container=info.container, codec=info.codec, width_px=info.width_px,
-                 height_px=info.height_px, fps_num=info.fps.numerator, fps_den=info.fps.denominator,
-                 duration_s=info.duration_s, start_pts_s=info.start_pts_s, start_utc=start_utc,
-                 end_utc=ref.wall_time(end_s) if end_s is not None else None, start_origin=origin,
-                 clock_offset_s=offset, analysis_width_px=aw, analysis_height_px=ah, **base)
-    probe_run = ChunkedRun(stages, ref, chunk_s=opts.chunk_s)  # only for its warm-up and overlap lengths
-    resume = ckpt.stretch_start(checkpoint, sha, start_s, from_s, fps=opts.fps, chunk_s=opts.chunk_s,
-                                back_s=probe_run.warmup_s + probe_run.max_overlap_s) if chunks else None
-    joined = [b for a, b, _, _ in indexed if stop_at is not None and abs(a - stop_at) < 1e-6]  # an indexed span
-    stitch = _stitcher(chunks, sha, stop_at) if chunks is not None and stop_at is not None and joined else None
-    after_joined = joined and any(a >= joined[0] - 1e-6 for a, _ in ckpt.missing(indexed, start_s, end_s))
-    runner = ChunkedRun(stages, ref, chunk_s=opts.chunk_s if chunks else None, resume=resume, stop_at_s=stop_at,
-                        stitch=stitch, stitch_until_s=joined[0] if after_joined else None)
-    commits: list[ckpt.Checkpoint] = []  # the checkpoints this run committed
+    fixed = rows.file_fields(ref, base, end_s=end_s, origin=origin, offset=offset)
     try:
-        track = runner.by_name["track"]
-        gate = gating.FileGate(opts.gate, path, info, end_s=end_s, resume=resume,
-                               busy=lambda: track.active_count > 0)  # type: ignore[attr-defined]
-        lowered = rate.reduced_spans(opts.fps, opts.asked_fps, gate.from_s, stop_at or end_s)  # --adapt-rate
-        spans = gate.decode_spans
-        if resume is not None:
-            spans = ckpt.from_pts(spans, resume.resume_pts_s, (end_s or resume.resume_pts_s) + 3600.0)
-        run = decode.open_decode(path, info, decode.DecodeOptions(fps=opts.fps, width_px=opts.width_px,
-                                                                  backend=opts.decoder, spans=spans))
-
-        def found(hi_s: float) -> list[Gap]:
-            """Gaps this run found in its stretch, before `hi_s` (the overlap before it is decoded twice)."""
-            gaps = [g for g in run.gaps if new_gap(g, resume)] + gate.skipped(hi_s) + rate.until(lowered, hi_s)
-            return [g for g in gaps if g.start_s < hi_s]
-
-        def commit_partial(ck: ckpt.Checkpoint, result: SourceResult, stop_reason: str | None,
-                           replaces: tuple[str, ...] = ()) -> None:
-            assert chunks is not None
-            ck = replace(ck, gaps=tuple(sorted([*(resume.gaps if resume else ()), *found(ck.indexed_to_s)],
-                                               key=lambda g: g.start_s)))
-            why = NOT_YET if stop_reason in (None, rate.RATE_CHANGE, SPAN_DONE) else stop_reason
-            todo_gaps = [Gap(a, b if b is not None else (end_s or a), why)
-                         for a, b in ckpt.missing(ck.indexed(start_s), start_s, end_s)]
-            row = SourceRow(status="partial", error="", frames_decoded=ck.frames_decoded,
-                            frames_sampled=ck.frames_sampled, gaps_json=gaps_json([*ck.gaps, *todo_gaps]),
-                            decoder=run.backend, n_tubes=ck.tubes, indexed_to_s=ck.indexed_to_s,
-                            checkpoint_json=ck.to_json(), **fixed)
-            chunks.write(row, result, replaces)
-            commits.append(ck)
-
-        def on_chunk(chunk: Chunk) -> None:
-            assert chunk.checkpoint is not None
-            commit_partial(chunk.checkpoint, chunk.result, chunk.stop_reason, chunk.replaces)
-
-        chunk_from = [gate.from_s]  # where the chunk being analysed began (source time)
-        switch: list[float] = []  # the rate to continue at, when --adapt-rate changes it at a boundary
-
-        def should_stop(boundary_s: float) -> str | None:
-            reason = chunks.should_stop() if chunks else None
-            if reason is not None or next_rate is None:
-                return reason
-            fps = next_rate(boundary_s - chunk_from[0], opts.fps)
-            chunk_from[0] = boundary_s
-            if fps == opts.fps:
-                return None
-            switch.append(fps)
-            return rate.RATE_CHANGE
-
-        frames = gate.frames(prefetched(run, opts.prefetch_frames))  # motion gate: only frames around motion
-        if todo:
-            result = runner.run(frames, on_chunk=on_chunk if chunks else None, should_stop=should_stop,
-                                on_frame=(lambda pts: sink.frame(str(path), pts)) if sink else (lambda pts: None),
-                                decoded_so_far=lambda: run.frames_decoded,
-                                upcoming=gate.upcoming if opts.detect_ahead else (lambda: None))
-        else:  # a killed job had committed every stretch but not the finished row
-            for stage in stages:
-                stage.begin(ref)
-            result = None
+        run = StretchRun(opts, stages, ref, path, stretch, checkpoint=checkpoint, chunks=chunks, fixed=fixed,
+                         end_s=end_s, next_rate=next_rate)
+        result = run.run(sink)
     except DecodeError as e:
         row = SourceRow(status="failed", error=str(e), camera=camera, **base)
         return FileOutcome(str(path), "failed", str(e), row=row, wall_s=time.perf_counter() - t0)
-    work = {"frames_sampled": runner.totals.frames_sampled, "overlap_frames": runner.totals.overlap_frames,
-            "resumed_from_s": resume.indexed_to_s if resume else None, "analysis_fps": opts.fps}
-    last = commits[-1] if commits else checkpoint
-    if result is None and last is not None and not ckpt.missing(last.indexed(start_s), start_s, end_s):
-        # this stretch ended where the rest of the file was already indexed: the file is done
-        result = runner.close_stopped()
-        result.gaps, result.frames_decoded = list(last.gaps), last.frames_decoded
-        done_row = _finished_row(result, run, last.frames_sampled, last.tubes, end_s or last.indexed_to_s, fixed,
-                                 ref, path)
-        work["rate_spans"] = [[gate.from_s, runner.totals.stopped_at_s, opts.fps]]
-        return FileOutcome(str(path), done_row.status, done_row.error or _gap_message(result.gaps), row=done_row,
-                           result=result,
-                           footage_s=(runner.totals.stopped_at_s or from_s) - from_s,
-                           wall_s=time.perf_counter() - t0, work=work, append=True)
-    if result is None:  # stopped at a chunk boundary (deadline, signal, new rate, next span): committed
-        t = runner.totals
-        work["rate_spans"] = [[gate.from_s, t.stopped_at_s, opts.fps]]
-        if switch:
-            work["next_fps"] = switch[0]
-        work["more"] = t.stop_reason == SPAN_DONE
-        spans_now = last.indexed(start_s) if last is not None else ()
-        from_start = len(spans_now) <= 1 and all(a <= start_s + 1e-6 for a, _, _, _ in spans_now)
-        where = (f"indexed up to t = {t.stopped_at_s:.1f} s" if from_start
-                 else f"indexed {ckpt.spans_label(spans_now, start_s)}")
-        return FileOutcome(str(path), "stopped", f"{where}; {t.stop_reason}",
-                           footage_s=(t.stopped_at_s or 0.0) - from_s, wall_s=time.perf_counter() - t0, work=work)
-    end_pts = end_s if end_s is not None else (run.last_pts_s or info.start_pts_s)
-    work["rate_spans"] = [[gate.from_s, end_pts, opts.fps]]
-    if next_rate is not None:  # the file's last stretch counts in the speed measured for the next file
-        next_rate(end_pts - chunk_from[0], opts.fps)
-    if chunks is not None and resume is not None:
-        after = ckpt.add_span(resume.indexed(start_s), (from_s, end_pts, end_pts, 0))
-        if ckpt.missing(after, start_s, end_s):  # a window reached the file's end; its start is still to do
-            stamp = ckpt.Checkpoint(indexed_to_s=end_pts, resume_pts_s=end_pts, resume_frame_index=0,
-                                    tubes=runner.totals.tubes, last_scene_id=ckpt.scene_id(sha, end_pts + 1.0),
-                                    frames_sampled=resume.frames_sampled + runner.totals.frames_sampled,
-                                    frames_decoded=resume.frames_decoded + run.frames_decoded,
-                                    chunk_s=opts.chunk_s, spans=after)
-            commit_partial(stamp, result, None)
-            work["more"] = True
-            return FileOutcome(str(path), "stopped", f"indexed {ckpt.spans_label(after, start_s)}; {SPAN_DONE}",
-                               footage_s=end_pts - from_s, wall_s=time.perf_counter() - t0, work=work)
-    result.gaps = [*(resume.gaps if resume else ()), *found(float("inf"))]
-    result.gaps.sort(key=lambda g: g.start_s)
-    result.frames_decoded = run.frames_decoded + (resume.frames_decoded if resume else 0)
-    result.warnings.extend(f"decoder fallback: {f}" for f in run.fallbacks)
-    result.warnings.extend(runner.totals.warnings)
-    if (note := gate.note()) is not None:
-        result.warnings.append(note)
-    if run.decode_errors:
-        result.warnings.append(f"{run.decode_errors} corrupt packet(s)/frame(s) skipped by the decoder")
-    sampled = runner.totals.frames_sampled + (resume.frames_sampled if resume else 0)
-    row = _finished_row(result, run, sampled, runner.totals.tubes, end_pts, fixed, ref, path)
-    return FileOutcome(str(path), row.status, row.error or _gap_message(result.gaps), row=row,
+    work: dict[str, object] = {
+        "frames_sampled": run.runner.totals.frames_sampled, "overlap_frames": run.runner.totals.overlap_frames,
+        "resumed_from_s": run.resume.indexed_to_s if run.resume else None, "analysis_fps": opts.fps}
+    last = run.last_checkpoint
+    if result is None and last is not None and not ckpt.missing(last.indexed(run.start_s), run.start_s, end_s):
+        return _completed_at_stop(run, last, work, t0)  # this stretch ended where the rest was already indexed
+    if result is None:
+        return _stopped(run, last, work, t0)
+    return _reached_end(run, result, work, t0)
+
+
+def _completed_at_stop(run: StretchRun, last: ckpt.Checkpoint, work: dict[str, object], t0: float) -> FileOutcome:
+    """The run stopped where the rest of the file was already indexed: the file is done (its finished row, with
+    the gaps and counts of the last checkpoint)."""
+    result = run.runner.close_stopped()
+    result.gaps, result.frames_decoded = list(last.gaps), last.frames_decoded
+    done_row = rows.finished_row(result, decoder=run.decoding.backend, sampled=last.frames_sampled,
+                                 n_tubes=last.tubes, end_pts=run.end_s or last.indexed_to_s, fixed=run.fixed,
+                                 ref=run.ref, path=run.path)
+    stopped_at_s = run.runner.totals.stopped_at_s
+    work["rate_spans"] = [[run.gate.from_s, stopped_at_s, run.opts.fps]]
+    return FileOutcome(str(run.path), done_row.status, done_row.error or rows.gap_message(result.gaps),
+                       row=done_row, result=result, footage_s=(stopped_at_s or run.stretch.from_s) - run.stretch.from_s,
+                       wall_s=time.perf_counter() - t0, work=work, append=True)
+
+
+def _stopped(run: StretchRun, last: ckpt.Checkpoint | None, work: dict[str, object], t0: float) -> FileOutcome:
+    """The run stopped at a chunk boundary (deadline, signal, new rate, next span), everything before committed:
+    where the file is indexed to, and why it stopped."""
+    t = run.runner.totals
+    work["rate_spans"] = [[run.gate.from_s, t.stopped_at_s, run.opts.fps]]
+    if run.next_fps is not None:
+        work["next_fps"] = run.next_fps
+    work["more"] = t.stop_reason == SPAN_DONE
+    start_s = run.start_s
+    spans_now = last.indexed(start_s) if last is not None else ()
+    from_start = len(spans_now) <= 1 and all(a <= start_s + 1e-6 for a, _, _, _ in spans_now)
+    where = (f"indexed up to t = {t.stopped_at_s:.1f} s" if from_start
+             else f"indexed {ckpt.spans_label(spans_now, start_s)}")
+    return FileOutcome(str(run.path), "stopped", f"{where}; {t.stop_reason}",
+                       footage_s=(t.stopped_at_s or 0.0) - run.stretch.from_s, wall_s=time.perf_counter() - t0,
+                       work=work)
+
+
+def _reached_end(run: StretchRun, result: SourceResult, work: dict[str, object], t0: float) -> FileOutcome:
+    """The run reached the end of the file: its finished row (or, for a window that ended the file with its start
+    still to do, that window committed and more to come)."""
+    info, end_s, from_s = run.ref.info, run.end_s, run.stretch.from_s
+    end_pts = end_s if end_s is not None else (run.decoding.last_pts_s or info.start_pts_s)
+    work["rate_spans"] = [[run.gate.from_s, end_pts, run.opts.fps]]
+    after = run.reached_end(result, end_pts)
+    if after is not None:
+        work["more"] = True
+        return FileOutcome(str(run.path), "stopped", f"indexed {ckpt.spans_label(after, run.start_s)}; {SPAN_DONE}",
+                           footage_s=end_pts - from_s, wall_s=time.perf_counter() - t0, work=work)
+    run.complete(result)
+    totals, resume = run.runner.totals, run.resume
+    sampled = totals.frames_sampled + (resume.frames_sampled if resume else 0)
+    row = rows.finished_row(result, decoder=run.decoding.backend, sampled=sampled, n_tubes=totals.tubes,
+                            end_pts=end_pts, fixed=run.fixed, ref=run.ref, path=run.path)
+    return FileOutcome(str(run.path), row.status, row.error or rows.gap_message(result.gaps), row=row,
                        result=result if row.status != "failed" else None,
                        footage_s=end_pts - (from_s if resume else info.start_pts_s),
                        wall_s=time.perf_counter() - t0, work=work,
-                       append=chunks is not None and chunks.started(sha))
-
-
-def _stitcher(chunks: ChunkCommits, sha: str, span_start_s: float) -> Callable[[Tube], tuple[str, int] | None]:
-    """For a run stopping where a span indexed earlier begins: the tube of that span a crossing tube replaces
-    (`checkpoint.same_tube`), read from the store once, when first asked."""
-    committed: list[tuple[str, int, float, list[float]]] | None = None
-    taken: set[str] = set()
-
-    def match(tube: Tube) -> tuple[str, int] | None:
-        nonlocal committed
-        if committed is None:
-            rows = chunks.store.tubes_arrow(f"source_id = '{sha}' AND last_pts_s >= {span_start_s!r}",
-                                            ["tube_id", "track_no", "last_pts_s", "boxes_xyxy"]).to_pylist()
-            committed = [(r["tube_id"], int(r["track_no"]), float(r["last_pts_s"]), list(r["boxes_xyxy"][-4:]))
-                         for r in rows]
-        return ckpt.same_tube(tube, committed, taken)
-
-    return match
-
-
-def _gap_message(gaps: list[Gap]) -> str:
-    return "; ".join(f"gap {g.start_s:.2f}-{g.end_s:.2f} s: {g.reason}" for g in gating.unreadable(gaps))
-
-
-def _finished_row(result: SourceResult, run: decode.DecodeRun, sampled: int, n_tubes: int, end_pts: float,
-                  fixed: dict[str, object], ref: SourceRef, path: Path) -> SourceRow:
-    """The `sources` row of a file whose every stretch is indexed."""
-    bad = gating.unreadable(result.gaps)  # stretches a gate skipped are listed, but they are not unreadable
-    status = "ok" if not bad else "partial"
-    if result.frames_decoded == 0:
-        status = "failed"
-    message = _gap_message(result.gaps)
-    if status == "failed":
-        message = f"{path}: no frame could be decoded" + (f" ({message})" if message else "")
-    return SourceRow(
-        status=status, error=message if status == "failed" else "", frames_decoded=result.frames_decoded,
-        frames_sampled=sampled, gaps_json=gaps_json(result.gaps), decoder=run.backend,
-        detector="; ".join(result.stage_info[k] for k in ("tubes", "embed") if k in result.stage_info),
-        stage_info_json=json.dumps(result.stage_info, sort_keys=True), warnings_json=json.dumps(result.warnings),
-        n_tubes=n_tubes, indexed_to_s=end_pts, checkpoint_json=None,
-        **{**fixed, "end_utc": ref.wall_time(end_pts)},
-    )
-
-
-def _known_identity(spec: SourceSpec, opts: IndexOptions) -> dict[str, object]:
-    """Camera and start of an unreadable file, where the user gave them, so coverage can place it in time."""
-    try:
-        camera, start, origin, offset = resolve(spec, None, tz=opts.tz)
-    except SourceError:
-        return {"camera": spec.camera or spec.path.parent.name}
-    return {"camera": camera, "start_utc": start, "start_origin": origin, "clock_offset_s": offset}
+                       append=run.chunks is not None and run.chunks.started(run.ref.source_id))
 
 
 def _pool_task(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_id: str, params: str,
@@ -554,22 +428,8 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
             hashes: dict[str, str] = {}
 
             def one(spec: SourceSpec, windows_first: bool) -> FileOutcome:
-                if adapter is not None:
-                    return _index_adapting(spec, opts, adapter, done, job_id, index_params, stages, sink, chunks,
-                                           control, report, windows_first=windows_first, hashes=hashes)
-                parts: list[FileOutcome] = []
-                while True:  # one stretch of the file per call (indexing.checkpoint, stretches)
-                    try:
-                        outcome = index_file(spec, opts, done, job_id, params, stages, sink, identity=identity,
-                                             chunks=chunks, windows_first=windows_first, hashes=hashes)
-                    except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
-                        outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
-                    if outcome.status == "skipped" and parts:  # windows_first: no window left in the file
-                        break
-                    parts.append(outcome)
-                    if outcome.status != "stopped" or not outcome.work.get("more") or control.reason():
-                        break
-                return _merged(parts)
+                return _index_stretches(spec, opts, adapter, done, job_id, index_params, stages, sink, chunks,
+                                        control, report, windows_first=windows_first, hashes=hashes)
 
             # --priority time windows: the stretch of each file inside them first (files in the job's order)
             first: dict[str, FileOutcome] = {}
@@ -627,48 +487,53 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
     return report
 
 
-def _index_adapting(spec: SourceSpec, opts: IndexOptions, adapter: rate.RateAdapter, done: dict[str, str],
-                    job_id: str, index_params: dict[str, object], stages: list[Stage], sink: ProgressSink,
-                    chunks: ChunkCommits, control: StopControl, report: JobReport, *, windows_first: bool = False,
-                    hashes: dict[str, str] | None = None) -> FileOutcome:
-    """One file with --adapt-rate: started at the rate the adapter chooses, and continued from a chunk boundary
-    at each new rate it chooses there (each stretch a resume from the checkpoint just committed). The outcome
-    is the last stretch's, with the footage, time and work of all of them (`work["rate_spans"]`)."""
+def _index_stretches(spec: SourceSpec, opts: IndexOptions, adapter: rate.RateAdapter | None, done: dict[str, str],
+                     job_id: str, index_params: dict[str, object], stages: list[Stage], sink: ProgressSink,
+                     chunks: ChunkCommits, control: StopControl, report: JobReport, *, windows_first: bool = False,
+                     hashes: dict[str, str] | None = None) -> FileOutcome:
+    """One file of an inline job, one stretch per `index_file` call (`indexing.stretch`), until the file is done,
+    no priority window is left in it (`windows_first`) or the job stops. With --adapt-rate (`adapter`) the file
+    starts at the rate the adapter chooses and continues from a chunk boundary at each new rate it chooses there
+    (each stretch a resume from the checkpoint just committed). The outcome is the last stretch's, with the
+    footage, time and work of all of them (`work["rate_spans"]`)."""
     key = str(spec.path.resolve())
-    fps = adapter.rate_for(key, control.now())
+    fps = adapter.rate_for(key, control.now()) if adapter is not None else opts.fps
+    next_rate = None if adapter is None else (
+        lambda footage_s, at: adapter.next_rate(key, footage_s=footage_s, fps=at, now=control.now()))
     parts: list[FileOutcome] = []
     while True:
         file_opts, p = opts, {**index_params, "fps": fps}
         if fps != opts.fps:
             file_opts = replace(opts, fps=fps, asked_fps=opts.fps)
-        if not parts and fps != opts.fps:
-            note = f"{spec.path}: analysed at {fps:g} fps, not {opts.fps:g} (--adapt-rate)"
-        elif parts and fps != parts[-1].work.get("analysis_fps"):  # not a next stretch at the same rate
-            note = (f"{spec.path}: from t = {parts[-1].work['rate_spans'][-1][1]:.1f} s analysed at {fps:g} fps "
-                    f"(asked {opts.fps:g}; --adapt-rate)")
-        else:
-            note = ""
-        if note:
+        if note := _rate_note(spec, opts, fps, parts):
             sink.warn(note)
             report.warnings.append(note)
         try:
             outcome = index_file(spec, file_opts, done, job_id, json.dumps(p, sort_keys=True), stages, sink,
                                  identity=pipeline_identity(stages, p).to_json(), chunks=chunks,
-                                 next_rate=lambda footage_s, at: adapter.next_rate(key, footage_s=footage_s, fps=at,
-                                                                                   now=control.now()),
-                                 windows_first=windows_first, hashes=hashes)
+                                 next_rate=next_rate, windows_first=windows_first, hashes=hashes)
         except Exception as e:  # noqa: BLE001 - reported per file, the batch goes on
             outcome = FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
         if outcome.status == "skipped" and parts:  # windows_first: no window left in the file
             break
         parts.append(outcome)
-        next_fps = outcome.work.get("next_fps")
+        next_fps = outcome.work.get("next_fps")  # only with --adapt-rate
         if outcome.status != "stopped" or (next_fps is None and not outcome.work.get("more")) or control.reason():
             break
         fps = float(next_fps) if next_fps is not None else fps  # type: ignore[arg-type]
-    if not windows_first:  # after its windows, the rest of the file is still to come
+    if adapter is not None and not windows_first:  # after its windows, the rest of the file is still to come
         adapter.done(key)
     return _merged(parts)
+
+
+def _rate_note(spec: SourceSpec, opts: IndexOptions, fps: float, parts: list[FileOutcome]) -> str:
+    """The warning for a stretch analysed at a rate --adapt-rate lowered ("" for none, or the same as before)."""
+    if not parts and fps != opts.fps:
+        return f"{spec.path}: analysed at {fps:g} fps, not {opts.fps:g} (--adapt-rate)"
+    if parts and fps != parts[-1].work.get("analysis_fps"):  # not a next stretch at the same rate
+        return (f"{spec.path}: from t = {parts[-1].work['rate_spans'][-1][1]:.1f} s analysed at {fps:g} fps "
+                f"(asked {opts.fps:g}; --adapt-rate)")
+    return ""
 
 
 def _merged(parts: list[FileOutcome]) -> FileOutcome:
@@ -696,7 +561,7 @@ def _not_started(store: Store, spec: SourceSpec, opts: IndexOptions, reason: str
     if any(r.status != NOT_INDEXED for r in store.sources_at_path(str(spec.path.resolve()))):
         return
     store.clear_not_indexed(str(spec.path.resolve()))
-    store.write_source(not_started_row(spec, reason, _known_identity(spec, opts)), None)
+    store.write_source(not_started_row(spec, reason, rows.known_identity(spec, opts.tz)), None)
 
 
 __all__ = ["IndexOptions", "JobReport", "FileOutcome", "ProgressSink", "run_index", "status_summary", "VsearchError"]

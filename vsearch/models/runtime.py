@@ -8,7 +8,8 @@
 - streams (`compiled_openvino(..., streams=)`): how OpenVINO spreads a network over the cores (one stream on
   every thread, or several requests at once, one per stream);
 - `find_ir`: where an Open Model Zoo IR sits in a models folder (FP32 preferred);
-- `file_sha256`: hashes a weights file once per (path, size, mtime).
+- `file_sha256`: hashes a weights file once per (path, size, mtime);
+- `import_openvino`: OpenVINO without its usage telemetry (an offline tool sends nothing, and forks nothing).
 
 Which files a model kind needs, their hashes and licences are in `vsearch.models.registry`; this module only
 loads what it is given.
@@ -17,6 +18,7 @@ loads what it is given.
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Literal
@@ -67,6 +69,20 @@ def find_ir(models_dir: Path | None, name: str) -> Path | None:
     return None
 
 
+def import_openvino() -> Any:
+    """`import openvino`, with its usage telemetry off. Importing openvino imports its model converter
+    (`openvino.tools.ovc`), which, unless the user opted out, writes a client id under ~/intel and sends an
+    "import" event to Google Analytics from a process it forks (multiprocessing's default start) off a thread of
+    its own. vsearch runs offline on evidence: it must not try the network nor write into the home folder, and
+    that fork, made while LanceDB's async runtime is running, is what makes LanceDB warn "lancedb fork support is
+    experimental". With `openvino_telemetry` unimportable, openvino uses its built-in no-op stub
+    (`openvino.tools.ovc.telemetry_stub`), as when that package is not installed."""
+    sys.modules.setdefault("openvino_telemetry", None)  # None: `import openvino_telemetry` raises ImportError
+    import openvino
+
+    return openvino
+
+
 def compiled_openvino(path: Path, threads: int, *, input_shape: tuple[int, ...] | None = None,
                       streams: int = 1) -> Any:
     """OpenVINO compiled model for `path` (reshaped to `input_shape` if given, -1 = dynamic), compiled once per
@@ -76,7 +92,7 @@ def compiled_openvino(path: Path, threads: int, *, input_shape: tuple[int, ...] 
     with _LOCK:
         if key not in _COMPILED:
             try:
-                import openvino as ov
+                ov = import_openvino()
             except ImportError as e:
                 raise ModelError("OpenVINO is not installed: `pip install openvino`, or use the ONNX runtime") from e
             try:
