@@ -27,6 +27,7 @@ from vsearch.models import registry as model_catalogue
 from vsearch.models.runtime import ModelRunner, Pending, Runtime
 from vsearch.errors import ModelError, UsageError
 from vsearch.indexers.base import Detector
+from vsearch.indexers.detector_input import detector_view
 from vsearch.indexers.yolox import decode_yolox, letterbox, letterbox_scale, nms
 from vsearch.records import CLASSES, Detections, Frame
 
@@ -288,7 +289,7 @@ class OpenVinoPVB(_NetworkDetector):
 
     def start(self, frame: Frame) -> Pending:
         in_h, in_w = _PVB_INPUT_HW[self.name]
-        blob = cv2.resize(frame.image, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
+        blob = cv2.resize(detector_view(frame.image), (in_w, in_h), interpolation=cv2.INTER_LINEAR)
         return self._runner.submit(blob.transpose(2, 0, 1)[None].astype(np.float32))
 
     def detect(self, frame: Frame, started: Pending | None = None) -> Detections:
@@ -339,7 +340,8 @@ class YoloxNano(_NetworkDetector):
         return cls(_model_path("yolox-nano", models_dir, verify), **kwargs)
 
     def start(self, frame: Frame) -> Pending:
-        return self._runner.submit(letterbox(frame.image)[0].transpose(2, 0, 1)[None].astype(np.float32))
+        blob = letterbox(detector_view(frame.image))[0]
+        return self._runner.submit(blob.transpose(2, 0, 1)[None].astype(np.float32))
 
     def detect(self, frame: Frame, started: Pending | None = None) -> Detections:
         h, w = frame.image.shape[:2]

@@ -25,6 +25,7 @@ import numpy as np
 from vsearch.indexers import masks as mask_rle
 from vsearch.indexers.base import Detector, FrameContext, SourceResult
 from vsearch.indexers.detect import IN_FLIGHT
+from vsearch.indexers.detector_input import VERSION as INPUT_VERSION
 from vsearch.indexers.config import TubeConfig
 from vsearch.indexing.identity import StageIdentity
 from vsearch.models.runtime import Pending
@@ -68,7 +69,10 @@ class DetectStage:
         self.frames_started_ahead = 0
 
     def identity(self) -> tuple[StageIdentity, ...]:
-        return (StageIdentity("detect", self.detector.name, weights_sha256=self.detector.weights_sha256),)
+        # a model detector's boxes also depend on how its input copy is prepared (`indexers/detector_input.py`)
+        version = "" if self.detector.degraded else INPUT_VERSION
+        return (StageIdentity("detect", self.detector.name, version=version,
+                              weights_sha256=self.detector.weights_sha256),)
 
     def begin(self, source: SourceRef) -> None:
         self.detector.reset()
