@@ -128,7 +128,8 @@ _MAX_PHRASE = max(len(k) for k in _LEXICON)
 _NOUN_KINDS = {"class", "rider", "garment", "item", "person_sensitive"}
 _CONTENT_KINDS = {"class", "rider", "outfit", "colour", "shade", "garment", "item", "direction", "motion",
                   "motion_verb", "stationary", "time",
-                  "day", "weekday", "period", "dayperiod", "date", "duration", "recent", "camera", "unmeasurable",
+                  "day", "weekday", "week", "period", "dayperiod", "date", "duration", "recent", "ago", "camera",
+                  "unmeasurable",
                   "vehicle_part", "side"}
 _MODIFIER_KINDS = {"unknown", "unmeasurable"}  # may stand between a colour and its noun ("blue double-decker bus")
 

@@ -29,7 +29,7 @@ from vsearch.query.context import (apply_negation, resolve_ages, resolve_along, 
                                    resolve_right_and_left_words, resolve_sides, resolve_suspect_things,
                                    resolve_vehicle_parts, resolve_worn_on_back, riders)
 from vsearch.query.spelling import correct
-from vsearch.query.timewords import _match_duration, _match_recent, _match_time
+from vsearch.query.timewords import _match_ago, _match_duration, _match_recent, _match_time
 
 _WALL = _CONJ | _CLOTHING_PREPS | _NEW_PHRASE  # grammar words a colour is not carried across to a noun
 _THINGS = {"footwear", "object", "ride", "place"}  # unmeasurable nouns: a colour next to them is theirs ("white
@@ -67,6 +67,7 @@ def _match_units(tokens: list[Token], cameras: dict[tuple[str, ...], str]) -> li
         unit = (
             unit
             or _match_recent(tokens, i)
+            or _match_ago(tokens, i)
             or _match_duration(tokens, i, prefixed=True)
             or _match_time(tokens, i)
             or _match_duration(tokens, i, prefixed=False)
@@ -416,8 +417,11 @@ def analyse(
             found["stationary"] = True
         elif u.kind == "camera":
             cameras_found.append(u.value)  # type: ignore[arg-type]
-        elif u.kind == "recent":  # "in the last 20 minutes": up to now
-            found["recent_s"] = u.value
+        elif u.kind in ("recent", "ago", "week"):  # "in the last 20 minutes", "an hour ago", "last week"
+            if "window" in found:
+                conflict(u)
+            else:
+                found["window"] = _window_before(u, now, zone)
         elif u.kind == "duration":
             if "min_dwell_s" in found:
                 conflict(u)
@@ -458,7 +462,7 @@ def analyse(
     if day is not None and period == "night" and clock is not None and tod_from is not None and tod_from < NOON \
             and (tod_to is None or tod_to <= NOON):
         day += dt.timedelta(days=1)  # "last night after midnight", "cette nuit vers 2h": the night's second day
-    recent = dt.timedelta(seconds=found["recent_s"]) if "recent_s" in found else None  # type: ignore[arg-type]
+    window: tuple[dt.datetime, dt.datetime] | None = found.get("window")  # type: ignore[assignment]
     buckets: list[Bucket] = ["unknown"] * len(tokens)
     for u in units:
         for i in range(u.start, u.end):
@@ -475,8 +479,8 @@ def analyse(
         time_of_day_to=tod_to,
         tz=tz_name(zone),
         min_dwell_s=found.get("min_dwell_s"),  # type: ignore[arg-type]
-        time_from=now - recent if recent else None,
-        time_to=now if recent else None,
+        time_from=window[0] if window else None,
+        time_to=window[1] if window else None,
         stationary=bool(found.get("stationary", False)),
         items=frozenset(items),
         vehicle_types=frozenset(vehicle_types),
@@ -499,6 +503,28 @@ def analyse(
 def _phrase_texts(units: list[_Unit], tokens: list[Token], text: str, bucket: Bucket) -> list[str]:
     """The words of each unit in `bucket`, as typed ("à rayures", "l'entrée", "red" of "red bag")."""
     return [text[tokens[u.start].start : tokens[u.end - 1].end] for u in units if u.bucket == bucket]
+
+
+# "an hour ago" said by a witness is an estimate: the window is that moment give or take a quarter of the time said,
+# and never less than 15 minutes (20 minutes ago: 35 to 5 minutes ago; two hours ago: 2 h 30 to 1 h 30 ago)
+AGO_TOLERANCE_FRACTION = 0.25
+AGO_TOLERANCE_MIN_S = 900.0
+
+
+def _window_before(u: _Unit, now: dt.datetime, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """The absolute window of a unit of kind recent (up to now), ago (around a moment before now) or week (a
+    calendar week, Monday 00:00 local time, up to now for this week)."""
+    if u.kind == "recent":
+        return now - dt.timedelta(seconds=float(u.value)), now  # type: ignore[arg-type]
+    if u.kind == "ago":
+        ago = float(u.value)  # type: ignore[arg-type]
+        tol = max(AGO_TOLERANCE_MIN_S, AGO_TOLERANCE_FRACTION * ago)
+        return now - dt.timedelta(seconds=ago + tol), min(now, now - dt.timedelta(seconds=ago - tol))
+    local = now.astimezone(zone)
+    monday = local.date() - dt.timedelta(days=local.weekday()) + dt.timedelta(weeks=int(u.value))  # type: ignore[arg-type]
+    start = dt.datetime.combine(monday, dt.time(0, 0), zone)
+    end = dt.datetime.combine(monday + dt.timedelta(weeks=1), dt.time(0, 0), zone)
+    return start, min(end, now)
 
 
 def _day_of(u: _Unit, today: dt.date) -> tuple[dt.date | None, str | None]:

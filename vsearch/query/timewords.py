@@ -542,3 +542,68 @@ def _match_recent(tokens: list[Token], i: int) -> _Unit | None:
             return None  # "the 20 minutes" alone is not a window
         return _Unit("recent", number * seconds, i, j, lang)
     return None
+
+
+# "an hour ago", "about 20 minutes ago", "il y a une heure", "il y a environ 2h": a moment before now, as a witness
+# gives it -> a window around it (`AGO_TOLERANCE_*`, in `vsearch.query.text`); "two days ago", "il y a trois jours": that day
+_FR_AGO = _key("il y a")
+_ABOUT_AGO = [_key(p) for p in (*sorted(_ABOUT), "maybe", "a peu pres", "pres de", "approximativement", "peut-etre")]
+_GLUED = re.compile(r"^(\d+(?:[.,]\d+)?)(h|mn|min|mins)$")  # "2h", "20mn" typed as one word
+_DAY_UNIT = {"day", "days", "jour", "jours"}
+
+
+def _about_words(tokens: list[Token], j: int) -> int:
+    """The position after an "about" word at `j` ("environ", "à peu près"), or `j` when there is none."""
+    return next((j + len(w) for w in _ABOUT_AGO if _starts_with(tokens, j, w)), j)
+
+
+def _ago_length(tokens: list[Token], j: int) -> tuple[float, str, int] | None:
+    """A length before now at `j` -> (how many, unit "s" or "day", the position after it)."""
+    half = next((h for h in _HALF_HOUR if _starts_with(tokens, j, h)), None)
+    if half is not None:  # "half an hour ago", "il y a une demi-heure"
+        return 1800.0, "s", j + len(half)
+    if j < len(tokens) and tokens[j].norm in ("une", "un") and j + 1 < len(tokens):
+        half = next((h for h in _HALF_HOUR if _starts_with(tokens, j + 1, h)), None)
+        if half is not None:
+            return 1800.0, "s", j + 1 + len(half)
+    if j >= len(tokens):
+        return None
+    glued = _GLUED.match(tokens[j].norm)
+    if glued:
+        n, unit = float(glued.group(1).replace(",", ".")), glued.group(2)
+        return n * (3600 if unit == "h" else 60), "s", j + 1
+    if _NUM_RE.match(tokens[j].norm):
+        n = float(tokens[j].norm.replace(",", "."))
+    elif tokens[j].norm in _AMOUNT_WORDS:
+        n = float(_AMOUNT_WORDS[tokens[j].norm])
+    else:
+        return None
+    unit = tokens[j + 1].norm if j + 1 < len(tokens) else ""
+    if unit in _DAY_UNIT:
+        return n, "day", j + 2
+    seconds = dict(_DURATION_UNIT, **_DURATION_HOURS).get(unit)
+    return (n * seconds, "s", j + 2) if seconds is not None and unit != "s" else None
+
+
+def _match_ago(tokens: list[Token], i: int) -> _Unit | None:
+    """A moment before now -> a unit of kind ago (value: seconds before now), or of kind day for whole days
+    ("two days ago": that calendar day, value -2). English: [about] LENGTH ago; French: il y a [environ] LENGTH
+    [environ]. "il y a un homme" is no time: a length must follow."""
+    if _starts_with(tokens, i, _FR_AGO):
+        got = _ago_length(tokens, _about_words(tokens, i + len(_FR_AGO)))
+        if got is None:
+            return None
+        n, unit, j = got
+        j = _about_words(tokens, j)  # "il y a une heure environ"
+        lang = "fr"
+    else:
+        got = _ago_length(tokens, _about_words(tokens, i))
+        if got is None:
+            return None
+        n, unit, j = got
+        if j >= len(tokens) or tokens[j].norm != "ago":
+            return None
+        j, lang = j + 1, "en"
+    if unit == "day":
+        return _Unit("day", -int(n), i, j, lang) if n == int(n) and 0 < n <= 31 else None
+    return _Unit("ago", n, i, j, lang) if n > 0 else None

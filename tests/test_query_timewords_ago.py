@@ -1,0 +1,64 @@
+"""A moment or a week said relative to now: "an hour ago", "il y a vingt minutes", "two days ago", "last week".
+
+Before, each of these left its words "not understood" and the search ran over all the footage. A witness's "an
+hour ago" is an estimate, so it is a window around that moment (a quarter of the time said either way, never less
+than 15 minutes); "n days ago" is that calendar day; "last week" / "la semaine dernière" the calendar week before
+this one (Monday to Monday, local time) and "this week" Monday up to now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from test_query_wording import NOW, PARIS, parse  # the same clock ("now" a Saturday 10:00 in Paris)
+
+M = dt.timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(("text", "from_ago", "to_ago"), [
+    ("man in red an hour ago", 75 * M, 45 * M), ("homme en rouge il y a une heure", 75 * M, 45 * M),
+    ("red car about two hours ago", 150 * M, 90 * M), ("voiture rouge il y a deux heures environ", 150 * M, 90 * M),
+    ("voiture rouge il y a environ 2h", 150 * M, 90 * M),
+    ("20 minutes ago", 35 * M, 5 * M), ("il y a 20mn", 35 * M, 5 * M), ("il y a vingt minutes", 35 * M, 5 * M),
+    ("half an hour ago", 45 * M, 15 * M), ("il y a une demi-heure", 45 * M, 15 * M),
+    ("5 minutes ago", 20 * M, 0 * M),  # the window does not reach past now
+])
+def test_a_moment_before_now_is_a_window_around_it(text: str, from_ago: dt.timedelta, to_ago: dt.timedelta) -> None:
+    spec = parse(text)
+    assert (NOW - spec.time_from, NOW - spec.time_to) == (from_ago, to_ago), text
+    assert spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("red car two days ago", dt.date(2026, 11, 19)), ("voiture rouge il y a trois jours", dt.date(2026, 11, 18)),
+])
+def test_days_ago_is_that_calendar_day(text: str, day: dt.date) -> None:
+    spec = parse(text)
+    assert spec.time_from.astimezone(PARIS) == dt.datetime.combine(day, dt.time(0, 0), PARIS)
+    assert spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "monday", "to_now"), [
+    ("red car last week", dt.date(2026, 11, 9), False), ("voiture rouge la semaine dernière", dt.date(2026, 11, 9), False),
+    ("red car this week", dt.date(2026, 11, 16), True), ("voiture rouge cette semaine", dt.date(2026, 11, 16), True),
+])
+def test_a_week_is_a_calendar_week(text: str, monday: dt.date, to_now: bool) -> None:
+    spec = parse(text)
+    assert spec.time_from.astimezone(PARIS) == dt.datetime.combine(monday, dt.time(0, 0), PARIS)
+    end = NOW if to_now else dt.datetime.combine(monday + dt.timedelta(weeks=1), dt.time(0, 0), PARIS)
+    assert spec.time_to == end and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["il y a un homme en rouge", "il y a une voiture rouge", "for an hour",
+                                  "pendant une heure", "an hour"])
+def test_il_y_a_or_a_length_without_ago_is_no_moment(text: str) -> None:
+    spec = parse(text)
+    assert spec.time_from is None and spec.time_to is None, text
+
+
+def test_two_windows_before_now_are_a_conflict_not_a_guess() -> None:
+    spec = parse("red car an hour ago in the last 10 minutes")
+    assert (NOW - spec.time_from, NOW - spec.time_to) == (75 * M, 45 * M)  # the first said is kept
+    assert "last" in spec.unknown_words  # the second is reported, not silently dropped
