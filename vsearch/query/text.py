@@ -137,10 +137,11 @@ def _attach_colours(
         elif u.kind == "shade" and s not in taken:
             u.kind, u.value = "colour", (BARE_SHADE[u.value], None)  # type: ignore[index]
     colour_idx = [k for k, u in enumerate(units) if u.kind == "colour"]
+    postposed = _colours_after_nouns(units, colour_idx, shades, breaks)
     out: dict[int, tuple[str, object]] = {}
     for k in colour_idx:
         lo, hi = min(k, shades.get(k, k)), max(k, shades.get(k, k))
-        left_first = units[k].lang == "fr" or (units[k].lang == "both" and phrase_lang == "fr")
+        left_first = units[k].lang == "fr" or (units[k].lang == "both" and phrase_lang == "fr") or postposed
         sides = ((lo - 1, -1), (hi + 1, 1)) if left_first else ((hi + 1, 1), (lo - 1, -1))
         broken = [units[hi].end - 1 in breaks if step > 0 else idx >= 0 and units[idx].end - 1 in breaks
                   for idx, step in sides]
@@ -175,6 +176,21 @@ def _attach_colours(
         if out[k][0] == "nominal":
             out[k] = ("sensitive", None)
     return out, shades, run_of
+
+
+def _colours_after_nouns(units: list[_Unit], colour_idx: list[int], shades: dict[int, int], breaks: set[int]) -> bool:
+    """True when the phrase writes its colours after their nouns, as in a note or a French order in English words
+    ("top white bottoms black", "jacket red trousers black"): its last colour follows a noun and no noun follows
+    it. Then a colour between two nouns is the one before it's, not the next one's ("white" of "top white
+    bottoms")."""
+    if not colour_idx:
+        return False
+    k = colour_idx[-1]
+    lo, hi = min(k, shades.get(k, k)), max(k, shades.get(k, k))
+    before = units[lo - 1] if lo >= 1 else None
+    after = units[hi + 1] if hi + 1 < len(units) and units[hi].end - 1 not in breaks else None
+    return (before is not None and _noun_outcome(before) is not None
+            and (after is None or _noun_outcome(after) is None and after.kind not in _MODIFIER_KINDS))
 
 
 _OR = {"or", "ou"}

@@ -1,9 +1,12 @@
-"""A moment or a week said relative to now: "an hour ago", "il y a vingt minutes", "two days ago", "last week".
+"""Query wording left after the fifth blind batch: times said relative to now, and colours written after their nouns.
 
-Before, each of these left its words "not understood" and the search ran over all the footage. A witness's "an
-hour ago" is an estimate, so it is a window around that moment (a quarter of the time said either way, never less
-than 15 minutes); "n days ago" is that calendar day; "last week" / "la semaine dernière" the calendar week before
-this one (Monday to Monday, local time) and "this week" Monday up to now.
+- "an hour ago", "il y a vingt minutes", "two days ago", "last week": before, each left its words "not understood"
+  and the search ran over all the footage. A witness's "an hour ago" is an estimate, so it is a window around that
+  moment (a quarter of the time said either way, never less than 15 minutes); "n days ago" is that calendar day;
+  "last week" / "la semaine dernière" the calendar week before this one (Monday to Monday, local time) and "this
+  week" Monday up to now.
+- "top white bottoms black": before, both colours went to the bottoms (an English colour takes the noun after it).
+  When the phrase's last colour follows a noun with no noun after it, the phrase writes colours after their nouns.
 """
 
 from __future__ import annotations
@@ -62,3 +65,23 @@ def test_two_windows_before_now_are_a_conflict_not_a_guess() -> None:
     spec = parse("red car an hour ago in the last 10 minutes")
     assert (NOW - spec.time_from, NOW - spec.time_to) == (75 * M, 45 * M)  # the first said is kept
     assert "last" in spec.unknown_words  # the second is reported, not silently dropped
+
+
+# --- colours written after their nouns, in English words ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("top white bottoms black", [("white", "upper"), ("black", "lower")]),  # before: both "lower"
+    ("jacket red trousers black", [("red", "upper"), ("black", "lower")]),
+])
+def test_colours_written_after_their_nouns_stay_with_them(text: str, parts: list) -> None:
+    assert sorted((c.name, c.part) for c in parse(text).colours) == sorted(parts)
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("red jacket black trousers", [("red", "upper"), ("black", "lower")]),  # colours before nouns: unchanged
+    ("blue car white van", [("blue", "any"), ("white", "any")]),
+    ("white top and black trousers", [("white", "upper"), ("black", "lower")]),
+])
+def test_colours_before_their_nouns_are_unchanged(text: str, parts: list) -> None:
+    assert sorted((c.name, c.part) for c in parse(text).colours) == sorted(parts)
