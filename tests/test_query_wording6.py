@@ -85,3 +85,19 @@ def test_colours_written_after_their_nouns_stay_with_them(text: str, parts: list
 ])
 def test_colours_before_their_nouns_are_unchanged(text: str, parts: list) -> None:
     assert sorted((c.name, c.part) for c in parse(text).colours) == sorted(parts)
+
+
+# --- words a probe of witness wording found missing ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "unmeasurable"), [
+    ("un taxi qui va vers la gare", ("gare",)), ("un livreur avec un gros sac cubique", ("gros", "cubique")),
+])
+def test_a_station_and_a_box_shape_are_understood_not_measured(text: str, unmeasurable: tuple) -> None:
+    spec = parse(text)
+    assert spec.unknown_words == () and spec.unmeasurable == unmeasurable
+
+
+def test_a_scooter_rider_in_french_is_a_two_wheeler_and_plural_walking_is_grammar() -> None:
+    assert parse("un scootériste en casque noir").classes == {"motorbike"}
+    assert parse("deux personnes qui marchent ensemble").unknown_words == ()

@@ -145,7 +145,8 @@ def test_garage_is_not_the_station() -> None:
     assert parse("voiture garée").stationary
     spec = parse("voiture devant la gare")
     assert not spec.stationary
-    assert spec.unknown_words == ("gare",)  # "devant" is a grammar word (a place preposition)
+    # "devant" is a grammar word (a place preposition); the station is a place: understood, not measured
+    assert spec.unknown_words == () and spec.unmeasurable == ("gare",)
 
 
 # --- legal: sensitive words -----------------------------------------------------------------------------------------
