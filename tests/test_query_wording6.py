@@ -101,3 +101,21 @@ def test_a_station_and_a_box_shape_are_understood_not_measured(text: str, unmeas
 def test_a_scooter_rider_in_french_is_a_two_wheeler_and_plural_walking_is_grammar() -> None:
     assert parse("un scootériste en casque noir").classes == {"motorbike"}
     assert parse("deux personnes qui marchent ensemble").unknown_words == ()
+
+
+@pytest.mark.parametrize("text", ["the man with the yellow bag got on the bus", "a person getting off the bus",
+                                  "someone boarding the tram with a red suitcase"])
+def test_a_vehicle_someone_gets_on_or_off_is_not_the_object(text: str) -> None:
+    """Before, "got on the bus" made the bus the object searched for (class bus), the person lost."""
+    assert parse(text).classes == {"person"}
+
+
+def test_a_size_word_before_an_unmeasured_object_is_its_size_not_a_body_word() -> None:
+    spec = parse("quelqu'un qui porte un gros carton")  # before: "gros" refused as a body word
+    assert spec.ignored_sensitive == () and "gros" in spec.unmeasurable
+    assert parse("un gros type").ignored_sensitive  # next to a person it stays refused
+
+
+def test_a_police_light_is_understood_not_measured() -> None:
+    spec = parse("une voiture de police gyrophare allumé")
+    assert spec.unknown_words == () and spec.classes == {"car"}

@@ -137,9 +137,11 @@ def resolve_body_words(units: list[_Unit]) -> None:
                 u.kind, u.value, u.lang = "garment", ("lower", None), "both"
         elif u.kind == "sensitive" and u.value == "size":
             j = k + 1
-            while j < len(units) and units[j].kind in ("colour", "shade", "unmeasurable", "sensitive"):
+            while j < len(units) and units[j].kind in ("colour", "shade", "unmeasurable", "sensitive") and not (
+                    units[j].kind == "unmeasurable" and units[j].value == "object"):
                 j += 1  # "petite citadine blanche", "small white hatchback", "big tall guy"
-            if j < len(units) and _is_thing(units[j]):
+            # a thing, or an object no attribute measures ("un gros carton", "a big box")
+            if j < len(units) and (_is_thing(units[j]) or units[j].kind == "unmeasurable" and units[j].value == "object"):
                 u.kind, u.value, u.bucket = "unmeasurable", "size", "unmeasurable"
         elif u.kind == "sensitive" and u.value == "gender" and not any(
                 0 <= j < len(units) and units[j].kind in ("sensitive", "person_sensitive") for j in (k - 1, k + 1)):
@@ -258,7 +260,8 @@ def resolve_worn_on_back(units: list[_Unit]) -> None:
 
 # "towards the tram", "vers le bus", "getting into a car", "following a van": where the object named before goes
 # or what it goes with, not a second object to search for
-_DESTINATION_PREPS = {"towards", "toward", "to", "into", "onto", "vers", "en direction de", "en direction du",
+_DESTINATION_PREPS = {"towards", "toward", "to", "into", "onto", "vers", "got on", "gets on", "getting on", "get on",
+                      "boarded", "boards", "boarding", "got off", "gets off", "getting off", "en direction de", "en direction du",
                       "en direction des", "in the direction of", "getting into", "getting out of", "gets into",
                       "gets out of", "got into", "got out of", "climbing into", "looking into", "peering into",
                       "following", "follows", "followed", "chasing", "between", "among", "behind", "derriere",
