@@ -119,3 +119,8 @@ def test_a_size_word_before_an_unmeasured_object_is_its_size_not_a_body_word() -
 def test_a_police_light_is_understood_not_measured() -> None:
     spec = parse("une voiture de police gyrophare allumé")
     assert spec.unknown_words == () and spec.classes == {"car"}
+
+
+def test_a_vehicle_that_set_off_again_is_leaving_in_french_as_in_english() -> None:
+    fr, en = parse("une voiture qui s'est arrêtée puis est repartie"), parse("a car that stopped then drove off")
+    assert fr.unknown_words == () and fr.motion == en.motion == {"leaving"}
