@@ -150,12 +150,12 @@ def test_search_prints_which_objects_it_could_not_check_a_colour_on(
 
 def test_past_the_per_camera_limit_the_objects_are_counted_over_every_camera(
         night_store: tuple[Store, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
-    import vsearch.query.engine as engine
+    import vsearch.query.coverage as coverage
 
     st, _ = night_store
     spec = build_query("red car", QueryOptions(), now=NOW, cameras=st.cameras())
     per_camera = [m for m in run_query(st, spec).coverage.not_measured if str(m["term"]).startswith("colour")]
-    monkeypatch.setattr(engine, "NOT_MEASURED_PER_CAMERA_MAX", 0)
+    monkeypatch.setattr(coverage, "NOT_MEASURED_PER_CAMERA_MAX", 0)
     overall = [m for m in run_query(st, spec).coverage.not_measured if str(m["term"]).startswith("colour")]
     assert [m["camera"] for m in per_camera] == ["cam1"] and [m["camera"] for m in overall] == [None]
     assert [{**m, "camera": None} for m in per_camera] == overall
