@@ -559,13 +559,11 @@ def _about_words(tokens: list[Token], j: int) -> int:
 
 def _ago_length(tokens: list[Token], j: int) -> tuple[float, str, int] | None:
     """A length before now at `j` -> (how many, unit "s" or "day", the position after it)."""
-    half = next((h for h in _HALF_HOUR if _starts_with(tokens, j, h)), None)
-    if half is not None:  # "half an hour ago", "il y a une demi-heure"
-        return 1800.0, "s", j + len(half)
-    if j < len(tokens) and tokens[j].norm in ("une", "un") and j + 1 < len(tokens):
-        half = next((h for h in _HALF_HOUR if _starts_with(tokens, j + 1, h)), None)
-        if half is not None:
-            return 1800.0, "s", j + 1 + len(half)
+    article = j + (j < len(tokens) and tokens[j].norm in ("une", "un"))  # "il y a une demi-heure"
+    for k in (j, article):
+        half = next((h for h in _HALF_HOUR if _starts_with(tokens, k, h)), None)
+        if half is not None:  # "half an hour ago", "il y a une demi-heure"
+            return 1800.0, "s", k + len(half)
     if j >= len(tokens):
         return None
     glued = _GLUED.match(tokens[j].norm)
