@@ -10,4 +10,5 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
 fi
 . .venv/bin/activate
 mkdir -p test-artifacts
-exec python -m pytest -q -p no:cacheprovider "$@"
+# -n auto: one worker per core; loadfile keeps a module's tests (and its module-scoped indexed stores) on one worker
+exec python -m pytest -q -p no:cacheprovider -n auto --dist loadfile "$@"

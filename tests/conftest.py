@@ -30,8 +30,9 @@ def vsearch_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
     builtin_models: the package's built-in model folder is replaced by this one (a damaged copy, or an empty
     folder for a run with no model at all); unimportable: that module cannot be imported, as on a machine where
     it is not installed. Either runs the same entry point, `vsearch.cli.main:main`, through `python -c`."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.setdefault("COLUMNS", "200")
+    # COLUMNS forced wide: pytest-xdist workers inherit the terminal's 80 columns, which shrinks rich tables
+    # and cuts the cells the tests read
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     if builtin_models is None and unimportable is None:
         cmd = [str(Path(sys.executable).with_name("vsearch")), *args]
     else:
