@@ -153,7 +153,7 @@ def resolve_body_words(units: list[_Unit]) -> None:
                 u.kind, u.lang = "person_sensitive", "fr"
 
 
-_SUSPECT = {"suspect", "suspects", "suspecte", "suspectes"}
+_SUSPECT = {"suspect", "suspects", "suspecte", "suspectes", "subject", "subjects"}
 
 
 def resolve_suspect_things(units: list[_Unit], tokens: list[Token]) -> None:
@@ -318,6 +318,21 @@ def resolve_plates(units: list[_Unit], tokens: list[Token]) -> None:
 def _plate_chars(text: str) -> bool:
     return text.isalnum() and (any(c.isdigit() for c in text) or (text.isupper() and len(text) <= 3)) or \
         bool(_PLATE_RE.fullmatch(text.lower()))
+
+
+_DAY_PARTS = {"period", "dayperiod"}
+
+
+def resolve_period_parts(units: list[_Unit], tokens: list[Token]) -> None:
+    """"early", "late", "en fin de" narrow the day part named within 3 words after them ("late morning", "in the
+    early afternoon", "tôt ce matin", "tard hier soir", "towards the end of the afternoon"); anywhere else they are grammar words
+    ("in her early 30s", "late", "fin de la rue")."""
+    for k, u in enumerate(units):
+        if u.kind != "period_part":
+            continue
+        ahead = [v for v in units[k + 1 : k + 4] if v.kind not in ("stop", "day", "weekday")][:1]  # "tard hier soir"
+        if not (ahead and ahead[0].kind in _DAY_PARTS):
+            u.kind, u.value, u.bucket = "stop", " ".join(t.norm for t in tokens[u.start : u.end]), "stop"
 
 
 _DECADE_RE = re.compile(r"\d0'?s")  # "40s", "40's"
