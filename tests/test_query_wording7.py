@@ -13,6 +13,9 @@
   rosâtre, bleuté), "engine running"/"moteur allumé", "pulling onto"/"s'engage sur", "ont pris la fuite",
   "for a good ten minutes", "sitting there".
 - "bluish-grey hoodie": the hyphened colours share the hoodie (before, "bluish" went on the whole person).
+- probes on the same themes after reading the parser: "greeny", "joining" (a road), "lugging", "over his
+  shoulder", "munie de", "heavy"/"lourd" (the size of a thing after it too: "un camion lourd"; next to a person
+  a body word, refused).
 """
 
 from __future__ import annotations
@@ -142,3 +145,22 @@ def test_report_words_for_a_person_and_an_umbrella(text: str, items: set) -> Non
 
 def test_the_subject_vehicle_is_not_a_person() -> None:
     assert parse("the subject vehicle").classes == {"car", "truck", "bus", "motorbike"}
+
+
+@pytest.mark.parametrize("text", ["a greeny-blue coat", "a car joining the motorway", "person lugging a heavy suitcase",
+                                  "a man with a holdall over his shoulder", "une personne munie d'un sac à dos",
+                                  "un camion lourd", "une valise lourde"])
+def test_probe_words_after_the_batch_are_understood(text: str) -> None:
+    """Found by probes on the batch's themes after reading the parser (not blind)."""
+    assert parse(text).unknown_words == (), text
+
+
+@pytest.mark.parametrize(("text", "refused", "reported"), [
+    ("un camion lourd", (), ("lourd",)), ("une valise lourde", (), ("lourde",)),
+    ("a heavy suitcase", (), ("heavy",)), ("un homme grand", ("homme", "grand"), ()),
+    ("a heavy man", ("heavy", "man"), ()),
+])
+def test_a_size_word_after_a_thing_is_its_size_next_to_a_person_a_body_word(text: str, refused: tuple,
+                                                                            reported: tuple) -> None:
+    spec = parse(text)
+    assert spec.ignored_sensitive == refused and spec.unmeasurable == reported, text

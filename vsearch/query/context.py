@@ -140,8 +140,11 @@ def resolve_body_words(units: list[_Unit]) -> None:
             while j < len(units) and units[j].kind in ("colour", "shade", "unmeasurable", "sensitive") and not (
                     units[j].kind == "unmeasurable" and units[j].value == "object"):
                 j += 1  # "petite citadine blanche", "small white hatchback", "big tall guy"
-            # a thing, or an object no attribute measures ("un gros carton", "a big box")
-            if j < len(units) and (_is_thing(units[j]) or units[j].kind == "unmeasurable" and units[j].value == "object"):
+            # a thing, or an object no attribute measures ("un gros carton", "a big box"); in French also after the
+            # thing ("un camion lourd", "une valise lourde")
+            after_thing = k > 0 and _is_thing(units[k - 1])
+            if after_thing or j < len(units) and (
+                    _is_thing(units[j]) or units[j].kind == "unmeasurable" and units[j].value == "object"):
                 u.kind, u.value, u.bucket = "unmeasurable", "size", "unmeasurable"
         elif u.kind == "sensitive" and u.value == "gender" and not any(
                 0 <= j < len(units) and units[j].kind in ("sensitive", "person_sensitive") for j in (k - 1, k + 1)):
