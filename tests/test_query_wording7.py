@@ -164,3 +164,57 @@ def test_a_size_word_after_a_thing_is_its_size_next_to_a_person_a_body_word(text
                                                                             reported: tuple) -> None:
     spec = parse(text)
     assert spec.ignored_sensitive == refused and spec.unmeasurable == reported, text
+
+
+def either(spec) -> set[tuple[str, str, str | None, str]]:
+    return {(c.name, c.part, c.shade, c.either) for c in spec.colours}
+
+
+@pytest.mark.parametrize("text", ["I think it was a dark blue car, maybe black", "a dark blue car, or maybe black",
+                                  "je crois que c'était une voiture bleu foncé, peut-être noire",
+                                  "une voiture bleu foncé, voire noire"])
+def test_a_hedged_second_colour_is_an_alternative(text: str) -> None:
+    """Before, "maybe black" asked for black as well as dark blue (or "voire" was not understood)."""
+    spec = parse(text)
+    assert either(spec) == {("blue", "any", "dark", "black|dark blue"), ("black", "any", None, "black|dark blue")}
+    assert spec.unknown_words == (), text
+
+
+def test_a_hedged_colour_after_an_article_is_not_a_person() -> None:
+    """Before, "a grey, possibly silver, saloon" refused "grey" as naming a person ("un noir")."""
+    spec = parse("a grey, possibly silver, saloon")
+    assert either(spec) == {("grey", "any", None, "grey|light grey"), ("grey", "any", "light", "grey|light grey")}
+    assert spec.ignored_sensitive == ()
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("red jacket, maybe a black cap", {("red", "upper", None, ""), ("black", "head", None, "")}),
+    ("red top, probably black jeans", {("red", "upper", None, ""), ("black", "lower", None, "")}),
+])
+def test_a_hedge_before_another_garment_names_that_garment(text: str, want: set) -> None:
+    assert either(parse(text)) == want
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("a cyclist in a red cycling jersey and black bib shorts", {("red", "upper", None), ("black", "lower", None)}),
+    ("un cycliste en cuissard noir et maillot jaune", {("yellow", "upper", None), ("black", "lower", None)}),
+    ("a cyclist in black lycra", {("black", "any", None)}),
+    ("he was wearing what looked like a grey hoodie", {("grey", "upper", None)}),
+    ("suspect described as wearing a dark top", {("black", "upper", None)}),
+])
+def test_cycling_clothes_and_described_as(text: str, want: set) -> None:
+    spec = parse(text)
+    assert colours(spec) == want and spec.unknown_words == (), text
+
+
+@pytest.mark.parametrize(("text", "items"), [
+    ("someone with a bag on his back", {"backpack"}), ("une personne chargée de sacs de courses", {"bag"}),
+    ("someone with a carrier bag in each hand", {"bag"}), ("l'individu tenait un parapluie noir", {"umbrella"}),
+])
+def test_more_ways_of_carrying(text: str, items: set) -> None:
+    spec = parse(text)
+    assert spec.items == items and spec.unknown_words == (), text
+
+
+def test_vetetiste_is_a_cyclist() -> None:
+    assert parse("un vététiste en rouge").classes == {"bicycle"}

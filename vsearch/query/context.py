@@ -244,7 +244,8 @@ def resolve_jogging(units: list[_Unit]) -> None:
             u.value = "gait"
 
 
-_BACK = {"sur le dos", "sur son dos", "dans le dos", "on the back", "on their back", "on back"}
+_BACK = {"sur le dos", "sur son dos", "dans le dos", "on the back", "on their back", "on his back", "on her back",
+         "on back"}
 
 
 def resolve_worn_on_back(units: list[_Unit]) -> None:

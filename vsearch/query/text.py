@@ -196,6 +196,8 @@ def _colours_after_nouns(units: list[_Unit], colour_idx: list[int], shades: dict
 
 
 _OR = {"or", "ou"}
+# a hedge before a colour offers it as an alternative, like "or": "dark blue, maybe black", "gris, voire noir"
+_EITHER = _OR | {"maybe", "possibly", "perhaps", "probably", "peut-etre", "probablement", "voire"}
 _NOUN_OR_COLOUR = {"class", "garment", "item", "make", "rider", "vehicle_part", "colour", "shade", "outfit"}
 
 
@@ -217,6 +219,8 @@ def _alternatives(units: list[_Unit]) -> dict[int, int]:
     runs: list[list[int]] = []
     for a, b in zip(colour_idx, colour_idx[1:]):
         gap = units[a + 1 : b]
+        if _hedged_after_noun(units, a, b):
+            gap = gap[1:]  # "a dark blue car, maybe black": the car is the first colour's, the second has no noun
         if len(gap) <= 3 and all(u.kind in ("shade", "stop") for u in gap) and \
                 not any(u.kind == "stop" and u.value in _WALL - _OR for u in gap):
             if runs and runs[-1][-1] == a:
@@ -225,10 +229,21 @@ def _alternatives(units: list[_Unit]) -> dict[int, int]:
                 runs.append([a, b])
     out: dict[int, int] = {}
     for run in runs:
-        joined = any(u.kind == "stop" and u.value in _OR for u in units[run[0] : run[-1]])
+        joined = any(u.kind == "stop" and u.value in _EITHER for u in units[run[0] : run[-1]])
         if joined:
             out.update({k: run[0] for k in run})
     return out
+
+
+def _hedged_after_noun(units: list[_Unit], a: int, b: int) -> bool:
+    """English "<colour> <noun>, maybe <colour>" with nothing after the second colour: the hedge offers another
+    colour for the same noun ("a dark blue car, maybe black"), not a second object ("red jacket, maybe a black
+    cap" names the cap)."""
+    noun = a + 1 + (a + 1 < b and units[a + 1].kind == "shade")
+    after = units[b + 1] if b + 1 < len(units) else None
+    return noun < b and _noun_outcome(units[noun]) is not None and units[noun].kind != "person_sensitive" and \
+        any(u.kind == "stop" and u.value in _EITHER for u in units[noun + 1 : b]) and \
+        (after is None or _noun_outcome(after) is None)
 
 
 def _norm(u: _Unit, tokens: list[Token]) -> str:
