@@ -218,3 +218,25 @@ def test_more_ways_of_carrying(text: str, items: set) -> None:
 
 def test_vetetiste_is_a_cyclist() -> None:
     assert parse("un vététiste en rouge").classes == {"bicycle"}
+
+
+@pytest.mark.parametrize(("text", "window"), [
+    ("in the small hours", (dt.time(22), dt.time(6))), ("in the early hours of the morning", (dt.time(22), dt.time(6))),
+    ("au petit matin", (dt.time(6), dt.time(12))), ("just after lunch", (dt.time(12, 30), dt.time(15, 30))),
+    ("juste après le déjeuner", (dt.time(12, 30), dt.time(15, 30))),
+])
+def test_more_day_parts(text: str, window: tuple) -> None:
+    """Before, "small"/"petit" were refused as body words and "after lunch" was not understood."""
+    spec = parse(text)
+    assert (spec.time_of_day_from, spec.time_of_day_to) == window and spec.unknown_words == () \
+        and spec.ignored_sensitive == (), text
+
+
+def test_first_thing_this_morning_is_its_first_half() -> None:
+    spec = parse("first thing this morning")
+    assert (spec.time_from.hour, spec.time_to.hour, spec.time_from.day) == (6, 9, 21) and spec.unknown_words == ()
+
+
+def test_the_early_hours_of_this_morning_are_the_night_that_ended_this_morning() -> None:
+    spec = parse("a van in the early hours of this morning")
+    assert (spec.time_from.day, spec.time_from.hour, spec.time_to.day, spec.time_to.hour) == (20, 22, 21, 6)

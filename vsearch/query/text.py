@@ -46,6 +46,7 @@ PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "evening": (dt.time(18), None),
     "night": (dt.time(22), dt.time(6)),
     "midday": (dt.time(11, 30), dt.time(14, 30)),  # lunchtime, l'heure du déjeuner
+    "after lunch": (dt.time(12, 30), dt.time(15, 30)),  # après le déjeuner
 }
 
 
@@ -599,7 +600,7 @@ def _time_of_day(
     return c_from or p_from, c_to or p_to
 
 
-_UNNARROWED = {PERIODS["night"], PERIODS["midday"]}  # already short, or said of the whole night ("late last night")
+_UNNARROWED = {PERIODS["night"], PERIODS["midday"], PERIODS["after lunch"]}  # already short, or said of the whole night ("late last night")
 
 
 def _part_of(bounds: tuple[dt.time, dt.time | None], part: str | None) -> tuple[dt.time, dt.time | None]:
