@@ -240,3 +240,22 @@ def test_first_thing_this_morning_is_its_first_half() -> None:
 def test_the_early_hours_of_this_morning_are_the_night_that_ended_this_morning() -> None:
     spec = parse("a van in the early hours of this morning")
     assert (spec.time_from.day, spec.time_from.hour, spec.time_to.day, spec.time_to.hour) == (20, 22, 21, 6)
+
+
+@pytest.mark.parametrize("text", ["a white transit broken down on the hard shoulder", "un poids lourd en panne sur la BAU"])
+def test_broken_down_is_stationary_not_the_direction_down(text: str) -> None:
+    """Before, "broken down" set the on-screen direction down (a hard filter) and "panne" was not understood."""
+    spec = parse(text)
+    assert spec.stationary and spec.direction is None and spec.unknown_words == (), text
+
+
+@pytest.mark.parametrize("text", ["a car on the wrong side of the road", "une voiture qui prend l'autoroute à contresens",
+                                  "a car towing a white caravan", "une voiture qui tracte une caravane blanche",
+                                  "a pair of cyclists riding side by side", "a lorry jackknifed across the carriageway"])
+def test_road_manoeuvres_are_understood_not_measured(text: str) -> None:
+    spec = parse(text)
+    assert spec.unknown_words == () and spec.colours == () and spec.unmeasurable, text
+
+
+def test_a_tractor_is_a_truck() -> None:
+    assert parse("a tractor on the road").vehicle_types == {"truck"}
