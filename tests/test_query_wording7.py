@@ -15,7 +15,9 @@
 - "bluish-grey hoodie": the hyphened colours share the hoodie (before, "bluish" went on the whole person).
 - probes on the same themes after reading the parser: "greeny", "joining" (a road), "lugging", "over his
   shoulder", "munie de", "heavy"/"lourd" (the size of a thing after it too: "un camion lourd"; next to a person
-  a body word, refused).
+  a body word, refused); a hedged second colour is an alternative ("a dark blue car, maybe black"); cycling
+  clothes; the small hours, after lunch, first thing; "broken down" is stationary, not the direction down; road
+  manoeuvres (wrong side of the road, towing).
 """
 
 from __future__ import annotations
