@@ -406,8 +406,8 @@ def test_a_light_on_a_roof_is_not_a_light_colour() -> None:
 
 @pytest.mark.parametrize(("text", "window"), [("around lunchtime", (dt.time(11, 30), dt.time(14, 30))),
                                               ("à l'heure du déjeuner", (dt.time(11, 30), dt.time(14, 30))),
-                                              ("en fin de matinée", (dt.time(6), dt.time(12))),
-                                              ("en début d'après-midi", (dt.time(12), dt.time(18)))])
+                                              ("en fin de matinée", (dt.time(9), dt.time(12))),
+                                              ("en début d'après-midi", (dt.time(12), dt.time(15)))])
 def test_lunchtime_and_parts_of_day_parts(text: str, window: tuple) -> None:
     spec = parse(text)
     assert (spec.time_of_day_from, spec.time_of_day_to) == window and spec.unknown_words == ()

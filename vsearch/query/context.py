@@ -140,8 +140,11 @@ def resolve_body_words(units: list[_Unit]) -> None:
             while j < len(units) and units[j].kind in ("colour", "shade", "unmeasurable", "sensitive") and not (
                     units[j].kind == "unmeasurable" and units[j].value == "object"):
                 j += 1  # "petite citadine blanche", "small white hatchback", "big tall guy"
-            # a thing, or an object no attribute measures ("un gros carton", "a big box")
-            if j < len(units) and (_is_thing(units[j]) or units[j].kind == "unmeasurable" and units[j].value == "object"):
+            # a thing, or an object no attribute measures ("un gros carton", "a big box"); in French also after the
+            # thing ("un camion lourd", "une valise lourde")
+            after_thing = k > 0 and _is_thing(units[k - 1])
+            if after_thing or j < len(units) and (
+                    _is_thing(units[j]) or units[j].kind == "unmeasurable" and units[j].value == "object"):
                 u.kind, u.value, u.bucket = "unmeasurable", "size", "unmeasurable"
         elif u.kind == "sensitive" and u.value == "gender" and not any(
                 0 <= j < len(units) and units[j].kind in ("sensitive", "person_sensitive") for j in (k - 1, k + 1)):
@@ -153,7 +156,7 @@ def resolve_body_words(units: list[_Unit]) -> None:
                 u.kind, u.lang = "person_sensitive", "fr"
 
 
-_SUSPECT = {"suspect", "suspects", "suspecte", "suspectes"}
+_SUSPECT = {"suspect", "suspects", "suspecte", "suspectes", "subject", "subjects"}
 
 
 def resolve_suspect_things(units: list[_Unit], tokens: list[Token]) -> None:
@@ -241,7 +244,8 @@ def resolve_jogging(units: list[_Unit]) -> None:
             u.value = "gait"
 
 
-_BACK = {"sur le dos", "sur son dos", "dans le dos", "on the back", "on their back", "on back"}
+_BACK = {"sur le dos", "sur son dos", "dans le dos", "on the back", "on their back", "on his back", "on her back",
+         "on back"}
 
 
 def resolve_worn_on_back(units: list[_Unit]) -> None:
@@ -318,6 +322,21 @@ def resolve_plates(units: list[_Unit], tokens: list[Token]) -> None:
 def _plate_chars(text: str) -> bool:
     return text.isalnum() and (any(c.isdigit() for c in text) or (text.isupper() and len(text) <= 3)) or \
         bool(_PLATE_RE.fullmatch(text.lower()))
+
+
+_DAY_PARTS = {"period", "dayperiod"}
+
+
+def resolve_period_parts(units: list[_Unit], tokens: list[Token]) -> None:
+    """"early", "late", "en fin de" narrow the day part named within 3 words after them ("late morning", "in the
+    early afternoon", "tôt ce matin", "tard hier soir", "towards the end of the afternoon"); anywhere else they are grammar words
+    ("in her early 30s", "late", "fin de la rue")."""
+    for k, u in enumerate(units):
+        if u.kind != "period_part":
+            continue
+        ahead = [v for v in units[k + 1 : k + 4] if v.kind not in ("stop", "day", "weekday")][:1]  # "tard hier soir"
+        if not (ahead and ahead[0].kind in _DAY_PARTS):
+            u.kind, u.value, u.bucket = "stop", " ".join(t.norm for t in tokens[u.start : u.end]), "stop"
 
 
 _DECADE_RE = re.compile(r"\d0'?s")  # "40s", "40's"

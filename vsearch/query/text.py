@@ -25,7 +25,7 @@ from vsearch.query.lexicon import (_ARTICLES, _CLOTHING_PREPS, _CONJ, _MODIFIER_
                                    _match_lexicon, _starts_with, _Unit, tokenise)
 from vsearch.query.context import (apply_negation, resolve_ages, resolve_along, resolve_body_words,
                                    resolve_camera_numbers, resolve_counts, resolve_destinations, resolve_jogging,
-                                   resolve_left_as_leaving, resolve_motion_verbs, resolve_plates,
+                                   resolve_left_as_leaving, resolve_motion_verbs, resolve_period_parts, resolve_plates,
                                    resolve_right_and_left_words, resolve_sides, resolve_suspect_things,
                                    resolve_vehicle_parts, resolve_worn_on_back, riders)
 from vsearch.query.spelling import correct
@@ -46,6 +46,7 @@ PERIODS = {  # time-of-day windows of day-part words; None = until midnight
     "evening": (dt.time(18), None),
     "night": (dt.time(22), dt.time(6)),
     "midday": (dt.time(11, 30), dt.time(14, 30)),  # lunchtime, l'heure du déjeuner
+    "after lunch": (dt.time(12, 30), dt.time(15, 30)),  # après le déjeuner
 }
 
 
@@ -106,7 +107,7 @@ _INTENSIFIERS = {"tres", "very", "really", "vraiment", "assez", "plutot", "quite
 
 
 def _attach_colours(
-    units: list[_Unit], tokens: list[Token], phrase_lang: str, breaks: set[int]
+    units: list[_Unit], tokens: list[Token], phrase_lang: str, breaks: set[int], hyphens: set[int] = frozenset()
 ) -> tuple[dict[int, tuple[str, object]], dict[int, int], dict[int, int]]:
     """Decide what each colour describes -> ({colour index: (outcome, detail)}, {colour index: shade index},
     {colour index: first colour of its run of alternatives} (`_alternatives`)).
@@ -114,7 +115,8 @@ def _attach_colours(
     outcome: "part" (detail = "any"/"upper"/"lower"), "clothing" (worn colour, part any, implies a person),
     "item" (colour of a carried item: not an attribute, reported), "sensitive" (describes a person: skin/hair),
     "free" (nothing to attach to: part any, provisional). `breaks`: indices of the tokens followed by a comma or
-    a full stop: a noun across one is tried after a noun on the other side ("jacket red, trousers black").
+    a full stop: a noun across one is tried after a noun on the other side ("jacket red, trousers black");
+    `hyphens`: those followed by a hyphen: colours hyphened into one word ("bluish-grey") always share a target.
     """
     shades: dict[int, int] = {}  # colour index -> shade index
     taken: set[int] = set()
@@ -168,7 +170,8 @@ def _attach_colours(
                 close = len(gap) <= 3 if out[b][0] != "clothing" else len(gap) == 1
                 listed = run_of.get(a) is not None and run_of.get(a) == run_of.get(b)
                 # a list with commas only between its first colours: "black, white and turquoise jacket"
-                adjacent = not gap and out[b][0] != "clothing"
+                hyphened = abs(a - b) == 1 and units[min(a, b)].end - 1 in hyphens  # "a bluish-grey hoodie"
+                adjacent = not gap and (out[b][0] != "clothing" or hyphened)
                 if listed or adjacent or (joined and all(u.kind in ("shade", "stop") for u in gap) and close):
                     out[b] = out[a]
                     changed = True
@@ -194,6 +197,8 @@ def _colours_after_nouns(units: list[_Unit], colour_idx: list[int], shades: dict
 
 
 _OR = {"or", "ou"}
+# a hedge before a colour offers it as an alternative, like "or": "dark blue, maybe black", "gris, voire noir"
+_EITHER = _OR | {"maybe", "possibly", "perhaps", "probably", "peut-etre", "probablement", "voire"}
 _NOUN_OR_COLOUR = {"class", "garment", "item", "make", "rider", "vehicle_part", "colour", "shade", "outfit"}
 
 
@@ -215,6 +220,8 @@ def _alternatives(units: list[_Unit]) -> dict[int, int]:
     runs: list[list[int]] = []
     for a, b in zip(colour_idx, colour_idx[1:]):
         gap = units[a + 1 : b]
+        if _hedged_after_noun(units, a, b):
+            gap = gap[1:]  # "a dark blue car, maybe black": the car is the first colour's, the second has no noun
         if len(gap) <= 3 and all(u.kind in ("shade", "stop") for u in gap) and \
                 not any(u.kind == "stop" and u.value in _WALL - _OR for u in gap):
             if runs and runs[-1][-1] == a:
@@ -223,10 +230,21 @@ def _alternatives(units: list[_Unit]) -> dict[int, int]:
                 runs.append([a, b])
     out: dict[int, int] = {}
     for run in runs:
-        joined = any(u.kind == "stop" and u.value in _OR for u in units[run[0] : run[-1]])
+        joined = any(u.kind == "stop" and u.value in _EITHER for u in units[run[0] : run[-1]])
         if joined:
             out.update({k: run[0] for k in run})
     return out
+
+
+def _hedged_after_noun(units: list[_Unit], a: int, b: int) -> bool:
+    """English "<colour> <noun>, maybe <colour>" with nothing after the second colour: the hedge offers another
+    colour for the same noun ("a dark blue car, maybe black"), not a second object ("red jacket, maybe a black
+    cap" names the cap)."""
+    noun = a + 1 + (a + 1 < b and units[a + 1].kind == "shade")
+    after = units[b + 1] if b + 1 < len(units) else None
+    return noun < b and _noun_outcome(units[noun]) is not None and units[noun].kind != "person_sensitive" and \
+        any(u.kind == "stop" and u.value in _EITHER for u in units[noun + 1 : b]) and \
+        (after is None or _noun_outcome(after) is None)
 
 
 def _norm(u: _Unit, tokens: list[Token]) -> str:
@@ -334,6 +352,7 @@ def analyse(
         if u.kind == "stop":
             u.value = _norm(u, tokens)
     resolve_plates(units, tokens)
+    resolve_period_parts(units, tokens)
     resolve_ages(units, tokens)
     resolve_body_words(units)
     resolve_suspect_things(units, tokens)
@@ -353,7 +372,8 @@ def analyse(
     language = None if not tokens else "mixed" if len(langs) == 2 else langs.pop() if langs else None
     # a colon binds a label to its value ("jacket: red"): only commas and full stops part a colour from a noun
     colour_outcomes, shade_of, either_run = _attach_colours(units, tokens, language or "en",
-                                                            _clause_breaks(tokens, text, ",;.!?"))
+                                                            _clause_breaks(tokens, text, ",;.!?"),
+                                                            _clause_breaks(tokens, text, "-"))
 
     found: dict[str, object] = {}
     classes: set[str] = set()
@@ -450,6 +470,9 @@ def analyse(
                 conflict(u)
             else:
                 day, period = day or d, period or p
+        elif u.kind == "period_part":  # "late" of "late morning": narrows the day part (resolve_period_parts)
+            if found.setdefault("period_part", u.value) != u.value:
+                conflict(u)
         elif u.kind == "period":
             if period is not None and period != u.value:
                 conflict(u)
@@ -474,7 +497,7 @@ def analyse(
     if riders(units):
         classes -= {"person"}
 
-    tod_from, tod_to = _time_of_day(period, clock)
+    tod_from, tod_to = _time_of_day(period, clock, found.get("period_part"))  # type: ignore[arg-type]
     if day is not None and period == "night" and clock is not None and tod_from is not None and tod_from < NOON \
             and (tod_to is None or tod_to <= NOON):
         day += dt.timedelta(days=1)  # "last night after midnight", "cette nuit vers 2h": the night's second day
@@ -568,12 +591,29 @@ def _day_of(u: _Unit, today: dt.date) -> tuple[dt.date | None, str | None]:
 
 
 def _time_of_day(
-    period: str | None, clock: tuple[dt.time | None, dt.time | None] | None
+    period: str | None, clock: tuple[dt.time | None, dt.time | None] | None, part: str | None = None
 ) -> tuple[dt.time | None, dt.time | None]:
-    """Clock bounds win over the day part's bounds ("ce matin après 10h" = 10:00-12:00)."""
-    p_from, p_to = PERIODS[period] if period else (None, None)
+    """Clock bounds win over the day part's bounds ("ce matin après 10h" = 10:00-12:00); "early"/"late"/"mid"
+    (`part`) keep the day part's first, second or middle half ("late morning" = 09:00-12:00)."""
+    p_from, p_to = _part_of(PERIODS[period], part) if period else (None, None)
     c_from, c_to = clock or (None, None)
     return c_from or p_from, c_to or p_to
+
+
+_UNNARROWED = {PERIODS["night"], PERIODS["midday"], PERIODS["after lunch"]}  # already short, or said of the whole night ("late last night")
+
+
+def _part_of(bounds: tuple[dt.time, dt.time | None], part: str | None) -> tuple[dt.time, dt.time | None]:
+    """The first ("early"), second ("late") or middle ("mid") half of a day part; a witness's "late morning" is
+    loose, so halves rather than thirds: the window is a hard filter."""
+    if part is None or bounds in _UNNARROWED:
+        return bounds
+    start = bounds[0].hour * 60 + bounds[0].minute
+    end = bounds[1].hour * 60 + bounds[1].minute if bounds[1] else 24 * 60
+    half = (end - start) // 2
+    lo, hi = {"early": (start, start + half), "late": (start + half, end),
+              "mid": (start + half // 2, end - half // 2)}[part]
+    return dt.time(lo // 60, lo % 60), dt.time(hi // 60, hi % 60) if hi < 24 * 60 else None
 
 
 def build_query(

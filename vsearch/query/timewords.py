@@ -436,6 +436,7 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
         if j == i:
             return None
         j += j < len(tokens) and tokens[j].norm in _ABOUT
+        j += 2 * _starts_with(tokens, j, ("a", "good"))  # "for a good ten minutes": at least that
         part = next((p for p in _HOUR_PARTS if _starts_with(tokens, j, p)), None)
         if part is not None:
             return _Unit("duration", float(_HOUR_PARTS[part]), i, j + len(part), lang)
@@ -462,6 +463,7 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
 def _about_n(tokens: list[Token], j: int) -> tuple[float, int] | None:
     """"(une) dizaine de minutes" -> (600 s, tokens used); a duration, not an age ("une dizaine d'années")."""
     k = j + (j < len(tokens) and tokens[j].norm in ("une", "un"))
+    k += k < len(tokens) and tokens[k].norm in ("bonne", "bon")  # "une bonne dizaine de minutes"
     if k + 2 >= len(tokens) or tokens[k].norm not in _ABOUT_N or tokens[k + 1].norm not in ("de", "d'"):
         return None
     seconds = dict(_DURATION_UNIT, **_DURATION_HOURS).get(tokens[k + 2].norm)

@@ -15,7 +15,7 @@ from importlib import resources
 
 KINDS = ("colour", "shade", "class", "make", "rider", "vehicle_part", "garment", "outfit", "item", "unmeasurable",
          "direction", "side", "motion", "motion_verb", "stationary",
-         "day", "weekday", "week", "period", "dayperiod", "person_sensitive", "sensitive", "stop", "negation")
+         "day", "weekday", "week", "period", "period_part", "dayperiod", "person_sensitive", "sensitive", "stop", "negation")
 
 
 def fold(text: str) -> str:
