@@ -38,6 +38,7 @@ from vsearch.catalogue.store import COLOUR_MIN_FRACTION, sql_str
 from vsearch.errors import StoreError
 from vsearch.indexers.carried import CARRIED
 from vsearch.indexers.colours import tone_key
+from vsearch.query.camera_reference import CameraReference
 from vsearch.query.spec import ITEM_ATTRIBUTES, ColourTerm, QuerySpec
 
 Status = Literal["matched", "partial", "not matched", "not measurable"]
@@ -56,7 +57,18 @@ CAST_WEIGHT = 0.5
 MID_WEIGHT = 0.3
 _LISTED = {"any", "upper", "lower"}  # parts with a list column of the colours above COLOUR_MIN_FRACTION
 _SHADE_NEIGHBOURS = {"dark": ("black",), "light": ("white", "grey")}
+# a silver (light grey) car or a charcoal (dark grey) one reads partly white or black: its highlights clip to
+# white, its shadows to black (measured: the car park's silver car is 45 % white, 45 % grey). So for a grey shade
+# the white (black) pixels count at this weight, never more than the grey share itself: a white car, with
+# little grey, does not become silver; "grey" without a shade is unchanged
+_GREY_LEAN = {"light": "white", "dark": "black"}
+GREY_LEAN_WEIGHT = 0.5
 TALL_FULL = 1.3  # box height / width of a lorry or bus seen from a road camera; a car is about 0.7-0.9
+# a vehicle the detector calls a car but whose box is this much taller for its width than the camera's median
+# vehicle (`vsearch.query.camera_reference`) fully looks like a van, lorry or bus; it moves the type's
+# probability this share of the way towards 1 (small: a tall car, an estate, a car seen at an angle, exist)
+REL_TALL_FULL = 1.3
+REL_TALL_WEIGHT = 0.3
 # how much each kind of evidence weighs in the ranking score (attribute-model outputs are noisier than colours)
 WEIGHT = {"colour": 1.0, "item": 0.6, "vehicle": 0.7, "motion": 1.0, "like": 1.0, "unmeasurable": 0.0}
 # why a term of that kind can be not measurable on an object, as the coverage report says it (the objects are
@@ -80,12 +92,19 @@ class Evidence:
     score: np.ndarray  # float64 per candidate, 0..1, NaN = not measurable
     value: np.ndarray  # the measured number quoted by the explanation (fraction, probability, growth)
     choice: np.ndarray | None = None  # which alternative or source gave the score (colour alternatives, vehicle-type source), else None
+    # a second measured number the explanation quotes where a rule added to the score (the white share counted
+    # for "silver", the box shape against the camera's other vehicles), else None
+    extra: np.ndarray | None = None
 
     def take(self, mask: np.ndarray) -> Evidence:
-        return Evidence(self.score[mask], self.value[mask], None if self.choice is None else self.choice[mask])
+        return Evidence(self.score[mask], self.value[mask], None if self.choice is None else self.choice[mask],
+                        None if self.extra is None else self.extra[mask])
 
     def choice_at(self, i: int) -> int:
         return 0 if self.choice is None else int(self.choice[i])
+
+    def extra_at(self, i: int) -> float:
+        return np.nan if self.extra is None else float(self.extra[i])
 
 
 @dataclass(frozen=True)
@@ -94,6 +113,9 @@ class Candidates:
     (`vsearch.catalogue.soft_columns`: one column per attribute, never the JSON blob or the boxes)."""
 
     table: pa.Table
+    # the candidates' cameras' other objects, for the rules read relative to a camera (read by the engine when a
+    # term is `camera_relative`; None otherwise)
+    reference: CameraReference | None = None
 
     def attr(self, key: str, sub: str) -> np.ndarray:
         """`attributes[key][sub]` as float64, NaN where absent (a list column's absent colour reads 0, as the
@@ -142,13 +164,16 @@ class Term(Protocol):
 
     def evidence(self) -> list[tuple[str, str]]: ...  # (attribute key, sub key) read, each a soft column
 
+    @property
+    def camera_relative(self) -> bool: ...  # reads `Candidates.reference` (the camera's other objects)
+
     def columns(self) -> list[str]: ...  # tube-table columns read for every candidate
 
     def sql(self) -> str | None: ...  # exact pre-filter for "matched", when the store has one
 
     def evaluate(self, c: Candidates) -> Evidence: ...
 
-    def explain(self, score: float, value: float, choice: int = 0) -> str: ...  # from the same numbers
+    def explain(self, score: float, value: float, choice: int = 0, extra: float = np.nan) -> str: ...  # same numbers
 
 
 @dataclass(frozen=True)
@@ -159,6 +184,7 @@ class ColourChoice:
     colours: tuple[ColourTerm, ...]
     required: bool
     kind: str = "colour"
+    camera_relative = False  # reads nothing of the camera's other objects
 
     @property
     def label(self) -> str:
@@ -187,21 +213,27 @@ class ColourChoice:
         key = PART_COLUMN[self.part]
         shaded = any(term.shade for term in self.colours)
         toned = c.has(TONE_COLUMN[self.part]) if shaded else np.zeros(c.table.num_rows, bool)  # read for shades only
-        fracs = []
+        fracs, leans = [], []
         for term in self.colours:
             frac = np.nan_to_num(c.attr(key, term.name))
+            lean = np.zeros_like(frac)
             if not term.shade:
                 fracs.append(frac)
+                leans.append(lean)
                 continue
             near = sum((np.nan_to_num(c.attr(key, n)) for n in _SHADE_NEIGHBOURS.get(term.shade, ())),
                        np.zeros_like(frac))
             # without tones: navy is mostly binned black, so "dark" counts black; "light" only strengthens a colour
             # that is there (light blue with grey/white), else every grey coat would be "light blue"
             guess = frac + 0.5 * (near if term.shade == "dark" else np.minimum(near, frac))
-            fracs.append(np.where(toned, self._toned(c, term), guess))
+            if term.name == "grey" and term.shade in _GREY_LEAN:  # silver / charcoal: see _GREY_LEAN
+                lean = np.where(toned, np.minimum(np.nan_to_num(c.attr(key, _GREY_LEAN[term.shade])), frac), 0.0)
+            fracs.append(np.where(toned, self._toned(c, term), guess) + GREY_LEAN_WEIGHT * lean)
+            leans.append(lean)
         stacked = np.stack(fracs) if fracs else np.zeros((1, c.table.num_rows))
         choice = np.argmax(stacked, axis=0)
         best = stacked.max(axis=0)
+        lean = np.stack(leans)[choice, np.arange(c.table.num_rows)] if leans else np.zeros(c.table.num_rows)
         # a part was measured when the store listed any colour for it (for the head: for the whole object, so a
         # person seen only in black-and-white frames, with no colour at all, is not measurable there either)
         listed = c.table.column(listed_count_column(PART_COLUMN[self.part if self.part in _LISTED else "any"]))
@@ -216,9 +248,9 @@ class ColourChoice:
             anywhere = ColourChoice("any", tuple(replace(t, part="any") for t in self.colours), False).evaluate(c)
             score = np.where(measured, score, 0.5 * anywhere.score)
             return Evidence(score, np.where(measured, value, anywhere.value), choice)
-        return Evidence(score, np.where(measured, value, np.nan), choice)
+        return Evidence(score, np.where(measured, value, np.nan), choice, lean)
 
-    def explain(self, score: float, value: float, choice: int = 0) -> str:
+    def explain(self, score: float, value: float, choice: int = 0, extra: float = np.nan) -> str:
         where = {"any": "the object", "upper": "the upper body", "lower": "the lower body",
                  "head": "the headwear"}[self.part]
         if not np.isfinite(score):
@@ -228,6 +260,10 @@ class ColourChoice:
                     "object (half evidence)")
         best = self.colours[choice]
         shade = " (shade counted from neighbouring colours: no lightness stored)" if best.shade and value < 0 else ""
+        if np.isfinite(extra) and extra > 0:  # the silver / charcoal rule added to the share
+            lean = _GREY_LEAN[best.shade]
+            shade = (f", counting its {lean} pixels ({extra:.0%}) at half weight up to its grey share: a "
+                     f"{_colour_name(best)} surface reads partly {lean}")
         return f"{_colour_name(best)} covers {abs(value):.0%} of {where}{shade}"
 
     def _toned(self, c: Candidates, term: ColourTerm) -> np.ndarray:
@@ -270,6 +306,7 @@ class ItemTerm:
     item: str
     required: bool
     kind: str = "item"
+    camera_relative = False  # reads nothing of the camera's other objects
 
     @property
     def label(self) -> str:
@@ -291,7 +328,7 @@ class ItemTerm:
         best = np.where(measured, np.nanmax(np.where(np.isfinite(p), p, -1.0), axis=0), np.nan)
         return Evidence(np.clip(best, 0.0, 1.0), best, choice)
 
-    def explain(self, score: float, value: float, choice: int = 0) -> str:
+    def explain(self, score: float, value: float, choice: int = 0, extra: float = np.nan) -> str:
         keys = ITEM_ATTRIBUTES[self.item]
         if not np.isfinite(score):
             return f"not measurable: no {' or '.join(keys)} stored for this object"
@@ -319,8 +356,12 @@ class VehicleTypeTerm:
     def tall(self) -> bool:
         return self.vtype in ("truck", "bus")
 
+    @property
+    def camera_relative(self) -> bool:  # van, lorry, bus: the box shape against the camera's other vehicles
+        return self.vtype != "car"
+
     def columns(self) -> list[str]:
-        return ["class_name", "box_aspect"] if self.tall() else ["class_name"]
+        return ["class_name", "box_aspect", "camera"] if self.camera_relative else ["class_name"]
 
     def sql(self) -> str | None:
         return None
@@ -344,17 +385,34 @@ class VehicleTypeTerm:
             aspect = pc.fill_null(c.table.column("box_aspect"), np.nan).to_numpy(zero_copy_only=False)
             shape = np.clip((aspect - 0.9) / (TALL_FULL - 0.9), 0.0, 1.0)
             model = np.where(np.isfinite(model), 0.5 * model + 0.5 * shape, shape)
+        taller = self._taller(c)  # box height/width over the camera's median vehicle's, NaN when not compared
+        tall = np.clip((np.nan_to_num(taller) - 1.0) / (REL_TALL_FULL - 1.0), 0.0, 1.0)
+        model = np.where(np.isfinite(model), model + REL_TALL_WEIGHT * tall * (1.0 - model), model)
         score = np.where(fine, from_class, model)
-        return Evidence(score, score, np.where(fine, _BY_CLASS, np.where(has_fused, _BY_FUSED, _BY_MODEL)))
+        return Evidence(score, score, np.where(fine, _BY_CLASS, np.where(has_fused, _BY_FUSED, _BY_MODEL)),
+                        np.where(fine, np.nan, taller))
 
-    def explain(self, score: float, value: float, choice: int = 0) -> str:
+    def _taller(self, c: Candidates) -> np.ndarray:
+        n = c.table.num_rows
+        if not self.camera_relative or c.reference is None:
+            return np.full(n, np.nan)
+        aspect = pc.fill_null(c.table.column("box_aspect"), np.nan).to_numpy(zero_copy_only=False)
+        typical = c.reference.per_row(c.table.column("camera"), c.reference.median_aspect)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return aspect / typical
+
+    def explain(self, score: float, value: float, choice: int = 0, extra: float = np.nan) -> str:
         if not np.isfinite(score):
             return "not measurable: no vehicle type stored for this object"
         shape = ", with the box shape at half weight" if self.tall() else ""
         how = {_BY_CLASS: "detector class",
                _BY_FUSED: f"fused type of YOLOX on the best crops, vehicle-attributes model and box shape{shape}",
                _BY_MODEL: f"vehicle-attributes model{shape}"}
-        return f"vehicle type {self.vtype}: p={value:.2f} ({how[choice]})"
+        relative = ""
+        if np.isfinite(extra) and extra > 1.0:
+            relative = (f"; the box is {extra:.2f}x as tall for its width as this camera's typical vehicle, "
+                        f"counted for a van, lorry or bus")
+        return f"vehicle type {self.vtype}: p={value:.2f} ({how[choice]}{relative})"
 
 
 _BY_FUSED, _BY_MODEL, _BY_CLASS = 0, 1, 2  # where a vehicle-type score came from (Evidence.choice)
@@ -365,6 +423,7 @@ class MotionTerm:
     motion: str  # one of MOTIONS
     required: bool
     kind: str = "motion"
+    camera_relative = False  # reads nothing of the camera's other objects
 
     @property
     def label(self) -> str:
@@ -394,7 +453,7 @@ class MotionTerm:
         sign = 1.0 if self.motion == "towards" else -1.0
         return Evidence(np.clip(sign * growth / GROWTH_FULL, 0.0, 1.0), growth)
 
-    def explain(self, score: float, value: float, choice: int = 0) -> str:
+    def explain(self, score: float, value: float, choice: int = 0, extra: float = np.nan) -> str:
         if self.motion in ("entering", "leaving"):
             if not np.isfinite(score):
                 return "not measurable: no entry/exit edge stored"
@@ -412,6 +471,7 @@ class UnmeasurableTerm:
     word: str
     required: bool = False
     kind: str = "unmeasurable"
+    camera_relative = False  # reads nothing of the camera's other objects
 
     @property
     def label(self) -> str:
@@ -430,7 +490,7 @@ class UnmeasurableTerm:
         nan = np.full(c.table.num_rows, np.nan)
         return Evidence(nan, nan)
 
-    def explain(self, score: float, value: float, choice: int = 0) -> str:
+    def explain(self, score: float, value: float, choice: int = 0, extra: float = np.nan) -> str:
         return "understood, but no stored attribute measures it"
 
 
