@@ -232,3 +232,29 @@ def test_silver_car_and_vans_typed_car_rank_on_real_roads(roads: Path) -> None:
     assert 1 <= ranks["a silver car"] <= 3 and 1 <= ranks["une voiture argentée"] <= 3, ranks
     assert ranks["white van coming towards the camera"] == 1, ranks
     assert 1 <= ranks["white minibus"] <= 5 and 1 <= ranks["minibus blanc"] <= 5, ranks
+
+
+def test_white_counts_light_grey_only_on_a_camera_where_nothing_reads_white() -> None:
+    """Under a cast or a dim exposure a white van reads light grey and nothing on the camera reaches the listing
+    threshold in white: there, and only there, light grey counts at half weight for plain "white" (ranking only:
+    a --colour white filter stays the exact listed colour)."""
+    import pyarrow as pa
+
+    from vsearch.query.camera_reference import summarise
+    from vsearch.query.spec import ColourTerm
+    from vsearch.query.terms import DIM_WHITE_WEIGHT, Candidates, ColourChoice
+
+    van = {"white": 0.05, "grey": 0.6, "grey:light": 0.5}
+    c = _coloured([van, van, {"white": 0.4}])
+    table = c.table.append_column("camera", pa.array(["dusk", "day", "day"]))
+    ref = summarise(table.append_column("class_name", pa.array(["car"] * 3)).append_column(
+        "box_aspect", pa.array([0.8] * 3, pa.float64())), ["day", "dusk"])
+    assert ref.white_absent().tolist() == [False, True]
+    soft = ColourChoice("any", (ColourTerm("white"),), False)
+    ev = soft.evaluate(Candidates(table, ref))
+    assert ev.value[:2] == pytest.approx([0.05 + DIM_WHITE_WEIGHT * 0.5, 0.05])  # dusk camera / daylight camera
+    said = soft.explain(ev.score[0], ev.value[0], ev.choice_at(0), ev.extra_at(0))
+    assert "counting its light grey pixels (50%) at half weight: nothing on this camera reads white" in said
+    assert "light grey" not in soft.explain(ev.score[1], ev.value[1], ev.choice_at(1), ev.extra_at(1))
+    hard = ColourChoice("any", (ColourTerm("white", hard=True),), True)
+    assert not hard.camera_relative and hard.evaluate(Candidates(table, ref)).value[0] == pytest.approx(0.05)

@@ -63,6 +63,15 @@ _SHADE_NEIGHBOURS = {"dark": ("black",), "light": ("white", "grey")}
 # little grey, does not become silver; "grey" without a shade is unchanged
 _GREY_LEAN = {"light": "white", "dark": "black"}
 GREY_LEAN_WEIGHT = 0.5
+# plain "white" (ranking, not a --colour filter, which stays exact) on a camera where no object reads white at
+# the listing threshold (`vsearch.query.camera_reference`): a white object there reads light grey, which counts
+# at this weight
+_DIM_WHITE = tone_key("grey", "light")
+DIM_WHITE_WEIGHT = 0.5
+
+
+def _dim_white(c: ColourTerm) -> bool:
+    return c.name == "white" and c.shade is None
 TALL_FULL = 1.3  # box height / width of a lorry or bus seen from a road camera; a car is about 0.7-0.9
 # a vehicle the detector calls a car but whose box is this much taller for its width than the camera's median
 # vehicle (`vsearch.query.camera_reference`) fully looks like a van, lorry or bus; it moves the type's
@@ -184,7 +193,10 @@ class ColourChoice:
     colours: tuple[ColourTerm, ...]
     required: bool
     kind: str = "colour"
-    camera_relative = False  # reads nothing of the camera's other objects
+
+    @property
+    def camera_relative(self) -> bool:  # plain white, ranking only: light grey counts where nothing reads white
+        return not self.required and self.part in _LISTED and any(_dim_white(c) for c in self.colours)
 
     @property
     def label(self) -> str:
@@ -196,12 +208,14 @@ class ColourChoice:
         parts = (self.part, "any") if self.part == "head" else (self.part,)  # head falls back on the whole object
         fields = [(PART_COLUMN[p], n) for p in parts for n in sorted(names)]
         tones = sorted({k for c in self.colours if c.shade
-                        for k in (*_tone_keys(c.name, c.shade), tone_key(c.name, "light"), tone_key(c.name, "dark"))})
+                        for k in (*_tone_keys(c.name, c.shade), tone_key(c.name, "light"), tone_key(c.name, "dark"))}
+                       | ({_DIM_WHITE} if self.camera_relative else set()))
         return fields + [(TONE_COLUMN[p], k) for p in parts for k in tones]
 
     def columns(self) -> list[str]:
         listed = listed_count_column(PART_COLUMN[self.part if self.part in _LISTED else "any"])
-        return [listed] + (["class_name", presence_column(PART_COLUMN["head"])] if self.part == "head" else [])
+        return [listed] + (["class_name", presence_column(PART_COLUMN["head"])] if self.part == "head" else []) + (
+            ["camera", presence_column(TONE_COLUMN[self.part])] if self.camera_relative else [])
 
     def sql(self) -> str | None:
         if self.part not in _LISTED or any(c.shade for c in self.colours):
@@ -218,7 +232,11 @@ class ColourChoice:
             frac = np.nan_to_num(c.attr(key, term.name))
             lean = np.zeros_like(frac)
             if not term.shade:
-                fracs.append(frac)
+                if _dim_white(term) and self.camera_relative and c.reference is not None:  # see _DIM_WHITE
+                    dim = c.reference.per_row(c.table.column("camera"), c.reference.white_absent()) == 1.0
+                    light = np.nan_to_num(c.attr(TONE_COLUMN[self.part], _DIM_WHITE))
+                    lean = np.where(dim & c.has(TONE_COLUMN[self.part]), light, 0.0)
+                fracs.append(frac + DIM_WHITE_WEIGHT * lean)
                 leans.append(lean)
                 continue
             near = sum((np.nan_to_num(c.attr(key, n)) for n in _SHADE_NEIGHBOURS.get(term.shade, ())),
@@ -260,7 +278,10 @@ class ColourChoice:
                     "object (half evidence)")
         best = self.colours[choice]
         shade = " (shade counted from neighbouring colours: no lightness stored)" if best.shade and value < 0 else ""
-        if np.isfinite(extra) and extra > 0:  # the silver / charcoal rule added to the share
+        if np.isfinite(extra) and extra > 0 and _dim_white(best):
+            shade = (f", counting its light grey pixels ({extra:.0%}) at half weight: nothing on this camera reads "
+                     "white (a colour cast or a dim exposure)")
+        elif np.isfinite(extra) and extra > 0:  # the silver / charcoal rule added to the share
             lean = _GREY_LEAN[best.shade]
             shade = (f", counting its {lean} pixels ({extra:.0%}) at half weight up to its grey share: a "
                      f"{_colour_name(best)} surface reads partly {lean}")
