@@ -240,21 +240,36 @@ def test_white_counts_light_grey_only_on_a_camera_where_nothing_reads_white() ->
     a --colour white filter stays the exact listed colour)."""
     import pyarrow as pa
 
-    from vsearch.query.camera_reference import summarise
+    from vsearch.query.camera_reference import CameraReference
     from vsearch.query.spec import ColourTerm
     from vsearch.query.terms import DIM_WHITE_WEIGHT, Candidates, ColourChoice
 
     van = {"white": 0.05, "grey": 0.6, "grey:light": 0.5}
     c = _coloured([van, van, {"white": 0.4}])
     table = c.table.append_column("camera", pa.array(["dusk", "day", "day"]))
-    ref = summarise(table.append_column("class_name", pa.array(["car"] * 3)).append_column(
-        "box_aspect", pa.array([0.8] * 3, pa.float64())), ["day", "dusk"])
-    assert ref.white_absent().tolist() == [False, True]
+    ref = CameraReference(white_cameras=pa.array(["day"]))  # an object of camera "day" lists white
+    assert ref.white_absent(table.column("camera")).tolist() == [True, False, False]
     soft = ColourChoice("any", (ColourTerm("white"),), False)
+    assert soft.reference == {"white"}
     ev = soft.evaluate(Candidates(table, ref))
     assert ev.value[:2] == pytest.approx([0.05 + DIM_WHITE_WEIGHT * 0.5, 0.05])  # dusk camera / daylight camera
     said = soft.explain(ev.score[0], ev.value[0], ev.choice_at(0), ev.extra_at(0))
     assert "counting its light grey pixels (50%) at half weight: nothing on this camera reads white" in said
     assert "light grey" not in soft.explain(ev.score[1], ev.value[1], ev.choice_at(1), ev.extra_at(1))
     hard = ColourChoice("any", (ColourTerm("white", hard=True),), True)
-    assert not hard.camera_relative and hard.evaluate(Candidates(table, ref)).value[0] == pytest.approx(0.05)
+    assert not hard.reference and hard.evaluate(Candidates(table, ref)).value[0] == pytest.approx(0.05)
+
+
+def test_camera_reference_read_from_a_real_store(roads: Path) -> None:
+    """The reference reads the store through SQL: the highway's typical vehicle is a car seen from behind or in
+    front (about 0.8 as tall as wide), the car park's seen from above (taller than wide); both list white cars."""
+    from vsearch.catalogue.store import Store
+    from vsearch.query.camera_reference import read_reference
+
+    snap = Store(roads, create=False).tubes_snapshot()
+    ref = read_reference(snap, (), {"shape", "white"})
+    typical = dict(zip(ref.shape_cameras.to_pylist(), ref.median_aspect))
+    assert 0.7 < typical["cam-highway"] < 0.95 and typical["cam-car"] > 1.0, typical
+    assert sorted(ref.white_cameras.to_pylist()) == ["cam-car", "cam-highway"]
+    only = read_reference(snap, ("cam-car",), {"shape"})
+    assert only.shape_cameras.to_pylist() == ["cam-car"] and only.white_cameras is None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -340,10 +341,8 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
     if similar is not None:
         table = table.filter(pc.is_in(table.column("tube_id"), value_set=pa.array(sorted(similar), pa.string())))
     keep = _time_of_day_mask(spec, table) & _speed_mask(store, spec, table, sources)
-    reference = None
-    if any(t.camera_relative for t in terms) and table.num_rows:
-        reference = read_reference(snap, pc.unique(table.column("camera")).to_pylist())
-    cands = Candidates(table, reference)
+    parts = set().union(*(t.reference for t in terms))  # what the camera-relative rules read, once
+    cands = Candidates(table, read_reference(snap, spec.cameras, parts) if parts and table.num_rows else None)
     evidence = [t.evaluate(cands) for t in terms]
     if similar is not None:
         ids = table.column("tube_id").to_pylist()
@@ -380,7 +379,7 @@ class LikeTerm:
     scores: dict[str, TermScore]
     required: bool = False
     kind: str = "like"
-    camera_relative = False
+    reference: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def label(self) -> str:

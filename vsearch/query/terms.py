@@ -27,7 +27,7 @@ v4): a query reads a few narrow columns of its candidates, never `attributes_jso
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -122,8 +122,8 @@ class Candidates:
     (`vsearch.catalogue.soft_columns`: one column per attribute, never the JSON blob or the boxes)."""
 
     table: pa.Table
-    # the candidates' cameras' other objects, for the rules read relative to a camera (read by the engine when a
-    # term is `camera_relative`; None otherwise)
+    # the candidates' cameras' other objects, for the rules read relative to a camera (the parts the terms name
+    # in `Term.reference`, read by the engine; None when no term reads any)
     reference: CameraReference | None = None
 
     def attr(self, key: str, sub: str) -> np.ndarray:
@@ -174,7 +174,7 @@ class Term(Protocol):
     def evidence(self) -> list[tuple[str, str]]: ...  # (attribute key, sub key) read, each a soft column
 
     @property
-    def camera_relative(self) -> bool: ...  # reads `Candidates.reference` (the camera's other objects)
+    def reference(self) -> frozenset[str]: ...  # parts of `Candidates.reference` it reads ("shape", "white")
 
     def columns(self) -> list[str]: ...  # tube-table columns read for every candidate
 
@@ -195,8 +195,9 @@ class ColourChoice:
     kind: str = "colour"
 
     @property
-    def camera_relative(self) -> bool:  # plain white, ranking only: light grey counts where nothing reads white
-        return not self.required and self.part in _LISTED and any(_dim_white(c) for c in self.colours)
+    def reference(self) -> frozenset[str]:  # plain white, ranking only: light grey counts where nothing reads white
+        dim = not self.required and self.part in _LISTED and any(_dim_white(c) for c in self.colours)
+        return frozenset({"white"} if dim else ())
 
     @property
     def label(self) -> str:
@@ -209,13 +210,13 @@ class ColourChoice:
         fields = [(PART_COLUMN[p], n) for p in parts for n in sorted(names)]
         tones = sorted({k for c in self.colours if c.shade
                         for k in (*_tone_keys(c.name, c.shade), tone_key(c.name, "light"), tone_key(c.name, "dark"))}
-                       | ({_DIM_WHITE} if self.camera_relative else set()))
+                       | ({_DIM_WHITE} if self.reference else set()))
         return fields + [(TONE_COLUMN[p], k) for p in parts for k in tones]
 
     def columns(self) -> list[str]:
         listed = listed_count_column(PART_COLUMN[self.part if self.part in _LISTED else "any"])
         return [listed] + (["class_name", presence_column(PART_COLUMN["head"])] if self.part == "head" else []) + (
-            ["camera", presence_column(TONE_COLUMN[self.part])] if self.camera_relative else [])
+            ["camera", presence_column(TONE_COLUMN[self.part])] if self.reference else [])
 
     def sql(self) -> str | None:
         if self.part not in _LISTED or any(c.shade for c in self.colours):
@@ -232,8 +233,8 @@ class ColourChoice:
             frac = np.nan_to_num(c.attr(key, term.name))
             lean = np.zeros_like(frac)
             if not term.shade:
-                if _dim_white(term) and self.camera_relative and c.reference is not None:  # see _DIM_WHITE
-                    dim = c.reference.per_row(c.table.column("camera"), c.reference.white_absent()) == 1.0
+                if _dim_white(term) and self.reference and c.reference is not None:  # see _DIM_WHITE
+                    dim = c.reference.white_absent(c.table.column("camera"))
                     light = np.nan_to_num(c.attr(TONE_COLUMN[self.part], _DIM_WHITE))
                     lean = np.where(dim & c.has(TONE_COLUMN[self.part]), light, 0.0)
                 fracs.append(frac + DIM_WHITE_WEIGHT * lean)
@@ -327,7 +328,7 @@ class ItemTerm:
     item: str
     required: bool
     kind: str = "item"
-    camera_relative = False  # reads nothing of the camera's other objects
+    reference: ClassVar[frozenset[str]] = frozenset()  # reads nothing of the camera's other objects
 
     @property
     def label(self) -> str:
@@ -378,11 +379,11 @@ class VehicleTypeTerm:
         return self.vtype in ("truck", "bus")
 
     @property
-    def camera_relative(self) -> bool:  # van, lorry, bus: the box shape against the camera's other vehicles
-        return self.vtype != "car"
+    def reference(self) -> frozenset[str]:  # van, lorry, bus: the box shape against the camera's other vehicles
+        return frozenset({"shape"} if self.vtype != "car" else ())
 
     def columns(self) -> list[str]:
-        return ["class_name", "box_aspect", "camera"] if self.camera_relative else ["class_name"]
+        return ["class_name", "box_aspect", "camera"] if self.reference else ["class_name"]
 
     def sql(self) -> str | None:
         return None
@@ -415,10 +416,10 @@ class VehicleTypeTerm:
 
     def _taller(self, c: Candidates) -> np.ndarray:
         n = c.table.num_rows
-        if not self.camera_relative or c.reference is None:
+        if not self.reference or c.reference is None:
             return np.full(n, np.nan)
         aspect = pc.fill_null(c.table.column("box_aspect"), np.nan).to_numpy(zero_copy_only=False)
-        typical = c.reference.per_row(c.table.column("camera"), c.reference.median_aspect)
+        typical = c.reference.typical_aspect(c.table.column("camera"))
         with np.errstate(invalid="ignore", divide="ignore"):
             return aspect / typical
 
@@ -444,7 +445,7 @@ class MotionTerm:
     motion: str  # one of MOTIONS
     required: bool
     kind: str = "motion"
-    camera_relative = False  # reads nothing of the camera's other objects
+    reference: ClassVar[frozenset[str]] = frozenset()  # reads nothing of the camera's other objects
 
     @property
     def label(self) -> str:
@@ -492,7 +493,7 @@ class UnmeasurableTerm:
     word: str
     required: bool = False
     kind: str = "unmeasurable"
-    camera_relative = False  # reads nothing of the camera's other objects
+    reference: ClassVar[frozenset[str]] = frozenset()  # reads nothing of the camera's other objects
 
     @property
     def label(self) -> str:
