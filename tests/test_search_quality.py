@@ -175,7 +175,7 @@ def test_silver_counts_white_at_half_weight_up_to_the_grey_share_and_charcoal_bl
     white (black) pixels count at half weight, never more than the grey share, so a white object with no grey is
     not silver; the explanation quotes the white share it counted. Plain grey is unchanged."""
     from vsearch.query.spec import ColourTerm
-    from vsearch.query.terms import GREY_LEAN_WEIGHT, ColourChoice
+    from vsearch.query.colour_terms import GREY_LEAN_WEIGHT, ColourChoice
 
     silver = {"white": 0.45, "grey": 0.45, "grey:light": 0.18, "grey:dark": 0.04}
     flat_grey = {"grey": 0.45, "grey:light": 0.18, "grey:dark": 0.04, "black": 0.3}
@@ -242,7 +242,8 @@ def test_white_counts_light_grey_only_on_a_camera_where_nothing_reads_white() ->
 
     from vsearch.query.camera_reference import CameraReference
     from vsearch.query.spec import ColourTerm
-    from vsearch.query.terms import DIM_WHITE_WEIGHT, Candidates, ColourChoice
+    from vsearch.query.colour_terms import DIM_WHITE_WEIGHT, ColourChoice
+    from vsearch.query.terms import Candidates
 
     van = {"white": 0.05, "grey": 0.6, "grey:light": 0.5}
     c = _coloured([van, van, {"white": 0.4}])

@@ -29,8 +29,9 @@ from vsearch.query import zones
 from vsearch.query.camera_reference import read_reference
 from vsearch.query.coverage import Coverage, coverage_for, not_measured
 from vsearch.query.spec import QuerySpec
-from vsearch.query.terms import (MATCHED, NEUTRAL, WEIGHT, Candidates, Evidence, Status, Term, evidence_columns,
-                                 status, terms_for)
+from vsearch.query.term_base import (MATCHED, NEUTRAL, WEIGHT, Candidates, Evidence, Status, Term, evidence_columns,
+                                     status)
+from vsearch.query.terms import terms_for
 
 UTC = dt.timezone.utc
 # A colour term matches when it covers at least this share of the object (or garment). It is the threshold the
@@ -361,8 +362,9 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
     sources.fetch_paths(store, {r["source_id"] for r in rows})
     hits = []
     for i, rec in zip(order, rows):
-        explained = [TermScore(t.label, _rounded(e.score[i]), t.explain(e.score[i], e.value[i], e.choice_at(i), e.extra_at(i)),
-                               status(e.score[i])) for t, e in zip(terms, evidence)]
+        explained = [TermScore(t.label, _rounded(e.score[i]),
+                               t.explain(e.score[i], e.value[i], e.choice_at(i), e.extra_at(i)), status(e.score[i]))
+                     for t, e in zip(terms, evidence)]
         hits.append(_hit(store, spec, rec, float(score[i]), sources, _hard_terms(spec, rec) + explained))
     cov = replace(coverage_for(store, spec), not_measured=not_measured(snap, table, terms, evidence))
     return QueryResult(spec, hits, cov, candidates)
