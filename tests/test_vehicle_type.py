@@ -121,3 +121,67 @@ def test_attribute_models_store_fused_type_with_provenance_and_keep_the_raw_type
 def test_no_model_no_type() -> None:
     out = AttributeModels(None).describe("car", [np.zeros((40, 60, 3), np.uint8)], 0.8)
     assert not out  # "not measurable", never a type from the box shape alone
+
+
+# -- query time: the box shape read against the same camera's other vehicles ----------------------------------
+def _vehicles(cameras: list[str], classes: list[str], aspects: list[float], p_van: list[float]):  # noqa: ANN202
+    import pyarrow as pa
+
+    from vsearch.catalogue.soft_columns import column_of
+
+    cols = {k: column_of("models", k)[0] for k in ("vehicle_type", "vehicle_type_p", "vehicle_type_p_van")}
+    return pa.table({"camera": cameras, "class_name": classes, "box_aspect": pa.array(aspects, pa.float64()),
+                     cols["vehicle_type"]: pa.array(["car"] * len(cameras)),
+                     cols["vehicle_type_p"]: pa.array([0.8] * len(cameras), pa.float64()),
+                     cols["vehicle_type_p_van"]: pa.array(p_van, pa.float64())})
+
+
+def _reference(t):  # noqa: ANN001, ANN202
+    from vsearch.query.camera_reference import CameraReference, median_shapes
+
+    return CameraReference(*median_shapes(t))
+
+
+def test_camera_reference_is_the_median_vehicle_shape_of_each_camera_with_enough_vehicles() -> None:
+    classes = ["car", "car", "truck", "car", "car", "car", "person", "car"]
+    t = _vehicles(["a", "a", "a", "a", "b", "b", "a", "c"], classes, [0.7, 0.8, 1.4, 0.9, 1.0, 1.1, 2.5, 0.8], [0.1] * 8)
+    ref = _reference(t)
+    # camera a: 4 vehicles (the person's tall box is no vehicle); b: 2 and c: 1, too few to say what is typical
+    assert ref.shape_cameras.to_pylist() == ["a"] and ref.median_aspect.tolist() == pytest.approx([0.85])
+    got = ref.typical_aspect(t.column("camera"))
+    assert got[[0, 6]] == pytest.approx([0.85, 0.85]) and np.isnan(got[[4, 5, 7]]).all()
+
+
+def test_a_car_much_taller_than_its_cameras_cars_is_van_evidence_and_says_so() -> None:
+    """pvb-2002 and YOLOX-Nano call 25-45 px vans cars: a box 1.2x as tall for its width as the camera's median
+    vehicle raises the van score (a little), the explanation quotes the ratio; a box of the camera's usual shape,
+    a camera with too few vehicles and a top-down camera where every car is tall are left alone."""
+    from vsearch.query.terms import REL_TALL_WEIGHT, Candidates, VehicleTypeTerm
+
+    # camera "road": cars at 0.8 and one tall "car" at 0.96 (1.2x); camera "few": 2 vehicles; "above": a car park
+    # seen from above, every car at 1.2-1.5 (tall in absolute terms, typical there)
+    cams = ["road"] * 5 + ["few"] * 2 + ["above"] * 4
+    aspects = [0.8, 0.8, 0.78, 0.8, 0.96, 0.8, 1.2, 1.2, 1.25, 1.25, 1.5]
+    t = _vehicles(cams, ["car"] * 11, aspects, [0.2] * 11)
+    term = VehicleTypeTerm("van", required=False)
+    assert term.reference == {"shape"}
+    alone = term.evaluate(Candidates(t))  # no reference: the stored type alone
+    ev = term.evaluate(Candidates(t, _reference(t)))
+    assert alone.score == pytest.approx([0.2] * 11)
+    tall = (0.96 / 0.8 - 1.0) / (1.3 - 1.0)
+    assert ev.score[4] == pytest.approx(0.2 + REL_TALL_WEIGHT * tall * 0.8)
+    assert ev.score[:4] == pytest.approx([0.2] * 4) and ev.score[5:7] == pytest.approx([0.2, 0.2])
+    assert ev.score[10] > 0.2 and ev.score[7:10] == pytest.approx([0.2] * 3)  # 1.5 / 1.25: tall there too
+    said = term.explain(ev.score[4], ev.value[4], ev.choice_at(4), ev.extra_at(4))
+    assert "1.20x as tall for its width as this camera's typical vehicle" in said and f"p={ev.score[4]:.2f}" in said
+    assert "typical vehicle" not in term.explain(ev.score[0], ev.value[0], ev.choice_at(0), ev.extra_at(0))
+
+
+def test_a_detector_class_still_decides_and_car_never_reads_the_camera() -> None:
+    from vsearch.query.terms import Candidates, VehicleTypeTerm
+
+    t = _vehicles(["road"] * 4, ["car", "car", "car", "truck"], [0.8, 0.8, 0.8, 1.4], [0.1] * 4)
+    ref = _reference(t)
+    ev = VehicleTypeTerm("van", required=False).evaluate(Candidates(t, ref))
+    assert ev.score[3] == 0.0 and np.isnan(ev.extra_at(3))  # the detector said truck: not a van, whatever the shape
+    assert not VehicleTypeTerm("car", required=False).reference

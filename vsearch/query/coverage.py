@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from vsearch.catalogue.store import SOURCES_SCHEMA, TS as TS_TYPE, SourceRow, Store, sql_str
 from vsearch.catalogue.tube_reads import ROW_ID, TubeSnapshot, read_all
 from vsearch.query.spec import QuerySpec
-from vsearch.query.terms import NOT_MEASURED_WHY, Evidence, Term
+from vsearch.query.term_base import NOT_MEASURED_WHY, Evidence, Term
 
 UTC = dt.timezone.utc
 

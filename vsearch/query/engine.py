@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -25,10 +26,12 @@ import pyarrow.compute as pc
 from vsearch.catalogue.store import COLOUR_MIN_FRACTION, SourceRow, Store, record_to_tube, sql_str
 from vsearch.catalogue.tube_reads import ROW_ID, TubeSnapshot, read_all
 from vsearch.query import zones
+from vsearch.query.camera_reference import read_reference
 from vsearch.query.coverage import Coverage, coverage_for, not_measured
 from vsearch.query.spec import QuerySpec
-from vsearch.query.terms import (MATCHED, NEUTRAL, WEIGHT, Candidates, Evidence, Status, Term, evidence_columns,
-                                 status, terms_for)
+from vsearch.query.term_base import (MATCHED, NEUTRAL, WEIGHT, Candidates, Evidence, Status, Term, evidence_columns,
+                                     status)
+from vsearch.query.terms import terms_for
 
 UTC = dt.timezone.utc
 # A colour term matches when it covers at least this share of the object (or garment). It is the threshold the
@@ -339,7 +342,8 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
     if similar is not None:
         table = table.filter(pc.is_in(table.column("tube_id"), value_set=pa.array(sorted(similar), pa.string())))
     keep = _time_of_day_mask(spec, table) & _speed_mask(store, spec, table, sources)
-    cands = Candidates(table)
+    parts = set().union(*(t.reference for t in terms))  # what the camera-relative rules read, once
+    cands = Candidates(table, read_reference(snap, spec.cameras, parts) if parts and table.num_rows else None)
     evidence = [t.evaluate(cands) for t in terms]
     if similar is not None:
         ids = table.column("tube_id").to_pylist()
@@ -358,8 +362,9 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
     sources.fetch_paths(store, {r["source_id"] for r in rows})
     hits = []
     for i, rec in zip(order, rows):
-        explained = [TermScore(t.label, _rounded(e.score[i]), t.explain(e.score[i], e.value[i], e.choice_at(i)),
-                               status(e.score[i])) for t, e in zip(terms, evidence)]
+        explained = [TermScore(t.label, _rounded(e.score[i]),
+                               t.explain(e.score[i], e.value[i], e.choice_at(i), e.extra_at(i)), status(e.score[i]))
+                     for t, e in zip(terms, evidence)]
         hits.append(_hit(store, spec, rec, float(score[i]), sources, _hard_terms(spec, rec) + explained))
     cov = replace(coverage_for(store, spec), not_measured=not_measured(snap, table, terms, evidence))
     return QueryResult(spec, hits, cov, candidates)
@@ -376,12 +381,13 @@ class LikeTerm:
     scores: dict[str, TermScore]
     required: bool = False
     kind: str = "like"
+    reference: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def label(self) -> str:
         return next(iter(self.scores.values())).term if self.scores else "like"
 
-    def explain(self, score: float, value: float, choice: int = 0) -> str:
+    def explain(self, score: float, value: float, choice: int = 0, extra: float = np.nan) -> str:
         return next(iter(self.scores.values())).detail if self.scores else ""
 
 

@@ -1,0 +1,86 @@
+"""What the other objects of each camera look like, for the query rules read relative to the camera (issue 14).
+
+Some evidence only means something against the same camera's other objects:
+- box shape ("shape"): a highway camera sees cars as boxes about 0.8 as tall as wide, a top-down car park
+  camera sees them at 1.1-1.5; a van on the highway is 0.9-1.1. A box much taller for its width than the
+  camera's typical vehicle is evidence for a van, lorry or bus where the detector only says "car" (pvb-2002
+  says car for all, and YOLOX-Nano types 25-45 px vans as cars). Box height / width hardly changes with the
+  distance to the camera, unlike the box area (on the highway clip a near car's box is larger than a far van's:
+  measured, the areas of its cars and vans overlap entirely), so only the shape is compared.
+- white ("white"): under a strong colour cast or a dim exposure nothing on a camera reads white, and a white
+  van reads light grey. Where no object of the camera lists white (covers the listing threshold), light grey
+  is the nearest a white object can read.
+
+Each part is read once per search, only when a term asks for it (`Term.reference`), for every tube of the
+query's cameras (all cameras when it names none), whatever its other filters: the reference of a camera does
+not change with the question asked. Reads go through `TubeSnapshot.candidates` (the cheapest path for their
+size) and read one or two narrow columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vsearch.catalogue.store import sql_str
+from vsearch.catalogue.tube_reads import TubeSnapshot
+
+VEHICLE_CLASSES = ("car", "truck", "bus")
+MIN_VEHICLES = 3  # fewer vehicles on a camera: no typical shape to compare with
+_NONE = pa.array([], pa.string())
+
+
+@dataclass(frozen=True)
+class CameraReference:
+    shape_cameras: pa.Array = field(default_factory=lambda: _NONE)  # cameras with >= MIN_VEHICLES vehicles ...
+    median_aspect: np.ndarray = field(default_factory=lambda: np.zeros(0))  # ... their vehicles' median height/width
+    white_cameras: pa.Array | None = None  # cameras where some object lists white; None: not read
+
+    def typical_aspect(self, camera: pa.ChunkedArray | pa.Array) -> np.ndarray:
+        """The camera's median vehicle shape for each row of a `camera` column; NaN where it is not known."""
+        pos = pc.fill_null(pc.index_in(camera, value_set=self.shape_cameras), -1).to_numpy(zero_copy_only=False)
+        padded = np.append(np.asarray(self.median_aspect, np.float64), np.nan)
+        return padded[np.where(pos >= 0, pos, len(self.median_aspect))]
+
+    def white_absent(self, camera: pa.ChunkedArray | pa.Array) -> np.ndarray:
+        """bool per row of a `camera` column: nothing on that camera lists white (False when not read)."""
+        if self.white_cameras is None:
+            return np.zeros(len(camera), bool)
+        return ~pc.fill_null(pc.is_in(camera, value_set=self.white_cameras), True).to_numpy(zero_copy_only=False)
+
+
+def median_shapes(t: pa.Table) -> tuple[pa.Array, np.ndarray]:
+    """Cameras with at least MIN_VEHICLES vehicles of known shape in `t` (columns camera, class_name,
+    box_aspect) and the median box height / width of each one's vehicles."""
+    vehicle = pc.fill_null(pc.is_in(t.column("class_name"), value_set=pa.array(VEHICLE_CLASSES)), False)
+    aspect = pc.fill_null(t.column("box_aspect"), np.nan).to_numpy(zero_copy_only=False)
+    keep = vehicle.to_numpy(zero_copy_only=False) & np.isfinite(aspect) & pc.is_valid(t.column("camera")).to_numpy(
+        zero_copy_only=False)
+    coded = t.column("camera").filter(pa.array(keep)).combine_chunks().dictionary_encode()
+    code, aspect = coded.indices.to_numpy(zero_copy_only=False), aspect[keep]
+    order = np.lexsort((aspect, code))  # each camera's shapes in one sorted run
+    code, aspect = code[order], aspect[order]
+    bounds = np.searchsorted(code, np.arange(len(coded.dictionary) + 1))
+    counts = np.diff(bounds)
+    enough = counts >= MIN_VEHICLES
+    lo, hi = bounds[:-1] + (counts - 1) // 2, bounds[:-1] + counts // 2  # the middle one or two of each run
+    medians = 0.5 * (aspect[lo[enough]] + aspect[hi[enough]])
+    return coded.dictionary.filter(pa.array(enough)), medians
+
+
+def read_reference(snap: TubeSnapshot, cameras: tuple[str, ...], parts: set[str]) -> CameraReference:
+    """The parts ("shape", "white") of the reference of these cameras (every camera when empty)."""
+    scope = ["camera IN (" + ", ".join(sql_str(c) for c in sorted(cameras)) + ")"] if cameras else []
+    ref = CameraReference()
+    if "shape" in parts:
+        where = " AND ".join(scope + ["class_name IN (" + ", ".join(sql_str(c) for c in VEHICLE_CLASSES) + ")"])
+        cams, medians = median_shapes(snap.candidates(where, ["camera", "class_name", "box_aspect"]))
+        ref = CameraReference(cams, medians)
+    if "white" in parts:
+        where = " AND ".join(scope + ["array_has_any(colours, ['white'])"])
+        white = pc.unique(snap.candidates(where, ["camera"]).column("camera").combine_chunks())
+        ref = CameraReference(ref.shape_cameras, ref.median_aspect, white.drop_null())
+    return ref
