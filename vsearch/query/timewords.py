@@ -16,8 +16,8 @@ SHORTLY_MIN = 60  # "shortly after midnight" / "peu avant 14h": the hour after /
 
 # "depuis" only with a bound ("depuis plus de 10 minutes"): "depuis 14h" is a clock time, "depuis 20 minutes" a
 # period that ends now
-_DURATION_PREFIXES = [_key(p) for p in ("plus de", "au moins", "pendant", "durant", "depuis plus de",
-                                        "depuis au moins", "more than", "at least", "over", "for", "longer than",
+_DURATION_PREFIXES = [_key(p) for p in ("plus de", "plus d'", "au moins", "pendant", "durant", "depuis plus de",
+                                        "depuis plus d'", "depuis au moins", "more than", "at least", "over", "for", "longer than",
                                         "plus longtemps que", "during")]
 _ABOUT = {"about", "around", "roughly", "approximately", "approx", "environ", "env", "some"}  # "for about 10 min"
 # fractions of an hour said in words after a duration prefix ("for half an hour", "pendant trois quarts d'heure")
@@ -26,6 +26,7 @@ _HOUR_PARTS = {tuple(p.split()): seconds for p, seconds in (
     ("demi heure", 1800), ("a quarter of an hour", 900), ("quarter of an hour", 900), ("un quart d' heure", 900),
     ("quart d' heure", 900), ("trois quarts d' heure", 2700), ("three quarters of an hour", 2700))}  # as tokenised
 # "une dizaine de minutes": about ten, said with or without a duration prefix
+_PART_LEADS = {"a", "un", "une", "half"}  # how a fraction of an hour said on its own begins
 _ABOUT_N = {"dizaine": 10, "quinzaine": 15, "vingtaine": 20, "trentaine": 30}
 _DURATION_UNIT = {"s": 1, "sec": 1, "secs": 1, "seconde": 1, "secondes": 1, "second": 1, "seconds": 1,
                   "min": 60, "mins": 60, "mn": 60, "minute": 60, "minutes": 60}
@@ -177,9 +178,11 @@ def _clock_at_raw(tokens: list[Token], i: int, *, bare: bool = False) -> _Clock 
 
 def _inherit(first: _Clock, second: _Clock) -> dt.time:
     """A bare first hour of a range takes the am/pm of the second ("between 2 and 3pm"), a 24-hour one the evening
-    of the second ("entre 8h et 9h du soir")."""
+    of the second ("entre 8h et 9h du soir"); before midnight it is the evening's ("between 11 and midnight")."""
     if second.evening and first.suffix == "h" and first.time.hour + 12 <= second.time.hour:
         return first.time.replace(hour=first.time.hour + 12)
+    if first.suffix is None and second.time == dt.time(0) and 1 <= first.time.hour <= 11:
+        return first.time.replace(hour=first.time.hour + 12)  # "between 11 and midnight": 23:00, the hour before
     if first.suffix is not None or second.suffix not in ("am", "pm"):
         return first.time
     pm = dt.time((first.time.hour % 12) + 12, first.time.minute)
@@ -189,7 +192,7 @@ def _inherit(first: _Clock, second: _Clock) -> dt.time:
 def _match_time(tokens: list[Token], i: int) -> _Unit | None:
     """Clock expressions: ranges, after/before/around X, a bare clock, and dates."""
     norm = tokens[i].norm
-    day_month = _match_day_month(tokens, i)
+    day_month = _match_day_month(tokens, i) or _match_day_of_month(tokens, i)
     if day_month is not None:
         return day_month
     # "14h-15h30" in one token
@@ -411,6 +414,38 @@ def _match_day_month(tokens: list[Token], i: int) -> _Unit | None:
     return _Unit("date", (day, mon), i, end, lang)
 
 
+_ORDINAL_RE = re.compile(r"(\d{1,2})(st|nd|rd|th|er|eme)")
+# what follows "le 19" when it is a day and not a bus line or a count: a time or a day part ("le 19 vers 22h", "le
+# 19 au soir", "dans la nuit du 20 au 21")
+_DAY_NUMBER_NEXT = {"vers", "a", "entre", "apres", "avant", "matin", "soir", "soiree", "apres-midi", "nuit", "au", "dans",
+                    "des", "de", "en", "dans"}
+_NIGHT_WORDS = {"nuit", "night"}
+
+
+def _match_day_of_month(tokens: list[Token], i: int) -> _Unit | None:
+    """A day of the month with no month ("on the 19th", "le 19 vers 22h") -> a date unit (day, None): the latest
+    such day not after today. A bare French number is a day only after "le"/"du" and before a time or a day part.
+    "the night of the 20th to the 21st" / "la nuit du 20 au 21" is the night of the first day: the second day is
+    taken with it when it is the next day and a night word comes just before."""
+    ordinal = _ORDINAL_RE.fullmatch(tokens[i].norm)
+    bare = tokens[i].norm.isdigit() and i > 0 and tokens[i - 1].norm in ("le", "du") and i + 1 < len(tokens) \
+        and tokens[i + 1].norm in _DAY_NUMBER_NEXT
+    if not (ordinal or bare):
+        return None
+    day = int(ordinal[1]) if ordinal else int(tokens[i].norm)
+    if not 1 <= day <= 31:
+        return None
+    lang = "en" if ordinal and ordinal[2] in ("st", "nd", "rd", "th") else "fr"
+    end = i + 1
+    if end + 1 < len(tokens) and tokens[end].norm in ("to", "au", "-", "and", "into") \
+            and any(t.norm in _NIGHT_WORDS for t in tokens[max(0, i - 4) : i]):
+        k = end + 1 + (end + 2 < len(tokens) and tokens[end + 1].norm in ("the", "le"))  # "to the 21st"
+        nxt = _DAY_NUMBER_RE.fullmatch(tokens[k].norm)
+        if nxt and (int(nxt[1]) == day + 1 or int(nxt[1]) == 1 and day >= 28):
+            end = k + 1
+    return _Unit("date", (day, None), i, end, lang)
+
+
 def _date_token(norm: str) -> dt.date | tuple[int, int] | None:
     """ISO or dd/mm/yyyy -> date; dd/mm -> (day, month), resolved against `now` later."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}", norm):
@@ -440,6 +475,10 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
         part = next((p for p in _HOUR_PARTS if _starts_with(tokens, j, p)), None)
         if part is not None:
             return _Unit("duration", float(_HOUR_PARTS[part]), i, j + len(part), lang)
+    else:  # a fraction of an hour said with its article needs no prefix ("resté là une demi-heure")
+        part = next((p for p in _HOUR_PARTS if p[0] in _PART_LEADS and _starts_with(tokens, j, p)), None)
+        if part is not None and not _starts_with(tokens, j + len(part), ("ago",)):
+            return _Unit("duration", float(_HOUR_PARTS[part]), i, j + len(part), "fr" if part[0] == "une" else "both")
     about = _about_n(tokens, j)
     if about is not None:
         return _Unit("duration", about[0], i, j + about[1], lang if prefixed else "fr")
@@ -566,6 +605,9 @@ def _ago_length(tokens: list[Token], j: int) -> tuple[float, str, int] | None:
         half = next((h for h in _HALF_HOUR if _starts_with(tokens, k, h)), None)
         if half is not None:  # "half an hour ago", "il y a une demi-heure"
             return 1800.0, "s", k + len(half)
+        part = next((p for p in _HOUR_PARTS if _starts_with(tokens, k, p)), None)
+        if part is not None:  # "a quarter of an hour ago", "il y a trois quarts d'heure"
+            return float(_HOUR_PARTS[part]), "s", k + len(part)
     if j >= len(tokens):
         return None
     glued = _GLUED.match(tokens[j].norm)
