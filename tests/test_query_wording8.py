@@ -16,6 +16,10 @@
   word now wins.
 - signalement abbreviations ("pant. jean", "bask. blanches", "sexe masc."), "poussée par", "quelqun", and a slip
   in the first word of a phrase ("twards the camera").
+- probes on the same themes after reading the parser: a day number after its weekday ("mardi 17 vers 15h"), the
+  night of two weekdays ("la nuit de jeudi à vendredi"), a substance colour past a material ("a caramel leather
+  jacket": a guard, the substance rule first lost it), "bonnet" next to a vehicle (the car's bonnet, not a hat),
+  "casq.", "sweat capuche", "for a bit", "attendait".
 """
 
 from __future__ import annotations
@@ -134,3 +138,49 @@ def test_more_french_words(text: str) -> None:
 def test_a_slip_in_the_first_word_of_a_phrase() -> None:
     spec = parse("walking twards the camera")
     assert spec.motion == {"towards"} and spec.read_as == ("twards → towards the camera",)
+
+
+# --- probes on the same themes, written after reading the parser (not blind) -------------------------------------
+
+
+@pytest.mark.parametrize("text", ["mardi 17 vers 15h, un bus", "a bus on Tuesday the 17th around 3pm"])
+def test_a_day_number_after_its_weekday(text: str) -> None:
+    spec = parse(text)
+    assert _holds(spec, 17, 15) and not _holds(spec, 10, 15) and spec.unknown_words == (), text
+
+
+@pytest.mark.parametrize("text", ["dans la nuit de jeudi à vendredi, une moto", "a motorbike the night of Thursday to Friday"])
+def test_the_night_of_two_weekdays(text: str) -> None:
+    spec = parse(text)
+    assert _holds(spec, 19, 23) and _holds(spec, 20, 3) and not _holds(spec, 20, 23) and spec.unknown_words == ()
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("a caramel leather jacket", {("brown", "upper", "light")}),
+    ("veste cuir caramel", {("brown", "upper", "light")}),
+])
+def test_a_substance_colour_past_a_material_is_the_garment_s(text: str, want: set) -> None:
+    assert colours(parse(text)) == want, text
+
+
+@pytest.mark.parametrize(("text", "want", "hat"), [
+    ("car with a red bonnet", {("red", "any", None)}, False),
+    ("van with a white bonnet", {("white", "any", None)}, False),
+    ("homme au bonnet noir", {("black", "head", None)}, True),
+    ("a man in a red bonnet", {("red", "head", None)}, True),
+])
+def test_a_bonnet_next_to_a_vehicle_is_its_bonnet(text: str, want: set, hat: bool) -> None:
+    spec = parse(text)
+    assert colours(spec) == want and ("hat" in spec.items) == hat, text
+
+
+def test_more_report_shorthand() -> None:
+    spec = parse("pant. noir, sweat capuche gris, casq. noir")
+    assert colours(spec) == {("black", "lower", None), ("grey", "upper", None), ("black", "head", None)}
+    assert spec.unknown_words == () and "hat" in spec.items
+
+
+@pytest.mark.parametrize("text", ["stood around for a bit", "attendait devant la porte"])
+def test_more_waiting_words(text: str) -> None:
+    spec = parse(text)
+    assert spec.stationary and spec.unknown_words == (), text

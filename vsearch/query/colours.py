@@ -252,6 +252,7 @@ def label_alternatives(colours: list[ColourTerm]) -> tuple[ColourTerm, ...]:
 
 
 _SUBSTANCES = {vocabulary.fold(p) for e in vocabulary.entries() if e.kind == "colour" and e.noun for p in e.fr + e.en}
+_GARMENT_MODIFIERS = {"material", "pattern", "cut", "brightness"}
 _COLOUR_NOUNS = {"couleur", "couleurs", "colour", "colours", "color", "colors", "coloured", "colored", "ton", "tone"}
 
 
@@ -263,6 +264,13 @@ def substances_as_words(units: list[_Unit], tokens: list[Token]) -> None:
         if u.kind != "colour" or " ".join(t.norm for t in tokens[u.start : u.end]) not in _SUBSTANCES:
             continue
         near = [units[j] for j in (k - 1, k + 1) if 0 <= j < len(units)]
+        for step in (-1, 1):  # past the material or the cut of a garment ("a caramel leather jacket")
+            j = k + step
+            while 0 <= j < len(units) and abs(j - k) <= 2 and units[j].kind == "unmeasurable" \
+                    and units[j].value in _GARMENT_MODIFIERS:
+                j += step
+            if 0 <= j < len(units) and j != k + step:
+                near.append(units[j])
         if any(_noun_outcome(v) is not None or v.kind in ("colour", "shade")
                or v.kind == "stop" and v.value in _COLOUR_NOUNS | _CLOTHING_PREPS | _CONJ for v in near):
             continue

@@ -203,12 +203,16 @@ _CAB_OWNERS = {"truck", "van", "bus"}  # fine types that have a cab
 
 def resolve_vehicle_parts(units: list[_Unit]) -> None:
     """"Cab" is the cab of the lorry, van or bus named within 4 units of it ("lorry with a blue cab", "HGV, red
-    cab"): a vehicle part, whose colour is the vehicle's. Otherwise it is a taxi ("black cab")."""
+    cab"): a vehicle part, whose colour is the vehicle's. Otherwise it is a taxi ("black cab"). "Bonnet" within 4
+    units of a vehicle is its bonnet (a part), otherwise a woolly hat."""
     for k, u in enumerate(units):
-        if u.kind != "vehicle_part" or u.value != "cab":
+        if u.kind != "vehicle_part" or u.value not in ("cab", "bonnet"):
             continue
         near = [v for v in units[max(0, k - 4) : k] + units[k + 1 : k + 5] if v.kind == "class"]
-        if any(v.value[1] in _CAB_OWNERS for v in near):  # type: ignore[index]
+        if u.value == "bonnet":  # "car with a red bonnet"; otherwise a woolly hat ("homme au bonnet noir")
+            vehicle = any("person" not in v.value[0] for v in near)  # type: ignore[index]
+            u.kind, u.value = ("vehicle_part", "part") if vehicle else ("garment", ("head", "hat"))
+        elif any(v.value[1] in _CAB_OWNERS for v in near):  # type: ignore[index]
             u.value = "part"
         else:
             u.kind, u.value = "class", (frozenset({"car"}), "car")

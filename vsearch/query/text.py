@@ -252,7 +252,9 @@ def analyse(
         elif u.kind in ("day", "weekday", "date", "dayperiod"):
             d, p = _day_of(u, now.astimezone(zone).date())
             clash_day = day is not None and d is not None and d != day
-            if clash_day or (period is not None and p is not None and p != period):
+            if clash_day and period == "night" and p is None and d == day + dt.timedelta(days=1):
+                u.bucket = "stop"  # "la nuit de jeudi à vendredi": the night that starts on the first day
+            elif clash_day or (period is not None and p is not None and p != period):
                 conflict(u)
             else:
                 day, period = day or d, period or p

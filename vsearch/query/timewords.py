@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from vsearch.query import vocabulary
 from vsearch.query.clock import parse_clock, parse_date_option
 from vsearch.query.lexicon import Token, _key, _starts_with, _Unit
 
@@ -420,16 +421,19 @@ _ORDINAL_RE = re.compile(r"(\d{1,2})(st|nd|rd|th|er|eme)")
 _DAY_NUMBER_NEXT = {"vers", "a", "entre", "apres", "avant", "matin", "soir", "soiree", "apres-midi", "nuit", "au", "dans",
                     "des", "de", "en", "dans"}
 _NIGHT_WORDS = {"nuit", "night"}
+_WEEKDAY_NAMES = {w for w in vocabulary.words("weekday") if " " not in w}  # "mardi", "tuesday"
 
 
 def _match_day_of_month(tokens: list[Token], i: int) -> _Unit | None:
     """A day of the month with no month ("on the 19th", "le 19 vers 22h") -> a date unit (day, None): the latest
-    such day not after today. A bare French number is a day only after "le"/"du" and before a time or a day part.
+    such day not after today. A bare French number is a day only after "le"/"du" and before a time or a day part,
+    or right after a weekday ("mardi 17").
     "the night of the 20th to the 21st" / "la nuit du 20 au 21" is the night of the first day: the second day is
     taken with it when it is the next day and a night word comes just before."""
     ordinal = _ORDINAL_RE.fullmatch(tokens[i].norm)
-    bare = tokens[i].norm.isdigit() and i > 0 and tokens[i - 1].norm in ("le", "du") and i + 1 < len(tokens) \
-        and tokens[i + 1].norm in _DAY_NUMBER_NEXT
+    after_weekday = i > 0 and tokens[i - 1].norm in _WEEKDAY_NAMES  # "mardi 17 vers 15h"
+    bare = tokens[i].norm.isdigit() and (after_weekday or i > 0 and tokens[i - 1].norm in ("le", "du")
+                                         and i + 1 < len(tokens) and tokens[i + 1].norm in _DAY_NUMBER_NEXT)
     if not (ordinal or bare):
         return None
     day = int(ordinal[1]) if ordinal else int(tokens[i].norm)
