@@ -19,7 +19,9 @@
 - probes on the same themes after reading the parser: a day number after its weekday ("mardi 17 vers 15h"), the
   night of two weekdays ("la nuit de jeudi à vendredi"), a substance colour past a material ("a caramel leather
   jacket": a guard, the substance rule first lost it), "bonnet" next to a vehicle (the car's bonnet, not a hat),
-  "casq.", "sweat capuche", "for a bit", "attendait".
+  "casq.", "sweat capuche", "for a bit", "attendait"; where on a plate ("reg ending 5TX", "plaque commençant par
+  AB": the characters go with the plate), "20 bonnes minutes", "bonnes" (was read as "bonnets", a hat), "now",
+  "out of sight", "fait le guet".
 """
 
 from __future__ import annotations
@@ -184,3 +186,29 @@ def test_more_report_shorthand() -> None:
 def test_more_waiting_words(text: str) -> None:
     spec = parse(text)
     assert spec.stationary and spec.unknown_words == (), text
+
+
+@pytest.mark.parametrize(("text", "plate"), [
+    ("reg ending 5TX", "reg ending 5TX"),
+    ("plate begins with AB", "plate begins with AB"),
+    ("Peugeot 308 grise, plaque commençant par AB", "plaque commençant par AB"),
+])
+def test_where_on_the_plate_goes_with_the_plate(text: str, plate: str) -> None:
+    spec = parse(text)
+    assert plate in spec.unmeasurable and spec.unknown_words == (), text
+
+
+def test_good_minutes_are_minutes() -> None:
+    spec = parse("a traîné là pendant 20 bonnes minutes")
+    assert spec.min_dwell_s == 1200 and spec.items == frozenset() and spec.unknown_words == ()
+
+
+def test_bonnes_is_not_a_bonnet() -> None:
+    assert "hat" not in parse("de bonnes chaussures").items
+
+
+@pytest.mark.parametrize(("text", "motion"), [("subject now out of sight", {"leaving"}),
+                                              ("un mec qui fait le guet", set())])
+def test_radio_and_lookout_words(text: str, motion: set) -> None:
+    spec = parse(text)
+    assert spec.motion == motion and spec.unknown_words == (), text

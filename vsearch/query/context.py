@@ -313,7 +313,11 @@ def resolve_plates(units: list[_Unit], tokens: list[Token]) -> None:
     for k, u in enumerate(units):
         if u.kind == "unmeasurable" and u.value in ("plate", "make"):  # also "bus numéro 38", "route 38"
             end = k
-            while end + 1 < len(units) and end + 1 - k <= 4 and units[end + 1].kind == "unknown" \
+            lead = _plate_lead(units, tokens, k + 1) if u.value == "plate" else 0  # "reg ending 5TX"
+            if lead and k + lead + 1 < len(units) and units[k + lead + 1].kind == "unknown" \
+                    and _plate_chars(tokens[units[k + lead + 1].start].text):
+                end = k + lead
+            while end + 1 < len(units) and end + 1 - k <= 4 + lead and units[end + 1].kind == "unknown" \
                     and _plate_chars(tokens[units[end + 1].start].text):
                 end += 1
             if end > k:
@@ -321,6 +325,29 @@ def resolve_plates(units: list[_Unit], tokens: list[Token]) -> None:
     for u in units:
         if u.kind == "unknown" and _PLATE_RE.fullmatch(tokens[u.start].norm):
             u.kind, u.value, u.bucket = "unmeasurable", "plate", "unmeasurable"
+
+
+# where on the plate the characters typed next are: "plate ending 5TX", "plaque commençant par AB"
+_PLATE_LEADS = [tuple(p.split()) for p in (
+    "ending in", "ending with", "ending", "ends in", "ends with", "starting with", "starting", "starts with",
+    "beginning with", "begins with", "with", "partial", "commencant par", "commence par", "qui commence par",
+    "finissant par", "finit par", "qui finit par", "se terminant par", "qui se termine par", "partielle", "en")]
+
+
+def _plate_lead(units: list[_Unit], tokens: list[Token], k: int) -> int:
+    """How many units at `k` are a phrase of `_PLATE_LEADS` (each word its own unit, or matched as one)."""
+    if k >= len(units):
+        return 0
+    for lead in sorted(_PLATE_LEADS, key=len, reverse=True):
+        n, j = 0, k
+        words = []
+        while j < len(units) and len(words) < len(lead):
+            words += [t.norm for t in tokens[units[j].start : units[j].end]]
+            j += 1
+            n += 1
+        if tuple(words) == lead:
+            return n
+    return 0
 
 
 def _plate_chars(text: str) -> bool:

@@ -27,6 +27,7 @@ _HOUR_PARTS = {tuple(p.split()): seconds for p, seconds in (
     ("demi heure", 1800), ("a quarter of an hour", 900), ("quarter of an hour", 900), ("un quart d' heure", 900),
     ("quart d' heure", 900), ("trois quarts d' heure", 2700), ("three quarters of an hour", 2700))}  # as tokenised
 # "une dizaine de minutes": about ten, said with or without a duration prefix
+_GOOD = {"bonnes", "bons", "longues", "longs"}  # "20 bonnes minutes": at least that
 _PART_LEADS = {"a", "un", "une", "half"}  # how a fraction of an hour said on its own begins
 _ABOUT_N = {"dizaine": 10, "quinzaine": 15, "vingtaine": 20, "trentaine": 30}
 _DURATION_UNIT = {"s": 1, "sec": 1, "secs": 1, "seconde": 1, "secondes": 1, "second": 1, "seconds": 1,
@@ -493,9 +494,10 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
     m = re.fullmatch(r"(\d+(?:[.,]\d+)?)([a-z]+)", norm)
     if m and m[2] in units:
         return _Unit("duration", float(m[1].replace(",", ".")) * units[m[2]], i, j + 1, lang)
-    if _NUM_RE.match(norm) and j + 1 < len(tokens) and tokens[j + 1].norm in units:
-        seconds = float(norm.replace(",", ".")) * units[tokens[j + 1].norm]
-        return _Unit("duration", seconds, i, j + 2, lang)
+    good = j + 1 < len(tokens) and tokens[j + 1].norm in _GOOD  # "pendant 20 bonnes minutes"
+    if _NUM_RE.match(norm) and j + 1 + good < len(tokens) and tokens[j + 1 + good].norm in units:
+        seconds = float(norm.replace(",", ".")) * units[tokens[j + 1 + good].norm]
+        return _Unit("duration", seconds, i, j + 2 + good, lang)
     amount = _amount(tokens, j) if prefixed else None
     if amount is not None and j + amount[1] < len(tokens) and tokens[j + amount[1]].norm in units:
         seconds = amount[0] * units[tokens[j + amount[1]].norm]
