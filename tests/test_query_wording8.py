@@ -212,3 +212,9 @@ def test_bonnes_is_not_a_bonnet() -> None:
 def test_radio_and_lookout_words(text: str, motion: set) -> None:
     spec = parse(text)
     assert spec.motion == motion and spec.unknown_words == (), text
+
+
+def test_parked_typed_without_its_accent() -> None:
+    spec = parse("une voiture noire garee devant")
+    assert spec.stationary and spec.unknown_words == ()
+    assert not parse("devant la gare").stationary
