@@ -218,3 +218,15 @@ def test_parked_typed_without_its_accent() -> None:
     spec = parse("une voiture noire garee devant")
     assert spec.stationary and spec.unknown_words == ()
     assert not parse("devant la gare").stationary
+
+
+@pytest.mark.parametrize("text", ["parked all day", "the other day, a red car"])
+def test_day_alone_sets_no_time(text: str) -> None:
+    spec = parse(text)
+    assert spec.time_of_day_from is None and spec.time_from is None and spec.unknown_words == (), text
+
+
+@pytest.mark.parametrize("text", ["during the day, a white van", "en journée, une camionnette blanche"])
+def test_during_the_day_is_the_daytime(text: str) -> None:
+    spec = parse(text)
+    assert (spec.time_of_day_from, spec.time_of_day_to) == (dt.time(7), dt.time(21)) and spec.unknown_words == ()

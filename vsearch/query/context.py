@@ -361,12 +361,17 @@ _DAY_PARTS = {"period", "dayperiod"}
 def resolve_period_parts(units: list[_Unit], tokens: list[Token]) -> None:
     """"early", "late", "en fin de" narrow the day part named within 3 words after them ("late morning", "in the
     early afternoon", "tôt ce matin", "tard hier soir", "towards the end of the afternoon"); anywhere else they are grammar words
-    ("in her early 30s", "late", "fin de la rue")."""
+    ("in her early 30s", "late", "fin de la rue"). "day"/"journée" is a day part only so narrowed."""
     for k, u in enumerate(units):
         if u.kind != "period_part":
             continue
         ahead = [v for v in units[k + 1 : k + 4] if v.kind not in ("stop", "day", "weekday")][:1]  # "tard hier soir"
         if not (ahead and ahead[0].kind in _DAY_PARTS):
+            u.kind, u.value, u.bucket = "stop", " ".join(t.norm for t in tokens[u.start : u.end]), "stop"
+        elif ahead[0].value == "bare day":  # "en fin de journée", "late in the day": the daytime's half
+            ahead[0].value = "day"
+    for u in units:  # "day" with nothing narrowing it ("all day", "the other day") sets no time
+        if u.kind == "period" and u.value == "bare day":
             u.kind, u.value, u.bucket = "stop", " ".join(t.norm for t in tokens[u.start : u.end]), "stop"
 
 
