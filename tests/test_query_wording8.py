@@ -54,7 +54,8 @@ def test_the_night_of_two_days_is_the_night_after_the_first(text: str) -> None:
     assert not _holds(spec, 20, 15) and not _holds(spec, 21, 12) and spec.unknown_words == (), text
 
 
-@pytest.mark.parametrize("text", ["le bus 19", "un groupe de 19 personnes"])
+@pytest.mark.parametrize("text", ["le bus 19", "un groupe de 19 personnes", "le 19 vers la gare", "the 3rd car",
+                                  "au 1er étage"])
 def test_a_bare_number_is_not_a_day(text: str) -> None:
     spec = parse(text)
     assert spec.time_from is None and spec.time_of_day_from is None, text

@@ -417,24 +417,35 @@ def _match_day_month(tokens: list[Token], i: int) -> _Unit | None:
 
 
 _ORDINAL_RE = re.compile(r"(\d{1,2})(st|nd|rd|th|er|eme)")
-# what follows "le 19" when it is a day and not a bus line or a count: a time or a day part ("le 19 vers 22h", "le
-# 19 au soir", "dans la nuit du 20 au 21")
-_DAY_NUMBER_NEXT = {"vers", "a", "entre", "apres", "avant", "matin", "soir", "soiree", "apres-midi", "nuit", "au", "dans",
-                    "des", "de", "en", "dans"}
+# what follows "le 19" within 3 words when it is a day and not a bus line ("le 19 vers la gare"): a clock or a day
+# part ("le 19 vers 22h", "le 19 au soir", "le 19 dans la matinée", "dans la nuit du 20 au 21")
+_DAY_PART_WORDS = {"matin", "matinee", "soir", "soiree", "apres-midi", "nuit", "journee", "midi", "minuit", "morning",
+                   "afternoon", "evening", "night", "noon", "midnight", "lunchtime"}
+_CLOCK_TOKEN_RE = re.compile(r"\d{1,2}(?:h\d{0,2}|[:.]\d{2}(?:am|pm)?|am|pm)")
 _NIGHT_WORDS = {"nuit", "night"}
 _WEEKDAY_NAMES = {w for w in vocabulary.words("weekday") if " " not in w}  # "mardi", "tuesday"
 
 
 def _match_day_of_month(tokens: list[Token], i: int) -> _Unit | None:
     """A day of the month with no month ("on the 19th", "le 19 vers 22h") -> a date unit (day, None): the latest
-    such day not after today. A bare French number is a day only after "le"/"du" and before a time or a day part,
-    or right after a weekday ("mardi 17").
+    such day not after today. A bare French number or ordinal is a day only after "le"/"du" and before a time or a
+    day part, or right after a weekday ("mardi 17"); an English ordinal after "on (the)", "of the", before a time or
+    a day part, or at the end ("the 3rd car" is no day).
     "the night of the 20th to the 21st" / "la nuit du 20 au 21" is the night of the first day: the second day is
     taken with it when it is the next day and a night word comes just before."""
     ordinal = _ORDINAL_RE.fullmatch(tokens[i].norm)
-    after_weekday = i > 0 and tokens[i - 1].norm in _WEEKDAY_NAMES  # "mardi 17 vers 15h"
-    bare = tokens[i].norm.isdigit() and (after_weekday or i > 0 and tokens[i - 1].norm in ("le", "du")
-                                         and i + 1 < len(tokens) and tokens[i + 1].norm in _DAY_NUMBER_NEXT)
+    after_weekday = i > 0 and tokens[i - 1].norm in _WEEKDAY_NAMES or \
+        i > 1 and tokens[i - 1].norm == "the" and tokens[i - 2].norm in _WEEKDAY_NAMES  # "mardi 17", "Tuesday the 17th"
+    ahead = [t.norm for t in tokens[i + 1 : i + 4]]
+    timed = any(w in _DAY_PART_WORDS or _CLOCK_TOKEN_RE.fullmatch(w) for w in ahead) or \
+        (ahead[:1] == ["au"] and len(ahead) > 1 and ahead[1].isdigit())  # "du 20 au 21"
+    before = tuple(t.norm for t in tokens[max(0, i - 2) : i])
+    dated = after_weekday or bool(before) and before[-1] in ("le", "du") and timed  # "le 19 vers 22h", "mardi 17"
+    # "on the 19th", "the night of the 20th", "the 19th at 10 pm"; not "the 3rd car", "au 1er étage"
+    said_as_day = before[-1:] == ("on",) or before in (("on", "the"), ("of", "the")) or timed or i + 1 == len(tokens)
+    bare = tokens[i].norm.isdigit() and dated
+    if ordinal and not (dated or ordinal[2] in ("st", "nd", "rd", "th") and said_as_day):
+        return None
     if not (ordinal or bare):
         return None
     day = int(ordinal[1]) if ordinal else int(tokens[i].norm)
