@@ -231,3 +231,8 @@ def test_day_alone_sets_no_time(text: str) -> None:
 def test_during_the_day_is_the_daytime(text: str) -> None:
     spec = parse(text)
     assert (spec.time_of_day_from, spec.time_of_day_to) == (dt.time(7), dt.time(21)) and spec.unknown_words == ()
+
+
+def test_a_bonnet_worn_by_a_person_near_a_car_is_a_hat() -> None:
+    spec = parse("a man in a red bonnet getting into a car")
+    assert colours(spec) == {("red", "head", None)} and "hat" in spec.items

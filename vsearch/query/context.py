@@ -210,7 +210,9 @@ def resolve_vehicle_parts(units: list[_Unit]) -> None:
             continue
         near = [v for v in units[max(0, k - 4) : k] + units[k + 1 : k + 5] if v.kind == "class"]
         if u.value == "bonnet":  # "car with a red bonnet"; otherwise a woolly hat ("homme au bonnet noir")
-            vehicle = any("person" not in v.value[0] for v in near)  # type: ignore[index]
+            worn = any(v.kind in ("person_sensitive", "garment") or v.kind == "class" and "person" in v.value[0]
+                       for v in units[max(0, k - 4) : k])  # type: ignore[index]  # "a man in a red bonnet ... car"
+            vehicle = not worn and any("person" not in v.value[0] for v in near)  # type: ignore[index]
             u.kind, u.value = ("vehicle_part", "part") if vehicle else ("garment", ("head", "hat"))
         elif any(v.value[1] in _CAB_OWNERS for v in near):  # type: ignore[index]
             u.value = "part"
