@@ -203,12 +203,18 @@ _CAB_OWNERS = {"truck", "van", "bus"}  # fine types that have a cab
 
 def resolve_vehicle_parts(units: list[_Unit]) -> None:
     """"Cab" is the cab of the lorry, van or bus named within 4 units of it ("lorry with a blue cab", "HGV, red
-    cab"): a vehicle part, whose colour is the vehicle's. Otherwise it is a taxi ("black cab")."""
+    cab"): a vehicle part, whose colour is the vehicle's. Otherwise it is a taxi ("black cab"). "Bonnet" within 4
+    units of a vehicle is its bonnet (a part), otherwise a woolly hat."""
     for k, u in enumerate(units):
-        if u.kind != "vehicle_part" or u.value != "cab":
+        if u.kind != "vehicle_part" or u.value not in ("cab", "bonnet"):
             continue
         near = [v for v in units[max(0, k - 4) : k] + units[k + 1 : k + 5] if v.kind == "class"]
-        if any(v.value[1] in _CAB_OWNERS for v in near):  # type: ignore[index]
+        if u.value == "bonnet":  # "car with a red bonnet"; otherwise a woolly hat ("homme au bonnet noir")
+            worn = any(v.kind in ("person_sensitive", "garment") or v.kind == "class" and "person" in v.value[0]
+                       for v in units[max(0, k - 4) : k])  # type: ignore[index]  # "a man in a red bonnet ... car"
+            vehicle = not worn and any("person" not in v.value[0] for v in near)  # type: ignore[index]
+            u.kind, u.value = ("vehicle_part", "part") if vehicle else ("garment", ("head", "hat"))
+        elif any(v.value[1] in _CAB_OWNERS for v in near):  # type: ignore[index]
             u.value = "part"
         else:
             u.kind, u.value = "class", (frozenset({"car"}), "car")
@@ -309,7 +315,11 @@ def resolve_plates(units: list[_Unit], tokens: list[Token]) -> None:
     for k, u in enumerate(units):
         if u.kind == "unmeasurable" and u.value in ("plate", "make"):  # also "bus numéro 38", "route 38"
             end = k
-            while end + 1 < len(units) and end + 1 - k <= 4 and units[end + 1].kind == "unknown" \
+            lead = _plate_lead(units, tokens, k + 1) if u.value == "plate" else 0  # "reg ending 5TX"
+            if lead and k + lead + 1 < len(units) and units[k + lead + 1].kind == "unknown" \
+                    and _plate_chars(tokens[units[k + lead + 1].start].text):
+                end = k + lead
+            while end + 1 < len(units) and end + 1 - k <= 4 + lead and units[end + 1].kind == "unknown" \
                     and _plate_chars(tokens[units[end + 1].start].text):
                 end += 1
             if end > k:
@@ -317,6 +327,29 @@ def resolve_plates(units: list[_Unit], tokens: list[Token]) -> None:
     for u in units:
         if u.kind == "unknown" and _PLATE_RE.fullmatch(tokens[u.start].norm):
             u.kind, u.value, u.bucket = "unmeasurable", "plate", "unmeasurable"
+
+
+# where on the plate the characters typed next are: "plate ending 5TX", "plaque commençant par AB"
+_PLATE_LEADS = [tuple(p.split()) for p in (
+    "ending in", "ending with", "ending", "ends in", "ends with", "starting with", "starting", "starts with",
+    "beginning with", "begins with", "with", "partial", "commencant par", "commence par", "qui commence par",
+    "finissant par", "finit par", "qui finit par", "se terminant par", "qui se termine par", "partielle", "en")]
+
+
+def _plate_lead(units: list[_Unit], tokens: list[Token], k: int) -> int:
+    """How many units at `k` are a phrase of `_PLATE_LEADS` (each word its own unit, or matched as one)."""
+    if k >= len(units):
+        return 0
+    for lead in sorted(_PLATE_LEADS, key=len, reverse=True):
+        n, j = 0, k
+        words = []
+        while j < len(units) and len(words) < len(lead):
+            words += [t.norm for t in tokens[units[j].start : units[j].end]]
+            j += 1
+            n += 1
+        if tuple(words) == lead:
+            return n
+    return 0
 
 
 def _plate_chars(text: str) -> bool:
@@ -330,12 +363,17 @@ _DAY_PARTS = {"period", "dayperiod"}
 def resolve_period_parts(units: list[_Unit], tokens: list[Token]) -> None:
     """"early", "late", "en fin de" narrow the day part named within 3 words after them ("late morning", "in the
     early afternoon", "tôt ce matin", "tard hier soir", "towards the end of the afternoon"); anywhere else they are grammar words
-    ("in her early 30s", "late", "fin de la rue")."""
+    ("in her early 30s", "late", "fin de la rue"). "day"/"journée" is a day part only so narrowed."""
     for k, u in enumerate(units):
         if u.kind != "period_part":
             continue
         ahead = [v for v in units[k + 1 : k + 4] if v.kind not in ("stop", "day", "weekday")][:1]  # "tard hier soir"
         if not (ahead and ahead[0].kind in _DAY_PARTS):
+            u.kind, u.value, u.bucket = "stop", " ".join(t.norm for t in tokens[u.start : u.end]), "stop"
+        elif ahead[0].value == "bare day":  # "en fin de journée", "late in the day": the daytime's half
+            ahead[0].value = "day"
+    for u in units:  # "day" with nothing narrowing it ("all day", "the other day") sets no time
+        if u.kind == "period" and u.value == "bare day":
             u.kind, u.value, u.bucket = "stop", " ".join(t.norm for t in tokens[u.start : u.end]), "stop"
 
 

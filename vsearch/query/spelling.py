@@ -6,7 +6,8 @@ letters: short words are too close to each other to guess ("cap"/"car"). A word 
 when it spells the same sounds as exactly one listed word of at least `MIN_SOUND_LETTERS` letters ("blak" black,
 "jeens" jeans, "rouje" rouge: `sound_key`). Only nouns, colours and motion words are
 targets (`TARGET_KINDS`), and words with digits are never read. Two meanings within one slip: not guessed, left
-unknown.
+unknown. The first word of a listed phrase may be mistyped the same way when the rest of the phrase follows as
+listed ("twards the camera": `correct_phrase`).
 """
 
 from __future__ import annotations
@@ -110,3 +111,23 @@ def correct(word: str) -> tuple[str, Entry] | None:
     if len(meanings) > 1:  # two different meanings within one slip: not guessed
         return None
     return min(hits) if hits else _sounds_like(word)
+
+
+@cache
+def _phrase_targets() -> dict[int, list[tuple[tuple[str, ...], Entry]]]:
+    """Phrase length -> the listed phrases of several words whose first word is long enough to be guessed."""
+    out: dict[int, list[tuple[tuple[str, ...], Entry]]] = {}
+    for table in (_LEXICON, _EXACT):
+        for key, entry in table.items():
+            if len(key) > 1 and entry[0] in TARGET_KINDS and len(key[0]) >= MIN_LETTERS and key[0].isalpha():
+                out.setdefault(len(key), []).append((key, entry))
+    return out
+
+
+def correct_phrase(words: tuple[str, ...]) -> tuple[tuple[str, ...], Entry] | None:
+    """The one listed phrase that folded `words` start with, their first word mistyped (as `_slip_of`), or None."""
+    hits = {(key, entry) for n, targets in _phrase_targets().items() if n <= len(words)
+            for key, entry in targets if key[1:] == words[1:n] and _slip_of(words[0], key[0])}
+    if len({(e[0], e[1]) for _, e in hits}) != 1:
+        return None
+    return max(hits, key=lambda h: len(h[0]))

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from vsearch.query import vocabulary
 from vsearch.query.clock import parse_clock, parse_date_option
 from vsearch.query.lexicon import Token, _key, _starts_with, _Unit
 
@@ -16,8 +17,8 @@ SHORTLY_MIN = 60  # "shortly after midnight" / "peu avant 14h": the hour after /
 
 # "depuis" only with a bound ("depuis plus de 10 minutes"): "depuis 14h" is a clock time, "depuis 20 minutes" a
 # period that ends now
-_DURATION_PREFIXES = [_key(p) for p in ("plus de", "au moins", "pendant", "durant", "depuis plus de",
-                                        "depuis au moins", "more than", "at least", "over", "for", "longer than",
+_DURATION_PREFIXES = [_key(p) for p in ("plus de", "plus d'", "au moins", "pendant", "durant", "depuis plus de",
+                                        "depuis plus d'", "depuis au moins", "more than", "at least", "over", "for", "longer than",
                                         "plus longtemps que", "during")]
 _ABOUT = {"about", "around", "roughly", "approximately", "approx", "environ", "env", "some"}  # "for about 10 min"
 # fractions of an hour said in words after a duration prefix ("for half an hour", "pendant trois quarts d'heure")
@@ -26,6 +27,8 @@ _HOUR_PARTS = {tuple(p.split()): seconds for p, seconds in (
     ("demi heure", 1800), ("a quarter of an hour", 900), ("quarter of an hour", 900), ("un quart d' heure", 900),
     ("quart d' heure", 900), ("trois quarts d' heure", 2700), ("three quarters of an hour", 2700))}  # as tokenised
 # "une dizaine de minutes": about ten, said with or without a duration prefix
+_GOOD = {"bonnes", "bons", "longues", "longs"}  # "20 bonnes minutes": at least that
+_PART_LEADS = {"a", "un", "une", "half"}  # how a fraction of an hour said on its own begins
 _ABOUT_N = {"dizaine": 10, "quinzaine": 15, "vingtaine": 20, "trentaine": 30}
 _DURATION_UNIT = {"s": 1, "sec": 1, "secs": 1, "seconde": 1, "secondes": 1, "second": 1, "seconds": 1,
                   "min": 60, "mins": 60, "mn": 60, "minute": 60, "minutes": 60}
@@ -177,9 +180,11 @@ def _clock_at_raw(tokens: list[Token], i: int, *, bare: bool = False) -> _Clock 
 
 def _inherit(first: _Clock, second: _Clock) -> dt.time:
     """A bare first hour of a range takes the am/pm of the second ("between 2 and 3pm"), a 24-hour one the evening
-    of the second ("entre 8h et 9h du soir")."""
+    of the second ("entre 8h et 9h du soir"); before midnight it is the evening's ("between 11 and midnight")."""
     if second.evening and first.suffix == "h" and first.time.hour + 12 <= second.time.hour:
         return first.time.replace(hour=first.time.hour + 12)
+    if first.suffix is None and second.time == dt.time(0) and 1 <= first.time.hour <= 11:
+        return first.time.replace(hour=first.time.hour + 12)  # "between 11 and midnight": 23:00, the hour before
     if first.suffix is not None or second.suffix not in ("am", "pm"):
         return first.time
     pm = dt.time((first.time.hour % 12) + 12, first.time.minute)
@@ -189,7 +194,7 @@ def _inherit(first: _Clock, second: _Clock) -> dt.time:
 def _match_time(tokens: list[Token], i: int) -> _Unit | None:
     """Clock expressions: ranges, after/before/around X, a bare clock, and dates."""
     norm = tokens[i].norm
-    day_month = _match_day_month(tokens, i)
+    day_month = _match_day_month(tokens, i) or _match_day_of_month(tokens, i)
     if day_month is not None:
         return day_month
     # "14h-15h30" in one token
@@ -411,6 +416,52 @@ def _match_day_month(tokens: list[Token], i: int) -> _Unit | None:
     return _Unit("date", (day, mon), i, end, lang)
 
 
+_ORDINAL_RE = re.compile(r"(\d{1,2})(st|nd|rd|th|er|eme)")
+# what follows "le 19" within 3 words when it is a day and not a bus line ("le 19 vers la gare"): a clock or a day
+# part ("le 19 vers 22h", "le 19 au soir", "le 19 dans la matinée", "dans la nuit du 20 au 21")
+_DAY_PART_WORDS = {"matin", "matinee", "soir", "soiree", "apres-midi", "nuit", "journee", "midi", "minuit", "morning",
+                   "afternoon", "evening", "night", "noon", "midnight", "lunchtime"}
+_CLOCK_TOKEN_RE = re.compile(r"\d{1,2}(?:h\d{0,2}|[:.]\d{2}(?:am|pm)?|am|pm)")
+_NIGHT_WORDS = {"nuit", "night"}
+_WEEKDAY_NAMES = {w for w in vocabulary.words("weekday") if " " not in w}  # "mardi", "tuesday"
+
+
+def _match_day_of_month(tokens: list[Token], i: int) -> _Unit | None:
+    """A day of the month with no month ("on the 19th", "le 19 vers 22h") -> a date unit (day, None): the latest
+    such day not after today. A bare French number or ordinal is a day only after "le"/"du" and before a time or a
+    day part, or right after a weekday ("mardi 17"); an English ordinal after "on (the)", "of the", before a time or
+    a day part, or at the end ("the 3rd car" is no day).
+    "the night of the 20th to the 21st" / "la nuit du 20 au 21" is the night of the first day: the second day is
+    taken with it when it is the next day and a night word comes just before."""
+    ordinal = _ORDINAL_RE.fullmatch(tokens[i].norm)
+    after_weekday = i > 0 and tokens[i - 1].norm in _WEEKDAY_NAMES or \
+        i > 1 and tokens[i - 1].norm == "the" and tokens[i - 2].norm in _WEEKDAY_NAMES  # "mardi 17", "Tuesday the 17th"
+    ahead = [t.norm for t in tokens[i + 1 : i + 4]]
+    timed = any(w in _DAY_PART_WORDS or _CLOCK_TOKEN_RE.fullmatch(w) for w in ahead) or \
+        (ahead[:1] == ["au"] and len(ahead) > 1 and ahead[1].isdigit())  # "du 20 au 21"
+    before = tuple(t.norm for t in tokens[max(0, i - 2) : i])
+    dated = after_weekday or bool(before) and before[-1] in ("le", "du") and timed  # "le 19 vers 22h", "mardi 17"
+    # "on the 19th", "the night of the 20th", "the 19th at 10 pm"; not "the 3rd car", "au 1er étage"
+    said_as_day = before[-1:] == ("on",) or before in (("on", "the"), ("of", "the")) or timed or i + 1 == len(tokens)
+    bare = tokens[i].norm.isdigit() and dated
+    if ordinal and not (dated or ordinal[2] in ("st", "nd", "rd", "th") and said_as_day):
+        return None
+    if not (ordinal or bare):
+        return None
+    day = int(ordinal[1]) if ordinal else int(tokens[i].norm)
+    if not 1 <= day <= 31:
+        return None
+    lang = "en" if ordinal and ordinal[2] in ("st", "nd", "rd", "th") else "fr"
+    end = i + 1
+    if end + 1 < len(tokens) and tokens[end].norm in ("to", "au", "-", "and", "into") \
+            and any(t.norm in _NIGHT_WORDS for t in tokens[max(0, i - 4) : i]):
+        k = end + 1 + (end + 2 < len(tokens) and tokens[end + 1].norm in ("the", "le"))  # "to the 21st"
+        nxt = _DAY_NUMBER_RE.fullmatch(tokens[k].norm)
+        if nxt and (int(nxt[1]) == day + 1 or int(nxt[1]) == 1 and day >= 28):
+            end = k + 1
+    return _Unit("date", (day, None), i, end, lang)
+
+
 def _date_token(norm: str) -> dt.date | tuple[int, int] | None:
     """ISO or dd/mm/yyyy -> date; dd/mm -> (day, month), resolved against `now` later."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}", norm):
@@ -440,6 +491,10 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
         part = next((p for p in _HOUR_PARTS if _starts_with(tokens, j, p)), None)
         if part is not None:
             return _Unit("duration", float(_HOUR_PARTS[part]), i, j + len(part), lang)
+    else:  # a fraction of an hour said with its article needs no prefix ("resté là une demi-heure")
+        part = next((p for p in _HOUR_PARTS if p[0] in _PART_LEADS and _starts_with(tokens, j, p)), None)
+        if part is not None and not _starts_with(tokens, j + len(part), ("ago",)):
+            return _Unit("duration", float(_HOUR_PARTS[part]), i, j + len(part), "fr" if part[0] == "une" else "both")
     about = _about_n(tokens, j)
     if about is not None:
         return _Unit("duration", about[0], i, j + about[1], lang if prefixed else "fr")
@@ -450,9 +505,10 @@ def _match_duration(tokens: list[Token], i: int, *, prefixed: bool) -> _Unit | N
     m = re.fullmatch(r"(\d+(?:[.,]\d+)?)([a-z]+)", norm)
     if m and m[2] in units:
         return _Unit("duration", float(m[1].replace(",", ".")) * units[m[2]], i, j + 1, lang)
-    if _NUM_RE.match(norm) and j + 1 < len(tokens) and tokens[j + 1].norm in units:
-        seconds = float(norm.replace(",", ".")) * units[tokens[j + 1].norm]
-        return _Unit("duration", seconds, i, j + 2, lang)
+    good = j + 1 < len(tokens) and tokens[j + 1].norm in _GOOD  # "pendant 20 bonnes minutes"
+    if _NUM_RE.match(norm) and j + 1 + good < len(tokens) and tokens[j + 1 + good].norm in units:
+        seconds = float(norm.replace(",", ".")) * units[tokens[j + 1 + good].norm]
+        return _Unit("duration", seconds, i, j + 2 + good, lang)
     amount = _amount(tokens, j) if prefixed else None
     if amount is not None and j + amount[1] < len(tokens) and tokens[j + amount[1]].norm in units:
         seconds = amount[0] * units[tokens[j + amount[1]].norm]
@@ -566,6 +622,9 @@ def _ago_length(tokens: list[Token], j: int) -> tuple[float, str, int] | None:
         half = next((h for h in _HALF_HOUR if _starts_with(tokens, k, h)), None)
         if half is not None:  # "half an hour ago", "il y a une demi-heure"
             return 1800.0, "s", k + len(half)
+        part = next((p for p in _HOUR_PARTS if _starts_with(tokens, k, p)), None)
+        if part is not None:  # "a quarter of an hour ago", "il y a trois quarts d'heure"
+            return float(_HOUR_PARTS[part]), "s", k + len(part)
     if j >= len(tokens):
         return None
     glued = _GLUED.match(tokens[j].norm)

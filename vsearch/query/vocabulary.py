@@ -32,6 +32,7 @@ class Entry:
     en: tuple[str, ...]
     exact: bool = False  # match with accents ("garé" is not "gare")
     cased: bool = False  # match as typed, capitals included ("VU" utility van vs "vu" seen)
+    noun: bool = False  # a colour that also names a substance ("sand", "rouille"): see vsearch/query/colours.py
 
 
 def _phrases(text: str) -> tuple[str, ...]:
@@ -70,7 +71,7 @@ def entries() -> tuple[Entry, ...]:
         for raw in data.get(kind, {}).get("entries", []):
             out.append(Entry(kind, _value(kind, raw), _phrases(str(raw.get("fr", ""))),
                              _phrases(str(raw.get("en", ""))), bool(raw.get("exact", False)),
-                             bool(raw.get("cased", False))))
+                             bool(raw.get("cased", False)), bool(raw.get("noun", False))))
     return tuple(out)
 
 
