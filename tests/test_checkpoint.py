@@ -19,7 +19,8 @@ from conftest import shared_path, vsearch_cli
 from vsearch.catalogue.store import Store
 from vsearch.errors import UsageError
 from vsearch.indexing.control import DEADLINE_REASON, StopControl, parse_deadline
-from vsearch.indexing.job import IndexOptions, run_index
+from vsearch.indexing.job import run_index
+from vsearch.indexing.options import IndexOptions
 from vsearch.query.engine import run_query
 from vsearch.query.spec import QuerySpec
 

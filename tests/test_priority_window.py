@@ -19,7 +19,9 @@ from conftest import shared_path, vsearch_cli
 from vsearch.catalogue.store import Store
 from vsearch.indexing import checkpoint as ckpt
 from vsearch.indexing.control import DEADLINE_REASON, StopControl
-from vsearch.indexing.job import IndexOptions, NullSink, run_index
+from vsearch.indexing.job import run_index
+from vsearch.indexing.options import IndexOptions
+from vsearch.indexing.report import NullSink
 from vsearch.indexing.plan import WINDOW_PAD_S, window_stretches
 from vsearch.query.engine import run_query
 from vsearch.query.spec import QuerySpec

@@ -23,8 +23,8 @@ from vsearch.indexing.checkpoint import Checkpoint
 from vsearch.catalogue.store import SourceRow, Store
 from vsearch.indexing.sources import SourceSpec
 
-if TYPE_CHECKING:  # the job's records (job.py imports this module)
-    from vsearch.indexing.job import FileOutcome, JobReport
+if TYPE_CHECKING:  # the job's records (report.py imports this module)
+    from vsearch.indexing.report import FileOutcome, JobReport
 
 UTC = dt.timezone.utc
 DEADLINE_REASON = "not indexed (deadline)"
@@ -103,7 +103,6 @@ class ChunkCommits:
 
     def started(self, source_id: str) -> bool:
         return source_id in self._started
-
     def write(self, row: SourceRow, result: SourceResult, replaces: tuple[str, ...] = ()) -> None:
         """Commit a chunk; `replaces`: ids of committed tubes that tubes of `result` replace (a stitch)."""
         if row.source_id not in self._started:  # a fresh start: leftovers of any earlier attempt go first
