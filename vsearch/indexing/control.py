@@ -81,7 +81,8 @@ class StopControl:
 
 
 class ChunkCommits:
-    """The store side of chunked indexing, for jobs whose main process indexes the files itself."""
+    """The store side of chunked indexing, in the main process (the store's writer): the chunks of files indexed
+    here, or sent back by the local worker pool (`indexing.workers`)."""
 
     def __init__(self, store: Store, resumes: dict[str, Checkpoint], control: StopControl,
                  lock: JobLock | None = None) -> None:
@@ -103,6 +104,11 @@ class ChunkCommits:
 
     def started(self, source_id: str) -> bool:
         return source_id in self._started
+
+    def started_sources(self) -> set[str]:
+        """The sources with rows committed (or resumed) by this job: their next chunk adds to those rows."""
+        return set(self._started)
+
     def write(self, row: SourceRow, result: SourceResult, replaces: tuple[str, ...] = ()) -> None:
         """Commit a chunk; `replaces`: ids of committed tubes that tubes of `result` replace (a stitch)."""
         if row.source_id not in self._started:  # a fresh start: leftovers of any earlier attempt go first

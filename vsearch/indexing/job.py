@@ -29,7 +29,7 @@ from vsearch.indexing.ray_executor import run_on_ray
 from vsearch.indexing.report import JobReport, NullSink, Outcomes, ProgressSink, write_report
 from vsearch.indexing.sources import discover
 from vsearch.indexing.stages import build_stages, pipeline_identity
-from vsearch.indexing.workers import pool_outcomes
+from vsearch.indexing.workers import LocalPool
 from vsearch.catalogue.store import Store
 
 UTC = dt.timezone.utc
@@ -91,15 +91,16 @@ def run_index(paths: list[Path], opts: IndexOptions, sink: ProgressSink | None =
             for k, outcome in enumerate(run_on_ray(specs, opts, done, job_id, params, identity, sink)):
                 outcomes.commit(outcome)
                 lock.update(files_done=k + 1)
-        elif opts.workers <= 1:
+        else:  # here, or on the local worker pool; committed by this process chunk by chunk either way
             work = FileWork(opts, done, job_id, index_params)
-            run_pass = local_pass(work, stages, ChunkCommits(store, resumes, control, lock), control, outcomes,
-                                  adapter)
-            run_passes(specs, run_pass, outcomes, work, lambda n: lock.update(files_done=n, current=None))
-        else:  # worker processes cannot write the store: each file is committed whole, when it is done
-            for k, outcome in enumerate(pool_outcomes(specs, opts, done, job_id, params, identity)):
-                outcomes.commit(outcome)
-                lock.update(files_done=k + 1)
+            chunks = ChunkCommits(store, resumes, control, lock)
+            on_file_done = lambda n: lock.update(files_done=n, current=None)  # noqa: E731
+            if opts.workers <= 1:
+                run_passes(specs, local_pass(work, stages, chunks, control, outcomes, adapter), outcomes, work,
+                           on_file_done)
+            else:
+                with LocalPool(work, chunks, control) as pool:
+                    run_passes(specs, pool.run_pass, outcomes, work, on_file_done)
 
     if outcomes.written:
         store.ensure_scalar_indices()
