@@ -29,11 +29,11 @@ def index_file(spec: SourceSpec, opts: IndexOptions, done: dict[str, str], job_i
                next_rate: Callable[[float, float], float] | None = None,
                windows_first: bool = False, hashes: dict[str, str] | None = None) -> FileOutcome:
     """Hash, probe, decode and run the stages over one file. Never raises for a bad file: returns `failed`.
-    `done` maps the SHA-256 of files not to index again to the reason they are skipped. With `chunks` (inline
-    jobs: the caller is the store's writer) the file is committed chunk by chunk and resumed from its last
-    checkpoint; the outcome then holds only the last chunk (`append`). `next_rate(footage_s, fps)` (--adapt-rate,
-    with `chunks`): told of each chunk analysed, and of the file's last stretch, it gives the rate for what
-    follows; a rate other than `opts.fps` stops the run at that boundary (status "stopped", `work["next_fps"]`)
+    `done` maps the SHA-256 of files not to index again to the reason they are skipped. With `chunks` (jobs run
+    here, or on the local worker pool: `workers.PoolCommits`) the file is committed chunk by chunk and resumed
+    from its last checkpoint; the outcome then holds only the last chunk (`append`). `next_rate(footage_s, fps)`
+    (--adapt-rate, with `chunks`): told of each chunk analysed, and of the file's last stretch, it gives the rate
+    for what follows; a rate other than `opts.fps` stops the run at that boundary (status "stopped", `work["next_fps"]`)
     for the caller to continue the file from there at that rate (`indexing.rate`).
 
     Stretches (with `chunks`): one call indexes one stretch of the file not indexed yet — with `windows_first`
