@@ -144,7 +144,9 @@ def measure(mode: str, path: Path, models_dir: Path) -> dict[str, object]:
     from vsearch.indexers.decode import DecodeOptions, open_decode, probe
     from vsearch.indexers.detect import make_detector
     from vsearch.indexing.gating import SKIP_REASONS
-    from vsearch.indexing.job import IndexOptions, build_stages, index_file
+    from vsearch.indexing.onefile import index_file
+    from vsearch.indexing.options import IndexOptions
+    from vsearch.indexing.stages import build_stages
     from vsearch.indexing.sources import SourceSpec
     from vsearch.models.resolve import resolve_models
 
@@ -387,7 +389,9 @@ def ahead_ab(files: dict[str, Path], models_dir: Path, rounds: int) -> None:
 def ahead_pairs(path: Path, models_dir: Path, pairs: int, seconds: float = 20.0) -> None:
     """Look-ahead off / on, alternated `pairs` times in one process on the first `seconds` of `path` (models loaded
     once, ungated): paired differences are less at the mercy of the other jobs' load than separate rounds."""
-    from vsearch.indexing.job import IndexOptions, build_stages, index_file
+    from vsearch.indexing.onefile import index_file
+    from vsearch.indexing.options import IndexOptions
+    from vsearch.indexing.stages import build_stages
     from vsearch.indexing.sources import SourceSpec
 
     with tempfile.TemporaryDirectory() as tmp:

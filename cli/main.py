@@ -19,7 +19,9 @@ from vsearch.errors import VsearchError
 from vsearch.indexers.detect import DETECTOR_CHOICES
 from vsearch.indexing.checkpoint import DEFAULT_CHUNK_S
 from vsearch.indexing.control import StopControl, indexed_label, indexed_s, parse_deadline
-from vsearch.indexing.job import IndexOptions, run_index, status_summary, with_site_defaults
+from vsearch.indexing.control import status_summary
+from vsearch.indexing.job import run_index
+from vsearch.indexing.options import IndexOptions, with_site_defaults
 from vsearch.indexing.rate import DEFAULT_MIN_FPS, rate_label
 from vsearch.indexing.ray_executor import RayOptions
 from vsearch.site import audit_log_for, optional_site_config

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vsearch.indexing.control import StopControl
-from vsearch.indexing.job import FileOutcome
+from vsearch.indexing.report import FileOutcome
 
 STATUS_STYLE = {"ok": "green", "partial": "yellow", "failed": "bold red", "skipped": "dim", "stopped": "yellow"}
 

@@ -270,7 +270,10 @@ def _decode_ffmpeg(path: Path, info: VideoInfo, size: tuple[int, int], fps: floa
                    span: _Span | None = None, check_tail: bool = True) -> Decoded:
     cmd = _ffmpeg_command(path, info, size, fps, span)
     w, h = size
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # its own process group: a Ctrl-C in the terminal reaches every process of the job's group, and ffmpeg would
+    # exit at once, which reads as an unreadable tail; the job stops at its next chunk boundary and closes it
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            process_group=0)
     assert proc.stdout is not None and proc.stderr is not None
     reader = _StderrReader(proc.stderr, st)
     reader.start()

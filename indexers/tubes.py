@@ -1,6 +1,6 @@
 """The tube stages run as one: detect -> track -> describe, for code that wants tubes from frames in one call.
 
-The indexing job composes the three stages itself (`vsearch.indexing.job.build_stages`), so any one of them can
+The indexing job composes the three stages itself (`vsearch.indexing.stages.build_stages`), so any one of them can
 be swapped or benchmarked alone; `TubeStage` runs the same three in the same order (tests, benchmarks).
 """
 

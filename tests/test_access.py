@@ -203,7 +203,9 @@ def test_a_lock_keeps_the_asked_span_not_the_whole_file(tmp_path: Path) -> None:
 def test_a_job_killed_mid_way_is_already_audited(tmp_path: Path) -> None:
     """The index job's entry is written before any data: a job killed after writing data is not unaudited."""
     from vsearch.evidence.audit import AuditLog
-    from vsearch.indexing.job import IndexOptions, NullSink, run_index
+    from vsearch.indexing.job import run_index
+    from vsearch.indexing.options import IndexOptions
+    from vsearch.indexing.report import NullSink
 
     class Killed(NullSink):
         def file_done(self, outcome: object) -> None:  # the first file is in the store: now the job dies

@@ -12,7 +12,9 @@ import synth
 from vsearch.errors import UsageError
 from vsearch.indexers.activity import NO_ACTIVITY, ActivityConfig, active_mask, scan_activity, spans_from_mask
 from vsearch.indexers.decode import DecodeOptions, open_decode, probe
-from vsearch.indexing.job import IndexOptions, build_stages, index_file
+from vsearch.indexing.onefile import index_file
+from vsearch.indexing.options import IndexOptions
+from vsearch.indexing.stages import build_stages
 from vsearch.indexing.sources import SourceSpec
 
 DURATION_S = 30.0

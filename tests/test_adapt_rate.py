@@ -15,7 +15,8 @@ from conftest import vsearch_cli
 from vsearch.catalogue.store import Store
 from vsearch.errors import UsageError
 from vsearch.indexing.control import StopControl
-from vsearch.indexing.job import IndexOptions, run_index
+from vsearch.indexing.job import run_index
+from vsearch.indexing.options import IndexOptions
 from vsearch.indexing.rate import choose_rate, is_reduced_rate, reduced_rate_reason
 from vsearch.query.engine import run_query
 from vsearch.query.spec import QuerySpec

@@ -19,7 +19,8 @@ from conftest import shared_path, vsearch_cli
 from vsearch.catalogue.store import Store
 from vsearch.errors import UsageError
 from vsearch.indexing.control import DEADLINE_REASON, StopControl, parse_deadline
-from vsearch.indexing.job import IndexOptions, run_index
+from vsearch.indexing.job import run_index
+from vsearch.indexing.options import IndexOptions
 from vsearch.query.engine import run_query
 from vsearch.query.spec import QuerySpec
 
@@ -174,6 +175,26 @@ def test_sigterm_stops_at_the_next_chunk_boundary_with_a_clear_line(tmp_path: Pa
     row = Store(store).sources()[0]
     assert row.status == "partial" and 15.0 <= row.indexed_to_s < 900.0
     assert not (store / "jobs" / "running.json").exists()
+
+
+def test_ctrl_c_in_the_terminal_stops_at_the_chunk_boundary_not_at_the_decoder(tmp_path: Path) -> None:
+    """Ctrl-C reaches every process of the terminal's group, ffmpeg's too: the decoder goes on (it is in its own
+    group) and the job stops at the next chunk boundary, the rest of the file not indexed yet — not recorded as an
+    unreadable tail of a finished file."""
+    clip = longclip.crossing_stream(tmp_path / "long.mp4", duration_s=900.0).path
+    store = tmp_path / "s"
+    exe = Path(sys.executable).with_name("vsearch")
+    proc = subprocess.Popen([str(exe), "index", str(clip), "--detector", "motion", "--camera", "x", "--start", START,
+                             "--chunk", "60", "--decoder", "ffmpeg", "--store", str(store)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_lock(proc, store, 60.0)  # the next boundary is a minute of footage away: ffmpeg, stopped, would end first
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "SIGINT: stopping at the next chunk boundary" in err and "not done:" in out, out + err
+    row = Store(store).sources()[0]
+    assert row.status == "partial" and row.checkpoint_json is not None and 120.0 <= row.indexed_to_s < 900.0
+    assert "unreadable" not in (row.gaps_json or ""), row.gaps_json
 
 
 @pytest.mark.parametrize("text, want", [

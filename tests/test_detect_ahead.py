@@ -22,7 +22,10 @@ from vsearch.catalogue.store import Store
 from vsearch.indexers.decode import DecodeOptions, open_decode, probe
 from vsearch.indexing.control import StopControl
 from vsearch.indexing.gating import FileGate
-from vsearch.indexing.job import IndexOptions, build_stages, index_file, run_index
+from vsearch.indexing.job import run_index
+from vsearch.indexing.onefile import index_file
+from vsearch.indexing.options import IndexOptions
+from vsearch.indexing.stages import build_stages
 from vsearch.indexing.prefetch import Peekable
 from vsearch.indexing.sources import SourceSpec
 

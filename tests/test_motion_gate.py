@@ -15,7 +15,10 @@ from conftest import vsearch_cli
 from vsearch.catalogue.store import Store
 from vsearch.indexers.motion_gate import NO_MOTION, MotionCue, MotionGate, MotionGateConfig
 from vsearch.indexing.control import StopControl
-from vsearch.indexing.job import IndexOptions, build_stages, index_file, run_index
+from vsearch.indexing.job import run_index
+from vsearch.indexing.onefile import index_file
+from vsearch.indexing.options import IndexOptions
+from vsearch.indexing.stages import build_stages
 from vsearch.indexing.sources import SourceSpec
 from vsearch.query.engine import run_query
 from vsearch.query.spec import QuerySpec

@@ -19,7 +19,9 @@ from conftest import shared_path, vsearch_cli
 from vsearch.catalogue.store import Store
 from vsearch.indexing import checkpoint as ckpt
 from vsearch.indexing.control import DEADLINE_REASON, StopControl
-from vsearch.indexing.job import IndexOptions, NullSink, run_index
+from vsearch.indexing.job import run_index
+from vsearch.indexing.options import IndexOptions
+from vsearch.indexing.report import NullSink
 from vsearch.indexing.plan import WINDOW_PAD_S, window_stretches
 from vsearch.query.engine import run_query
 from vsearch.query.spec import QuerySpec
@@ -314,3 +316,153 @@ def test_a_track_across_a_short_window_is_one_tube_once(tmp_path: Path) -> None:
     got = sorted((round(r["first_pts_s"], 1), round(r["last_pts_s"], 1)) for r in _tubes(tmp_path / "s"))
     assert sum(1 for a, b in want if b - a > 60.0) == 1  # the slow car, one tube
     assert got == want
+
+
+def _commit_order(store: Path, windows: dict[str, tuple[float, float]]) -> list[tuple[str, str]]:
+    """What the job committed, in order, read from the versions of the store's `sources` table: (file name,
+    "window" or "rest") as each first appears — "window" for a file's rows inside its padded window only,
+    "rest" once its indexed part reaches outside it (or the file is finished)."""
+    table = Store(store).table("sources")
+    order: list[tuple[str, str]] = []
+    for v in table.list_versions():
+        table.checkout(v["version"])
+        for r in table.to_arrow().to_pylist():
+            if r["status"] == "not_indexed":
+                continue
+            name = Path(r["path"]).name
+            ck = ckpt.Checkpoint.from_json(r["checkpoint_json"]) if r["checkpoint_json"] else None
+            spans = ck.indexed(r["start_pts_s"] or 0.0) if ck is not None else ((None, None, 0, 0),)
+            lo, hi = windows.get(name, (None, None))
+            inside = lo is not None and all(a is not None and a >= lo - 1e-6 and b <= hi + 1e-6
+                                            for a, b, _, _ in spans)
+            event = (name, "window" if inside else "rest")
+            if event not in order:
+                order.append(event)
+    return order
+
+
+def _pool_jobs(folder: Path, tmp_path: Path, **kw: object) -> tuple[Path, Path, list[dict]]:
+    """The same job with one and with two workers: the two stores, and the two-worker job's files."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert all(f["status"] == "ok" for f in run_index([folder], IndexOptions(store=one, **kw)).files)
+    report = run_index([folder], IndexOptions(store=two, workers=2, **kw))
+    return one, two, report.files
+
+
+def _same_pool_tubes(got: Path, want: Path) -> None:
+    """The same tubes (ids included: the stretches were committed in the same order), boxes within 1e-3 px."""
+    a = {r["tube_id"]: r for r in Store(want).tubes_arrow().to_pylist()}
+    b = {r["tube_id"]: r for r in Store(got).tubes_arrow().to_pylist()}
+    assert sorted(a) == sorted(b) and len(a) >= 3, (sorted(a), sorted(b))
+    for k, x in a.items():
+        assert x["frame_index"] == b[k]["frame_index"] and x["class_name"] == b[k]["class_name"], k
+        np.testing.assert_allclose(x["boxes_xyxy"], b[k]["boxes_xyxy"], atol=1e-3, err_msg=k)
+    assert Store(got).counts() == Store(want).counts()
+    assert all(r.status == "ok" and r.checkpoint_json is None for r in Store(got).sources())
+
+
+def test_with_two_workers_the_windows_of_every_file_are_committed_first(tmp_path: Path) -> None:
+    """Two synthetic files, each with a window in its middle, and a third without (motion-only detector, 10-s
+    chunks): with two worker processes, both windows are in the store before the rest of any file is committed,
+    and the tubes (ids, frame indices, boxes) are those of the same job with one worker."""
+    import longclip
+
+    folder = tmp_path / "f"
+    files = {"a.mp4": ("gate", "2026-11-20T09:59:40Z", 45.0), "b.mp4": ("yard", "2026-11-20T10:59:40Z", 46.0),
+             "c.mp4": ("road", "2026-11-20T12:00:00Z", 20.0)}  # c is the newest: without windows it goes first
+    for name, (camera, start, length_s) in files.items():
+        longclip.crossing_stream(folder / name, duration_s=length_s)
+        (folder / (name + ".json")).write_text(json.dumps({"camera": camera, "start": start}))
+    # a starts 10:59:40 in Paris: its window 11:00-11:01 is t = 20-80 s, padded and clipped 15-45 s; b likewise
+    one, two, report = _pool_jobs(folder, tmp_path, detector="motion", chunk_s=10.0, fps=4.0,
+                                  priority=("yard@12:00-12:01", "gate@11:00-11:01"))
+    assert [f["status"] for f in report] == ["ok", "ok", "ok"], report
+    assert [s[:2] for s in report[0]["rate_spans"]] == [[15.0, 45.0], [0.0, 15.0]]
+    order = _commit_order(two, {"a.mp4": (15.0, 45.0), "b.mp4": (15.0, 46.0)})
+    assert sorted(order[:2]) == [("a.mp4", "window"), ("b.mp4", "window")], order
+    assert sorted(order[2:]) == [("a.mp4", "rest"), ("b.mp4", "rest"), ("c.mp4", "rest")], order
+    _same_pool_tubes(two, one)
+
+
+def test_with_two_workers_a_window_inside_real_footage_goes_first_with_the_tubes_of_one_worker(
+        tmp_path: Path) -> None:
+    """`sample_clips/vtest.avi` (79.5 s of pedestrians) with a window in its middle, beside a short real clip
+    without one (person/vehicle detector pvb-2002, 2 fps, 20-s chunks): with two workers the window's stretch
+    (t = 5-75 s) is committed first, before the other file and before the rest of its own file; the finished
+    store holds the tubes of the one-worker job."""
+    _, models = _clip_and_models()
+    folder = tmp_path / "f"
+    folder.mkdir()
+    clips = {"vtest.avi": (Path(__file__).resolve().parents[1] / "sample_clips" / "vtest.avi",
+                           "pets", "2026-11-20T09:59:50Z"),  # 10:59:50 in Paris: 11:00-11:01 is t = 10-70 s
+             "tud.mp4": (shared_path("footage", "TUD-Stadtmitte", "TUD-Stadtmitte.mp4"), "street",
+                         "2026-11-20T12:00:00Z")}
+    for name, (src, camera, start) in clips.items():
+        (folder / name).symlink_to(src)
+        (folder / (name + ".json")).write_text(json.dumps({"camera": camera, "start": start}))
+    one, two, report = _pool_jobs(folder, tmp_path, models_dir=models, fps=2.0, chunk_s=20.0,
+                                  priority=("pets@11:00-11:01",))
+    assert [(Path(f["path"]).name, f["status"]) for f in report] == [("tud.mp4", "ok"), ("vtest.avi", "ok")]
+    assert [s[:2] for s in report[1]["rate_spans"]] == [[5.0, 75.0], [0.0, 5.0], [75.0, pytest.approx(79.5)]]
+    order = _commit_order(two, {"vtest.avi": (5.0, 75.0)})
+    assert order[0] == ("vtest.avi", "window") and len(order) == 3, order
+    _same_pool_tubes(two, one)
+
+
+def test_with_two_workers_a_deadline_stops_inside_the_files_and_a_rerun_completes_them(tmp_path: Path) -> None:
+    """Two 40-s synthetic files, two workers, 10-s chunks (motion-only detector): the deadline passes once a
+    chunk up to t = 20 s is committed; each worker stops at its next chunk boundary, its file committed up to
+    there and listed as not done. A rerun resumes both from their checkpoints and ends with the tubes of an
+    uninterrupted one-worker job."""
+    import longclip
+
+    folder = tmp_path / "f"
+    for name, length_s in (("a.mp4", 40.0), ("b.mp4", 41.0)):
+        longclip.crossing_stream(folder / name, duration_s=length_s)
+        (folder / (name + ".json")).write_text(json.dumps({"camera": "x", "start": START}))
+    kw = dict(detector="motion", chunk_s=10.0, fps=4.0)
+    store = tmp_path / "two"
+    deadline = dt.datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+    passed = lambda: float(_lock(store).get("indexed_to_s") or 0.0) >= 20.0  # noqa: E731
+    control = StopControl(deadline_utc=deadline,
+                          clock=lambda: deadline if passed() else deadline - dt.timedelta(hours=1))
+    report = run_index([folder], IndexOptions(store=store, workers=2, **kw), control=control)
+    assert [f["status"] for f in report.files] == ["stopped", "stopped"], report.files
+    assert all(f["message"].endswith(DEADLINE_REASON) for f in report.files)
+    assert len(report.not_done) == 2
+    assert all(r.status == "partial" and r.indexed_to_s < 40.0 for r in Store(store).sources())
+
+    again = run_index([folder], IndexOptions(store=store, workers=2, **kw))
+    assert [f["status"] for f in again.files] == ["ok", "ok"] and not again.not_done
+    assert all(f["resumed_from_s"] is not None for f in again.files)
+    run_index([folder], IndexOptions(store=tmp_path / "one", **kw))
+    _same_pool_tubes(store, tmp_path / "one")
+
+
+def test_with_two_workers_ctrl_c_stops_every_worker_at_its_next_chunk_boundary(tmp_path: Path) -> None:
+    """Ctrl-C reaches every process of the terminal's group: the workers go on to their next chunk boundary (the
+    main process passes the stop on), each file is committed up to there, and the job exits normally."""
+    import longclip
+
+    folder = tmp_path / "f"
+    for name, length_s in (("a.mp4", 600.0), ("b.mp4", 601.0)):  # long enough to watch
+        longclip.crossing_stream(folder / name, duration_s=length_s)
+        (folder / (name + ".json")).write_text(json.dumps({"camera": "x", "start": START}))
+    store = tmp_path / "s"
+    exe = Path(sys.executable).with_name("vsearch")
+    proc = subprocess.Popen([str(exe), "index", str(folder), "--detector", "motion", "--chunk", "15", "--workers",
+                             "2", "--store", str(store)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "COLUMNS": "200"})
+    end = time.monotonic() + 300
+    while (_lock(store).get("indexed_to_s") or 0.0) < 15.0:
+        assert proc.poll() is None and time.monotonic() < end, proc.communicate()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "SIGINT: stopping at the next chunk boundary" in err and "Traceback" not in err, err
+    assert "not done:" in out and "rerun to continue" in out
+    rows = Store(store).sources()
+    assert [r.status for r in rows] == ["partial", "partial"], [(r.path, r.status, r.error) for r in rows]
+    assert all(15.0 <= r.indexed_to_s < 600.0 for r in rows), [(r.path, r.indexed_to_s) for r in rows]
+    assert not (store / "jobs" / "running.json").exists()

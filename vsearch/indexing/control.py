@@ -23,8 +23,8 @@ from vsearch.indexing.checkpoint import Checkpoint
 from vsearch.catalogue.store import SourceRow, Store
 from vsearch.indexing.sources import SourceSpec
 
-if TYPE_CHECKING:  # the job's records (job.py imports this module)
-    from vsearch.indexing.job import FileOutcome, JobReport
+if TYPE_CHECKING:  # the job's records (report.py imports this module)
+    from vsearch.indexing.report import FileOutcome, JobReport
 
 UTC = dt.timezone.utc
 DEADLINE_REASON = "not indexed (deadline)"
@@ -81,7 +81,8 @@ class StopControl:
 
 
 class ChunkCommits:
-    """The store side of chunked indexing, for jobs whose main process indexes the files itself."""
+    """The store side of chunked indexing, in the main process (the store's writer): the chunks of files indexed
+    here, or sent back by the local worker pool (`indexing.workers`)."""
 
     def __init__(self, store: Store, resumes: dict[str, Checkpoint], control: StopControl,
                  lock: JobLock | None = None) -> None:
@@ -103,6 +104,10 @@ class ChunkCommits:
 
     def started(self, source_id: str) -> bool:
         return source_id in self._started
+
+    def started_sources(self) -> set[str]:
+        """The sources with rows committed (or resumed) by this job: their next chunk adds to those rows."""
+        return set(self._started)
 
     def write(self, row: SourceRow, result: SourceResult, replaces: tuple[str, ...] = ()) -> None:
         """Commit a chunk; `replaces`: ids of committed tubes that tubes of `result` replace (a stitch)."""

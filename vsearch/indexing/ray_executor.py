@@ -2,7 +2,7 @@
 
 The driver (the `vsearch index` process) stays what it is for a local job: it discovers the sources, plans
 what to skip, and is the only writer of the store, committing each file's rows as they come back. What moves
-to the cluster is `job.index_file` — hash, probe, decode, detect, track, describe, embed — run by worker
+to the cluster is `onefile.index_file` — hash, probe, decode, detect, track, describe, embed — run by worker
 actors, each building the indexer stages (detector and models) once and reusing them for every file it gets.
 A file is the unit of work: the tracker needs a file's frames in order, and a CCTV export is typically a file
 per camera per quarter-hour to hour, small enough to balance a cluster (docs/scale-out.md).
@@ -26,7 +26,8 @@ from vsearch.errors import UsageError
 from vsearch.indexing.sources import SourceSpec
 
 if TYPE_CHECKING:
-    from vsearch.indexing.job import FileOutcome, IndexOptions, ProgressSink
+    from vsearch.indexing.options import IndexOptions
+    from vsearch.indexing.report import FileOutcome, ProgressSink
 
 # A local Ray started for one run (no --ray-address) gets this many CPUs, at least: it runs on the workstation
 # next to everything else, and one worker per core is what the indexer stages use well.
@@ -77,19 +78,20 @@ class IndexWorker:
     """One worker actor: the stages are built once, when the actor starts, and serve every file it indexes."""
 
     def __init__(self, opts: IndexOptions) -> None:
-        from vsearch.indexing.job import build_stages
+        from vsearch.indexing.stages import build_stages
 
         self.opts = opts
         self.stages = build_stages(opts)[0]
 
     def index(self, spec: SourceSpec, done: dict[str, str], job_id: str, params: str,
               identity: str) -> FileOutcome:
-        from vsearch.indexing.job import FileOutcome, _internal_error, index_file
+        from vsearch.indexing.onefile import index_file, internal_error
+        from vsearch.indexing.report import FileOutcome
 
         try:
             return index_file(spec, self.opts, done, job_id, params, self.stages, identity=identity)
         except Exception as e:  # noqa: BLE001 - a bug on one file must not abort the batch; reported as failed
-            return FileOutcome(str(spec.path), "failed", _internal_error(spec.path, e))
+            return FileOutcome(str(spec.path), "failed", internal_error(spec.path, e))
 
 
 def _connect(ray: ModuleType, address: str | None, workers: int) -> bool:
@@ -118,7 +120,7 @@ def run_on_ray(specs: list[SourceSpec], opts: IndexOptions, done: dict[str, str]
     """Index `specs` on Ray, yielding each file's outcome (rows included) as it finishes, for the driver to
     commit. `opts.workers` actors (0: one per CPU of the cluster), each holding the resources `opts.ray` names."""
     assert opts.ray is not None
-    from vsearch.indexing.job import FileOutcome
+    from vsearch.indexing.report import FileOutcome
 
     ray = _import_ray()
     started = _connect(ray, opts.ray.address, opts.workers)

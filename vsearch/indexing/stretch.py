@@ -1,7 +1,7 @@
 """One stretch of one file through the indexer stages: which stretch a call indexes, where its decoding starts,
 and the chunks it commits on the way (`indexing.checkpoint` says how a stretch joins the spans indexed before).
 
-A job indexes a file by calling `job.index_file` once per stretch: the first stretch not indexed yet (inside a
+A job indexes a file by calling `onefile.index_file` once per stretch: the first stretch not indexed yet (inside a
 `--priority` time window first, when asked), from its restart point to where the next indexed span begins or
 the file ends. `StretchRun` holds what one such call needs between its chunks: the decoder and the gate, the
 checkpoint it resumed from and those it committed, and the rate `--adapt-rate` asks for at a boundary.
@@ -24,8 +24,9 @@ from vsearch.indexing.plan import window_stretches
 from vsearch.indexing.prefetch import prefetched
 from vsearch.records import Gap, SourceRef, Tube
 
-if TYPE_CHECKING:  # the job's records (job.py imports this module)
-    from vsearch.indexing.job import IndexOptions, ProgressSink
+if TYPE_CHECKING:  # the job's records (onefile.py imports this module)
+    from vsearch.indexing.options import IndexOptions
+    from vsearch.indexing.report import ProgressSink
 
 
 @dataclass(frozen=True)
