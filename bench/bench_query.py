@@ -223,6 +223,9 @@ def queries() -> list[tuple[str, str, QueryOptions]]:
          QueryOptions(**day)),
         ("text FR, 3 soft terms, 1 day", "personne en doudoune rouge avec un sac", QueryOptions(**day)),
         ("text EN, 3 soft terms, 30 days", "white van coming towards the camera", QueryOptions()),
+        # the van rule compares each box with its camera's typical vehicle (every candidate's camera and shape)
+        ("text EN, 3 soft terms, camera + 1 day", "white van coming towards the camera on cam07",
+         QueryOptions(**day)),
     ]
 
 
