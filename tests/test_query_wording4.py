@@ -506,7 +506,9 @@ def test_going_up_alone_is_still_the_direction() -> None:
 
 
 @pytest.mark.parametrize(("text", "motion"), [("véhicule qui entre sur le parking", {"entering"}),
-                                              ("someone coming out of the shop", set()),
+                                              # as "est sorti de l'immeuble", "went out", "leaving the shop"
+                                              ("someone coming out of the shop", {"leaving"}),
+                                              ("a man who came out of the building", {"leaving"}),
                                               ("a man chasing another man", set())])
 def test_entering_a_car_park_and_other_wording(text: str, motion: set) -> None:
     spec = parse(text)
