@@ -410,14 +410,18 @@ def test_with_two_workers_a_window_inside_real_footage_goes_first_with_the_tubes
 
 
 def test_with_two_workers_a_deadline_stops_inside_the_files_and_a_rerun_completes_them(tmp_path: Path) -> None:
-    """Two 40-s synthetic files, two workers, 10-s chunks (motion-only detector): the deadline passes once a
+    """Two 80-s synthetic files, two workers, 10-s chunks (motion-only detector): the deadline passes once a
     chunk up to t = 20 s is committed; each worker stops at its next chunk boundary, its file committed up to
-    there and listed as not done. A rerun resumes both from their checkpoints and ends with the tubes of an
-    uninterrupted one-worker job."""
+    there and listed as not done. A rerun resumes the stopped files from their checkpoints and ends with the tubes
+    of an uninterrupted one-worker job.
+
+    The workers run ahead of the main process's commits, so how far each got when the stop reached it depends on
+    the machine (CI once saw one 40-s file finish first): the test asks for what is guaranteed, at least one file
+    stopped inside, every stopped file named with the deadline, and the rerun completing exactly those."""
     import longclip
 
     folder = tmp_path / "f"
-    for name, length_s in (("a.mp4", 40.0), ("b.mp4", 41.0)):
+    for name, length_s in (("a.mp4", 80.0), ("b.mp4", 81.0)):
         longclip.crossing_stream(folder / name, duration_s=length_s)
         (folder / (name + ".json")).write_text(json.dumps({"camera": "x", "start": START}))
     kw = dict(detector="motion", chunk_s=10.0, fps=4.0)
@@ -427,14 +431,17 @@ def test_with_two_workers_a_deadline_stops_inside_the_files_and_a_rerun_complete
     control = StopControl(deadline_utc=deadline,
                           clock=lambda: deadline if passed() else deadline - dt.timedelta(hours=1))
     report = run_index([folder], IndexOptions(store=store, workers=2, **kw), control=control)
-    assert [f["status"] for f in report.files] == ["stopped", "stopped"], report.files
-    assert all(f["message"].endswith(DEADLINE_REASON) for f in report.files)
-    assert len(report.not_done) == 2
-    assert all(r.status == "partial" and r.indexed_to_s < 40.0 for r in Store(store).sources())
+    stopped = [f["path"] for f in report.files if f["status"] == "stopped"]
+    assert stopped and {f["status"] for f in report.files} <= {"ok", "stopped"}, report.files
+    assert all(f["message"].endswith(DEADLINE_REASON) for f in report.files if f["status"] == "stopped")
+    assert len(report.not_done) == len(stopped)
+    partial = {str(r.path): r for r in Store(store).sources() if r.status == "partial"}
+    assert sorted(partial) == sorted(stopped) and all(r.indexed_to_s < 80.0 for r in partial.values())
 
     again = run_index([folder], IndexOptions(store=store, workers=2, **kw))
-    assert [f["status"] for f in again.files] == ["ok", "ok"] and not again.not_done
-    assert all(f["resumed_from_s"] is not None for f in again.files)
+    assert not again.not_done and not again.failed, again.files
+    redone = {f["path"]: f for f in again.files if f["status"] == "ok"}
+    assert all(redone[p]["resumed_from_s"] is not None for p in stopped), again.files
     run_index([folder], IndexOptions(store=tmp_path / "one", **kw))
     _same_pool_tubes(store, tmp_path / "one")
 
