@@ -76,6 +76,11 @@ def median_shapes(t: pa.Table) -> tuple[pa.Array, np.ndarray]:
 WHITE_COLUMN = column_of("colours", "white")[0]  # the whole object's white share: listed at COLOUR_MIN_FRACTION
 
 
+def reference_parts(terms: list) -> frozenset[str]:  # list[Term]; Term's module imports this one
+    """What the camera-relative rules of these terms read (`Term.reference`), once per search."""
+    return frozenset().union(*(t.reference for t in terms))
+
+
 def reference_columns(parts: frozenset[str] | set[str]) -> list[str]:
     """The candidate columns `reference_of` reads for these parts."""
     cols = (["camera", "class_name", "box_aspect"] if "shape" in parts else []) + (
@@ -83,7 +88,7 @@ def reference_columns(parts: frozenset[str] | set[str]) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def reference_of(t: pa.Table, parts: set[str]) -> CameraReference:
+def reference_of(t: pa.Table, parts: frozenset[str] | set[str]) -> CameraReference:
     """The parts ("shape", "white") of the reference of the cameras of the candidate rows `t`."""
     ref = CameraReference()
     if "shape" in parts:

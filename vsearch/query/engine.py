@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from vsearch.catalogue.store import COLOUR_MIN_FRACTION, SourceRow, Store, record_to_tube, sql_str
 from vsearch.catalogue.tube_reads import ROW_ID, TubeSnapshot, read_all
 from vsearch.query import zones
-from vsearch.query.camera_reference import reference_columns, reference_of
+from vsearch.query.camera_reference import reference_columns, reference_of, reference_parts
 from vsearch.query.coverage import Coverage, coverage_for, not_measured
 from vsearch.query.spec import QuerySpec
 from vsearch.query.term_base import (MATCHED, NEUTRAL, WEIGHT, Candidates, Evidence, Status, Term, evidence_columns,
@@ -160,7 +160,7 @@ def _columns(spec: QuerySpec, terms: list[Term], *, similar: bool = False) -> li
     if spec.min_speed is not None or spec.max_speed is not None:
         cols += ["source_id", "speed_mean_fw_s"]
     cols += evidence_columns(terms) + [c for t in terms for c in t.columns()]
-    cols += reference_columns(set().union(*(t.reference for t in terms)))
+    cols += reference_columns(reference_parts(terms))
     if spec.zones:
         cols += ["source_id", "n_samples", "pts_s", "boxes_xyxy"]
     return list(dict.fromkeys(cols))
@@ -340,7 +340,7 @@ def run_query(store: Store, spec: QuerySpec, *, similar: dict[str, TermScore] | 
     snap = store.tubes_snapshot()
     table = snap.candidates(search_filter(spec), _columns(spec, terms, similar=similar is not None))
     candidates = table.num_rows
-    parts = set().union(*(t.reference for t in terms))  # the camera-relative rules' yardstick: every candidate
+    parts = reference_parts(terms)  # the camera-relative rules' yardstick: every candidate, before --like cuts
     reference = reference_of(table, parts) if parts and table.num_rows else None
     if similar is not None:
         table = table.filter(pc.is_in(table.column("tube_id"), value_set=pa.array(sorted(similar), pa.string())))
